@@ -1,0 +1,64 @@
+# Nirantar - one Makefile for demo, test, lint and bench.
+# `make demo` and `make test` work on a fresh clone; they create .venv themselves.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+SYSSTAMP := $(VENV)/.system-packages
+
+.PHONY: install install-test system-packages demo test test-sqlite test-postgres lint bench messages clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+install-test: $(TESTSTAMP) system-packages
+
+$(TESTSTAMP): $(STAMP)
+	$(PIP) install -c constraints.txt -e '.[test]'
+	touch $@
+
+# Debian packages the node uses: Chromium renders slips, Noto fonts draw Hindi,
+# poppler's pdftotext lets tests read a PDF's text layer. PostgreSQL's binaries
+# are expected on the machine (tests start a throwaway server with them).
+system-packages: $(SYSSTAMP)
+
+$(SYSSTAMP):
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	fc-list 2>/dev/null | grep -q "Noto Sans Devanagari" || missing="$$missing fonts-noto-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+demo: install system-packages
+	$(BIN)/nirantar --data-dir demo-data demo
+
+test: install-test
+	$(MAKE) lint
+	$(BIN)/pytest -q
+	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -m "not browser and not system" tests/ledger tests/registration tests/accounts
+
+lint: install-test
+	$(BIN)/ruff check nirantar tests bench
+	$(BIN)/mypy nirantar/ledger
+
+bench: install-test
+	$(BIN)/python -m bench.run
+
+# Recompile Hindi translations after editing nirantar/locale/hi/LC_MESSAGES/django.po.
+messages: install
+	cd nirantar && ../$(BIN)/django-admin compilemessages -l hi
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,97 @@
+"""Read models for people: all written by projections, never by views."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password
+from django.db import models
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username=username)
+
+
+class User(AbstractBaseUser):
+    """A member of staff. Users replicate through the ledger, so they can sign in at any node."""
+
+    CLERK = "clerk"
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    LAB = "lab"
+    PATHOLOGIST = "pathologist"
+    RECORDS = "records"
+    BILLING = "billing"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    ROLES = [
+        (CLERK, "Registration clerk"),
+        (DOCTOR, "Doctor"),
+        (NURSE, "Nurse"),
+        (LAB, "Lab technician"),
+        (PATHOLOGIST, "Pathologist"),
+        (RECORDS, "Medical records"),
+        (BILLING, "Billing"),
+        (ADMIN, "Administrator"),
+        (AUDITOR, "Auditor"),
+    ]
+
+    # The username is the key, so sessions survive a `rebuild` of the projections.
+    username = models.CharField(max_length=150, primary_key=True)
+    full_name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=ROLES)
+    is_active = models.BooleanField(default=True)
+    created_at_ms = models.BigIntegerField()
+    created_by = models.CharField(max_length=150)
+    field_stamps = models.JSONField(default=dict)
+    # Sign-ins are not recorded on the user row: projections are its only writer.
+    last_login = None  # type: ignore[assignment]
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS = ["full_name", "role"]
+
+    class Meta:
+        db_table = "accounts_user"
+
+    def __str__(self) -> str:
+        return self.username
+
+    def check_password(self, raw_password: str) -> bool:
+        # Django's version re-hashes and saves on upgrade; here only events change users.
+        return check_password(raw_password, self.password)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API; only its SHA-256 is kept."""
+
+    token_id = models.CharField(max_length=16, primary_key=True)
+    username = models.CharField(max_length=150)
+    token_hash = models.CharField(max_length=64)
+    label = models.CharField(max_length=100, blank=True)
+    issued_at_ms = models.BigIntegerField()
+
+    class Meta:
+        db_table = "accounts_api_token"
+
+
+class AuditEntry(models.Model):
+    """One read of one patient's record, from the signed log (append-only)."""
+
+    event_id = models.CharField(max_length=36)
+    patient = models.CharField(max_length=20)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=60)
+    via = models.CharField(max_length=20)
+    node = models.CharField(max_length=40)
+    address = models.CharField(max_length=60, blank=True)
+    reason = models.TextField(blank=True)
+    at_ms = models.BigIntegerField()
+
+    class Meta:
+        db_table = "accounts_audit_entry"
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "patient"], name="audit_event_patient")
+        ]
+        indexes = [models.Index(fields=["patient", "at_ms"], name="audit_patient_at")]

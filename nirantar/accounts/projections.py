@@ -1,0 +1,87 @@
+"""Projections of users, tokens and audit entries."""
+
+from __future__ import annotations
+
+from nirantar.accounts import events
+from nirantar.accounts.models import ApiToken, AuditEntry, User
+from nirantar.ledger import lww
+from nirantar.ledger.events import Event
+from nirantar.ledger.projection import event_version, handles, register_models
+
+register_models(User, ApiToken, AuditEntry)
+for _type in (
+    events.USER_ADDED, events.TOKEN_ISSUED, events.RECORD_ACCESSED, events.RECORDS_SEARCHED
+):
+    event_version(_type, 1)
+
+
+@handles(events.USER_ADDED)
+def on_user_added(event: Event) -> None:
+    body = event.body
+    user = User.objects.filter(username=body["username"]).first()
+    created = user is None
+    if user is None:
+        user = User(
+            username=body["username"],
+            created_at_ms=event.hlc.wall,
+            created_by=event.actor,
+            field_stamps={},
+        )
+    stamp = lww.stamp_of(event)
+    stamps = dict(user.field_stamps)
+    changed = False
+    for field, value in (
+        ("full_name", body["full_name"]),
+        ("role", body["role"]),
+        ("password", body["password_hash"]),
+        ("is_active", body["active"]),
+    ):
+        changed |= lww.assign(user, stamps, field, value, stamp)
+    # Two nodes adding one username while apart: the earliest creation is kept as creation.
+    if not created and event.hlc.wall < user.created_at_ms:
+        user.created_at_ms, user.created_by, changed = event.hlc.wall, event.actor, True
+    if created or changed:
+        user.field_stamps = stamps
+        user.save()
+
+
+@handles(events.TOKEN_ISSUED)
+def on_token_issued(event: Event) -> None:
+    body = event.body
+    ApiToken.objects.get_or_create(
+        token_id=body["token_id"],
+        defaults={
+            "username": body["username"],
+            "token_hash": body["token_hash"],
+            "label": body.get("label", ""),
+            "issued_at_ms": event.hlc.wall,
+        },
+    )
+
+
+def _audit(event: Event, patient: str, action: str) -> None:
+    body = event.body
+    AuditEntry.objects.get_or_create(
+        event_id=event.id,
+        patient=patient,
+        defaults={
+            "actor": event.actor,
+            "action": action,
+            "via": body.get("via", ""),
+            "node": event.origin,
+            "address": body.get("address", ""),
+            "reason": body.get("reason", ""),
+            "at_ms": event.hlc.wall,
+        },
+    )
+
+
+@handles(events.RECORD_ACCESSED)
+def on_record_accessed(event: Event) -> None:
+    _audit(event, event.body["patient"], event.body["action"])
+
+
+@handles(events.RECORDS_SEARCHED)
+def on_records_searched(event: Event) -> None:
+    for patient in event.body["patients"]:
+        _audit(event, patient, "patient.search_result")

@@ -1,0 +1,302 @@
+"""The `nirantar` command. Every command finds its node through --data-dir or NIRANTAR_DATA_DIR."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_DEMO_DIR = "demo-data"
+
+
+def setup_django(data_dir: Path | None) -> None:
+    """Configure Django for the node in ``data_dir`` (unless this process already is one)."""
+    import django
+    from django.apps import apps
+
+    if apps.ready:
+        return
+    if data_dir is not None:
+        os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
+    if not os.environ.get("NIRANTAR_DATA_DIR"):
+        raise click.UsageError("say which node: --data-dir DIR or NIRANTAR_DATA_DIR")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nirantar.settings")
+    from nirantar.config import ConfigError
+
+    try:
+        django.setup()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="NIRANTAR_DATA_DIR",
+    help="The node's data directory (default: $NIRANTAR_DATA_DIR).",
+)
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """Nirantar: a hospital information system that keeps working through any outage."""
+    ctx.obj = {"data_dir": data_dir.resolve() if data_dir else None}
+
+
+def _data_dir(ctx: click.Context) -> Path | None:
+    return ctx.obj["data_dir"]  # type: ignore[no-any-return]
+
+
+# -- init ------------------------------------------------------------------
+@main.command()
+@click.option("--node", "node_name", required=True, help="Short node name, e.g. opd-counter-3.")
+@click.option("--number", type=click.IntRange(1, 999), help="Enrolment number, 1-999.")
+@click.option("--hub", is_flag=True, help="This node is the hospital's hub (holds its genesis).")
+@click.option("--hospital", default="Nirantar Demo Hospital", show_default=True)
+@click.option("--hospital-hi", default="निरंतर प्रदर्शन अस्पताल", show_default=True)
+@click.option("--counter-letter", default="A", show_default=True,
+              help="Prefix of this counter's OPD tokens; unique in the hospital.")
+@click.option("--database", default="", help="Database URL (default: SQLite in the data dir).")
+@click.option("--time-zone", default="Asia/Kolkata", show_default=True)
+@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Departments as JSON (default: the demo catalogue).")
+@click.pass_context
+def init(ctx: click.Context, node_name: str, number: int | None, hub: bool, hospital: str,
+         hospital_hi: str, counter_letter: str, database: str, time_zone: str,
+         catalogue: Path | None) -> None:
+    """Create a node. With --number (or --hub): a new hospital, founded on this node."""
+    from nirantar import config
+    from nirantar.ledger import keys
+
+    data_dir = _data_dir(ctx)
+    if data_dir is None:
+        raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
+    if number is None:
+        raise click.UsageError("--number N is required (joining a hub is not available yet)")
+    if (data_dir / "node.json").exists():
+        fail(f"{data_dir} already holds a node; choose an empty directory")
+    node_config = config.NodeConfig(
+        node=node_name, hospital=hospital, hospital_hi=hospital_hi,
+        counter_letter=counter_letter.upper(), time_zone=time_zone, database=database,
+    )
+    try:
+        node_config.validate()
+    except config.ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(time_zone)
+    except Exception as exc:  # noqa: BLE001 - any failure means an unusable zone
+        raise click.BadParameter(f"unknown time zone {time_zone!r}") from exc
+    departments = None
+    if catalogue is not None:
+        departments = json.loads(catalogue.read_text(encoding="utf-8"))
+
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if any(data_dir.iterdir()):
+        fail(f"{data_dir} is not empty; choose an empty directory")
+    config.save(data_dir, node_config)
+    config.create_secret_key(data_dir)
+    keys.save_private(data_dir / "node.key", keys.generate())
+    keys.save_private(data_dir / "authority.key", keys.generate())
+
+    setup_django(data_dir)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from nirantar import operations as setup
+
+    setup.found(hospital=hospital, number=number, departments=departments)
+    click.echo(f"Created node {node_name} (number {number}) of {hospital} in {data_dir}")
+    click.echo("The hospital's authority key is in authority.key: keep a copy offline.")
+    click.echo("Next: nirantar user add NAME --role admin, then nirantar serve")
+
+
+# -- serve -----------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the screens and APIs with gunicorn."""
+    setup_django(_data_dir(ctx))
+    from nirantar import server
+
+    server.run(host=host, port=port, workers=workers, threads=threads)
+
+
+# -- users -----------------------------------------------------------------
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["clerk", "doctor", "nurse", "lab", "pathologist", "records",
+                                 "billing", "admin", "auditor"]))
+@click.option("--full-name", default="", help="Name shown on screens and printouts.")
+@click.option("--password-file", type=click.File("r"), help="Read the password from a file ('-' for stdin).")
+@click.pass_context
+def user_add(ctx: click.Context, username: str, role: str, full_name: str, password_file: Any) -> None:
+    """Add a user (the password is asked for unless --password-file is given)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.accounts import actions
+    from nirantar.errors import ActionError
+
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        actions.do_add_user("cli", username, role, password, full_name)
+    except ActionError as exc:
+        for field, message in exc.fields.items():
+            click.echo(f"error: {field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(f"Added {username} ({role}).")
+
+
+@main.command()
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for.")
+@click.pass_context
+def token(ctx: click.Context, username: str, label: str) -> None:
+    """Print a new API bearer token for USERNAME (shown only this once)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.accounts import actions
+    from nirantar.errors import ActionError
+
+    try:
+        click.echo(actions.do_issue_token("cli", username, label))
+    except ActionError as exc:
+        fail(exc.fields.get("username", exc.message), 2)
+
+
+# -- the ledger --------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Re-check every event's hash, chain link and signature."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger.verify import verify as run_verify
+
+    def progress(n: int) -> None:
+        if not as_json:
+            click.echo(f"  {n:,} events checked", err=True)
+
+    result = run_verify(progress=progress)
+    if as_json:
+        click.echo(json.dumps({
+            "ok": result.ok, "events": result.events, "origins": result.origins,
+            "problems": [p.__dict__ for p in result.problems],
+        }))
+    elif result.ok:
+        click.echo(
+            f"OK: {result.events:,} events from {len(result.origins)} origins; "
+            "every hash, chain link and signature verified."
+        )
+    else:
+        for problem in result.problems:
+            click.echo(f"FAILED: {problem}", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Rebuild, compare with the live tables, change nothing.")
+@click.pass_context
+def rebuild(ctx: click.Context, check: bool) -> None:
+    """Recompute every projection from the event log."""
+    setup_django(_data_dir(ctx))
+    from nirantar import operations as setup
+
+    def progress(n: int) -> None:
+        click.echo(f"  {n:,} events replayed", err=True)
+
+    count, differences = setup.rebuild(check=check, progress=progress)
+    if check:
+        if differences:
+            for table in differences:
+                click.echo(f"DIFFERENT: {table}", err=True)
+            sys.exit(1)
+        click.echo(f"OK: rebuilding from {count:,} events reproduces every table.")
+    else:
+        click.echo(f"Rebuilt every projection from {count:,} events.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """This node's identity, version vector and alarms."""
+    setup_django(_data_dir(ctx))
+    from nirantar import operations as setup
+
+    info = setup.status()
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"node {info['node']} (number {info['number']}) of {info['hospital']}")
+    for origin, seq in sorted(info["vector"].items()):
+        click.echo(f"  {origin:<24} {seq:>10,}")
+    click.echo(f"held events: {info['held']}   alarms: {len(info['alarms'])}")
+    for alarm in info["alarms"]:
+        click.echo(f"  ALARM {alarm['kind']} {alarm['origin']}: {alarm['detail']}")
+
+
+# -- demo ------------------------------------------------------------------
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Set up the demo node and exit.")
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
+    """Start a demo counter node on SQLite with demo users, departments and patients."""
+    data_dir = _data_dir(ctx) or Path(DEFAULT_DEMO_DIR).resolve()
+    if not (data_dir / "node.json").exists():
+        ctx.obj["data_dir"] = data_dir
+        ctx.invoke(init, node_name="counter-1", number=101, hub=False,
+                   hospital="Nirantar Demo Hospital", hospital_hi="निरंतर प्रदर्शन अस्पताल",
+                   counter_letter="A", database="", time_zone="Asia/Kolkata", catalogue=None)
+    setup_django(data_dir)
+    from nirantar import demo as demo_data
+
+    passwords = demo_data.ensure_users(data_dir)
+    created = demo_data.ensure_patients()
+    click.echo("")
+    click.echo("Nirantar demo counter node")
+    click.echo(f"  data:   {data_dir}")
+    if created:
+        click.echo(f"  added {created} sample patients")
+    click.echo(f"  open:   http://{host}:{port}/")
+    click.echo("  sign in as one of (passwords also in demo-passwords.txt):")
+    for username, (role, password) in passwords.items():
+        click.echo(f"    {username:<8} {password}   ({role})")
+    click.echo(f"  API:    NIRANTAR_DATA_DIR={data_dir} nirantar token clerk")
+    if no_serve:
+        return
+    from nirantar import server
+
+    server.run(host=host, port=port, workers=2, threads=4)
+
+
+def random_password() -> str:
+    return "-".join(secrets.token_urlsafe(6) for _ in range(2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

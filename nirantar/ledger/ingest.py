@@ -1,0 +1,320 @@
+"""The one path by which any event - written here, synced, or restored - enters a store.
+
+Rules (DESIGN.md), checked in this order:
+
+1. The hash matches the content and the signature verifies against the
+   origin's enrolled key, else the event is rejected (and an alarm raised).
+2. ``seq`` is the next one for its origin and ``prev`` is the hash of the
+   event before it, else it is held until the gap is filled. An origin not yet
+   enrolled here is a gap too: its events wait for the enrolment.
+3. A second, different, validly signed event for the same (origin, seq) - or
+   one that continues the chain from the wrong ``prev`` - is equivocation: it
+   is rejected, an alarm is raised and the origin is quarantined until an
+   administrator acts.
+4. The same event twice is a no-op.
+
+The event and its projections are written in the caller's transaction, which
+must hold ``store.lock(origin)`` for every origin it ingests.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+
+from nirantar.ledger import models
+from nirantar.ledger.canonical import canonical_text
+from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
+from nirantar.ledger.hlc import wall_ms
+from nirantar.ledger.projections import AUTHORITY_TYPES, GENESIS, NODE_ENROLLED, NODE_REVOKED
+from nirantar.ledger.store import EventStore
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW_MS = 5 * 60 * 1000
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    REJECTED = "rejected"
+
+
+@dataclass
+class Report:
+    accepted: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+    held: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (event id, reason)
+
+    def add(self, outcome: Outcome, event: Event, reason: str = "") -> None:
+        if outcome is Outcome.ACCEPTED:
+            self.accepted.append(event)
+        elif outcome is Outcome.DUPLICATE:
+            self.duplicates += 1
+        elif outcome is Outcome.HELD:
+            self.held += 1
+        else:
+            self.rejected.append((event.id, reason))
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, alarm: str | None = None, quarantine: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alarm = alarm
+        self.quarantine = quarantine
+
+
+@dataclass
+class _Key:
+    public_key: str
+    first_prev: str
+    revoked_after_seq: int | None
+
+
+def raise_alarm(kind: str, detail: str, origin: str = "", event_id: str = "",
+                using: str = "default") -> None:
+    log.warning("alarm %s origin=%s event=%s: %s", kind, origin, event_id, detail)
+    models.Alarm.objects.using(using).create(
+        kind=kind, origin=origin, event_id=event_id, detail=detail, created_at=datetime.now(UTC)
+    )
+
+
+class Ingestor:
+    """Applies the ingest rules to events for one store, within one transaction."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        project: Callable[[Event], None] | None = None,
+        project_remote: Callable[[Event], str | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.project = project
+        self.project_remote = project_remote
+        self._keys: dict[str, _Key | None] = {}
+        self.last_reason = ""
+
+    # -- public -----------------------------------------------------------
+    def ingest(self, event: Event, *, local: bool = False) -> Outcome:
+        outcome, _ = self._ingest_one(event, local=local)
+        if outcome is Outcome.ACCEPTED:
+            self._release_held(event)
+        return outcome
+
+    def ingest_many(self, events: Iterable[Event]) -> Report:
+        report = Report()
+        held_ids: list[str] = []
+        for event in events:
+            outcome, reason = self._ingest_one(event, local=False)
+            if outcome is Outcome.HELD:
+                held_ids.append(event.id)
+            else:
+                report.add(outcome, event, reason)
+            if outcome is Outcome.ACCEPTED:
+                report.accepted.extend(self._release_held(event))
+        if held_ids:
+            report.held = models.Held.objects.using(self.store.db).filter(id__in=held_ids).count()
+        return report
+
+    # -- the rules --------------------------------------------------------
+    def _ingest_one(self, event: Event, *, local: bool) -> tuple[Outcome, str]:
+        try:
+            outcome = self._check_and_insert(event, local=local)
+        except Rejected as exc:
+            self.last_reason = exc.reason
+            if exc.alarm:
+                raise_alarm(exc.alarm, exc.reason, event.origin, event.id, using=self.store.db)
+            if exc.quarantine:
+                self._quarantine(event.origin, exc.reason)
+            if local:
+                raise
+            return Outcome.REJECTED, exc.reason
+        return outcome, ""
+
+    def _check_and_insert(self, event: Event, *, local: bool) -> Outcome:
+        db = self.store.db
+        if models.Quarantine.objects.using(db).filter(origin=event.origin).exists():
+            raise Rejected(f"origin {event.origin} is quarantined")
+
+        key = self._key_for(event)
+        if key is None:
+            self._hold(event, f"origin {event.origin} is not enrolled here yet")
+            return Outcome.HELD
+
+        # Rule 1: content matches its hash, and the hash is signed by the origin.
+        if event.compute_hash() != event.hash:
+            raise Rejected(
+                f"{event.origin}#{event.seq}: content does not match its hash (altered)",
+                alarm="tampered",
+            )
+        if not event.signature_valid(key.public_key):
+            raise Rejected(
+                f"{event.origin}#{event.seq}: signature does not verify against the enrolled key",
+                alarm="forged",
+            )
+
+        # Rules 4 and 3: the same (origin, seq) seen before.
+        existing = self.store.get(event.origin, event.seq)
+        if existing is not None:
+            if existing.hash == event.hash:
+                return Outcome.DUPLICATE
+            raise Rejected(
+                f"equivocation: {event.origin} signed two different events with seq {event.seq} "
+                f"({existing.hash[:12]} and {event.hash[:12]})",
+                alarm="equivocation",
+                quarantine=True,
+            )
+
+        if key.revoked_after_seq is not None and event.seq > key.revoked_after_seq:
+            raise Rejected(
+                f"{event.origin} was revoked after seq {key.revoked_after_seq}; "
+                f"event {event.seq} refused",
+                alarm="revoked_origin",
+            )
+
+        # Rule 2: gapless chain.
+        head_seq, head_hash = self.store.head(event.origin)
+        if event.seq > head_seq + 1:
+            self._hold(event, f"waiting for {event.origin}#{head_seq + 1}")
+            return Outcome.HELD
+        expected_prev = head_hash if head_seq else key.first_prev
+        if event.prev != expected_prev:
+            raise Rejected(
+                f"equivocation: {event.origin}#{event.seq} does not continue its chain "
+                "(prev is not the hash of the event before it)",
+                alarm="equivocation",
+                quarantine=True,
+            )
+
+        self._check_authority_rules(event)
+        if not local and event.hlc.wall > wall_ms() + CLOCK_SKEW_MS:
+            self._skew_alarm(event)
+
+        try:
+            with transaction.atomic(using=db):
+                self.store.insert(event)
+        except IntegrityError as exc:  # same id under another (origin, seq)
+            raise Rejected(f"{event.origin}#{event.seq}: id {event.id} already used") from exc
+        self._project(event, local=local)
+        if event.type in AUTHORITY_TYPES:
+            self._keys.clear()
+        return Outcome.ACCEPTED
+
+    def _check_authority_rules(self, event: Event) -> None:
+        """Only the authority enrols and revokes, and each name and number is enrolled once."""
+        if (event.origin == AUTHORITY) != (event.type in AUTHORITY_TYPES):
+            raise Rejected(
+                f"{event.origin} may not write {event.type}", alarm="forbidden_type"
+            )
+        if event.type == GENESIS and event.seq != 1:
+            raise Rejected("a genesis must be the authority's first event", alarm="forbidden_type")
+        if event.type == NODE_ENROLLED:
+            body = event.body
+            name, number = body.get("node"), body.get("number")
+            if not isinstance(name, str) or not isinstance(number, int):
+                raise Rejected("enrolment needs a node name and number", alarm="forbidden_type")
+            origins = models.Origin.objects.using(self.store.db)
+            if name == AUTHORITY or origins.filter(name=name).exists():
+                raise Rejected(f"node name {name!r} is already enrolled", alarm="duplicate_enrolment")
+            if origins.filter(number=number).exists():
+                raise Rejected(f"node number {number} is already taken", alarm="duplicate_enrolment")
+        if event.type == NODE_REVOKED and not isinstance(event.body.get("after_seq"), int):
+            raise Rejected("a revocation names the last accepted seq", alarm="forbidden_type")
+
+    # -- helpers ----------------------------------------------------------
+    def _key_for(self, event: Event) -> _Key | None:
+        if event.origin == AUTHORITY and event.seq == 1 and event.type == GENESIS:
+            existing = self.store.get(AUTHORITY, 1)
+            if existing is not None and existing.hash != event.hash:
+                raise Rejected(
+                    "this event belongs to a different hospital (another genesis)",
+                    alarm="foreign_genesis",
+                )
+            authority_key = event.body.get("authority_key")
+            if not isinstance(authority_key, str):
+                raise Rejected("a genesis names the authority key", alarm="forbidden_type")
+            return _Key(authority_key, GENESIS_PREV, None)
+        if event.origin not in self._keys:
+            row = models.Origin.objects.using(self.store.db).filter(name=event.origin).first()
+            self._keys[event.origin] = (
+                _Key(row.public_key, row.enrolment_hash, row.revoked_after_seq) if row else None
+            )
+        return self._keys[event.origin]
+
+    def _project(self, event: Event, *, local: bool) -> None:
+        if local or self.project_remote is None:
+            if self.project is not None:
+                self.project(event)
+            return
+        error = self.project_remote(event)
+        if error:
+            raise_alarm(
+                "projection_failed", error, event.origin, event.id, using=self.store.db
+            )
+
+    def _hold(self, event: Event, reason: str) -> None:
+        models.Held.objects.using(self.store.db).get_or_create(
+            id=event.id,
+            defaults={
+                "origin": event.origin,
+                "seq": event.seq,
+                "wire": canonical_text(event.to_wire()),
+                "reason": reason,
+                "received_at": datetime.now(UTC),
+            },
+        )
+
+    def _release_held(self, accepted: Event) -> list[Event]:
+        """Apply held events that the one just accepted has unblocked."""
+        released: list[Event] = []
+        origins = [accepted.origin]
+        if accepted.type == NODE_ENROLLED:
+            origins.append(accepted.body["node"])
+        held = models.Held.objects.using(self.store.db)
+        while origins:
+            origin = origins.pop()
+            self.store.lock(origin)
+            while True:
+                head_seq, _ = self.store.head(origin)
+                candidates = list(held.filter(origin=origin, seq__lte=head_seq + 1))
+                if not candidates:
+                    break
+                progressed = False
+                for row in candidates:
+                    row.delete()
+                    event = Event.from_wire(json.loads(row.wire))
+                    outcome, _ = self._ingest_one(event, local=False)
+                    if outcome is Outcome.ACCEPTED:
+                        released.append(event)
+                        progressed = True
+                        if event.type == NODE_ENROLLED:
+                            origins.append(event.body["node"])
+                if not progressed:
+                    break
+        return released
+
+    def _quarantine(self, origin: str, reason: str) -> None:
+        models.Quarantine.objects.using(self.store.db).get_or_create(
+            origin=origin, defaults={"reason": reason, "since": datetime.now(UTC)}
+        )
+
+    def _skew_alarm(self, event: Event) -> None:
+        alarms = models.Alarm.objects.using(self.store.db)
+        if not alarms.filter(kind="clock_skew", origin=event.origin, resolved_at=None).exists():
+            ahead = (event.hlc.wall - wall_ms()) // 1000
+            raise_alarm(
+                "clock_skew",
+                f"{event.origin}'s clock is {ahead} s ahead of this node's",
+                event.origin,
+                event.id,
+                using=self.store.db,
+            )

@@ -1,0 +1,133 @@
+"""Numbers people see, minted on the node with no server: UHIDs, visits, receipts...
+
+    node number (3 digits) + the node's own sequence (7 digits) + Verhoeff check digit
+    shown as 107-0000123-4 (with an optional letter prefix per kind: OP-107-0000123-4)
+
+The sequence is a projection: every handler that sees a number minted by some
+node calls ``observe(kind, scope, n)``, and ``next_number`` (called under the
+writer lock) returns one more than the highest seen. So a rebuilt or restored
+node never reissues a number it already gave out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nirantar.ledger.models import NumberSequence
+
+# Verhoeff's dihedral-group tables: catch every single-digit error and every
+# transposition of adjacent digits - the two mistakes people make reading numbers aloud.
+_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+_INV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
+
+
+def verhoeff_check_digit(digits: str) -> str:
+    c = 0
+    for i, ch in enumerate(reversed(digits)):
+        c = _D[c][_P[(i + 1) % 8][int(ch)]]
+    return str(_INV[c])
+
+
+def verhoeff_valid(digits: str) -> bool:
+    c = 0
+    for i, ch in enumerate(reversed(digits)):
+        c = _D[c][_P[i % 8][int(ch)]]
+    return c == 0
+
+
+MAX_SEQUENCE = 9_999_999
+
+
+class InvalidNumber(ValueError):
+    """A typed number that is malformed or fails its check digit. ``reason`` says which."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # "format" or "check_digit"
+
+
+class SequenceExhausted(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How one kind of number is written: an optional letter prefix, then the digits."""
+
+    kind: str
+    prefix: str = ""
+    label: str = "number"
+
+    def format(self, node_number: int, seq: int) -> str:
+        body = f"{node_number:03d}{seq:07d}"
+        digits = f"{node_number:03d}-{seq:07d}-{verhoeff_check_digit(body)}"
+        return f"{self.prefix}-{digits}" if self.prefix else digits
+
+    def parse(self, text: str) -> tuple[int, int]:
+        """Return (node number, sequence) of a typed number, with or without dashes/spaces."""
+        cleaned = re.sub(r"[\s-]", "", text or "").upper()
+        if self.prefix and cleaned.startswith(self.prefix):
+            cleaned = cleaned[len(self.prefix):]
+        if not re.fullmatch(r"\d{11}", cleaned):
+            example = self.format(101, 1)
+            raise InvalidNumber(
+                "format", f"a {self.label} has 11 digits, like {example}"
+            )
+        if not verhoeff_valid(cleaned):
+            raise InvalidNumber(
+                "check_digit",
+                f"{text.strip()} is not a valid {self.label}: the check digit is wrong "
+                "(a digit was probably mistyped)",
+            )
+        node_number, seq = int(cleaned[:3]), int(cleaned[3:10])
+        if node_number == 0 or seq == 0:
+            raise InvalidNumber("format", f"{text.strip()} is not a valid {self.label}")
+        return node_number, seq
+
+    def normalise(self, text: str) -> str:
+        return self.format(*self.parse(text))
+
+
+def observe(kind: str, scope: str, value: int) -> None:
+    """Record that number ``value`` of ``kind`` in ``scope`` exists (projection helper)."""
+    row, created = NumberSequence.objects.get_or_create(
+        kind=kind, scope=scope, defaults={"last": value}
+    )
+    if not created and value > row.last:
+        NumberSequence.objects.filter(pk=row.pk).update(last=value)
+
+
+def next_number(kind: str, scope: str, limit: int = MAX_SEQUENCE) -> int:
+    """The next unused number; call only under the writer lock, then emit an event using it."""
+    last = (
+        NumberSequence.objects.filter(kind=kind, scope=scope).values_list("last", flat=True).first()
+    )
+    value = (last or 0) + 1
+    if value > limit:
+        raise SequenceExhausted(
+            f"this node has used all {limit:,} numbers of kind {kind!r}; "
+            "enrol it again under a new node number"
+        )
+    return value

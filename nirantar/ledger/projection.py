@@ -1,0 +1,159 @@
+"""Projections: the tables screens read, computed from events.
+
+A projection's state must be a function of the *set* of events, not of the
+order they arrived in. Each handler follows one of the rules in DESIGN.md
+(create keyed by an unforgeable id, last-writer-wins per field by HLC, monotone
+status, append-only collection). The property test in tests/ledger checks it.
+
+Handlers are registered with ``@handles("module.something_happened")`` in each
+module's ``projections.py``; the tables they write are registered with
+``register_models`` so ``rebuild`` and ``dump`` know them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import models as dj_models
+from django.db import transaction
+
+from nirantar.ledger.events import Event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+_models: list[type[dj_models.Model]] = []
+_upcasters: dict[tuple[str, int], Upcaster] = {}
+_current_versions: dict[str, int] = {}
+
+
+class ProjectionFailed(Exception):
+    pass
+
+
+def handles(*types: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for name in types:
+            _handlers[name].append(handler)
+        return handler
+
+    return register
+
+
+def register_models(*models: type[dj_models.Model]) -> None:
+    """Declare tables that are projections: rebuilt from the log, compared in dumps.
+
+    Register them parents first; rebuild empties them in reverse order.
+    """
+    for model in models:
+        if model not in _models:
+            _models.append(model)
+
+
+def event_version(type: str, version: int) -> None:
+    """Declare the current body version of an event type."""
+    _current_versions[type] = version
+
+
+def upcaster(type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a function that upgrades a body from ``from_version`` to the next."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        _upcasters[(type, from_version)] = fn
+        return fn
+
+    return register
+
+
+def current_version(type: str) -> int:
+    return _current_versions.get(type, 1)
+
+
+def upcast(event: Event) -> dict[str, Any]:
+    """The body of ``event`` at the current version of its type (old events stay as stored)."""
+    body = event.body
+    version = body.get("v", 1)
+    target = current_version(event.type)
+    while isinstance(version, int) and version < target:
+        fn = _upcasters.get((event.type, version))
+        if fn is None:
+            raise ProjectionFailed(f"no upcaster for {event.type} v{version}")
+        body = fn(dict(body))
+        version += 1
+        body["v"] = version
+    return body
+
+
+def known_types() -> set[str]:
+    return set(_handlers) | set(_current_versions)
+
+
+def apply(event: Event) -> None:
+    """Apply one event to every projection that wants it (inside the caller's transaction)."""
+    for handler in _handlers.get(event.type, ()):
+        handler(event)
+
+
+def apply_isolated(event: Event) -> str | None:
+    """Apply an event that came from elsewhere; a failing handler is undone, not fatal.
+
+    A signed event from an enrolled node is kept even if this version of the
+    code can't project it (say, a newer event type): it is in the log, and a
+    later rebuild will project it. Returns the error, if any.
+    """
+    try:
+        with transaction.atomic():
+            apply(event)
+    except Exception as exc:  # noqa: BLE001 - any handler error is reported, not raised
+        log.exception("projecting %s#%s (%s) failed", event.origin, event.seq, event.type)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def models() -> list[type[dj_models.Model]]:
+    return list(_models)
+
+
+def clear() -> None:
+    for model in reversed(_models):
+        model._default_manager.all().delete()
+
+
+def rebuild(events: Iterable[Event], progress: Callable[[int], None] | None = None) -> int:
+    """Empty every projection and replay ``events``. Call inside a write transaction."""
+    clear()
+    count = 0
+    for event in events:
+        apply(event)
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
+    return count
+
+
+def _row(model: type[dj_models.Model], values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, repr(v)) for k, v in values.items()))
+
+
+def dump() -> dict[str, list[tuple[tuple[str, str], ...]]]:
+    """Every projection row, without surrogate ids, in a stable order.
+
+    Two nodes holding the same set of events must produce equal dumps.
+    """
+    result: dict[str, list[tuple[tuple[str, str], ...]]] = {}
+    for model in _models:
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if not isinstance(f, dj_models.AutoField)
+            and not getattr(f, "dump_exclude", False)
+        ]
+        rows = model._default_manager.values(*fields)
+        result[model._meta.label] = sorted(_row(model, row) for row in rows)
+    return result

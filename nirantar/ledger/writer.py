@@ -1,0 +1,168 @@
+"""This node's own appends: one writer per origin, projections in the same transaction.
+
+    with writer.writing() as w:
+        uhid_seq = w.next_number("uhid", ...)   # read under the writer lock
+        w.emit("registration.patient_registered", f"patient:{uhid}", body, actor=user)
+
+``writing()`` opens a durable transaction and takes this node's writer lock
+before anything is read, so numbers and seq stay gapless with several server
+processes. The event, its projections and any number it uses commit together
+or not at all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+
+from nirantar.ledger import events, hlc, keys, numbering, projection
+from nirantar.ledger.events import AUTHORITY, Event
+from nirantar.ledger.ingest import Ingestor, Outcome
+from nirantar.ledger.models import Origin
+from nirantar.ledger.store import EventStore, store_for
+
+
+class NotEnrolled(Exception):
+    """This node has no number yet, so it can't mint identifiers or write events."""
+
+
+@dataclass
+class LocalNode:
+    name: str
+    key: Ed25519PrivateKey
+    authority_key: Ed25519PrivateKey | None
+    store: EventStore
+
+    @property
+    def public_key(self) -> str:
+        return keys.public_text(self.key)
+
+    def origin_row(self) -> Origin | None:
+        return Origin.objects.using(self.store.db).filter(name=self.name).first()
+
+    def number(self) -> int:
+        row = self.origin_row()
+        if row is None or row.number is None:
+            raise NotEnrolled(
+                f"node {self.name} is not enrolled in this hospital yet, so it cannot "
+                "issue numbers; an administrator must approve it on the hub"
+            )
+        if row.public_key != self.public_key:
+            raise NotEnrolled(f"node {self.name} is enrolled under a different key")
+        if row.revoked_after_seq is not None:
+            raise NotEnrolled(f"node {self.name} has been revoked")
+        return row.number
+
+    def enrolled(self) -> bool:
+        try:
+            self.number()
+        except NotEnrolled:
+            return False
+        return True
+
+
+_node_lock = threading.Lock()
+_node: LocalNode | None = None
+_active: contextvars.ContextVar[Writer | None] = contextvars.ContextVar(
+    "nirantar_writer", default=None
+)
+
+
+def load_node(data_dir: Path, name: str, using: str = "default") -> LocalNode:
+    authority_path = data_dir / "authority.key"
+    return LocalNode(
+        name=name,
+        key=keys.load_private(data_dir / "node.key"),
+        authority_key=keys.load_private(authority_path) if authority_path.exists() else None,
+        store=store_for(using),
+    )
+
+
+def node() -> LocalNode:
+    """This process's node, loaded once from the data directory."""
+    global _node
+    with _node_lock:
+        if _node is None:
+            _node = load_node(Path(settings.DATA_DIR), settings.NODE.node)
+        return _node
+
+
+def reset_node() -> None:
+    global _node
+    with _node_lock:
+        _node = None
+
+
+class Writer:
+    def __init__(self, local: LocalNode) -> None:
+        self.local = local
+        self.store = local.store
+        self.ingestor = Ingestor(local.store, project=projection.apply)
+        self.emitted: list[Event] = []
+
+    def emit(
+        self, type: str, stream: str, body: dict[str, Any], *, actor: str, origin: str | None = None
+    ) -> Event:
+        """Sign and append an event as this node (or, where held here, as the authority)."""
+        origin = origin or self.local.name
+        if origin == AUTHORITY:
+            if self.local.authority_key is None:
+                raise NotEnrolled("this node does not hold the hospital's authority key")
+            key = self.local.authority_key
+            self.store.lock(AUTHORITY)
+        else:
+            key = self.local.key
+        seq, prev = self.store.head(origin)
+        if prev is None:
+            if origin == AUTHORITY:
+                prev = events.GENESIS_PREV
+            else:
+                row = self.local.origin_row()
+                if row is None:
+                    raise NotEnrolled(f"node {origin} is not enrolled, so it cannot write events")
+                prev = row.enrolment_hash
+        body = {"v": projection.current_version(type), **body}
+        stamp = hlc.tick(self.store.max_hlc(), hlc.wall_ms())
+        event = events.build(
+            key, origin=origin, seq=seq + 1, hlc=stamp, actor=actor, type=type,
+            stream=stream, body=body, prev=prev,
+        )
+        outcome = self.ingestor.ingest(event, local=True)
+        if outcome is not Outcome.ACCEPTED:  # a local event is always next in its chain
+            raise RuntimeError(f"local event {event.seq} was {outcome}: {self.ingestor.last_reason}")
+        self.emitted.append(event)
+        return event
+
+    def node_number(self) -> int:
+        return self.local.number()
+
+    def next_number(self, kind: str, scope: str | None = None) -> tuple[int, int]:
+        """(node number, next sequence) for a number minted here; scope defaults to the node."""
+        number = self.local.number()
+        return number, numbering.next_number(kind, scope if scope is not None else str(number))
+
+
+@contextmanager
+def writing(local: LocalNode | None = None) -> Iterator[Writer]:
+    """A write transaction holding this node's writer lock. Re-entrant within one thread."""
+    current = _active.get()
+    if current is not None:
+        yield current
+        return
+    local = local or node()
+    with local.store.atomic(durable=True):
+        local.store.lock(local.name)
+        writer = Writer(local)
+        token = _active.set(writer)
+        try:
+            yield writer
+        finally:
+            _active.reset(token)

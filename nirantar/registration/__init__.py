@@ -1,0 +1,1 @@
+"""Patients, UHIDs, OPD visits, tokens and slips."""

@@ -1,0 +1,282 @@
+"""Registration's part of the JSON API: patients, visits and slips."""
+# No `from __future__ import annotations` here: django-ninja reads these type hints at
+# import time, through the permission decorator, so they must be real objects.
+
+
+from datetime import date
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router, Schema
+from pydantic import ConfigDict
+
+from nirantar import timeutil
+from nirantar.accounts.permissions import requires
+from nirantar.registration import actions, queries, rules, slip
+from nirantar.registration.catalogue import CATEGORIES
+from nirantar.registration.models import Patient, PatientChange, Visit
+from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
+
+router = Router(tags=["registration"])
+
+Relation = Literal["S/O", "D/O", "W/O", "C/O"]
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(Strict):
+    line: str | None = Field(None, max_length=rules.MAX_LINE)
+    district: str | None = Field(None, max_length=rules.MAX_DISTRICT)
+    state: str | None = Field(None, max_length=rules.MAX_DISTRICT)
+    pin: str | None = Field(None, max_length=10, examples=["261001"])
+
+
+class PatientIn(Strict):
+    name_hi: str | None = Field(None, max_length=rules.MAX_NAME, examples=["राम कुमार शर्मा"])
+    name_en: str | None = Field(None, max_length=rules.MAX_NAME, examples=["Ram Kumar Sharma"])
+    sex: Literal["M", "F", "O"]
+    date_of_birth: date | None = None
+    age_years: int | None = Field(None, ge=0, le=rules.MAX_AGE_YEARS)
+    age_months: int | None = Field(None, ge=0, le=35)
+    age_days: int | None = Field(None, ge=0, le=365)
+    guardian_relation: Relation | None = None
+    guardian_name: str | None = Field(None, max_length=rules.MAX_NAME)
+    mobile: str | None = Field(None, max_length=20, examples=["9876543210"])
+    abha_number: str | None = Field(None, max_length=20)
+    category: Literal[tuple(CATEGORIES)] = "general"  # type: ignore[valid-type]
+    address: AddressIn | None = None
+
+
+class PatientPatch(Strict):
+    name_hi: str | None = Field(None, max_length=rules.MAX_NAME)
+    name_en: str | None = Field(None, max_length=rules.MAX_NAME)
+    sex: Literal["M", "F", "O"] | None = None
+    date_of_birth: date | None = None
+    age_years: int | None = Field(None, ge=0, le=rules.MAX_AGE_YEARS)
+    age_months: int | None = Field(None, ge=0, le=35)
+    age_days: int | None = Field(None, ge=0, le=365)
+    guardian_relation: Relation | None = None
+    guardian_name: str | None = Field(None, max_length=rules.MAX_NAME)
+    mobile: str | None = Field(None, max_length=20)
+    abha_number: str | None = Field(None, max_length=20)
+    category: Literal[tuple(CATEGORIES)] | None = None  # type: ignore[valid-type]
+    address: AddressIn | None = None
+    reason: str | None = Field(None, max_length=200)
+
+
+class AddressOut(Schema):
+    line: str
+    district: str
+    state: str
+    pin: str
+
+
+class PatientOut(Schema):
+    uhid: str
+    name_hi: str
+    name_en: str
+    sex: str
+    date_of_birth: date | None
+    dob_estimated: bool
+    age: str
+    guardian_relation: str
+    guardian_name: str
+    mobile: str
+    abha_number: str
+    category: str
+    address: AddressOut
+    registered_at: str | None
+    registered_node: str
+
+
+class SearchOut(Schema):
+    kind: str
+    results: list[PatientOut]
+
+
+class ChangeOut(Schema):
+    field: str
+    value: Any
+    at: str
+    node: str
+    actor: str
+    kind: str
+    reason: str
+    current: bool
+
+
+class HistoryOut(Schema):
+    uhid: str
+    changes: list[ChangeOut]
+
+
+class VisitIn(Strict):
+    uhid: str = Field(..., max_length=20, examples=["101-0000001-3"])
+    department: str = Field(..., max_length=100, examples=["Medicine"])
+
+
+class VisitOut(Schema):
+    visit: str
+    uhid: str
+    token: str
+    department: str
+    department_name: str
+    department_name_hi: str
+    room: str
+    room_hi: str
+    date: date
+    registered_at: str
+    counter: str
+    node: str
+    slip: str
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+def patient_out(patient: Patient) -> dict[str, Any]:
+    age, unit = patient.age_on(timeutil.today())
+    return {
+        "uhid": patient.uhid,
+        "name_hi": patient.name_hi,
+        "name_en": patient.name_en,
+        "sex": patient.sex,
+        "date_of_birth": patient.date_of_birth,
+        "dob_estimated": patient.dob_estimated,
+        "age": f"{age} {unit}".strip(),
+        "guardian_relation": patient.guardian_relation,
+        "guardian_name": patient.guardian_name,
+        "mobile": patient.mobile,
+        "abha_number": patient.abha_number,
+        "category": patient.category,
+        "address": {
+            "line": patient.address_line,
+            "district": patient.district,
+            "state": patient.state,
+            "pin": patient.pin,
+        },
+        "registered_at": (
+            timeutil.from_ms(patient.registered_at_ms).isoformat()
+            if patient.registered_at_ms else None
+        ),
+        "registered_node": patient.registered_node,
+    }
+
+
+def visit_out(visit: Visit) -> dict[str, Any]:
+    department = queries.department(visit.department)
+    return {
+        "visit": visit.visit_no,
+        "uhid": visit.uhid,
+        "token": visit.token,
+        "department": visit.department,
+        "department_name": department.name_en if department else visit.department,
+        "department_name_hi": department.name_hi if department else "",
+        "room": visit.room_en,
+        "room_hi": visit.room_hi,
+        "date": visit.local_date,
+        "registered_at": timeutil.from_ms(visit.at_ms).isoformat(),
+        "counter": visit.counter,
+        "node": visit.node,
+        "slip": f"/api/v1/visits/{visit.visit_no}/slip.pdf",
+    }
+
+
+@router.post("/patients", response={201: PatientOut, **ERRORS}, summary="Register a patient")
+@requires(REGISTER.name)
+def register_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+    data = payload.model_dump(exclude_unset=True, mode="json")
+    patient = actions.do_register_patient(request.user.username, data)
+    return 201, patient_out(patient)
+
+
+@router.get("/patients", response={200: SearchOut, **ERRORS}, summary="Find patients")
+@requires(READ_PATIENT.name)
+def find_patients(request: HttpRequest, q: str = Field(..., max_length=100)) -> dict[str, Any]:
+    kind, patients = queries.search_patients(request.user, q, via="api", request=request)
+    return {"kind": kind, "results": [patient_out(p) for p in patients]}
+
+
+@router.get("/patients/{uhid}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
+@requires(READ_PATIENT.name)
+def read_patient(request: HttpRequest, uhid: str) -> dict[str, Any]:
+    patient = queries.access_patient(
+        request.user, uhid, action="patient.read", via="api", request=request
+    )
+    return patient_out(patient)
+
+
+@router.get("/patients/{uhid}/history", response={200: HistoryOut, **ERRORS},
+            summary="Every value each field of a patient has had")
+@requires(READ_PATIENT.name)
+def patient_history(request: HttpRequest, uhid: str) -> dict[str, Any]:
+    patient = queries.access_patient(
+        request.user, uhid, action="patient.history", via="api", request=request
+    )
+    return {"uhid": patient.uhid, "changes": [change_out(patient, c) for c in queries.history(patient.uhid)]}
+
+
+def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
+    stamp = patient.field_stamps.get(change.field)
+    current = stamp == [change.hlc_wall, change.hlc_count, change.origin]
+    return {
+        "field": change.field,
+        "value": change.value,
+        "at": timeutil.from_ms(change.hlc_wall).isoformat(),
+        "node": change.origin,
+        "actor": change.actor,
+        "kind": change.kind,
+        "reason": change.reason,
+        "current": current,
+    }
+
+
+@router.patch("/patients/{uhid}", response={200: PatientOut, **ERRORS},
+              summary="Correct a patient's details")
+@requires(CORRECT.name)
+def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> dict[str, Any]:
+    data = payload.model_dump(exclude_unset=True, mode="json")
+    reason = data.pop("reason", "") or ""
+    patient = actions.do_correct_patient(request.user.username, uhid, data, reason)
+    return patient_out(patient)
+
+
+@router.post("/visits", response={201: VisitOut, **ERRORS}, summary="Register an OPD visit")
+@requires(REGISTER.name)
+def register_visit(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+    visit = actions.do_register_visit(request.user.username, payload.uhid, payload.department)
+    return 201, visit_out(visit)
+
+
+@router.get("/visits/{visit}", response={200: VisitOut, **ERRORS}, summary="Read a visit")
+@requires(READ_PATIENT.name)
+def read_visit(request: HttpRequest, visit: str) -> dict[str, Any]:
+    row, _ = queries.access_visit(request.user, visit, action="visit.read", via="api",
+                                  request=request)
+    return visit_out(row)
+
+
+@router.get("/visits/{visit}/slip.pdf", response={200: None, **ERRORS},
+            summary="The OPD slip as PDF (format=a5 or thermal80)", openapi_extra={
+                "responses": {"200": {"content": {"application/pdf": {}}}}})
+@requires(PRINT_SLIP.name)
+def visit_slip(request: HttpRequest, visit: str,
+               format: Literal["a5", "thermal80"] = "a5") -> HttpResponse:
+    row, patient = queries.access_visit(request.user, visit, action="visit.slip", via="pdf",
+                                        request=request)
+    pdf = slip.slip_pdf(row, patient, queries.department(row.department), format)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
+    return response

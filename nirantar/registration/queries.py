@@ -1,0 +1,154 @@
+"""Reads of registration data for screens, APIs, PDFs and the CLI.
+
+Every read of one patient's record goes through ``access_patient`` (or
+``access_visit``): it checks the user's right and records the read in the
+signed audit trail, each condition on its own line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts import permissions
+from nirantar.accounts.auth import client_address
+from nirantar.errors import NotFound, ValidationFailed
+from nirantar.ledger.numbering import InvalidNumber
+from nirantar.registration import events, rules, search
+from nirantar.registration.models import Department, Patient, PatientChange, Visit
+from nirantar.registration.permissions import READ_PATIENT
+
+MAX_QUERY = 100
+
+
+def departments() -> list[Department]:
+    return list(Department.objects.filter(active=True).order_by("name_en"))
+
+
+def department(code: str) -> Department | None:
+    return Department.objects.filter(code=code).first()
+
+
+def get_patient(uhid: str) -> Patient | None:
+    return Patient.objects.filter(uhid=uhid, is_registered=True).first()
+
+
+def access_patient(
+    user: Any, uhid_text: str, *, action: str, via: str, request: Any = None, reason: str = ""
+) -> Patient:
+    """The patient's record, if ``user`` may read it; the read is audited."""
+    permissions.require(user, READ_PATIENT.name)
+    try:
+        uhid = events.UHID.normalise(uhid_text)
+    except InvalidNumber as exc:
+        raise ValidationFailed(str(exc), {"uhid": str(exc)}) from exc
+    patient = get_patient(uhid)
+    if patient is None:
+        raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
+    account_actions.do_record_access(
+        user, patient.uhid, action, via=via,
+        address=client_address(request) if request is not None else "", reason=reason,
+    )
+    return patient
+
+
+def access_visit(user: Any, visit_text: str, *, action: str, via: str,
+                 request: Any = None) -> tuple[Visit, Patient]:
+    permissions.require(user, READ_PATIENT.name)
+    try:
+        visit_no = events.VISIT.normalise(visit_text)
+    except InvalidNumber as exc:
+        raise ValidationFailed(str(exc), {"visit": str(exc)}) from exc
+    visit = Visit.objects.filter(visit_no=visit_no).first()
+    if visit is None:
+        raise NotFound(f"no visit {visit_no}", {"visit": "not registered"})
+    patient = access_patient(user, visit.uhid, action=action, via=via, request=request)
+    return visit, patient
+
+
+def classify(query: str) -> tuple[str, str]:
+    """What a clerk typed: ('uhid' | 'visit' | 'mobile' | 'abha' | 'name', normalised value)."""
+    text = rules.normalise_text(query)
+    if not text:
+        raise ValidationFailed("type a name, mobile number or UHID", {"q": "empty search"})
+    if len(text) > MAX_QUERY:
+        raise ValidationFailed("search too long", {"q": f"at most {MAX_QUERY} characters"})
+    compact = re.sub(r"[\s\-]", "", text).upper()
+    if compact.startswith(events.VISIT.prefix) and compact[2:].isdigit():
+        try:
+            return "visit", events.VISIT.normalise(compact)
+        except InvalidNumber as exc:
+            raise ValidationFailed(str(exc), {"q": str(exc)}) from exc
+    if compact.isdigit():
+        if len(compact) == 11:
+            try:
+                return "uhid", events.UHID.normalise(compact)
+            except InvalidNumber as exc:
+                raise ValidationFailed(str(exc), {"q": str(exc)}) from exc
+        if len(compact) == 10 and rules.MOBILE_RE.match(compact):
+            return "mobile", compact
+        if len(compact) == 12 and compact.startswith("91") and rules.MOBILE_RE.match(compact[2:]):
+            return "mobile", compact[2:]
+        if len(compact) == 14:
+            return "abha", compact
+        raise ValidationFailed(
+            "not a number we know",
+            {"q": "type a 10-digit mobile, an 11-digit UHID or a 14-digit ABHA number"},
+        )
+    if len(text) < 2:
+        raise ValidationFailed("search too short", {"q": "type at least 2 letters of the name"})
+    return "name", text.lower()
+
+
+def find_patients(query: str, limit: int = 20) -> tuple[str, list[Patient]]:
+    """Patients matching a UHID, visit number, mobile, ABHA number or part of a name."""
+    kind, value = classify(query)
+    registered = Patient.objects.filter(is_registered=True)
+    if kind == "uhid":
+        return kind, list(registered.filter(uhid=value))
+    if kind == "visit":
+        visit = Visit.objects.filter(visit_no=value).first()
+        return kind, list(registered.filter(uhid=visit.uhid)) if visit else []
+    if kind == "mobile":
+        return kind, list(registered.filter(mobile=value).order_by("-registered_at_ms")[:limit])
+    if kind == "abha":
+        return kind, list(registered.filter(abha_number=value)[:limit])
+    candidates = search.name_candidates(value.split())
+
+    def rank(p: Patient) -> tuple[bool, float, int]:
+        names = [n.lower() for n in (p.name_en, p.name_hi) if n]
+        starts = any(n.startswith(value) for n in names)
+        score = max((fuzz.WRatio(value, n) for n in names), default=0.0)
+        return (not starts, -score, -(p.registered_at_ms or 0))
+
+    return kind, sorted(candidates, key=rank)[:limit]
+
+
+def search_patients(user: Any, query: str, *, via: str, request: Any = None,
+                    limit: int = 20) -> tuple[str, list[Patient]]:
+    """``find_patients`` for a person: checks the right and audits which records were shown."""
+    permissions.require(user, READ_PATIENT.name)
+    kind, patients = find_patients(query, limit)
+    account_actions.do_record_search(
+        user, query, [p.uhid for p in patients], via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return kind, patients
+
+
+def history(uhid: str) -> list[PatientChange]:
+    return list(
+        PatientChange.objects.filter(uhid=uhid).order_by("field", "hlc_wall", "hlc_count", "origin")
+    )
+
+
+def visits_of(uhid: str, limit: int = 50) -> list[Visit]:
+    return list(Visit.objects.filter(uhid=uhid).order_by("-at_ms")[:limit])
+
+
+def last_department(uhid: str) -> str | None:
+    visit = Visit.objects.filter(uhid=uhid).order_by("-at_ms").first()
+    return visit.department if visit else None

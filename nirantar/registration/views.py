@@ -1,0 +1,252 @@
+"""The registration counter: keyboard-first screens served as htmx fragments.
+
+Forms post the same fields as the JSON API and go through the same actions,
+so the rules and the errors are the same wherever a clerk works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from nirantar import timeutil
+from nirantar.errors import ActionError, NotFound, ValidationFailed
+from nirantar.printing.renderer import RendererUnavailable
+from nirantar.registration import actions, queries, slip, transliterate as translit
+from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
+from nirantar.registration.models import Patient, Visit
+from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
+from nirantar.web.screens import screen
+
+FORM_FIELDS = (
+    "name_en", "name_hi", "sex", "date_of_birth", "age_years", "age_months", "age_days",
+    "guardian_relation", "guardian_name", "mobile", "abha_number", "category",
+)
+ADDRESS_FIELDS = ("line", "district", "state", "pin")
+
+
+def form_data(post: Any, *, partial: bool = False) -> dict[str, Any]:
+    """The API's shape from a flat HTML form; blank fields are left out."""
+    data: dict[str, Any] = {}
+    for name in FORM_FIELDS:
+        value = post.get(name, "").strip()
+        if value or (partial and name in post and name not in ("age_years", "age_months", "age_days", "date_of_birth")):
+            data[name] = value
+    address = {k: post.get(f"address_{k}", "").strip() for k in ADDRESS_FIELDS
+               if f"address_{k}" in post}
+    if any(address.values()) or (partial and address):
+        data["address"] = address
+    return data
+
+
+def _field_errors(exc: ActionError) -> dict[str, str]:
+    """Error keys as form field names: "address.pin" is the input "address_pin"."""
+    return {key.replace(".", "_"): message for key, message in exc.fields.items()}
+
+
+def choices() -> dict[str, Any]:
+    return {
+        "departments": queries.departments(),
+        "sexes": SEXES,
+        "relations": RELATIONS,
+        "categories": CATEGORIES,
+        "states": sorted(STATES),
+    }
+
+
+def age_text(patient: Patient) -> str:
+    age, unit = patient.age_on(timeutil.today())
+    return f"{age} {unit}"
+
+
+@require_GET
+@screen(REGISTER.name)
+def counter(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/counter.html", choices())
+
+
+@require_GET
+@screen(READ_PATIENT.name)
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    context: dict[str, Any] = {"query": query, "patients": [], "error": None}
+    if query.strip():
+        try:
+            kind, patients = queries.search_patients(
+                request.user, query, via="screen", request=request
+            )
+        except ValidationFailed as exc:
+            context["error"] = exc.fields.get("q", exc.message)
+        else:
+            context.update(kind=kind, patients=[(p, age_text(p)) for p in patients])
+    return render(request, "registration/_results.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@screen(REGISTER.name)
+def new_patient(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {**choices(), "values": {}, "errors": {}}
+    if request.method == "GET":
+        context["values"] = {"category": "general", "department": request.GET.get("department", "")}
+        return render(request, "registration/_new_patient.html", context)
+    data = form_data(request.POST)
+    try:
+        patient, visit = actions.do_register_patient_and_visit(
+            request.user.username, data, request.POST.get("department", "")
+        )
+    except ActionError as exc:
+        context.update(values=request.POST, errors=_field_errors(exc), message=exc.message)
+        return render(request, "registration/_new_patient.html", context, status=422)
+    return _token(request, visit, patient)
+
+
+@require_GET
+@screen(REGISTER.name)
+def transliterate(request: HttpRequest) -> HttpResponse:
+    text = (
+        request.GET.get("text") or request.GET.get("name_en") or request.GET.get("name_hi") or ""
+    )[:100]
+    target = request.GET.get("target", "")
+    suggestion = ""
+    if text.strip():
+        script, suggestion = translit.suggest(text)
+        if target and script != target:
+            suggestion = ""
+    return render(
+        request, "registration/_suggestion.html", {"suggestion": suggestion, "target": target}
+    )
+
+
+@require_GET
+@screen(READ_PATIENT.name)
+def patient_panel(request: HttpRequest, uhid: str) -> HttpResponse:
+    try:
+        patient = queries.access_patient(
+            request.user, uhid, action="patient.view", via="screen", request=request
+        )
+    except ActionError as exc:
+        return render(request, "registration/_message.html", {"message": exc.message},
+                      status=exc.status)
+    return render(request, "registration/_patient.html", _patient_context(patient))
+
+
+def _patient_context(patient: Patient, **extra: Any) -> dict[str, Any]:
+    return {
+        **choices(),
+        "patient": patient,
+        "age": age_text(patient),
+        "visits": queries.visits_of(patient.uhid, limit=5),
+        "last_department": queries.last_department(patient.uhid),
+        "history": queries.history(patient.uhid),
+        **extra,
+    }
+
+
+@require_http_methods(["POST"])
+@screen(REGISTER.name)
+def register_visit(request: HttpRequest, uhid: str) -> HttpResponse:
+    try:
+        visit = actions.do_register_visit(
+            request.user.username, uhid, request.POST.get("department", "")
+        )
+    except NotFound as exc:
+        return render(request, "registration/_message.html", {"message": exc.message}, status=404)
+    except ActionError as exc:
+        patient = queries.get_patient(uhid)
+        if patient is None:
+            return render(request, "registration/_message.html", {"message": exc.message},
+                          status=exc.status)
+        return render(
+            request, "registration/_patient.html",
+            _patient_context(patient, visit_error=exc.fields.get("department", exc.message)),
+            status=422,
+        )
+    patient = queries.get_patient(visit.uhid)
+    assert patient is not None
+    return _token(request, visit, patient)
+
+
+def _token(request: HttpRequest, visit: Visit, patient: Patient) -> HttpResponse:
+    department = queries.department(visit.department)
+    return render(
+        request, "registration/_token.html",
+        {"visit": visit, "patient": patient, "department": department, "age": age_text(patient)},
+    )
+
+
+@require_GET
+@screen(PRINT_SLIP.name)
+def token_panel(request: HttpRequest, visit: str) -> HttpResponse:
+    try:
+        row, patient = queries.access_visit(
+            request.user, visit, action="visit.view", via="screen", request=request
+        )
+    except ActionError as exc:
+        return render(request, "registration/_message.html", {"message": exc.message},
+                      status=exc.status)
+    return _token(request, row, patient)
+
+
+@require_http_methods(["GET", "POST"])
+@screen(CORRECT.name)
+def correct_patient(request: HttpRequest, uhid: str) -> HttpResponse:
+    if request.method == "GET":
+        try:
+            patient = queries.access_patient(
+                request.user, uhid, action="patient.view", via="screen", request=request
+            )
+        except ActionError as exc:
+            return render(request, "registration/_message.html", {"message": exc.message},
+                          status=exc.status)
+        return render(request, "registration/_correct.html",
+                      {**choices(), "patient": patient, "values": _values(patient), "errors": {}})
+    try:
+        patient = actions.do_correct_patient(
+            request.user.username, uhid, form_data(request.POST, partial=True),
+            request.POST.get("reason", ""),
+        )
+    except ActionError as exc:
+        current = queries.get_patient(actions.parse_uhid(uhid))
+        return render(
+            request, "registration/_correct.html",
+            {**choices(), "patient": current, "values": request.POST, "errors": _field_errors(exc),
+             "message": exc.message},
+            status=422,
+        )
+    return render(request, "registration/_patient.html",
+                  _patient_context(patient, saved=True))
+
+
+def _values(patient: Patient) -> dict[str, Any]:
+    values = {name: getattr(patient, name, "") for name in FORM_FIELDS if hasattr(patient, name)}
+    values["date_of_birth"] = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
+    values.update(
+        address_line=patient.address_line, address_district=patient.district,
+        address_state=patient.state, address_pin=patient.pin,
+    )
+    return values
+
+
+@require_GET
+@screen(PRINT_SLIP.name)
+def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
+    page = request.GET.get("format", "a5")
+    if page not in slip.FORMATS:
+        return HttpResponse("format must be a5 or thermal80", status=400,
+                            content_type="text/plain")
+    try:
+        row, patient = queries.access_visit(
+            request.user, visit, action="visit.slip", via="pdf", request=request
+        )
+        pdf = slip.slip_pdf(row, patient, queries.department(row.department), page)
+    except ActionError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    except RendererUnavailable as exc:
+        return HttpResponse(f"The slip can't be printed right now: {exc}", status=503,
+                            content_type="text/plain")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
+    return response

@@ -1,0 +1,18 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from nirantar.accounts.permissions import public
+from nirantar.api import api
+from nirantar.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+    path("counter/", include("nirantar.registration.urls")),
+    path("api/v1/", api.urls),
+]
+
+handler403 = "nirantar.web.views.permission_denied"

@@ -1,0 +1,1 @@
+"""Base templates, static files (htmx), security headers, the language switch."""

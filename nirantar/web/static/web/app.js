@@ -1,0 +1,105 @@
+/* Nirantar screens: keyboard-first behaviour. No inline scripts (CSP forbids them). */
+(function () {
+  "use strict";
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  function focusSearch() {
+    var q = $("#q");
+    if (q) { q.focus(); q.select(); }
+  }
+
+  function openNewPatient() {
+    var button = $("#new-patient");
+    if (button) { button.click(); }
+  }
+
+  function printSlip() {
+    var frame = $("#slip-frame");
+    if (!frame) { return; }
+    try {
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
+    } catch (e) {
+      var link = $("#slip-link");
+      if (link) { window.open(link.href, "_blank", "noopener"); }
+    }
+  }
+
+  function nextPatient() {
+    var panel = $("#panel");
+    if (panel && $("#token-panel")) {
+      panel.innerHTML = "";
+    }
+    var results = $("#results");
+    if (results) { results.innerHTML = ""; }
+    var q = $("#q");
+    if (q) { q.value = ""; }
+    focusSearch();
+  }
+
+  function typing(el) {
+    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key === "F2") { event.preventDefault(); openNewPatient(); return; }
+    if (event.key === "F3") { event.preventDefault(); focusSearch(); return; }
+    if (event.key === "/" && !typing(target)) { event.preventDefault(); focusSearch(); return; }
+    if (event.key === "Escape") {
+      if ($("#token-panel")) { event.preventDefault(); nextPatient(); return; }
+      if (target && target.id !== "q") { focusSearch(); return; }
+    }
+    if ((event.key === "p" || event.key === "P") && !typing(target) && $("#token-panel")) {
+      event.preventDefault(); printSlip(); return;
+    }
+
+    // Search box: arrow down into the results; Enter opens the first one.
+    if (target && target.id === "q") {
+      var first = $("#results .result");
+      if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); return; }
+      if (event.key === "Enter" && first && !event.isComposing) {
+        event.preventDefault(); first.click(); return;
+      }
+    }
+    // Result list: arrows move, Enter (native button) opens.
+    if (target && target.classList && target.classList.contains("result")) {
+      var items = $all("#results .result");
+      var i = items.indexOf(target);
+      if (event.key === "ArrowDown" && i < items.length - 1) { event.preventDefault(); items[i + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); if (i > 0) { items[i - 1].focus(); } else { focusSearch(); } }
+      return;
+    }
+    // Forms marked data-enter-submits: Enter on a select submits; Ctrl+Enter anywhere submits.
+    var form = target && target.closest ? target.closest("form[data-enter-submits]") : null;
+    if (form && event.key === "Enter" && !event.isComposing) {
+      if (event.ctrlKey || target.tagName === "SELECT") {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    }
+  });
+
+  // Suggestions from the other script: one click (or Enter on the chip) fills the field.
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest ? event.target.closest("[data-fill]") : null;
+    if (chip) {
+      var field = document.getElementById(chip.getAttribute("data-fill"));
+      if (field) { field.value = chip.getAttribute("data-value"); field.focus(); }
+      chip.remove();
+      return;
+    }
+    if (event.target.closest && event.target.closest("#print-slip")) { printSlip(); return; }
+    if (event.target.closest && event.target.closest("#next-patient")) { nextPatient(); }
+  });
+
+  // After htmx swaps a panel in, put the cursor where the clerk's next keystroke belongs.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var panel = event.detail && event.detail.target;
+    if (!panel || panel.id !== "panel") { return; }
+    var next = $(".invalid input, .invalid select", panel) || $("[autofocus]", panel);
+    if (next) { next.focus(); }
+  });
+})();
