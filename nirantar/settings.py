@@ -173,7 +173,7 @@ TIME_ZONE = "UTC"  # stored times are UTC; HOSPITAL_TIME_ZONE is for screens and
 HOSPITAL_TIME_ZONE = NODE.time_zone
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = None
 # Static files are served by the node itself, straight from the package: a
 # counter node has no separate web server, and no collectstatic step can be forgotten.
 WHITENOISE_USE_FINDERS = True

@@ -7,4 +7,8 @@ class LedgerConfig(AppConfig):
     verbose_name = "Ledger"
 
     def ready(self) -> None:
-        from nirantar.ledger import projections  # noqa: F401  (registers handlers)
+        from nirantar.ledger import projection, roster  # noqa: F401  (declares event versions)
+        from nirantar.ledger.models import NumberSequence, Origin
+
+        projection.register_dump_only(Origin)
+        projection.register_models(NumberSequence)

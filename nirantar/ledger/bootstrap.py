@@ -5,7 +5,7 @@ from __future__ import annotations
 from nirantar.ledger import keys
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.models import Origin
-from nirantar.ledger.projections import GENESIS, NODE_ENROLLED, NODE_REVOKED
+from nirantar.ledger.roster import GENESIS, NODE_ENROLLED, NODE_REVOKED
 from nirantar.ledger.writer import LocalNode, NotEnrolled, writing
 
 MAX_NODE_NUMBER = 999
@@ -33,9 +33,10 @@ def enrol(local: LocalNode, *, node: str, number: int, public_key: str, actor: s
     if not 1 <= number <= MAX_NODE_NUMBER:
         raise ValueError(f"a node number is 1-{MAX_NODE_NUMBER}")
     with writing(local) as w:
-        if Origin.objects.filter(number=number).exists():
+        origins = Origin.objects.using(local.store.db)
+        if origins.filter(number=number).exists():
             raise ValueError(f"node number {number} is already taken (numbers are never reused)")
-        if Origin.objects.filter(name=node).exists():
+        if origins.filter(name=node).exists():
             raise ValueError(f"a node named {node!r} is already enrolled")
         return w.emit(
             NODE_ENROLLED,
@@ -48,7 +49,7 @@ def enrol(local: LocalNode, *, node: str, number: int, public_key: str, actor: s
 
 def revoke(local: LocalNode, *, node: str, actor: str, reason: str) -> Event:
     with writing(local) as w:
-        if not Origin.objects.filter(name=node, kind=Origin.NODE).exists():
+        if not Origin.objects.using(local.store.db).filter(name=node, kind=Origin.NODE).exists():
             raise ValueError(f"no enrolled node named {node!r}")
         after_seq, _ = local.store.head(node)
         return w.emit(

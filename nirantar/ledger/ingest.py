@@ -32,7 +32,7 @@ from nirantar.ledger import models
 from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
 from nirantar.ledger.hlc import wall_ms
-from nirantar.ledger.projections import AUTHORITY_TYPES, GENESIS, NODE_ENROLLED, NODE_REVOKED
+from nirantar.ledger.roster import AUTHORITY_TYPES, GENESIS, NODE_ENROLLED, NODE_REVOKED
 from nirantar.ledger.store import EventStore
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ module's ``projections.py``; the tables they write are registered with
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _models: list[type[dj_models.Model]] = []
+_dump_only: list[type[dj_models.Model]] = []
 _upcasters: dict[tuple[str, int], Upcaster] = {}
 _current_versions: dict[str, int] = {}
 
@@ -54,6 +56,13 @@ def register_models(*models: type[dj_models.Model]) -> None:
     for model in models:
         if model not in _models:
             _models.append(model)
+
+
+def register_dump_only(*models: type[dj_models.Model]) -> None:
+    """Tables derived from the log by the ledger itself: compared in dumps, not rebuilt."""
+    for model in models:
+        if model not in _dump_only:
+            _dump_only.append(model)
 
 
 def event_version(type: str, version: int) -> None:
@@ -137,8 +146,15 @@ def rebuild(events: Iterable[Event], progress: Callable[[int], None] | None = No
     return count
 
 
-def _row(model: type[dj_models.Model], values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, repr(v)) for k, v in values.items()))
+def _value(value: Any) -> str:
+    # JSON columns compare by content: key order in a stored map is not state.
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return repr(value)
+
+
+def _row(values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, _value(v)) for k, v in values.items()))
 
 
 def dump() -> dict[str, list[tuple[tuple[str, str], ...]]]:
@@ -147,7 +163,7 @@ def dump() -> dict[str, list[tuple[tuple[str, str], ...]]]:
     Two nodes holding the same set of events must produce equal dumps.
     """
     result: dict[str, list[tuple[tuple[str, str], ...]]] = {}
-    for model in _models:
+    for model in [*_dump_only, *_models]:
         fields = [
             f.attname
             for f in model._meta.concrete_fields
@@ -155,5 +171,5 @@ def dump() -> dict[str, list[tuple[tuple[str, str], ...]]]:
             and not getattr(f, "dump_exclude", False)
         ]
         rows = model._default_manager.values(*fields)
-        result[model._meta.label] = sorted(_row(model, row) for row in rows)
+        result[model._meta.label] = sorted(_row(row) for row in rows)
     return result

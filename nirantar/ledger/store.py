@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from django.db import connections, transaction
 from django.db.models import Q
 
-from nirantar.ledger import models
+from nirantar.ledger import models, roster
 from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.hlc import HLC, ZERO
@@ -88,6 +88,8 @@ class EventStore(ABC):
             )
             if moved != 1:  # ingest checked this under the lock; a miss means a bug
                 raise RuntimeError(f"head of {event.origin} is not at {event.seq - 1}")
+        if event.origin == AUTHORITY:
+            roster.apply(event, self.db)
 
     # -- reading ----------------------------------------------------------
     def head(self, origin: str) -> tuple[int, str | None]:

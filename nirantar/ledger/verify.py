@@ -15,7 +15,7 @@ from nirantar.ledger import models
 from nirantar.ledger.canonical import NotCanonical, canonical_text
 from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
 from nirantar.ledger.hlc import HLC
-from nirantar.ledger.projections import GENESIS, NODE_ENROLLED
+from nirantar.ledger.roster import GENESIS, NODE_ENROLLED
 
 BATCH = 5000
 

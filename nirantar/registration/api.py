@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from nirantar import timeutil
@@ -196,10 +196,10 @@ def visit_out(visit: Visit) -> dict[str, Any]:
 
 @router.post("/patients", response={201: PatientOut, **ERRORS}, summary="Register a patient")
 @requires(REGISTER.name)
-def register_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
     data = payload.model_dump(exclude_unset=True, mode="json")
     patient = actions.do_register_patient(request.user.username, data)
-    return 201, patient_out(patient)
+    return Status(201, patient_out(patient))
 
 
 @router.get("/patients", response={200: SearchOut, **ERRORS}, summary="Find patients")
@@ -255,9 +255,9 @@ def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> d
 
 @router.post("/visits", response={201: VisitOut, **ERRORS}, summary="Register an OPD visit")
 @requires(REGISTER.name)
-def register_visit(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+def register_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any]]:
     visit = actions.do_register_visit(request.user.username, payload.uhid, payload.department)
-    return 201, visit_out(visit)
+    return Status(201, visit_out(visit))
 
 
 @router.get("/visits/{visit}", response={200: VisitOut, **ERRORS}, summary="Read a visit")

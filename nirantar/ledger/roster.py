@@ -1,0 +1,55 @@
+"""The roster of origins: who may write events, with which key and number.
+
+It is kept by the store itself (not a projection) because ingest needs it to
+check signatures: ``store.insert`` updates it, in the same transaction, for
+every genesis, enrolment and revocation - all events of the authority chain,
+which is verified like any other chain.
+"""
+
+from __future__ import annotations
+
+from nirantar.ledger.events import AUTHORITY, Event
+from nirantar.ledger.models import Origin
+from nirantar.ledger.projection import event_version
+
+GENESIS = "ledger.genesis"
+NODE_ENROLLED = "ledger.node_enrolled"
+NODE_REVOKED = "ledger.node_revoked"
+AUTHORITY_TYPES = frozenset({GENESIS, NODE_ENROLLED, NODE_REVOKED})
+
+for _type in AUTHORITY_TYPES:
+    event_version(_type, 1)
+
+
+def apply(event: Event, using: str) -> None:
+    origins = Origin.objects.using(using)
+    if event.type == GENESIS:
+        origins.get_or_create(
+            name=AUTHORITY,
+            defaults={
+                "kind": Origin.AUTHORITY,
+                "public_key": event.body["authority_key"],
+                "number": None,
+                "enrolment_hash": event.hash,
+                "enrolled_at_ms": event.hlc.wall,
+                "hospital": event.body.get("hospital", ""),
+            },
+        )
+    elif event.type == NODE_ENROLLED:
+        # Ingest refuses a second enrolment of a name or a number, so this is a create.
+        origins.get_or_create(
+            name=event.body["node"],
+            defaults={
+                "kind": Origin.NODE,
+                "public_key": event.body["public_key"],
+                "number": event.body["number"],
+                "enrolment_hash": event.hash,
+                "enrolled_at_ms": event.hlc.wall,
+            },
+        )
+    elif event.type == NODE_REVOKED:
+        # Monotone: the earliest cut-off named by any revocation wins.
+        after = event.body["after_seq"]
+        origin = origins.filter(name=event.body["node"]).first()
+        if origin and (origin.revoked_after_seq is None or after < origin.revoked_after_seq):
+            origins.filter(pk=origin.pk).update(revoked_after_seq=after)
