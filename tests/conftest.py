@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from nirantar.accounts.models import User
 from nirantar.ledger import projection
 from nirantar.ledger.models import Event, Origin
 from nirantar.ledger.writer import node
+from tests.openapi import assert_matches_schema
 
 PASSWORD = "correct-horse-battery"
 
@@ -96,7 +96,7 @@ def auditor(hospital: Any) -> User:
 @pytest.fixture
 def outsider(hospital: Any) -> User:
     """Someone with an account but no business with patient records: sees nothing."""
-    return make_user("vendor", "billing") if False else make_user("outsider", "auditor")
+    return make_user("outsider", "admin", "IT contractor")
 
 
 class Api:
@@ -111,7 +111,10 @@ class Api:
         kwargs: dict[str, Any] = {"headers": self.headers}
         if data is not None:
             kwargs.update(data=data, content_type="application/json")
-        return getattr(self.client, method)(path, **kwargs)
+        response = getattr(self.client, method)(path, **kwargs)
+        if path.startswith("/api/v1/"):
+            assert_matches_schema(response, path.split("?")[0], method)
+        return response
 
     def get(self, path: str) -> Any:
         return self._send("get", path)
@@ -177,8 +180,3 @@ def registered(clerk_api: Api, ram: dict[str, Any]) -> dict[str, Any]:
     response = clerk_api.post("/api/v1/patients", ram)
     assert response.status_code == 201, response.content
     return response.json()
-
-
-@pytest.fixture
-def no_network() -> Iterator[None]:
-    yield

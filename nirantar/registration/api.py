@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from nirantar import timeutil
@@ -204,7 +204,7 @@ def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[st
 
 @router.get("/patients", response={200: SearchOut, **ERRORS}, summary="Find patients")
 @requires(READ_PATIENT.name)
-def find_patients(request: HttpRequest, q: str = Field(..., max_length=100)) -> dict[str, Any]:
+def find_patients(request: HttpRequest, q: str = Query(..., max_length=100)) -> dict[str, Any]:
     kind, patients = queries.search_patients(request.user, q, via="api", request=request)
     return {"kind": kind, "results": [patient_out(p) for p in patients]}
 

@@ -121,15 +121,26 @@ def _devanagari_to_english(word: str) -> str:
     return itrans[:1].upper() + itrans[1:]
 
 
+def _known_or_compound(word: str, lexicon: dict[str, str]) -> str | None:
+    """A word from the lexicon, or two joined (Santram = Sant + Ram, Ranvijay = Ran + Vijay)."""
+    key = word.lower()
+    if key in lexicon:
+        return lexicon[key]
+    for split in range(len(key) - 2, 2, -1):
+        head, tail = lexicon.get(key[:split]), lexicon.get(key[split:])
+        if head and tail:
+            return head + tail
+    return None
+
+
 def to_devanagari(text: str) -> str:
     """A Devanagari suggestion for a name typed in Latin letters."""
     to_hi, _ = _lexicon()
     out = []
     for part in _WORD_RE.findall(text or ""):
         if part.isascii() and part.isalpha():
-            known = to_hi.get(part.lower())
             out.append(
-                known
+                _known_or_compound(part, to_hi)
                 or sanscript.transliterate(
                     _english_to_itrans(part), sanscript.ITRANS, sanscript.DEVANAGARI
                 )
