@@ -51,10 +51,12 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> HttpResponse:
     return api.create_response(
-        request, {"error": {"code": code, "message": message, "fields": fields or {}}},
+        request,
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
         status=status,
     )
 
@@ -79,8 +81,9 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         if name == "body" and error.get("type") == "missing":
             message = "a JSON object is required"
         fields.setdefault(name or "request", message)
-    return error_response(request, 400, "validation_failed", "please correct the named fields",
-                          fields)
+    return error_response(
+        request, 400, "validation_failed", "please correct the named fields", fields
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -105,8 +108,13 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and "parse" in str(exc).lower():
-        return error_response(request, 400, "invalid_json", "the request body is not valid JSON",
-                              {"body": "not valid JSON"})
+        return error_response(
+            request,
+            400,
+            "invalid_json",
+            "the request body is not valid JSON",
+            {"body": "not valid JSON"},
+        )
     return error_response(request, exc.status_code, "error", str(exc))
 
 

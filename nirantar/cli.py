@@ -63,16 +63,32 @@ def _data_dir(ctx: click.Context) -> Path | None:
 @click.option("--hub", is_flag=True, help="This node is the hospital's hub (holds its genesis).")
 @click.option("--hospital", default="Nirantar Demo Hospital", show_default=True)
 @click.option("--hospital-hi", default="निरंतर प्रदर्शन अस्पताल", show_default=True)
-@click.option("--counter-letter", default="A", show_default=True,
-              help="Prefix of this counter's OPD tokens; unique in the hospital.")
+@click.option(
+    "--counter-letter",
+    default="A",
+    show_default=True,
+    help="Prefix of this counter's OPD tokens; unique in the hospital.",
+)
 @click.option("--database", default="", help="Database URL (default: SQLite in the data dir).")
 @click.option("--time-zone", default="Asia/Kolkata", show_default=True)
-@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Departments as JSON (default: the demo catalogue).")
+@click.option(
+    "--catalogue",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Departments as JSON (default: the demo catalogue).",
+)
 @click.pass_context
-def init(ctx: click.Context, node_name: str, number: int | None, hub: bool, hospital: str,
-         hospital_hi: str, counter_letter: str, database: str, time_zone: str,
-         catalogue: Path | None) -> None:
+def init(
+    ctx: click.Context,
+    node_name: str,
+    number: int | None,
+    hub: bool,
+    hospital: str,
+    hospital_hi: str,
+    counter_letter: str,
+    database: str,
+    time_zone: str,
+    catalogue: Path | None,
+) -> None:
     """Create a node. With --number (or --hub): a new hospital, founded on this node."""
     from nirantar import config
     from nirantar.ledger import keys
@@ -85,8 +101,12 @@ def init(ctx: click.Context, node_name: str, number: int | None, hub: bool, hosp
     if (data_dir / "node.json").exists():
         fail(f"{data_dir} already holds a node; choose an empty directory")
     node_config = config.NodeConfig(
-        node=node_name, hospital=hospital, hospital_hi=hospital_hi,
-        counter_letter=counter_letter.upper(), time_zone=time_zone, database=database,
+        node=node_name,
+        hospital=hospital,
+        hospital_hi=hospital_hi,
+        counter_letter=counter_letter.upper(),
+        time_zone=time_zone,
+        database=database,
     )
     try:
         node_config.validate()
@@ -145,13 +165,21 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", required=True,
-              type=click.Choice(["clerk", "doctor", "nurse", "lab", "pathologist", "records",
-                                 "billing", "admin", "auditor"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor"]
+    ),
+)
 @click.option("--full-name", default="", help="Name shown on screens and printouts.")
-@click.option("--password-file", type=click.File("r"), help="Read the password from a file ('-' for stdin).")
+@click.option(
+    "--password-file", type=click.File("r"), help="Read the password from a file ('-' for stdin)."
+)
 @click.pass_context
-def user_add(ctx: click.Context, username: str, role: str, full_name: str, password_file: Any) -> None:
+def user_add(
+    ctx: click.Context, username: str, role: str, full_name: str, password_file: Any
+) -> None:
     """Add a user (the password is asked for unless --password-file is given)."""
     setup_django(_data_dir(ctx))
     from nirantar.accounts import actions
@@ -201,10 +229,16 @@ def verify(ctx: click.Context, as_json: bool) -> None:
 
     result = run_verify(progress=progress)
     if as_json:
-        click.echo(json.dumps({
-            "ok": result.ok, "events": result.events, "origins": result.origins,
-            "problems": [p.__dict__ for p in result.problems],
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "events": result.events,
+                    "origins": result.origins,
+                    "problems": [p.__dict__ for p in result.problems],
+                }
+            )
+        )
     elif result.ok:
         click.echo(
             f"OK: {result.events:,} events from {len(result.origins)} origins; "
@@ -217,7 +251,9 @@ def verify(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--check", is_flag=True, help="Rebuild, compare with the live tables, change nothing.")
+@click.option(
+    "--check", is_flag=True, help="Rebuild, compare with the live tables, change nothing."
+)
 @click.pass_context
 def rebuild(ctx: click.Context, check: bool) -> None:
     """Recompute every projection from the event log."""
@@ -269,9 +305,18 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     data_dir = _data_dir(ctx) or Path(DEFAULT_DEMO_DIR).resolve()
     if not (data_dir / "node.json").exists():
         ctx.obj["data_dir"] = data_dir
-        ctx.invoke(init, node_name="counter-1", number=101, hub=False,
-                   hospital="Nirantar Demo Hospital", hospital_hi="निरंतर प्रदर्शन अस्पताल",
-                   counter_letter="A", database="", time_zone="Asia/Kolkata", catalogue=None)
+        ctx.invoke(
+            init,
+            node_name="counter-1",
+            number=101,
+            hub=False,
+            hospital="Nirantar Demo Hospital",
+            hospital_hi="निरंतर प्रदर्शन अस्पताल",
+            counter_letter="A",
+            database="",
+            time_zone="Asia/Kolkata",
+            catalogue=None,
+        )
     setup_django(data_dir)
     from nirantar import demo as demo_data
 

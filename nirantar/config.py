@@ -93,8 +93,7 @@ def read_secret_file(path: Path) -> bytes:
         raise ConfigError(f"{path} is missing; was this data directory created by `init`?") from exc
     if mode & 0o077:
         raise ConfigError(
-            f"{path} can be read by other users (mode {oct(mode & 0o777)}); "
-            f"run `chmod 600 {path}`"
+            f"{path} can be read by other users (mode {oct(mode & 0o777)}); run `chmod 600 {path}`"
         )
     return path.read_bytes()
 

@@ -24,13 +24,47 @@ DEMO_USERS = {
     "auditor": ("auditor", "Privacy Officer"),
 }
 
-FIRST = ["Ram", "Sunita", "Mohammad", "Priyanka", "Rajesh", "Geeta", "Arjun", "Fatima",
-         "Suresh", "Kavita", "Vijay", "Anita", "Harpreet", "Rekha", "Imran", "Pooja"]
-LAST = ["Sharma", "Devi", "Khan", "Tripathi", "Yadav", "Kumari", "Singh", "Begum",
-        "Gupta", "Verma", "Mishra", "Kaur", "Chauhan", "Prasad"]
-DISTRICTS = [("Sitapur", "Uttar Pradesh", "261001"), ("Patna", "Bihar", "800001"),
-             ("Alwar", "Rajasthan", "301001"), ("South Delhi", "Delhi", "110017"),
-             ("Gurugram", "Haryana", "122001")]
+FIRST = [
+    "Ram",
+    "Sunita",
+    "Mohammad",
+    "Priyanka",
+    "Rajesh",
+    "Geeta",
+    "Arjun",
+    "Fatima",
+    "Suresh",
+    "Kavita",
+    "Vijay",
+    "Anita",
+    "Harpreet",
+    "Rekha",
+    "Imran",
+    "Pooja",
+]
+LAST = [
+    "Sharma",
+    "Devi",
+    "Khan",
+    "Tripathi",
+    "Yadav",
+    "Kumari",
+    "Singh",
+    "Begum",
+    "Gupta",
+    "Verma",
+    "Mishra",
+    "Kaur",
+    "Chauhan",
+    "Prasad",
+]
+DISTRICTS = [
+    ("Sitapur", "Uttar Pradesh", "261001"),
+    ("Patna", "Bihar", "800001"),
+    ("Alwar", "Rajasthan", "301001"),
+    ("South Delhi", "Delhi", "110017"),
+    ("Gurugram", "Haryana", "122001"),
+]
 
 
 def ensure_users(data_dir: Path) -> dict[str, tuple[str, str]]:
@@ -52,7 +86,7 @@ def ensure_users(data_dir: Path) -> dict[str, tuple[str, str]]:
 def ensure_patients(count: int = 24, seed: int = 7) -> int:
     if Patient.objects.exists():
         return 0
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     departments = ["MED", "SUR", "PED", "OBG", "ORT", "ENT", "OPH", "DER"]
     for _ in range(count):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
@@ -66,8 +100,12 @@ def ensure_patients(count: int = 24, seed: int = 7) -> int:
             "guardian_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
             "mobile": f"{rng.choice('6789')}{rng.randrange(10**9):09d}",
             "category": rng.choice(["general", "general", "bpl", "pmjay"]),
-            "address": {"line": f"{rng.randint(1, 200)} Main Road", "district": district,
-                        "state": state, "pin": pin},
+            "address": {
+                "line": f"{rng.randint(1, 200)} Main Road",
+                "district": district,
+                "state": state,
+                "pin": pin,
+            },
         }
         patient = registration.do_register_patient("demo", data)
         registration.do_register_visit("demo", patient.uhid, rng.choice(departments))

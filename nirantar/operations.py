@@ -13,8 +13,13 @@ from nirantar.registration import actions as registration
 from nirantar.registration.catalogue import demo_departments
 
 
-def found(*, hospital: str, number: int, departments: list[dict[str, Any]] | None = None,
-          actor: str = "init") -> None:
+def found(
+    *,
+    hospital: str,
+    number: int,
+    departments: list[dict[str, Any]] | None = None,
+    actor: str = "init",
+) -> None:
     """Genesis, this node's enrolment and the department catalogue, in one transaction."""
     local = writer.node()
     with writer.writing(local):
@@ -23,8 +28,9 @@ def found(*, hospital: str, number: int, departments: list[dict[str, Any]] | Non
             registration.do_define_department(actor, department)
 
 
-def rebuild(*, check: bool = False,
-            progress: Callable[[int], None] | None = None) -> tuple[int, list[str]]:
+def rebuild(
+    *, check: bool = False, progress: Callable[[int], None] | None = None
+) -> tuple[int, list[str]]:
     """Recompute every projection from the log; with ``check``, compare and roll back."""
     local = writer.node()
     before = projection.dump() if check else None
@@ -53,8 +59,13 @@ def status() -> dict[str, Any]:
         "peers": [],
         "quarantined": list(models.Quarantine.objects.values("origin", "reason")),
         "alarms": [
-            {"kind": a.kind, "origin": a.origin, "event": a.event_id, "detail": a.detail,
-             "at": a.created_at.isoformat()}
+            {
+                "kind": a.kind,
+                "origin": a.origin,
+                "event": a.event_id,
+                "detail": a.detail,
+                "at": a.created_at.isoformat(),
+            }
             for a in models.Alarm.objects.filter(resolved_at=None).order_by("created_at")
         ],
     }

@@ -27,9 +27,10 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("127."):
-            raise OSError(f"tests must not reach the network (tried {host})")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    loopback = host in ("::1", "localhost") or str(host).startswith("127.")
+    if inet and isinstance(host, str) and not loopback:
+        raise OSError(f"tests must not reach the network (tried {host})")
     return _real_connect(self, address)
 
 
@@ -165,8 +166,12 @@ RAM = {
     "mobile": "9876543210",
     "abha_number": None,
     "category": "general",
-    "address": {"line": "12 Gali", "district": "Sitapur", "state": "Uttar Pradesh",
-                "pin": "261001"},
+    "address": {
+        "line": "12 Gali",
+        "district": "Sitapur",
+        "state": "Uttar Pradesh",
+        "pin": "261001",
+    },
 }
 
 

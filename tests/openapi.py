@@ -26,7 +26,9 @@ def _operation(path: str, method: str) -> dict[str, Any]:
     raise AssertionError(f"{method} {path} is not in the published OpenAPI schema")
 
 
-def assert_matches_schema(response: Any, path: str | None = None, method: str | None = None) -> None:
+def assert_matches_schema(
+    response: Any, path: str | None = None, method: str | None = None
+) -> None:
     """The response's status is documented for its operation, and its JSON body fits."""
     request = response.wsgi_request
     path = path or request.path

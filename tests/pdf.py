@@ -14,7 +14,9 @@ def _run(tool: str, pdf: bytes, *args: str) -> str:
         handle.flush()
         return subprocess.run(
             [tool, *args, handle.name, *(["-"] if tool == "pdftotext" else [])],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
 
@@ -44,6 +46,8 @@ def save_png(pdf: bytes, out: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.pdf"
         source.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "110", "-png", "-singlefile", str(source),
-                        str(out.with_suffix(""))], check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "110", "-png", "-singlefile", str(source), str(out.with_suffix(""))],
+            check=True,
+        )
     return out

@@ -23,6 +23,7 @@ def start() -> str:
     base = Path(tempfile.mkdtemp(prefix="nirantar-pg-"))
     base.chmod(0o777)  # the server runs as `postgres` when the suite runs as root
     port = get_port(None)
+    assert port is not None
     executor = PostgreSQLExecutor(
         executable=PG_CTL,
         host="127.0.0.1",

@@ -18,7 +18,7 @@ from nirantar.errors import ValidationFailed
 from nirantar.ledger.writer import writing
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
-TOKEN_PREFIX = "nrt"
+TOKEN_PREFIX = "nrt"  # noqa: S105 - a label, not a secret
 
 
 def check_new_user(username: str, role: str, password: str, full_name: str) -> dict[str, str]:

@@ -45,7 +45,7 @@ class User(AbstractBaseUser):
     created_by = models.CharField(max_length=150)
     field_stamps = models.JSONField(default=dict)
     # Sign-ins are not recorded on the user row: projections are its only writer.
-    last_login = None  # type: ignore[assignment]
+    last_login = None
 
     objects = UserManager()
 
@@ -75,6 +75,9 @@ class ApiToken(models.Model):
     class Meta:
         db_table = "accounts_api_token"
 
+    def __str__(self) -> str:
+        return f"token {self.token_id} of {self.username}"
+
 
 class AuditEntry(models.Model):
     """One read of one patient's record, from the signed log (append-only)."""
@@ -95,3 +98,6 @@ class AuditEntry(models.Model):
             models.UniqueConstraint(fields=["event_id", "patient"], name="audit_event_patient")
         ]
         indexes = [models.Index(fields=["patient", "at_ms"], name="audit_patient_at")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.patient}"

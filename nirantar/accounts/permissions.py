@@ -12,9 +12,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 
-ROLES = (
-    "clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor"
-)
+ROLES = ("clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor")
 CLINICAL = frozenset({"clerk", "doctor", "nurse", "lab", "pathologist", "records"})
 
 

@@ -10,7 +10,10 @@ from nirantar.ledger.projection import event_version, handles, register_models
 
 register_models(User, ApiToken, AuditEntry)
 for _type in (
-    events.USER_ADDED, events.TOKEN_ISSUED, events.RECORD_ACCESSED, events.RECORDS_SEARCHED
+    events.USER_ADDED,
+    events.TOKEN_ISSUED,
+    events.RECORD_ACCESSED,
+    events.RECORDS_SEARCHED,
 ):
     event_version(_type, 1)
 

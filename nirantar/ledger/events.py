@@ -88,7 +88,17 @@ class Event:
         if not isinstance(data, dict):
             raise MalformedEvent("an event is a JSON object")
         expected = {
-            "id", "origin", "seq", "hlc", "actor", "type", "stream", "body", "prev", "hash", "sig"
+            "id",
+            "origin",
+            "seq",
+            "hlc",
+            "actor",
+            "type",
+            "stream",
+            "body",
+            "prev",
+            "hash",
+            "sig",
         }
         if set(data) != expected:
             raise MalformedEvent(f"event fields must be exactly {sorted(expected)}")
@@ -112,11 +122,14 @@ class Event:
         return event
 
 
-def _str(data: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None,
-         max_length: int = 200) -> str:
+def _str(
+    data: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None, max_length: int = 200
+) -> str:
     value = data[name]
     if not isinstance(value, str) or not value or len(value) > max_length:
-        raise MalformedEvent(f"{name} must be a non-empty string of at most {max_length} characters")
+        raise MalformedEvent(
+            f"{name} must be a non-empty string of at most {max_length} characters"
+        )
     if pattern is not None and not pattern.match(value):
         raise MalformedEvent(f"{name} {value!r} is not of the form {pattern.pattern}")
     return value
@@ -161,11 +174,29 @@ def build(
     if not actor or len(actor) > MAX_ACTOR:
         raise MalformedEvent("actor must be 1-150 characters")
     unsigned = Event(
-        id=id or new_id(), origin=origin, seq=seq, hlc=hlc, actor=actor, type=type,
-        stream=stream, body=body, prev=prev, hash="", sig="",
+        id=id or new_id(),
+        origin=origin,
+        seq=seq,
+        hlc=hlc,
+        actor=actor,
+        type=type,
+        stream=stream,
+        body=body,
+        prev=prev,
+        hash="",
+        sig="",
     )
     digest = unsigned.compute_hash()
     return Event(
-        id=unsigned.id, origin=origin, seq=seq, hlc=hlc, actor=actor, type=type, stream=stream,
-        body=body, prev=prev, hash=digest, sig=keys.sign(key, bytes.fromhex(digest)),
+        id=unsigned.id,
+        origin=origin,
+        seq=seq,
+        hlc=hlc,
+        actor=actor,
+        type=type,
+        stream=stream,
+        body=body,
+        prev=prev,
+        hash=digest,
+        sig=keys.sign(key, bytes.fromhex(digest)),
     )

@@ -29,7 +29,9 @@ class HLC:
             or value[0] < 0
             or value[1] < 0
         ):
-            raise ValueError(f"an HLC is [wall_ms, counter] of two non-negative integers: {value!r}")
+            raise ValueError(
+                f"an HLC is [wall_ms, counter] of two non-negative integers: {value!r}"
+            )
         return cls(value[0], value[1])
 
     def datetime(self) -> datetime:

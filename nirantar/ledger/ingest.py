@@ -80,8 +80,9 @@ class _Key:
     revoked_after_seq: int | None
 
 
-def raise_alarm(kind: str, detail: str, origin: str = "", event_id: str = "",
-                using: str = "default") -> None:
+def raise_alarm(
+    kind: str, detail: str, origin: str = "", event_id: str = "", using: str = "default"
+) -> None:
     log.warning("alarm %s origin=%s event=%s: %s", kind, origin, event_id, detail)
     models.Alarm.objects.using(using).create(
         kind=kind, origin=origin, event_id=event_id, detail=detail, created_at=datetime.now(UTC)
@@ -212,9 +213,7 @@ class Ingestor:
     def _check_authority_rules(self, event: Event) -> None:
         """Only the authority enrols and revokes, and each name and number is enrolled once."""
         if (event.origin == AUTHORITY) != (event.type in AUTHORITY_TYPES):
-            raise Rejected(
-                f"{event.origin} may not write {event.type}", alarm="forbidden_type"
-            )
+            raise Rejected(f"{event.origin} may not write {event.type}", alarm="forbidden_type")
         if event.type == GENESIS and event.seq != 1:
             raise Rejected("a genesis must be the authority's first event", alarm="forbidden_type")
         if event.type == NODE_ENROLLED:
@@ -224,9 +223,13 @@ class Ingestor:
                 raise Rejected("enrolment needs a node name and number", alarm="forbidden_type")
             origins = models.Origin.objects.using(self.store.db)
             if name == AUTHORITY or origins.filter(name=name).exists():
-                raise Rejected(f"node name {name!r} is already enrolled", alarm="duplicate_enrolment")
+                raise Rejected(
+                    f"node name {name!r} is already enrolled", alarm="duplicate_enrolment"
+                )
             if origins.filter(number=number).exists():
-                raise Rejected(f"node number {number} is already taken", alarm="duplicate_enrolment")
+                raise Rejected(
+                    f"node number {number} is already taken", alarm="duplicate_enrolment"
+                )
         if event.type == NODE_REVOKED and not isinstance(event.body.get("after_seq"), int):
             raise Rejected("a revocation names the last accepted seq", alarm="forbidden_type")
 
@@ -257,9 +260,7 @@ class Ingestor:
             return
         error = self.project_remote(event)
         if error:
-            raise_alarm(
-                "projection_failed", error, event.origin, event.id, using=self.store.db
-            )
+            raise_alarm("projection_failed", error, event.origin, event.id, using=self.store.db)
 
     def _hold(self, event: Event, reason: str) -> None:
         models.Held.objects.using(self.store.db).get_or_create(

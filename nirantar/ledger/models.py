@@ -54,6 +54,9 @@ class Head(models.Model):
     class Meta:
         db_table = "ledger_head"
 
+    def __str__(self) -> str:
+        return f"{self.origin}@{self.seq}"
+
 
 class Held(models.Model):
     """An event that can't be applied yet: its predecessor or its origin's enrolment is missing."""
@@ -68,6 +71,9 @@ class Held(models.Model):
     class Meta:
         db_table = "ledger_held"
         indexes = [models.Index(fields=["origin", "seq"], name="ledger_held_origin_seq")]
+
+    def __str__(self) -> str:
+        return f"held {self.origin}#{self.seq}"
 
 
 class Alarm(models.Model):
@@ -97,6 +103,9 @@ class Quarantine(models.Model):
 
     class Meta:
         db_table = "ledger_quarantine"
+
+    def __str__(self) -> str:
+        return f"quarantined {self.origin}"
 
 
 class Origin(models.Model):
@@ -133,3 +142,6 @@ class NumberSequence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "scope"], name="ledger_number_kind_scope")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.scope}={self.last}"

@@ -89,12 +89,10 @@ class NumberFormat:
         """Return (node number, sequence) of a typed number, with or without dashes/spaces."""
         cleaned = re.sub(r"[\s-]", "", text or "").upper()
         if self.prefix and cleaned.startswith(self.prefix):
-            cleaned = cleaned[len(self.prefix):]
+            cleaned = cleaned[len(self.prefix) :]
         if not re.fullmatch(r"\d{11}", cleaned):
             example = self.format(101, 1)
-            raise InvalidNumber(
-                "format", f"a {self.label} has 11 digits, like {example}"
-            )
+            raise InvalidNumber("format", f"a {self.label} has 11 digits, like {example}")
         if not verhoeff_valid(cleaned):
             raise InvalidNumber(
                 "check_digit",

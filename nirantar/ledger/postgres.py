@@ -20,6 +20,7 @@ class PostgresStore(EventStore):
         if not connection.in_atomic_block:
             raise RuntimeError("ledger writes must happen inside a transaction")
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [
-                f"nirantar.origin:{origin}"
-            ])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"nirantar.origin:{origin}"],
+            )

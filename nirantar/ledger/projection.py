@@ -167,8 +167,7 @@ def dump() -> dict[str, list[tuple[tuple[str, str], ...]]]:
         fields = [
             f.attname
             for f in model._meta.concrete_fields
-            if not isinstance(f, dj_models.AutoField)
-            and not getattr(f, "dump_exclude", False)
+            if not isinstance(f, dj_models.AutoField) and not getattr(f, "dump_exclude", False)
         ]
         rows = model._default_manager.values(*fields)
         result[model._meta.label] = sorted(_row(row) for row in rows)

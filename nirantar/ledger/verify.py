@@ -60,9 +60,17 @@ def _event(row: models.Event) -> Event:
     if canonical_text(body) != row.body:
         raise ValueError("body is not stored in canonical form")
     return Event(
-        id=row.id, origin=row.origin, seq=row.seq, hlc=HLC(row.hlc_wall, row.hlc_count),
-        actor=row.actor, type=row.type, stream=row.stream, body=body, prev=row.prev,
-        hash=row.hash, sig=row.sig,
+        id=row.id,
+        origin=row.origin,
+        seq=row.seq,
+        hlc=HLC(row.hlc_wall, row.hlc_count),
+        actor=row.actor,
+        type=row.type,
+        stream=row.stream,
+        body=body,
+        prev=row.prev,
+        hash=row.hash,
+        sig=row.sig,
     )
 
 

@@ -91,7 +91,10 @@ def node() -> LocalNode:
     global _node
     with _node_lock:
         if _node is None:
-            _node = load_node(Path(settings.DATA_DIR), settings.NODE.node)
+            data_dir = settings.DATA_DIR
+            if data_dir is None:
+                raise NotEnrolled("this process has no node: NIRANTAR_DATA_DIR is not set")
+            _node = load_node(Path(data_dir), settings.NODE.node)
         return _node
 
 
@@ -132,12 +135,21 @@ class Writer:
         body = {"v": projection.current_version(type), **body}
         stamp = hlc.tick(self.store.max_hlc(), hlc.wall_ms())
         event = events.build(
-            key, origin=origin, seq=seq + 1, hlc=stamp, actor=actor, type=type,
-            stream=stream, body=body, prev=prev,
+            key,
+            origin=origin,
+            seq=seq + 1,
+            hlc=stamp,
+            actor=actor,
+            type=type,
+            stream=stream,
+            body=body,
+            prev=prev,
         )
         outcome = self.ingestor.ingest(event, local=True)
         if outcome is not Outcome.ACCEPTED:  # a local event is always next in its chain
-            raise RuntimeError(f"local event {event.seq} was {outcome}: {self.ingestor.last_reason}")
+            raise RuntimeError(
+                f"local event {event.seq} was {outcome}: {self.ingestor.last_reason}"
+            )
         self.emitted.append(event)
         return event
 

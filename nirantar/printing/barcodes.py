@@ -20,7 +20,7 @@ def code128_svg(text: str, *, module_width_mm: float = 0.25, height_mm: float = 
         }
     ).decode("utf-8")
     # Drop the XML prologue and DOCTYPE: the SVG is embedded in HTML.
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def qr_svg(text: str, *, scale: int = 2) -> str:

@@ -72,9 +72,7 @@ class PdfRenderer:
     def start(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="nirantar-pdf", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="nirantar-pdf", daemon=True)
                 self._thread.start()
 
     def render(self, html: str, size: PageSize = A5) -> bytes:

@@ -43,7 +43,9 @@ def do_define_department(actor: str, data: dict[str, Any]) -> None:
     if not code.isalnum() or len(code) > 10:
         raise ValidationFailed("bad department", {"code": "1-10 letters or digits"})
     if not rooms or not all(isinstance(r, dict) and r.get("en") and r.get("hi") for r in rooms):
-        raise ValidationFailed("bad department", {"rooms": "each room needs an English and a Hindi name"})
+        raise ValidationFailed(
+            "bad department", {"rooms": "each room needs an English and a Hindi name"}
+        )
     with writing() as w:
         w.emit(
             events.DEPARTMENT_DEFINED,
@@ -70,7 +72,11 @@ def do_register_patient(actor: str, data: Any) -> Patient:
             events.patient_stream(uhid),
             {
                 "uhid": uhid,
-                **{k: fields[k] for k in rules.PATIENT_FIELDS if k not in ("address_line", "district", "state", "pin")},
+                **{
+                    k: fields[k]
+                    for k in rules.PATIENT_FIELDS
+                    if k not in ("address_line", "district", "state", "pin")
+                },
                 "age_given": fields["age_given"],
                 "address": {
                     "line": fields["address_line"],
@@ -96,7 +102,8 @@ def do_correct_patient(actor: str, uhid_text: Any, data: Any, reason: str = "") 
         name_en = changes.get("name_en", patient.name_en)
         if not name_hi and not name_en:
             raise ValidationFailed(
-                "a patient must keep a name", {"name_en": "a name is required", "name_hi": "a name is required"}
+                "a patient must keep a name",
+                {"name_en": "a name is required", "name_hi": "a name is required"},
             )
         changes = {k: v for k, v in changes.items() if _current(patient, k) != v}
         if changes:
@@ -135,7 +142,9 @@ def do_register_visit(actor: str, uhid_text: Any, department_value: Any) -> Visi
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
         node_number, seq = w.next_number(events.VISIT.kind)
         visit_no = events.VISIT.format(node_number, seq)
-        _, token_no = w.next_number("token", token_scope(letter, department.code, today.isoformat()))
+        _, token_no = w.next_number(
+            "token", token_scope(letter, department.code, today.isoformat())
+        )
         room = department.rooms[(token_no - 1) % len(department.rooms)]
         w.emit(
             events.VISIT_REGISTERED,
@@ -163,7 +172,9 @@ def format_token(letter: str, number: int) -> str:
     return f"{letter}-{number:03d}"
 
 
-def do_register_patient_and_visit(actor: str, data: Any, department_value: Any) -> tuple[Patient, Visit]:
+def do_register_patient_and_visit(
+    actor: str, data: Any, department_value: Any
+) -> tuple[Patient, Visit]:
     """A new patient and their first visit, in one transaction: both or neither."""
     errors: dict[str, str] = {}
     try:

@@ -2,7 +2,6 @@
 # No `from __future__ import annotations` here: django-ninja reads these type hints at
 # import time, through the permission decorator, so they must be real objects.
 
-
 from datetime import date
 from typing import Any, Literal
 
@@ -169,7 +168,8 @@ def patient_out(patient: Patient) -> dict[str, Any]:
         },
         "registered_at": (
             timeutil.from_ms(patient.registered_at_ms).isoformat()
-            if patient.registered_at_ms else None
+            if patient.registered_at_ms
+            else None
         ),
         "registered_node": patient.registered_node,
     }
@@ -218,14 +218,20 @@ def read_patient(request: HttpRequest, uhid: str) -> dict[str, Any]:
     return patient_out(patient)
 
 
-@router.get("/patients/{uhid}/history", response={200: HistoryOut, **ERRORS},
-            summary="Every value each field of a patient has had")
+@router.get(
+    "/patients/{uhid}/history",
+    response={200: HistoryOut, **ERRORS},
+    summary="Every value each field of a patient has had",
+)
 @requires(READ_PATIENT.name)
 def patient_history(request: HttpRequest, uhid: str) -> dict[str, Any]:
     patient = queries.access_patient(
         request.user, uhid, action="patient.history", via="api", request=request
     )
-    return {"uhid": patient.uhid, "changes": [change_out(patient, c) for c in queries.history(patient.uhid)]}
+    return {
+        "uhid": patient.uhid,
+        "changes": [change_out(patient, c) for c in queries.history(patient.uhid)],
+    }
 
 
 def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
@@ -243,8 +249,9 @@ def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
     }
 
 
-@router.patch("/patients/{uhid}", response={200: PatientOut, **ERRORS},
-              summary="Correct a patient's details")
+@router.patch(
+    "/patients/{uhid}", response={200: PatientOut, **ERRORS}, summary="Correct a patient's details"
+)
 @requires(CORRECT.name)
 def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True, mode="json")
@@ -263,19 +270,25 @@ def register_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, A
 @router.get("/visits/{visit}", response={200: VisitOut, **ERRORS}, summary="Read a visit")
 @requires(READ_PATIENT.name)
 def read_visit(request: HttpRequest, visit: str) -> dict[str, Any]:
-    row, _ = queries.access_visit(request.user, visit, action="visit.read", via="api",
-                                  request=request)
+    row, _ = queries.access_visit(
+        request.user, visit, action="visit.read", via="api", request=request
+    )
     return visit_out(row)
 
 
-@router.get("/visits/{visit}/slip.pdf", response={200: None, **ERRORS},
-            summary="The OPD slip as PDF (format=a5 or thermal80)", openapi_extra={
-                "responses": {"200": {"content": {"application/pdf": {}}}}})
+@router.get(
+    "/visits/{visit}/slip.pdf",
+    response={200: None, **ERRORS},
+    summary="The OPD slip as PDF (format=a5 or thermal80)",
+    openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
+)
 @requires(PRINT_SLIP.name)
-def visit_slip(request: HttpRequest, visit: str,
-               format: Literal["a5", "thermal80"] = "a5") -> HttpResponse:
-    row, patient = queries.access_visit(request.user, visit, action="visit.slip", via="pdf",
-                                        request=request)
+def visit_slip(
+    request: HttpRequest, visit: str, format: Literal["a5", "thermal80"] = "a5"
+) -> HttpResponse:
+    row, patient = queries.access_visit(
+        request.user, visit, action="visit.slip", via="pdf", request=request
+    )
     pdf = slip.slip_pdf(row, patient, queries.department(row.department), format)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'

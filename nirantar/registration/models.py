@@ -102,6 +102,9 @@ class PatientChange(models.Model):
         ]
         indexes = [models.Index(fields=["uhid", "field"], name="patient_change_uhid")]
 
+    def __str__(self) -> str:
+        return f"{self.uhid}.{self.field}"
+
 
 class Visit(models.Model):
     visit_no = models.CharField(max_length=20, primary_key=True)
@@ -123,3 +126,6 @@ class Visit(models.Model):
             models.Index(fields=["uhid", "at_ms"], name="visit_uhid"),
             models.Index(fields=["local_date", "department"], name="visit_day_department"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_no} {self.token}"

@@ -20,7 +20,9 @@ from nirantar.registration.rules import PATIENT_FIELDS
 
 register_models(Department, Patient, PatientChange, Visit)
 for _type in (
-    events.DEPARTMENT_DEFINED, events.PATIENT_REGISTERED, events.PATIENT_CORRECTED,
+    events.DEPARTMENT_DEFINED,
+    events.PATIENT_REGISTERED,
+    events.PATIENT_CORRECTED,
     events.VISIT_REGISTERED,
 ):
     event_version(_type, 1)
@@ -53,8 +55,9 @@ def _field_values(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _apply_fields(event: Event, uhid: str, values: dict[str, Any], kind: str,
-                  reason: str = "") -> Patient:
+def _apply_fields(
+    event: Event, uhid: str, values: dict[str, Any], kind: str, reason: str = ""
+) -> Patient:
     patient = Patient.objects.filter(uhid=uhid).first() or Patient(uhid=uhid, field_stamps={})
     stamps = dict(patient.field_stamps)
     stamp = lww.stamp_of(event)

@@ -49,14 +49,19 @@ def access_patient(
     if patient is None:
         raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
     account_actions.do_record_access(
-        user, patient.uhid, action, via=via,
-        address=client_address(request) if request is not None else "", reason=reason,
+        user,
+        patient.uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+        reason=reason,
     )
     return patient
 
 
-def access_visit(user: Any, visit_text: str, *, action: str, via: str,
-                 request: Any = None) -> tuple[Visit, Patient]:
+def access_visit(
+    user: Any, visit_text: str, *, action: str, via: str, request: Any = None
+) -> tuple[Visit, Patient]:
     permissions.require(user, READ_PATIENT.name)
     try:
         visit_no = events.VISIT.normalise(visit_text)
@@ -127,13 +132,17 @@ def find_patients(query: str, limit: int = 20) -> tuple[str, list[Patient]]:
     return kind, sorted(candidates, key=rank)[:limit]
 
 
-def search_patients(user: Any, query: str, *, via: str, request: Any = None,
-                    limit: int = 20) -> tuple[str, list[Patient]]:
+def search_patients(
+    user: Any, query: str, *, via: str, request: Any = None, limit: int = 20
+) -> tuple[str, list[Patient]]:
     """``find_patients`` for a person: checks the right and audits which records were shown."""
     permissions.require(user, READ_PATIENT.name)
     kind, patients = find_patients(query, limit)
     account_actions.do_record_search(
-        user, query, [p.uhid for p in patients], via=via,
+        user,
+        query,
+        [p.uhid for p in patients],
+        via=via,
         address=client_address(request) if request is not None else "",
     )
     return kind, patients

@@ -22,19 +22,43 @@ MAX_AGE_YEARS = 130
 LATIN_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z .'\-]*$")
 # Devanagari block, plus ZWJ/ZWNJ that some keyboards insert, plus separators.
 DEVANAGARI_NAME_RE = re.compile(r"^[\u0900-\u097F\u200C\u200D][\u0900-\u097F\u200C\u200D .\-]*$")
-ANY_NAME_RE = re.compile(r"^[A-Za-z\u0900-\u097F\u200C\u200D][A-Za-z\u0900-\u097F\u200C\u200D .'\-]*$")
+ANY_NAME_RE = re.compile(
+    r"^[A-Za-z\u0900-\u097F\u200C\u200D][A-Za-z\u0900-\u097F\u200C\u200D .'\-]*$"
+)
 MOBILE_RE = re.compile(r"^[6-9]\d{9}$")
 ABHA_RE = re.compile(r"^\d{14}$")
 PIN_RE = re.compile(r"^[1-9]\d{5}$")
 
 PATIENT_FIELDS = (
-    "name_hi", "name_en", "sex", "date_of_birth", "dob_estimated", "guardian_relation",
-    "guardian_name", "mobile", "abha_number", "category", "address_line", "district", "state",
+    "name_hi",
+    "name_en",
+    "sex",
+    "date_of_birth",
+    "dob_estimated",
+    "guardian_relation",
+    "guardian_name",
+    "mobile",
+    "abha_number",
+    "category",
+    "address_line",
+    "district",
+    "state",
     "pin",
 )
 API_FIELDS = {
-    "name_hi", "name_en", "sex", "date_of_birth", "age_years", "age_months", "age_days",
-    "guardian_relation", "guardian_name", "mobile", "abha_number", "category", "address",
+    "name_hi",
+    "name_en",
+    "sex",
+    "date_of_birth",
+    "age_years",
+    "age_months",
+    "age_days",
+    "guardian_relation",
+    "guardian_name",
+    "mobile",
+    "abha_number",
+    "category",
+    "address",
 }
 ADDRESS_FIELDS = {"line": "address_line", "district": "district", "state": "state", "pin": "pin"}
 
@@ -48,8 +72,13 @@ def normalise_text(value: Any) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", value)).strip()
 
 
-def _text(data: dict[str, Any], key: str, errors: dict[str, str], max_length: int,
-          label: str | None = None) -> str:
+def _text(
+    data: dict[str, Any],
+    key: str,
+    errors: dict[str, str],
+    max_length: int,
+    label: str | None = None,
+) -> str:
     try:
         value = normalise_text(data.get(key))
     except TypeError:
@@ -86,7 +115,9 @@ def _months_before(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def birth_date(data: dict[str, Any], today: date, errors: dict[str, str]) -> tuple[date | None, bool, dict[str, int] | None]:
+def birth_date(
+    data: dict[str, Any], today: date, errors: dict[str, str]
+) -> tuple[date | None, bool, dict[str, int] | None]:
     """(date of birth, estimated?, age as given) from a date of birth or an age."""
     raw_dob = data.get("date_of_birth")
     years = _int(data, "age_years", errors)
@@ -109,7 +140,9 @@ def birth_date(data: dict[str, Any], today: date, errors: dict[str, str]) -> tup
         return dob, False, None
     if not has_age:
         if not any(k in errors for k in ("age_years", "age_months", "age_days")):
-            errors["age_years"] = "give the age (years, or months/days for infants) or a date of birth"
+            errors["age_years"] = (
+                "give the age (years, or months/days for infants) or a date of birth"
+            )
         return None, False, None
     y, m, d = years or 0, months or 0, days or 0
     if not 0 <= y <= MAX_AGE_YEARS:
@@ -117,7 +150,9 @@ def birth_date(data: dict[str, Any], today: date, errors: dict[str, str]) -> tup
     if not 0 <= m <= (11 if y else 35):
         errors["age_months"] = "months must be 0-11 with years" if y else "months must be 0-35"
     if not 0 <= d <= (30 if (y or m) else 365):
-        errors["age_days"] = "days must be 0-30 with months or years" if (y or m) else "days must be 0-365"
+        errors["age_days"] = (
+            "days must be 0-30 with months or years" if (y or m) else "days must be 0-365"
+        )
     if any(k in errors for k in ("age_years", "age_months", "age_days")):
         return None, False, None
     dob = _months_before(today, y * 12 + m)
@@ -125,8 +160,9 @@ def birth_date(data: dict[str, Any], today: date, errors: dict[str, str]) -> tup
     return dob, True, {"years": y, "months": m, "days": d}
 
 
-def _name(data: dict[str, Any], key: str, pattern: re.Pattern[str], script: str,
-          errors: dict[str, str]) -> str:
+def _name(
+    data: dict[str, Any], key: str, pattern: re.Pattern[str], script: str, errors: dict[str, str]
+) -> str:
     value = _text(data, key, errors, MAX_NAME)
     if value and key not in errors and not pattern.match(value):
         errors[key] = f"use {script} letters only"
@@ -150,10 +186,10 @@ def clean_patient(data: Any, today: date, *, partial: bool = False) -> dict[str,
         out["name_hi"] = _name(data, "name_hi", DEVANAGARI_NAME_RE, "Devanagari (Hindi)", errors)
     if given("name_en"):
         out["name_en"] = _name(data, "name_en", LATIN_NAME_RE, "English (Latin)", errors)
-    if not partial and not out["name_hi"] and not out["name_en"]:
-        if "name_hi" not in errors and "name_en" not in errors:
-            errors["name_en"] = "a name is required, in English or Hindi or both"
-            errors["name_hi"] = "a name is required, in English or Hindi or both"
+    no_name = not partial and not out["name_hi"] and not out["name_en"]
+    if no_name and "name_hi" not in errors and "name_en" not in errors:
+        errors["name_en"] = "a name is required, in English or Hindi or both"
+        errors["name_hi"] = "a name is required, in English or Hindi or both"
 
     if given("sex"):
         sex = str(data.get("sex") or "").strip().upper()

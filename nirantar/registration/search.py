@@ -27,7 +27,8 @@ def name_candidates(tokens: list[str]) -> list[Patient]:
         match = " AND ".join(_fts_phrase(t) for t in long_tokens)
         qs = qs.filter(
             id__in=RawSQL(
-                "SELECT rowid FROM registration_patient_fts WHERE registration_patient_fts MATCH %s",
+                "SELECT rowid FROM registration_patient_fts "
+                "WHERE registration_patient_fts MATCH %s",
                 [match],
             )
         )

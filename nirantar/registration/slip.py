@@ -41,7 +41,9 @@ def slip_context(visit: Visit, patient: Patient, department: Department | None) 
         "time": at.strftime("%H:%M"),
         "counter": f"{visit.counter} · {visit.node}",
         "barcode_svg": barcodes.code128_svg(digits),
-        "qr_svg": barcodes.qr_svg(f"UHID:{patient.uhid};VISIT:{visit.visit_no};TOKEN:{visit.token}"),
+        "qr_svg": barcodes.qr_svg(
+            f"UHID:{patient.uhid};VISIT:{visit.visit_no};TOKEN:{visit.token}"
+        ),
     }
 
 
@@ -49,7 +51,8 @@ def slip_html(context: dict[str, Any], page: str) -> str:
     return render_to_string("registration/slip.html", {**context, "page": page})
 
 
-def slip_pdf(visit: Visit, patient: Patient, department: Department | None,
-             page: str = "a5") -> bytes:
+def slip_pdf(
+    visit: Visit, patient: Patient, department: Department | None, page: str = "a5"
+) -> bytes:
     size = FORMATS[page]
     return render_pdf(slip_html(slip_context(visit, patient, department), page), size)

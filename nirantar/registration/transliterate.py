@@ -83,8 +83,16 @@ def _lexicon() -> tuple[dict[str, str], dict[str, str]]:
 def _english_to_itrans(word: str) -> str:
     w = word.lower()
     for old, new in (
-        ("aa", "A"), ("ee", "I"), ("ii", "I"), ("oo", "U"), ("uu", "U"), ("ksh", "kSh"),
-        ("ck", "k"), ("w", "v"), ("q", "k"), ("x", "ks"),
+        ("aa", "A"),
+        ("ee", "I"),
+        ("ii", "I"),
+        ("oo", "U"),
+        ("uu", "U"),
+        ("ksh", "kSh"),
+        ("ck", "k"),
+        ("w", "v"),
+        ("q", "k"),
+        ("x", "ks"),
     ):
         w = w.replace(old, new)
     w = re.sub(r"c(?!h)", "k", w)
@@ -100,10 +108,32 @@ def _english_to_itrans(word: str) -> str:
 
 
 _ITRANS_TO_PLAIN = (
-    ("R^i", "ri"), ("RRi", "ri"), ("j~n", "gy"), ("GY", "gy"), ("kSh", "ksh"), ("x", "ksh"),
-    ("Ch", "chh"), ("Sh", "sh"), ("~N", "n"), ("~n", "n"), (".N", "n"), (".n", "n"),
-    (".h", ""), (".a", ""), ("^", ""), ("M", "n"), ("A", "a"), ("I", "i"), ("U", "u"),
-    ("T", "t"), ("D", "d"), ("N", "n"), ("H", "h"), ("E", "e"), ("O", "o"), ("L", "l"),
+    ("R^i", "ri"),
+    ("RRi", "ri"),
+    ("j~n", "gy"),
+    ("GY", "gy"),
+    ("kSh", "ksh"),
+    ("x", "ksh"),
+    ("Ch", "chh"),
+    ("Sh", "sh"),
+    ("~N", "n"),
+    ("~n", "n"),
+    (".N", "n"),
+    (".n", "n"),
+    (".h", ""),
+    (".a", ""),
+    ("^", ""),
+    ("M", "n"),
+    ("A", "a"),
+    ("I", "i"),
+    ("U", "u"),
+    ("T", "t"),
+    ("D", "d"),
+    ("N", "n"),
+    ("H", "h"),
+    ("E", "e"),
+    ("O", "o"),
+    ("L", "l"),
 )
 
 
@@ -112,8 +142,12 @@ def _devanagari_to_english(word: str) -> str:
     # Hindi drops the inherent vowel at the end of a word (राम is "Ram", not "Rama"),
     # but not after a conjunct (चंद्र is "Chandra").
     after_conjunct = len(word) > 2 and word[-2] == "\u094d"
-    if (len(itrans) > 2 and itrans.endswith("a") and itrans[-2] not in "aeiouAEIOU"
-            and not after_conjunct):
+    if (
+        len(itrans) > 2
+        and itrans.endswith("a")
+        and itrans[-2] not in "aeiouAEIOU"
+        and not after_conjunct
+    ):
         itrans = itrans[:-1]
     for old, new in _ITRANS_TO_PLAIN:
         itrans = itrans.replace(old, new)

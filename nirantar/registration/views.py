@@ -15,15 +15,26 @@ from django.views.decorators.http import require_GET, require_http_methods
 from nirantar import timeutil
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.printing.renderer import RendererUnavailable
-from nirantar.registration import actions, queries, slip, transliterate as translit
+from nirantar.registration import actions, queries, slip
+from nirantar.registration import transliterate as translit
 from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
 from nirantar.registration.models import Patient, Visit
 from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
 from nirantar.web.screens import screen
 
 FORM_FIELDS = (
-    "name_en", "name_hi", "sex", "date_of_birth", "age_years", "age_months", "age_days",
-    "guardian_relation", "guardian_name", "mobile", "abha_number", "category",
+    "name_en",
+    "name_hi",
+    "sex",
+    "date_of_birth",
+    "age_years",
+    "age_months",
+    "age_days",
+    "guardian_relation",
+    "guardian_name",
+    "mobile",
+    "abha_number",
+    "category",
 )
 ADDRESS_FIELDS = ("line", "district", "state", "pin")
 
@@ -33,10 +44,15 @@ def form_data(post: Any, *, partial: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in FORM_FIELDS:
         value = post.get(name, "").strip()
-        if value or (partial and name in post and name not in ("age_years", "age_months", "age_days", "date_of_birth")):
+        if value or (
+            partial
+            and name in post
+            and name not in ("age_years", "age_months", "age_days", "date_of_birth")
+        ):
             data[name] = value
-    address = {k: post.get(f"address_{k}", "").strip() for k in ADDRESS_FIELDS
-               if f"address_{k}" in post}
+    address = {
+        k: post.get(f"address_{k}", "").strip() for k in ADDRESS_FIELDS if f"address_{k}" in post
+    }
     if any(address.values()) or (partial and address):
         data["address"] = address
     return data
@@ -65,7 +81,9 @@ def age_text(patient: Patient) -> str:
 @require_GET
 @screen(REGISTER.name)
 def counter(request: HttpRequest) -> HttpResponse:
-    return render(request, "registration/counter.html", choices())
+    return render(
+        request, "registration/counter.html", {**choices(), "blank": {"category": "general"}}
+    )
 
 
 @require_GET
@@ -128,8 +146,9 @@ def patient_panel(request: HttpRequest, uhid: str) -> HttpResponse:
             request.user, uhid, action="patient.view", via="screen", request=request
         )
     except ActionError as exc:
-        return render(request, "registration/_message.html", {"message": exc.message},
-                      status=exc.status)
+        return render(
+            request, "registration/_message.html", {"message": exc.message}, status=exc.status
+        )
     return render(request, "registration/_patient.html", _patient_context(patient))
 
 
@@ -157,10 +176,12 @@ def register_visit(request: HttpRequest, uhid: str) -> HttpResponse:
     except ActionError as exc:
         patient = queries.get_patient(uhid)
         if patient is None:
-            return render(request, "registration/_message.html", {"message": exc.message},
-                          status=exc.status)
+            return render(
+                request, "registration/_message.html", {"message": exc.message}, status=exc.status
+            )
         return render(
-            request, "registration/_patient.html",
+            request,
+            "registration/_patient.html",
             _patient_context(patient, visit_error=exc.fields.get("department", exc.message)),
             status=422,
         )
@@ -172,7 +193,8 @@ def register_visit(request: HttpRequest, uhid: str) -> HttpResponse:
 def _token(request: HttpRequest, visit: Visit, patient: Patient) -> HttpResponse:
     department = queries.department(visit.department)
     return render(
-        request, "registration/_token.html",
+        request,
+        "registration/_token.html",
         {"visit": visit, "patient": patient, "department": department, "age": age_text(patient)},
     )
 
@@ -185,8 +207,9 @@ def token_panel(request: HttpRequest, visit: str) -> HttpResponse:
             request.user, visit, action="visit.view", via="screen", request=request
         )
     except ActionError as exc:
-        return render(request, "registration/_message.html", {"message": exc.message},
-                      status=exc.status)
+        return render(
+            request, "registration/_message.html", {"message": exc.message}, status=exc.status
+        )
     return _token(request, row, patient)
 
 
@@ -199,33 +222,46 @@ def correct_patient(request: HttpRequest, uhid: str) -> HttpResponse:
                 request.user, uhid, action="patient.view", via="screen", request=request
             )
         except ActionError as exc:
-            return render(request, "registration/_message.html", {"message": exc.message},
-                          status=exc.status)
-        return render(request, "registration/_correct.html",
-                      {**choices(), "patient": patient, "values": _values(patient), "errors": {}})
+            return render(
+                request, "registration/_message.html", {"message": exc.message}, status=exc.status
+            )
+        return render(
+            request,
+            "registration/_correct.html",
+            {**choices(), "patient": patient, "values": _values(patient), "errors": {}},
+        )
     try:
         patient = actions.do_correct_patient(
-            request.user.username, uhid, form_data(request.POST, partial=True),
+            request.user.username,
+            uhid,
+            form_data(request.POST, partial=True),
             request.POST.get("reason", ""),
         )
     except ActionError as exc:
         current = queries.get_patient(actions.parse_uhid(uhid))
         return render(
-            request, "registration/_correct.html",
-            {**choices(), "patient": current, "values": request.POST, "errors": _field_errors(exc),
-             "message": exc.message},
+            request,
+            "registration/_correct.html",
+            {
+                **choices(),
+                "patient": current,
+                "values": request.POST,
+                "errors": _field_errors(exc),
+                "message": exc.message,
+            },
             status=422,
         )
-    return render(request, "registration/_patient.html",
-                  _patient_context(patient, saved=True))
+    return render(request, "registration/_patient.html", _patient_context(patient, saved=True))
 
 
 def _values(patient: Patient) -> dict[str, Any]:
     values = {name: getattr(patient, name, "") for name in FORM_FIELDS if hasattr(patient, name)}
     values["date_of_birth"] = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
     values.update(
-        address_line=patient.address_line, address_district=patient.district,
-        address_state=patient.state, address_pin=patient.pin,
+        address_line=patient.address_line,
+        address_district=patient.district,
+        address_state=patient.state,
+        address_pin=patient.pin,
     )
     return values
 
@@ -235,8 +271,7 @@ def _values(patient: Patient) -> dict[str, Any]:
 def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
     page = request.GET.get("format", "a5")
     if page not in slip.FORMATS:
-        return HttpResponse("format must be a5 or thermal80", status=400,
-                            content_type="text/plain")
+        return HttpResponse("format must be a5 or thermal80", status=400, content_type="text/plain")
     try:
         row, patient = queries.access_visit(
             request.user, visit, action="visit.slip", via="pdf", request=request
@@ -245,8 +280,9 @@ def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
     except ActionError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
     except RendererUnavailable as exc:
-        return HttpResponse(f"The slip can't be printed right now: {exc}", status=503,
-                            content_type="text/plain")
+        return HttpResponse(
+            f"The slip can't be printed right now: {exc}", status=503, content_type="text/plain"
+        )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
     return response

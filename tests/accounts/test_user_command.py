@@ -15,8 +15,17 @@ def run(*args, input=None):
 def test_it_adds_a_user_who_can_then_sign_in(hospital, tmp_path):
     password_file = tmp_path / "pw"
     password_file.write_text("a-long-enough-passphrase\n")
-    result = run("user", "add", "sunil", "--role", "clerk", "--full-name", "Sunil Kumar",
-                 "--password-file", str(password_file))
+    result = run(
+        "user",
+        "add",
+        "sunil",
+        "--role",
+        "clerk",
+        "--full-name",
+        "Sunil Kumar",
+        "--password-file",
+        str(password_file),
+    )
     assert result.exit_code == 0, result.output
     user = User.objects.get(username="sunil")
     assert (user.role, user.full_name) == ("clerk", "Sunil Kumar")
@@ -24,7 +33,14 @@ def test_it_adds_a_user_who_can_then_sign_in(hospital, tmp_path):
 
 
 def test_the_password_is_asked_for_twice_when_not_given(hospital):
-    result = run("user", "add", "geeta", "--role", "nurse", input="another-long-secret\nanother-long-secret\n")
+    result = run(
+        "user",
+        "add",
+        "geeta",
+        "--role",
+        "nurse",
+        input="another-long-secret\nanother-long-secret\n",
+    )
     assert result.exit_code == 0, result.output
     assert User.objects.filter(username="geeta", role="nurse").exists()
 
@@ -38,7 +54,14 @@ def test_a_weak_password_is_refused_and_nothing_is_written(hospital, snapshot):
 
 
 def test_the_user_and_password_hash_travel_as_a_signed_event(hospital):
-    run("user", "add", "ravi", "--role", "doctor", input="ravi-has-a-passphrase\nravi-has-a-passphrase\n")
+    run(
+        "user",
+        "add",
+        "ravi",
+        "--role",
+        "doctor",
+        input="ravi-has-a-passphrase\nravi-has-a-passphrase\n",
+    )
     event = Event.objects.get(type="accounts.user_added", stream="user:ravi")
     assert "ravi-has-a-passphrase" not in event.body
     assert User.objects.get(username="ravi").password in event.body

@@ -20,12 +20,23 @@ class Chain:
     seq: int = 0
     clock: list[int] = field(default_factory=lambda: [1_700_000_000_000])
 
-    def next(self, type: str = "test.noted", body: dict[str, Any] | None = None,
-             stream: str = "test:1", hlc: HLC | None = None) -> Event:
+    def next(
+        self,
+        type: str = "test.noted",
+        body: dict[str, Any] | None = None,
+        stream: str = "test:1",
+        hlc: HLC | None = None,
+    ) -> Event:
         self.clock[0] += 1
         event = events.build(
-            self.key, origin=self.origin, seq=self.seq + 1, hlc=hlc or HLC(self.clock[0], 0),
-            actor="tester", type=type, stream=stream, body={"v": 1, **(body or {})},
+            self.key,
+            origin=self.origin,
+            seq=self.seq + 1,
+            hlc=hlc or HLC(self.clock[0], 0),
+            actor="tester",
+            type=type,
+            stream=stream,
+            body={"v": 1, **(body or {})},
             prev=self.prev,
         )
         self.seq += 1
@@ -40,7 +51,8 @@ class Hospital:
         self.clock = [1_700_000_000_000]
         self.authority = Chain(AUTHORITY, keys.generate(), GENESIS_PREV, clock=self.clock)
         self.genesis = self.authority.next(
-            "ledger.genesis", {"hospital": "Test", "authority_key": keys.public_text(self.authority.key)},
+            "ledger.genesis",
+            {"hospital": "Test", "authority_key": keys.public_text(self.authority.key)},
             stream="hospital",
         )
 
@@ -55,6 +67,7 @@ class Hospital:
 
     def revoke(self, name: str, after_seq: int) -> Event:
         return self.authority.next(
-            "ledger.node_revoked", {"node": name, "after_seq": after_seq, "reason": "test"},
+            "ledger.node_revoked",
+            {"node": name, "after_seq": after_seq, "reason": "test"},
             stream=f"node:{name}",
         )

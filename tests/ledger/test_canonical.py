@@ -9,7 +9,9 @@ from nirantar.ledger.canonical import MAX_SAFE_INTEGER, NotCanonical, canonical
 ascii_keys = st.text(alphabet=st.characters(max_codepoint=127), max_size=8)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(ascii_keys, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(ascii_keys, children, max_size=4)
+    ),
     max_leaves=20,
 )
 

@@ -17,11 +17,20 @@ from tests.ledger.factory import Chain
 
 def _history(clerk, records) -> list:
     """A realistic mix: registrations, visits, and corrections made apart on three nodes."""
-    ram = actions.do_register_patient(clerk.username, {
-        "name_en": "Ram Kumar Sharma", "name_hi": "राम कुमार शर्मा", "sex": "M", "age_years": 45,
-        "mobile": "9876543210", "address": {"district": "Sitapur", "state": "Uttar Pradesh"}})
-    sita = actions.do_register_patient(clerk.username, {
-        "name_hi": "सीता देवी", "sex": "F", "date_of_birth": "1990-01-02"})
+    ram = actions.do_register_patient(
+        clerk.username,
+        {
+            "name_en": "Ram Kumar Sharma",
+            "name_hi": "राम कुमार शर्मा",
+            "sex": "M",
+            "age_years": 45,
+            "mobile": "9876543210",
+            "address": {"district": "Sitapur", "state": "Uttar Pradesh"},
+        },
+    )
+    sita = actions.do_register_patient(
+        clerk.username, {"name_hi": "सीता देवी", "sex": "F", "date_of_birth": "1990-01-02"}
+    )
     actions.do_register_visit(clerk.username, ram.uhid, "Medicine")
     actions.do_register_visit(clerk.username, sita.uhid, "OBG")
     actions.do_register_visit(clerk.username, ram.uhid, "Medicine")
@@ -34,15 +43,25 @@ def _history(clerk, records) -> list:
     ward = Chain("ward-7", local.key, "0" * 64)
     lab = Chain("lab-main", local.key, "0" * 64)
     extra = [
-        ward.next("registration.patient_corrected",
-                  {"uhid": ram.uhid, "changes": {"district": "Lucknow"}, "reason": ""},
-                  hlc=HLC(last.wall + 10, 0)),
-        lab.next("registration.patient_corrected",
-                 {"uhid": ram.uhid, "changes": {"district": "Kanpur", "name_en": "Ram K. Sharma"},
-                  "reason": ""}, hlc=HLC(last.wall + 10, 0)),
-        lab.next("registration.patient_corrected",
-                 {"uhid": sita.uhid, "changes": {"name_en": "Sita Devi"}, "reason": ""},
-                 hlc=HLC(last.wall - 5, 3)),
+        ward.next(
+            "registration.patient_corrected",
+            {"uhid": ram.uhid, "changes": {"district": "Lucknow"}, "reason": ""},
+            hlc=HLC(last.wall + 10, 0),
+        ),
+        lab.next(
+            "registration.patient_corrected",
+            {
+                "uhid": ram.uhid,
+                "changes": {"district": "Kanpur", "name_en": "Ram K. Sharma"},
+                "reason": "",
+            },
+            hlc=HLC(last.wall + 10, 0),
+        ),
+        lab.next(
+            "registration.patient_corrected",
+            {"uhid": sita.uhid, "changes": {"name_en": "Sita Devi"}, "reason": ""},
+            hlc=HLC(last.wall - 5, 3),
+        ),
     ]
     return events + extra
 
@@ -83,8 +102,11 @@ def test_the_later_correction_wins_and_the_loser_stays_in_the_history(clerk, rec
     ram = Patient.objects.get(name_en="Ram K. Sharma")
     # Same HLC on ward-7 and lab-main: the greater origin name, "ward-7", wins the district.
     assert ram.district == "Lucknow"
-    districts = set(PatientChange.objects.filter(uhid=ram.uhid, field="district")
-                    .values_list("value", flat=True))
+    districts = set(
+        PatientChange.objects.filter(uhid=ram.uhid, field="district").values_list(
+            "value", flat=True
+        )
+    )
     assert districts == {"Sitapur", "Lucknow", "Kanpur"}
 
 

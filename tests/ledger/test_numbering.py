@@ -19,8 +19,9 @@ def test_it_matches_the_published_verhoeff_example():
     assert not verhoeff_valid("2364")
 
 
-@given(st.text(alphabet="0123456789", min_size=10, max_size=10), st.integers(0, 9),
-       st.integers(1, 9))
+@given(
+    st.text(alphabet="0123456789", min_size=10, max_size=10), st.integers(0, 9), st.integers(1, 9)
+)
 def test_every_single_mistyped_digit_is_caught(digits, position, delta):
     number = digits + verhoeff_check_digit(digits)
     wrong = list(number)

@@ -105,7 +105,9 @@ class StoreContract:
     def test_a_forged_signature_is_rejected_and_raises_an_alarm(self, store):
         _, chain = self.founded(store)
         honest = chain.next()
-        forged = dataclasses.replace(honest, sig=keys.sign(keys.generate(), bytes.fromhex(honest.hash)))
+        forged = dataclasses.replace(
+            honest, sig=keys.sign(keys.generate(), bytes.fromhex(honest.hash))
+        )
         assert self.ingest(store, forged) == [Outcome.REJECTED]
         assert store.count() == 2
         assert Alarm.objects.using(store.db).filter(kind="forged", origin="ward-7").exists()
@@ -149,8 +151,10 @@ class StoreContract:
 
     def test_a_node_cannot_enrol_another(self, store):
         _, chain = self.founded(store)
-        sneaky = chain.next("ledger.node_enrolled", {"node": "rogue", "number": 66,
-                                                     "public_key": keys.public_text(keys.generate())})
+        sneaky = chain.next(
+            "ledger.node_enrolled",
+            {"node": "rogue", "number": 66, "public_key": keys.public_text(keys.generate())},
+        )
         assert self.ingest(store, sneaky) == [Outcome.REJECTED]
         assert "rogue" not in store.vector()
 

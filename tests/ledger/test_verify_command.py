@@ -21,18 +21,28 @@ def test_it_passes_on_an_intact_log(registered):
 @pytest.mark.parametrize(
     ("column", "sql"),
     [
-        ("body", "UPDATE ledger_event SET body = replace(body, 'Sitapur', 'Sitapor') WHERE id = %s"),
+        (
+            "body",
+            "UPDATE ledger_event SET body = replace(body, 'Sitapur', 'Sitapor') WHERE id = %s",
+        ),
         ("actor", "UPDATE ledger_event SET actor = 'bsha' WHERE id = %s"),
         ("hlc", "UPDATE ledger_event SET hlc_count = hlc_count + 1 WHERE id = %s"),
-        ("sig", "UPDATE ledger_event SET sig = (CASE WHEN substr(sig, 1, 1) = 'A' THEN 'B' "
-                "ELSE 'A' END) || substr(sig, 2) WHERE id = %s"),
-        ("hash", "UPDATE ledger_event SET hash = (CASE WHEN substr(hash, 1, 1) = '0' THEN '1' "
-                 "ELSE '0' END) || substr(hash, 2) WHERE id = %s"),
+        (
+            "sig",
+            "UPDATE ledger_event SET sig = (CASE WHEN substr(sig, 1, 1) = 'A' THEN 'B' "
+            "ELSE 'A' END) || substr(sig, 2) WHERE id = %s",
+        ),
+        (
+            "hash",
+            "UPDATE ledger_event SET hash = (CASE WHEN substr(hash, 1, 1) = '0' THEN '1' "
+            "ELSE '0' END) || substr(hash, 2) WHERE id = %s",
+        ),
     ],
 )
 def test_it_names_the_event_whose_stored_bytes_were_changed(registered, column, sql):
-    target = Event.objects.get(type="registration.patient_registered",
-                               stream=f"patient:{registered['uhid']}")
+    target = Event.objects.get(
+        type="registration.patient_registered", stream=f"patient:{registered['uhid']}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [target.id])
     result = run("verify")

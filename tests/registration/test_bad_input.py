@@ -36,7 +36,9 @@ LONG = "A" * 101
         ({"blood_group": "O+"}, "blood_group"),
     ],
 )
-def test_a_bad_patient_field_is_named_and_nothing_is_written(clerk_api, ram, snapshot, change, field):
+def test_a_bad_patient_field_is_named_and_nothing_is_written(
+    clerk_api, ram, snapshot, change, field
+):
     ram.update(change)
     before = snapshot()
     response = clerk_api.post("/api/v1/patients", ram)
@@ -68,11 +70,15 @@ def test_a_body_that_is_not_a_json_object_is_refused(clerk_api, snapshot, raw):
         ({"uhid": "101-9999999-{check}", "department": "Medicine"}, "uhid", 404),
     ],
 )
-def test_a_bad_visit_is_refused_and_nothing_is_written(clerk_api, registered, snapshot, body, field, status):
+def test_a_bad_visit_is_refused_and_nothing_is_written(
+    clerk_api, registered, snapshot, body, field, status
+):
     from nirantar.ledger.numbering import verhoeff_check_digit
 
-    body = {k: v.format(uhid=registered["uhid"], check=verhoeff_check_digit("1019999999"))
-            for k, v in body.items()}
+    body = {
+        k: v.format(uhid=registered["uhid"], check=verhoeff_check_digit("1019999999"))
+        for k, v in body.items()
+    }
     if body.get("uhid") == "101-0000001-0" and registered["uhid"].endswith("-0"):
         body["uhid"] = "101-0000001-1"
     before = snapshot()

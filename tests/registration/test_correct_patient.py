@@ -3,8 +3,10 @@
 
 def test_a_correction_changes_only_the_given_fields(api_as, records, registered):
     api = api_as(records)
-    response = api.patch(f"/api/v1/patients/{registered['uhid']}",
-                         {"mobile": "9000000001", "address": {"district": "Lucknow"}})
+    response = api.patch(
+        f"/api/v1/patients/{registered['uhid']}",
+        {"mobile": "9000000001", "address": {"district": "Lucknow"}},
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["mobile"] == "9000000001"
@@ -19,15 +21,17 @@ def test_the_overwritten_value_stays_in_the_history(api_as, records, registered)
     api.patch(f"/api/v1/patients/{uhid}", {"name_en": "Ram K. Sharma", "reason": "as on Aadhaar"})
     history = api.get(f"/api/v1/patients/{uhid}/history").json()["changes"]
     names = [(c["value"], c["current"], c["kind"]) for c in history if c["field"] == "name_en"]
-    assert names == [("Ram Kumar Sharma", False, "registered"), ("Ram K. Sharma", True, "corrected")]
+    assert names == [
+        ("Ram Kumar Sharma", False, "registered"),
+        ("Ram K. Sharma", True, "corrected"),
+    ]
     assert [c["reason"] for c in history if c["kind"] == "corrected"] == ["as on Aadhaar"]
 
 
 def test_a_patient_must_keep_a_name(api_as, records, registered, snapshot):
     api = api_as(records)
     before = snapshot()
-    response = api.patch(f"/api/v1/patients/{registered['uhid']}",
-                                     {"name_en": None, "name_hi": ""})
+    response = api.patch(f"/api/v1/patients/{registered['uhid']}", {"name_en": None, "name_hi": ""})
     assert response.status_code == 400
     assert before.unchanged()
 
@@ -44,4 +48,7 @@ def test_a_bad_correction_writes_nothing(api_as, records, registered, snapshot):
 def test_a_doctor_may_read_but_not_correct(api_as, doctor, registered):
     api = api_as(doctor)
     assert api.get(f"/api/v1/patients/{registered['uhid']}").status_code == 200
-    assert api.patch(f"/api/v1/patients/{registered['uhid']}", {"mobile": "9000000001"}).status_code == 403
+    assert (
+        api.patch(f"/api/v1/patients/{registered['uhid']}", {"mobile": "9000000001"}).status_code
+        == 403
+    )

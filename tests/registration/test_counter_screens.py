@@ -44,12 +44,25 @@ def test_labels_switch_to_hindi(browser):
 
 
 def test_registering_a_new_patient_gives_a_token_and_a_slip(browser):
-    response = htmx(browser, "post", "/counter/new", {
-        "name_en": "Geeta Kumari", "name_hi": "गीता कुमारी", "sex": "F", "age_years": "29",
-        "guardian_relation": "W/O", "guardian_name": "Mohan Lal", "mobile": "9811111111",
-        "address_district": "Alwar", "address_state": "rajasthan", "address_pin": "301001",
-        "category": "general", "department": "OBG",
-    })
+    response = htmx(
+        browser,
+        "post",
+        "/counter/new",
+        {
+            "name_en": "Geeta Kumari",
+            "name_hi": "गीता कुमारी",
+            "sex": "F",
+            "age_years": "29",
+            "guardian_relation": "W/O",
+            "guardian_name": "Mohan Lal",
+            "mobile": "9811111111",
+            "address_district": "Alwar",
+            "address_state": "rajasthan",
+            "address_pin": "301001",
+            "category": "general",
+            "department": "OBG",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="token">A-001<' in html
@@ -60,10 +73,19 @@ def test_registering_a_new_patient_gives_a_token_and_a_slip(browser):
 
 def test_a_bad_form_comes_back_with_the_fields_named_and_nothing_written(browser, snapshot):
     before = snapshot()
-    response = htmx(browser, "post", "/counter/new", {
-        "name_en": "Geeta2", "sex": "F", "age_years": "29", "mobile": "12345",
-        "department": "", "address_pin": "0001",
-    })
+    response = htmx(
+        browser,
+        "post",
+        "/counter/new",
+        {
+            "name_en": "Geeta2",
+            "sex": "F",
+            "age_years": "29",
+            "mobile": "12345",
+            "department": "",
+            "address_pin": "0001",
+        },
+    )
     assert response.status_code == 422
     html = response.content.decode()
     for field in ("name_en", "mobile", "department", "address_pin"):
@@ -77,8 +99,9 @@ def test_a_returning_patient_gets_a_visit_in_two_steps(browser, registered):
     assert registered["uhid"] in results
     panel = htmx(browser, "get", f"/counter/patients/{registered['uhid']}").content.decode()
     assert 'id="department"' in panel
-    token = htmx(browser, "post", f"/counter/patients/{registered['uhid']}/visit",
-                 {"department": "ENT"}).content.decode()
+    token = htmx(
+        browser, "post", f"/counter/patients/{registered['uhid']}/visit", {"department": "ENT"}
+    ).content.decode()
     assert 'id="token">A-001<' in token
 
 
@@ -96,7 +119,9 @@ def test_a_bad_search_says_what_is_wrong(browser, registered):
 
 
 def test_a_latin_name_is_offered_in_devanagari_and_back(browser):
-    to_hi = htmx(browser, "get", "/counter/transliterate", {"target": "hi", "name_en": "Sunita Devi"})
+    to_hi = htmx(
+        browser, "get", "/counter/transliterate", {"target": "hi", "name_en": "Sunita Devi"}
+    )
     assert 'data-value="सुनीता देवी"' in to_hi.content.decode()
     to_en = htmx(browser, "get", "/counter/transliterate", {"target": "en", "name_hi": "राम कुमार"})
     assert 'data-value="Ram Kumar"' in to_en.content.decode()
@@ -104,9 +129,19 @@ def test_a_latin_name_is_offered_in_devanagari_and_back(browser):
 
 def test_markup_in_a_guardian_name_is_refused_not_rendered(browser, snapshot):
     before = snapshot()
-    response = htmx(browser, "post", "/counter/new", {
-        "name_en": "Asha", "sex": "F", "age_years": "20", "guardian_relation": "D/O",
-        "guardian_name": "<script>alert(1)</script>", "department": "MED"})
+    response = htmx(
+        browser,
+        "post",
+        "/counter/new",
+        {
+            "name_en": "Asha",
+            "sex": "F",
+            "age_years": "20",
+            "guardian_relation": "D/O",
+            "guardian_name": "<script>alert(1)</script>",
+            "department": "MED",
+        },
+    )
     assert response.status_code == 422
     assert "<script>alert(1)</script>" not in response.content.decode()
     assert before.unchanged()
@@ -115,12 +150,25 @@ def test_markup_in_a_guardian_name_is_refused_not_rendered(browser, snapshot):
 def test_a_records_clerk_corrects_details_on_screen(records, registered):
     client = Client()
     client.post("/login/", {"username": records.username, "password": PASSWORD})
-    response = htmx(client, "post", f"/counter/patients/{registered['uhid']}/correct", {
-        "name_en": "Ram K. Sharma", "name_hi": registered["name_hi"], "sex": "M",
-        "guardian_relation": "S/O", "guardian_name": "Shyam Lal", "mobile": "9876543210",
-        "category": "general", "address_line": "12 Gali", "address_district": "Sitapur",
-        "address_state": "Uttar Pradesh", "address_pin": "261001", "reason": "typo",
-    })
+    response = htmx(
+        client,
+        "post",
+        f"/counter/patients/{registered['uhid']}/correct",
+        {
+            "name_en": "Ram K. Sharma",
+            "name_hi": registered["name_hi"],
+            "sex": "M",
+            "guardian_relation": "S/O",
+            "guardian_name": "Shyam Lal",
+            "mobile": "9876543210",
+            "category": "general",
+            "address_line": "12 Gali",
+            "address_district": "Sitapur",
+            "address_state": "Uttar Pradesh",
+            "address_pin": "261001",
+            "reason": "typo",
+        },
+    )
     assert response.status_code == 200
     assert "Ram K. Sharma" in response.content.decode()
 

@@ -8,10 +8,17 @@ from nirantar.accounts.models import AuditEntry
 @pytest.fixture
 def patients(clerk_api, ram):
     made = [clerk_api.post("/api/v1/patients", ram).json()]
-    made.append(clerk_api.post("/api/v1/patients", {
-        "name_hi": "सुनीता देवी", "sex": "F", "age_years": 30, "mobile": "9123456789"}).json())
-    made.append(clerk_api.post("/api/v1/patients", {
-        "name_en": "Mohammad Salim", "sex": "M", "age_years": 61}).json())
+    made.append(
+        clerk_api.post(
+            "/api/v1/patients",
+            {"name_hi": "सुनीता देवी", "sex": "F", "age_years": 30, "mobile": "9123456789"},
+        ).json()
+    )
+    made.append(
+        clerk_api.post(
+            "/api/v1/patients", {"name_en": "Mohammad Salim", "sex": "M", "age_years": 61}
+        ).json()
+    )
     return made
 
 
@@ -20,7 +27,9 @@ def uhids(response):
     return [p["uhid"] for p in response.json()["results"]]
 
 
-@pytest.mark.parametrize("query", ["kumar", "KUMAR sharma", "Ram Kumar Sharma", "शर्मा", "कुमार श", "ram"])
+@pytest.mark.parametrize(
+    "query", ["kumar", "KUMAR sharma", "Ram Kumar Sharma", "शर्मा", "कुमार श", "ram"]
+)
 def test_it_finds_a_name_by_any_part_in_either_script(clerk_api, patients, query):
     assert patients[0]["uhid"] in uhids(clerk_api.get(f"/api/v1/patients?q={query}"))
 

@@ -16,7 +16,11 @@ def test_each_read_adds_one_audit_entry_naming_who_and_how(clerk_api, clerk, reg
     clerk_api.get(f"/api/v1/patients/{uhid}")
     entry = AuditEntry.objects.get(patient=uhid)
     assert (entry.actor, entry.action, entry.via, entry.node) == (
-        clerk.username, "patient.read", "api", "test-counter")
+        clerk.username,
+        "patient.read",
+        "api",
+        "test-counter",
+    )
     assert entry.address == "127.0.0.1"
 
 

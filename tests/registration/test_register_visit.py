@@ -6,7 +6,9 @@ from nirantar.ledger.numbering import verhoeff_valid
 
 
 def test_a_visit_gets_a_counter_prefixed_token_and_a_room(clerk_api, registered):
-    response = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "Medicine"})
+    response = clerk_api.post(
+        "/api/v1/visits", {"uhid": registered["uhid"], "department": "Medicine"}
+    )
     assert response.status_code == 201
     visit = response.json()
     assert visit["token"] == "A-001"
@@ -18,8 +20,10 @@ def test_a_visit_gets_a_counter_prefixed_token_and_a_room(clerk_api, registered)
 
 def test_tokens_count_up_per_department(clerk_api, registered):
     uhid = registered["uhid"]
-    tokens = [clerk_api.post("/api/v1/visits", {"uhid": uhid, "department": d}).json()["token"]
-              for d in ("Medicine", "medicine", "ENT", "MED")]
+    tokens = [
+        clerk_api.post("/api/v1/visits", {"uhid": uhid, "department": d}).json()["token"]
+        for d in ("Medicine", "medicine", "ENT", "MED")
+    ]
     assert tokens == ["A-001", "A-002", "A-001", "A-003"]
 
 
@@ -35,12 +39,16 @@ def test_tokens_start_again_each_hospital_day(clerk_api, registered):
 
 
 def test_the_department_may_be_named_in_hindi(clerk_api, registered):
-    response = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "नेत्र रोग"})
+    response = clerk_api.post(
+        "/api/v1/visits", {"uhid": registered["uhid"], "department": "नेत्र रोग"}
+    )
     assert response.json()["department"] == "OPH"
 
 
 def test_a_visit_can_be_read_back(clerk_api, registered):
-    visit = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "ENT"}).json()
+    visit = clerk_api.post(
+        "/api/v1/visits", {"uhid": registered["uhid"], "department": "ENT"}
+    ).json()
     response = clerk_api.get(f"/api/v1/visits/{visit['visit']}")
     assert response.status_code == 200
     assert response.json() == visit
@@ -49,5 +57,7 @@ def test_a_visit_can_be_read_back(clerk_api, registered):
 def test_an_unknown_patient_is_not_found(clerk_api, hospital):
     from nirantar.registration.events import UHID
 
-    response = clerk_api.post("/api/v1/visits", {"uhid": UHID.format(101, 999), "department": "ENT"})
+    response = clerk_api.post(
+        "/api/v1/visits", {"uhid": UHID.format(101, 999), "department": "ENT"}
+    )
     assert response.status_code == 404

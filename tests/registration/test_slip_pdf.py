@@ -8,7 +8,9 @@ from tests import pdf
 
 @pytest.fixture
 def visit(clerk_api, registered):
-    response = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "Medicine"})
+    response = clerk_api.post(
+        "/api/v1/visits", {"uhid": registered["uhid"], "department": "Medicine"}
+    )
     return response.json()
 
 
@@ -52,5 +54,7 @@ def test_printing_a_slip_is_an_audited_read(clerk_api, clerk, visit, registered)
 
 
 def test_names_with_markup_print_as_text(clerk_api, hospital):
-    patient = clerk_api.post("/api/v1/patients", {"name_en": "Ram <b>Sharma", "sex": "M", "age_years": 3})
+    patient = clerk_api.post(
+        "/api/v1/patients", {"name_en": "Ram <b>Sharma", "sex": "M", "age_years": 3}
+    )
     assert patient.status_code == 400  # letters only: markup can't even get in

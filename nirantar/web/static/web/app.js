@@ -11,6 +11,16 @@
   }
 
   function openNewPatient() {
+    var template = $("#new-patient-template");
+    var panel = $("#panel");
+    if (template && panel && window.htmx) {
+      panel.innerHTML = "";
+      panel.appendChild(template.content.cloneNode(true));
+      window.htmx.process(panel);
+      var first = $("#name_en", panel);
+      if (first) { first.focus(); }
+      return;
+    }
     var button = $("#new-patient");
     if (button) { button.click(); }
   }
@@ -92,8 +102,18 @@
       return;
     }
     if (event.target.closest && event.target.closest("#print-slip")) { printSlip(); return; }
-    if (event.target.closest && event.target.closest("#next-patient")) { nextPatient(); }
+    if (event.target.closest && event.target.closest("#next-patient")) { nextPatient(); return; }
+    if (event.target.closest && event.target.closest("[data-new-patient]")) { event.preventDefault(); openNewPatient(); }
   });
+
+  // The slip frame says when its PDF has arrived, so "Print" prints a whole slip.
+  document.addEventListener("load", function (event) {
+    if (event.target && event.target.id === "slip-frame") {
+      event.target.setAttribute("data-loaded", "1");
+      var button = $("#print-slip");
+      if (button) { button.classList.add("ready"); }
+    }
+  }, true);
 
   // After htmx swaps a panel in, put the cursor where the clerk's next keystroke belongs.
   document.addEventListener("htmx:afterSwap", function (event) {
