@@ -51,6 +51,7 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench
+	$(BIN)/ruff format --check nirantar tests bench
 	$(BIN)/mypy nirantar/ledger
 
 bench: install-test

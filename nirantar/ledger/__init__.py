@@ -5,5 +5,6 @@ Layers, one module each: ``canonical`` (bytes that hash the same everywhere),
 record), ``store`` with ``sqlite``/``postgres`` (where events are kept),
 ``ingest`` (the one path every event takes into a store), ``projection``
 (read models derived from events), ``writer`` (this node's appends),
-``verify`` (re-check every byte), ``numbering`` (numbers minted without a server).
+``verify`` (re-check every byte), ``numbering`` and ``sequences`` (numbers minted
+without a server).
 """

@@ -107,7 +107,9 @@ class Ingestor:
     # -- public -----------------------------------------------------------
     def ingest(self, event: Event, *, local: bool = False) -> Outcome:
         outcome, _ = self._ingest_one(event, local=local)
-        if outcome is Outcome.ACCEPTED:
+        # Nothing of this node's own chain is ever held, so a local event can only
+        # unblock others when it enrols a node.
+        if outcome is Outcome.ACCEPTED and (not local or event.type == NODE_ENROLLED):
             self._release_held(event)
         return outcome
 
@@ -200,11 +202,14 @@ class Ingestor:
         if not local and event.hlc.wall > wall_ms() + CLOCK_SKEW_MS:
             self._skew_alarm(event)
 
-        try:
-            with transaction.atomic(using=db):
-                self.store.insert(event)
-        except IntegrityError as exc:  # same id under another (origin, seq)
-            raise Rejected(f"{event.origin}#{event.seq}: id {event.id} already used") from exc
+        if local:  # a fresh UUIDv7 minted under the writer lock
+            self.store.insert(event)
+        else:
+            try:
+                with transaction.atomic(using=db):
+                    self.store.insert(event)
+            except IntegrityError as exc:  # a peer reused an id under another (origin, seq)
+                raise Rejected(f"{event.origin}#{event.seq}: id {event.id} already used") from exc
         self._project(event, local=local)
         if event.type in AUTHORITY_TYPES:
             self._keys.clear()

@@ -3,18 +3,14 @@
     node number (3 digits) + the node's own sequence (7 digits) + Verhoeff check digit
     shown as 107-0000123-4 (with an optional letter prefix per kind: OP-107-0000123-4)
 
-The sequence is a projection: every handler that sees a number minted by some
-node calls ``observe(kind, scope, n)``, and ``next_number`` (called under the
-writer lock) returns one more than the highest seen. So a rebuilt or restored
-node never reissues a number it already gave out.
+This module is pure (formats and check digits); the sequences behind the
+numbers live in ``sequences.py``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from nirantar.ledger.models import NumberSequence
 
 # Verhoeff's dihedral-group tables: catch every single-digit error and every
 # transposition of adjacent digits - the two mistakes people make reading numbers aloud.
@@ -106,26 +102,3 @@ class NumberFormat:
 
     def normalise(self, text: str) -> str:
         return self.format(*self.parse(text))
-
-
-def observe(kind: str, scope: str, value: int) -> None:
-    """Record that number ``value`` of ``kind`` in ``scope`` exists (projection helper)."""
-    row, created = NumberSequence.objects.get_or_create(
-        kind=kind, scope=scope, defaults={"last": value}
-    )
-    if not created and value > row.last:
-        NumberSequence.objects.filter(pk=row.pk).update(last=value)
-
-
-def next_number(kind: str, scope: str, limit: int = MAX_SEQUENCE) -> int:
-    """The next unused number; call only under the writer lock, then emit an event using it."""
-    last = (
-        NumberSequence.objects.filter(kind=kind, scope=scope).values_list("last", flat=True).first()
-    )
-    value = (last or 0) + 1
-    if value > limit:
-        raise SequenceExhausted(
-            f"this node has used all {limit:,} numbers of kind {kind!r}; "
-            "enrol it again under a new node number"
-        )
-    return value

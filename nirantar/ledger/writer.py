@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
-from nirantar.ledger import events, hlc, keys, numbering, projection
+from nirantar.ledger import events, hlc, keys, projection, sequences
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.ingest import Ingestor, Outcome
 from nirantar.ledger.models import Origin
@@ -110,6 +110,7 @@ class Writer:
         self.store = local.store
         self.ingestor = Ingestor(local.store, project=projection.apply)
         self.emitted: list[Event] = []
+        self._number: int | None = None
 
     def emit(
         self, type: str, stream: str, body: dict[str, Any], *, actor: str, origin: str | None = None
@@ -154,12 +155,14 @@ class Writer:
         return event
 
     def node_number(self) -> int:
-        return self.local.number()
+        if self._number is None:
+            self._number = self.local.number()
+        return self._number
 
     def next_number(self, kind: str, scope: str | None = None) -> tuple[int, int]:
         """(node number, next sequence) for a number minted here; scope defaults to the node."""
-        number = self.local.number()
-        return number, numbering.next_number(kind, scope if scope is not None else str(number))
+        number = self.node_number()
+        return number, sequences.next_number(kind, scope if scope is not None else str(number))
 
 
 @contextmanager

@@ -139,9 +139,11 @@ class PdfRenderer:
     def _render(page: Any, job: _Job) -> bytes:
         size = job.size
         width_px = round(size.width_mm * CSS_PX_PER_MM)
-        page.set_viewport_size({"width": width_px, "height": 800})
-        page.set_content(job.html, wait_until="load")
-        page.evaluate("document.fonts.ready")
+        if (page.viewport_size or {}).get("width") != width_px:
+            page.set_viewport_size({"width": width_px, "height": 800})
+        # Printouts use only inline SVG and fonts installed on the machine, so the
+        # document is complete once parsed; waiting for "load" only adds time.
+        page.set_content(job.html, wait_until="domcontentloaded")
         if size.height_mm is None:
             height_px = page.evaluate("Math.ceil(document.documentElement.scrollHeight)") + 4
             height = f"{height_px}px"

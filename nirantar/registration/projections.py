@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nirantar.ledger import lww, numbering
+from nirantar.ledger import lww, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, register_models
 from nirantar.registration import events
@@ -61,25 +61,28 @@ def _apply_fields(
     patient = Patient.objects.filter(uhid=uhid).first() or Patient(uhid=uhid, field_stamps={})
     stamps = dict(patient.field_stamps)
     stamp = lww.stamp_of(event)
+    changes = []
     for field, value in values.items():
         stored = date.fromisoformat(value) if field == "date_of_birth" and value else value
         if field != "date_of_birth" and stored is None:
             stored = ""
         lww.assign(patient, stamps, field, stored, stamp)
-        PatientChange.objects.get_or_create(
-            event_id=event.id,
-            field=field,
-            defaults={
-                "uhid": uhid,
-                "value": value,
-                "hlc_wall": event.hlc.wall,
-                "hlc_count": event.hlc.counter,
-                "origin": event.origin,
-                "actor": event.actor,
-                "kind": kind,
-                "reason": reason,
-            },
+        changes.append(
+            PatientChange(
+                event_id=event.id,
+                field=field,
+                uhid=uhid,
+                value=value,
+                hlc_wall=event.hlc.wall,
+                hlc_count=event.hlc.counter,
+                origin=event.origin,
+                actor=event.actor,
+                kind=kind,
+                reason=reason,
+            )
         )
+    # (event, field) is unique, so applying an event twice adds nothing.
+    PatientChange.objects.bulk_create(changes, ignore_conflicts=True)
     patient.field_stamps = stamps
     return patient
 
@@ -100,7 +103,7 @@ def on_patient_registered(event: Event) -> None:
     patient.search_text = search_text(patient)
     patient.save()
     node_number, seq = events.UHID.parse(body["uhid"])
-    numbering.observe(events.UHID.kind, str(node_number), seq)
+    sequences.observe(events.UHID.kind, str(node_number), seq)
 
 
 @handles(events.PATIENT_CORRECTED)
@@ -133,7 +136,7 @@ def on_visit_registered(event: Event) -> None:
         },
     )
     node_number, seq = events.VISIT.parse(body["visit"])
-    numbering.observe(events.VISIT.kind, str(node_number), seq)
-    numbering.observe(
+    sequences.observe(events.VISIT.kind, str(node_number), seq)
+    sequences.observe(
         "token", f"{body['counter']}:{body['department']}:{body['date']}", body["token_no"]
     )
