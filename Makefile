@@ -52,7 +52,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench
 	$(BIN)/ruff format --check nirantar tests bench
-	$(BIN)/mypy nirantar/ledger
+	NIRANTAR_TEST_NO_PG=1 $(BIN)/mypy nirantar/ledger
 
 bench: install-test
 	$(BIN)/python -m bench.run
