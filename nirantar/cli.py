@@ -331,7 +331,8 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     click.echo("  sign in as one of (passwords also in demo-passwords.txt):")
     for username, (role, password) in passwords.items():
         click.echo(f"    {username:<8} {password}   ({role})")
-    click.echo(f"  API:    NIRANTAR_DATA_DIR={data_dir} nirantar token clerk")
+    command = Path(sys.executable).parent / "nirantar"
+    click.echo(f"  API:    {command} --data-dir {data_dir} token clerk")
     if no_serve:
         return
     from nirantar import server

@@ -16,6 +16,7 @@ def test_every_label_is_translated():
     entries = re.findall(r'msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', po)
     untranslated = [mid for mid, mstr in entries if mid.strip() != '""' and mstr.strip() == '""']
     assert not untranslated
+    assert "#, fuzzy" not in po, "a guessed translation is not used until a person confirms it"
 
 
 @pytest.mark.skipif(shutil.which("msgfmt") is None, reason="gettext's msgfmt is not installed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -25,15 +26,15 @@ class User(AbstractBaseUser):
     ADMIN = "admin"
     AUDITOR = "auditor"
     ROLES = [
-        (CLERK, "Registration clerk"),
-        (DOCTOR, "Doctor"),
-        (NURSE, "Nurse"),
-        (LAB, "Lab technician"),
-        (PATHOLOGIST, "Pathologist"),
-        (RECORDS, "Medical records"),
-        (BILLING, "Billing"),
-        (ADMIN, "Administrator"),
-        (AUDITOR, "Auditor"),
+        (CLERK, _("Registration clerk")),
+        (DOCTOR, _("Doctor")),
+        (NURSE, _("Nurse")),
+        (LAB, _("Lab technician")),
+        (PATHOLOGIST, _("Pathologist")),
+        (RECORDS, _("Medical records")),
+        (BILLING, _("Billing")),
+        (ADMIN, _("Administrator")),
+        (AUDITOR, _("Auditor")),
     ]
 
     # The username is the key, so sessions survive a `rebuild` of the projections.

@@ -177,3 +177,10 @@ def test_a_doctor_cannot_open_the_registration_counter(doctor):
     client = Client()
     client.post("/login/", {"username": doctor.username, "password": PASSWORD})
     assert client.get("/counter/").status_code == 403
+
+
+def test_the_empty_new_patient_form_shows_no_errors(browser):
+    html = browser.get("/counter/").content.decode()
+    template = html.split('id="new-patient-template"')[1].split("</template>")[0]
+    assert 'name="name_en"' in template
+    assert "field-error" not in template and "invalid" not in template
