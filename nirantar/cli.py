@@ -61,6 +61,10 @@ def _data_dir(ctx: click.Context) -> Path | None:
 @click.option("--node", "node_name", required=True, help="Short node name, e.g. opd-counter-3.")
 @click.option("--number", type=click.IntRange(1, 999), help="Enrolment number, 1-999.")
 @click.option("--hub", is_flag=True, help="This node is the hospital's hub (holds its genesis).")
+@click.option(
+    "--join", "join_url", metavar="HUB_URL", help="Ask the hub at HUB_URL to enrol this node."
+)
+@click.option("--url", "own_url", default="", help="Where other nodes can reach this one.")
 @click.option("--hospital", default="Nirantar Demo Hospital", show_default=True)
 @click.option("--hospital-hi", default="निरंतर प्रदर्शन अस्पताल", show_default=True)
 @click.option(
@@ -82,6 +86,8 @@ def init(
     node_name: str,
     number: int | None,
     hub: bool,
+    join_url: str | None,
+    own_url: str,
     hospital: str,
     hospital_hi: str,
     counter_letter: str,
@@ -89,15 +95,18 @@ def init(
     time_zone: str,
     catalogue: Path | None,
 ) -> None:
-    """Create a node. With --number (or --hub): a new hospital, founded on this node."""
+    """Create a node: with --number, one that founds a new hospital; with --join HUB_URL,
+    one that asks an existing hospital's hub to enrol it."""
     from nirantar import config
     from nirantar.ledger import keys
 
     data_dir = _data_dir(ctx)
     if data_dir is None:
         raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
-    if number is None:
-        raise click.UsageError("--number N is required (joining a hub is not available yet)")
+    if join_url and (number is not None or hub):
+        raise click.UsageError("a joining node gets its number from the hub's administrator")
+    if not join_url and number is None:
+        raise click.UsageError("give --number N to found a hospital, or --join HUB_URL")
     if (data_dir / "node.json").exists():
         fail(f"{data_dir} already holds a node; choose an empty directory")
     node_config = config.NodeConfig(
@@ -128,16 +137,30 @@ def init(
     config.save(data_dir, node_config)
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
-    keys.save_private(data_dir / "authority.key", keys.generate())
+    if not join_url:
+        keys.save_private(data_dir / "authority.key", keys.generate())
 
     setup_django(data_dir)
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    from nirantar import operations as setup
+    from nirantar import operations
 
-    setup.found(hospital=hospital, number=number, departments=departments)
-    click.echo(f"Created node {node_name} (number {number}) of {hospital} in {data_dir}")
+    if join_url:
+        try:
+            code = operations.request_join(data_dir, join_url, own_url)
+        except operations.JoinFailed as exc:
+            fail(str(exc))
+        click.echo(f"Created node {node_name} in {data_dir}; it asked {join_url} to enrol it.")
+        click.echo("An administrator approves it on the hub (the Enrolment screen, or")
+        click.echo("`nirantar enrol approve CODE --number N`) after checking this code.")
+        click.echo("Until then the node will not issue numbers. The code:")
+        click.echo(code)
+        return
+    assert number is not None
+    operations.found(hospital=hospital, number=number, departments=departments)
+    kind = "hub" if hub else "node"
+    click.echo(f"Created {kind} {node_name} (number {number}) of {hospital} in {data_dir}")
     click.echo("The hospital's authority key is in authority.key: keep a copy offline.")
     click.echo("Next: nirantar user add NAME --role admin, then nirantar serve")
 
@@ -276,22 +299,40 @@ def rebuild(ctx: click.Context, check: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--digest", is_flag=True, help="Add a fingerprint of every table (slow on big nodes)."
+)
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """This node's identity, version vector and alarms."""
+def status(ctx: click.Context, as_json: bool, digest: bool) -> None:
+    """This node's identity, version vector, peers and alarms."""
     setup_django(_data_dir(ctx))
-    from nirantar import operations as setup
+    from nirantar import operations
 
-    info = setup.status()
+    info = operations.status()
+    if digest:
+        info["digest"] = operations.digest()
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
     click.echo(f"node {info['node']} (number {info['number']}) of {info['hospital']}")
+    if info["joining"]:
+        click.echo(
+            f"waiting for the hub {info['joining']['hub']} to approve join code "
+            f"{info['joining']['code']}"
+        )
     for origin, seq in sorted(info["vector"].items()):
         click.echo(f"  {origin:<24} {seq:>10,}")
+    for row in info["peers"]:
+        error = f", error: {row['last_error']}" if row["last_error"] else ""
+        click.echo(
+            f"  peer {row['url']} ({row['name'] or '?'}): last contact "
+            f"{row['last_contact'] or 'never'}, ahead {row['ahead']}, behind {row['behind']}{error}"
+        )
     click.echo(f"held events: {info['held']}   alarms: {len(info['alarms'])}")
     for alarm in info["alarms"]:
         click.echo(f"  ALARM {alarm['kind']} {alarm['origin']}: {alarm['detail']}")
+    if "digest" in info:
+        click.echo(f"digest: {info['digest']}")
 
 
 # -- demo ------------------------------------------------------------------
@@ -338,6 +379,174 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     from nirantar import server
 
     server.run(host=host, port=port, workers=2, threads=4)
+
+
+# -- enrolment, peers, sync ---------------------------------------------------------
+@main.group()
+def enrol() -> None:
+    """Admit nodes to this hospital (run on the hub, which holds the authority key)."""
+
+
+@enrol.command("list")
+@click.pass_context
+def enrol_list(ctx: click.Context) -> None:
+    """Join requests waiting for a decision."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger import enrolment
+
+    rows = enrolment.pending()
+    if not rows:
+        click.echo("No join requests are waiting.")
+    for row in rows:
+        click.echo(f"{row.code}  {row.node:<24} from {row.address or '?'}  {row.url}")
+
+
+@enrol.command("approve")
+@click.argument("code")
+@click.option("--number", required=True, type=click.IntRange(1, 999))
+@click.pass_context
+def enrol_approve(ctx: click.Context, code: str, number: int) -> None:
+    """Enrol the node that asked with CODE under NUMBER (never reused)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger import enrolment
+    from nirantar.ledger.writer import NotEnrolled, node
+
+    try:
+        event = enrolment.approve(node(), code, number, actor="cli")
+    except (enrolment.EnrolmentError, NotEnrolled) as exc:
+        fail(str(exc), 2)
+    click.echo(f"Enrolled {event.body['node']} as number {number}.")
+
+
+@enrol.command("refuse")
+@click.argument("code")
+@click.pass_context
+def enrol_refuse(ctx: click.Context, code: str) -> None:
+    """Refuse the join request with CODE."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger import enrolment
+
+    try:
+        enrolment.refuse(code)
+    except enrolment.EnrolmentError as exc:
+        fail(str(exc), 2)
+    click.echo(f"Refused {code}.")
+
+
+@enrol.command("revoke")
+@click.argument("name")
+@click.option("--reason", default="", help="Why, for the record.")
+@click.pass_context
+def enrol_revoke(ctx: click.Context, name: str, reason: str) -> None:
+    """Revoke node NAME: every peer refuses its new events once the news arrives."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger import enrolment
+    from nirantar.ledger.writer import NotEnrolled, node
+
+    try:
+        event = enrolment.revoke(node(), name, actor="cli", reason=reason)
+    except (enrolment.EnrolmentError, NotEnrolled) as exc:
+        fail(str(exc), 2)
+    click.echo(f"Revoked {name}: its events after #{event.body['after_seq']} are refused.")
+
+
+@main.group()
+def peer() -> None:
+    """The nodes this node syncs with."""
+
+
+@peer.command("add")
+@click.argument("url")
+@click.pass_context
+def peer_add(ctx: click.Context, url: str) -> None:
+    """Sync with the node at URL (http://host:port)."""
+    setup_django(_data_dir(ctx))
+    from nirantar import operations
+
+    try:
+        operations.add_peer(url)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    click.echo(f"Added peer {url}.")
+
+
+@peer.command("remove")
+@click.argument("url")
+@click.pass_context
+def peer_remove(ctx: click.Context, url: str) -> None:
+    """Stop syncing with the node at URL."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger.models import Peer
+
+    if not Peer.objects.filter(url=url.rstrip("/")).delete()[0]:
+        fail(f"{url} is not a peer", 2)
+    click.echo(f"Removed peer {url}.")
+
+
+@peer.command("list")
+@click.pass_context
+def peer_list(ctx: click.Context) -> None:
+    """Peers, with their last contact and what they lack or have."""
+    setup_django(_data_dir(ctx))
+    from nirantar import operations
+
+    for row in operations.status()["peers"]:
+        contact = row["last_contact"] or "never"
+        click.echo(
+            f"{row['url']:<32} {row['name'] or '?':<20} last contact {contact}  "
+            f"ahead {row['ahead']} behind {row['behind']}  {row['last_error']}"
+        )
+
+
+@main.command("sync")
+@click.option("--forever", is_flag=True, help="Keep syncing (what `serve` runs beside the web).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
+@click.pass_context
+def sync_command(ctx: click.Context, forever: bool, interval: float) -> None:
+    """Exchange events with every peer now (or, with --forever, all the time)."""
+    setup_django(_data_dir(ctx))
+    import signal
+    import threading
+
+    from django.conf import settings
+
+    from nirantar.ledger.syncer import Syncer
+    from nirantar.ledger.writer import node
+
+    syncer = Syncer(node(), Path(settings.DATA_DIR), interval=interval)
+    if forever:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        syncer.run_forever(stop)
+        return
+    result = syncer.run_once(force=True)
+    if result.join_status:
+        click.echo(f"enrolment: {result.join_status}")
+    for done in result.exchanged:
+        held = f", held {done.held}" if done.held else ""
+        click.echo(f"{done.peer}: pulled {done.pulled}, pushed {done.pushed}{held}")
+    for url, error in result.failed:
+        click.echo(f"{url}: {error}", err=True)
+    sys.exit(1 if result.failed else 0)
+
+
+@main.group()
+def quarantine() -> None:
+    """Origins this node refuses events from (after equivocation)."""
+
+
+@quarantine.command("lift")
+@click.argument("name")
+@click.pass_context
+def quarantine_lift(ctx: click.Context, name: str) -> None:
+    """Accept events from NAME again, after investigating (its conflicting events stay out)."""
+    setup_django(_data_dir(ctx))
+    from nirantar import operations
+
+    if not operations.lift_quarantine(name, actor="cli"):
+        fail(f"{name} is not quarantined", 2)
+    click.echo(f"Lifted the quarantine of {name}.")
 
 
 def random_password() -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
@@ -40,6 +45,31 @@ class NirantarServer(BaseApplication):  # type: ignore[misc]
         return application
 
 
+def _die_with_parent() -> None:
+    """Linux: the sync process ends when `serve` ends, even if `serve` is killed (-9)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start_syncer() -> subprocess.Popen[bytes]:
+    """The node's sync loop, in its own process beside gunicorn's workers."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "nirantar.cli",
+            "--data-dir",
+            str(settings.DATA_DIR),
+            "sync",
+            "--forever",
+        ],
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
+
+
 def run(*, host: str, port: int, workers: int, threads: int) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     from nirantar.ledger.writer import node
@@ -47,16 +77,24 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
     local = node()
     if not local.enrolled():
         log.warning("node %s is not enrolled: it will not issue numbers", local.name)
-    NirantarServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": 60,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            "post_worker_init": _warm_renderer,
-            "proc_name": f"nirantar-{local.name}",
-        }
-    ).run()
+    syncer = start_syncer()
+    try:
+        NirantarServer(
+            {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 60,
+                "graceful_timeout": 10,
+                "accesslog": "-",
+                "post_worker_init": _warm_renderer,
+                "proc_name": f"nirantar-{local.name}",
+            }
+        ).run()
+    finally:
+        syncer.terminate()
+        try:
+            syncer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            syncer.kill()

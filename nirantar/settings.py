@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "nirantar.ledger",
     "nirantar.accounts",
@@ -114,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nirantar.web.middleware.SecurityHeadersMiddleware",
 ]
@@ -131,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
                 "nirantar.web.context.node",
             ],
         },
@@ -155,6 +158,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_URL_PATH = "/login/"
 LOGIN_REDIRECT_URL = "home"
+
+# Raise an alarm when this node's own events have reached no peer for this long.
+BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)
 
 SESSION_COOKIE_AGE = envint("NIRANTAR_SESSION_SECONDS", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True

@@ -12,6 +12,9 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("counter/", include("nirantar.registration.urls")),
+    path("sync/", include("nirantar.ledger.urls")),
+    path("status/", views.status, name="status"),
+    path("enrolment/", views.enrolment, name="enrolment"),
     path("api/v1/", api.urls),
 ]
 

@@ -83,7 +83,7 @@ class ApiToken(models.Model):
 class AuditEntry(models.Model):
     """One read of one patient's record, from the signed log (append-only)."""
 
-    event_id = models.CharField(max_length=36)
+    event = models.CharField(max_length=64)  # the event's hash
     patient = models.CharField(max_length=20)
     actor = models.CharField(max_length=150)
     action = models.CharField(max_length=60)
@@ -96,7 +96,7 @@ class AuditEntry(models.Model):
     class Meta:
         db_table = "accounts_audit_entry"
         constraints = [
-            models.UniqueConstraint(fields=["event_id", "patient"], name="audit_event_patient")
+            models.UniqueConstraint(fields=["event", "patient"], name="audit_event_patient")
         ]
         indexes = [models.Index(fields=["patient", "at_ms"], name="audit_patient_at")]
 

@@ -78,3 +78,5 @@ def public(view: F) -> F:
 SIGN_IN = define("session.use", "Use the screens of this node", set(ROLES))
 MANAGE_USERS = define("users.manage", "Add users and issue tokens", {"admin"})
 READ_AUDIT = define("audit.read", "Read the audit trail", {"auditor"})
+READ_STATUS = define("status.read", "See this node's status and its peers", set(ROLES))
+MANAGE_NODES = define("nodes.manage", "Enrol and revoke nodes", {"admin"})

@@ -41,7 +41,9 @@ def on_user_added(event: Event) -> None:
     ):
         changed |= lww.assign(user, stamps, field, value, stamp)
     # Two nodes adding one username while apart: the earliest creation is kept as creation.
-    if not created and event.hlc.wall < user.created_at_ms:
+    first = stamps.get("_created")
+    if first is None or tuple(stamp) < tuple(first):
+        stamps["_created"] = stamp
         user.created_at_ms, user.created_by, changed = event.hlc.wall, event.actor, True
     if created or changed:
         user.field_stamps = stamps
@@ -65,7 +67,7 @@ def on_token_issued(event: Event) -> None:
 def _audit(event: Event, patient: str, action: str) -> None:
     body = event.body
     AuditEntry.objects.get_or_create(
-        event_id=event.id,
+        event=event.hash,
         patient=patient,
         defaults={
             "actor": event.actor,

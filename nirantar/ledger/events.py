@@ -32,6 +32,8 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 MAX_STREAM = 200
 MAX_ACTOR = 150
+MAX_TYPE = 100
+MAX_COUNTER = 2**31 - 1  # the HLC counter column is a 32-bit integer
 
 
 class MalformedEvent(ValueError):
@@ -109,13 +111,15 @@ class Event:
                 seq=_positive_int(data, "seq"),
                 hlc=HLC.from_list(data["hlc"]),
                 actor=_str(data, "actor", max_length=MAX_ACTOR),
-                type=_str(data, "type", TYPE_RE),
+                type=_str(data, "type", TYPE_RE, max_length=MAX_TYPE),
                 stream=_str(data, "stream", max_length=MAX_STREAM),
                 body=_dict(data, "body"),
                 prev=_str(data, "prev", HEX64_RE),
                 hash=_str(data, "hash", HEX64_RE),
                 sig=_str(data, "sig", max_length=100),
             )
+            if event.hlc.counter > MAX_COUNTER:
+                raise MalformedEvent("the HLC counter is out of range")
             canonical(event.header())
         except (ValueError, NotCanonical) as exc:
             raise MalformedEvent(str(exc)) from exc
@@ -167,7 +171,7 @@ def build(
     id: str | None = None,
 ) -> Event:
     """Create and sign a new event. Raises NotCanonical for a body that can't be hashed."""
-    if not TYPE_RE.match(type):
+    if not TYPE_RE.match(type) or len(type) > MAX_TYPE:
         raise MalformedEvent(f"event type {type!r} must be a dotted lower-case name")
     if not stream or len(stream) > MAX_STREAM:
         raise MalformedEvent("stream must be 1-200 characters")

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 
-from nirantar.ledger import models
+from nirantar.ledger import models, projection
 from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
 from nirantar.ledger.hlc import wall_ms
@@ -52,7 +52,7 @@ class Report:
     accepted: list[Event] = field(default_factory=list)
     duplicates: int = 0
     held: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (event id, reason)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # ("origin#seq", reason)
 
     def add(self, outcome: Outcome, event: Event, reason: str = "") -> None:
         if outcome is Outcome.ACCEPTED:
@@ -62,7 +62,12 @@ class Report:
         elif outcome is Outcome.HELD:
             self.held += 1
         else:
-            self.rejected.append((event.id, reason))
+            self.rejected.append((ref(event), reason))
+
+
+def ref(event: Event) -> str:
+    """How alarms and reports name an event: origin and seq (its UUID may be a copy)."""
+    return f"{event.origin}#{event.seq}"
 
 
 class Rejected(Exception):
@@ -115,17 +120,18 @@ class Ingestor:
 
     def ingest_many(self, events: Iterable[Event]) -> Report:
         report = Report()
-        held_ids: list[str] = []
+        held_hashes: list[str] = []
         for event in events:
             outcome, reason = self._ingest_one(event, local=False)
             if outcome is Outcome.HELD:
-                held_ids.append(event.id)
+                held_hashes.append(event.hash)
             else:
                 report.add(outcome, event, reason)
             if outcome is Outcome.ACCEPTED:
                 report.accepted.extend(self._release_held(event))
-        if held_ids:
-            report.held = models.Held.objects.using(self.store.db).filter(id__in=held_ids).count()
+        if held_hashes:
+            held = models.Held.objects.using(self.store.db)
+            report.held = held.filter(hash__in=held_hashes).count()
         return report
 
     # -- the rules --------------------------------------------------------
@@ -135,7 +141,7 @@ class Ingestor:
         except Rejected as exc:
             self.last_reason = exc.reason
             if exc.alarm:
-                raise_alarm(exc.alarm, exc.reason, event.origin, event.id, using=self.store.db)
+                raise_alarm(exc.alarm, exc.reason, event.origin, ref(event), using=self.store.db)
             if exc.quarantine:
                 self._quarantine(event.origin, exc.reason)
             if local:
@@ -197,23 +203,57 @@ class Ingestor:
                 alarm="equivocation",
                 quarantine=True,
             )
+        # An honest origin's clock only moves forward along its own chain; a signed
+        # event that breaks this would let its author reorder last-writer-wins.
+        if head_seq and event.hlc <= self.store.head_hlc(event.origin):
+            raise Rejected(
+                f"{event.origin}#{event.seq}: its clock does not move forward along its chain",
+                alarm="clock_regressed",
+                quarantine=True,
+            )
 
         self._check_authority_rules(event)
         if not local and event.hlc.wall > wall_ms() + CLOCK_SKEW_MS:
             self._skew_alarm(event)
 
-        if local:  # a fresh UUIDv7 minted under the writer lock
+        if local:
             self.store.insert(event)
         else:
             try:
                 with transaction.atomic(using=db):
                     self.store.insert(event)
-            except IntegrityError as exc:  # a peer reused an id under another (origin, seq)
-                raise Rejected(f"{event.origin}#{event.seq}: id {event.id} already used") from exc
+            except DatabaseError as exc:  # a value the database can't hold: refuse, go on
+                raise Rejected(
+                    f"{ref(event)} could not be stored: {exc.__class__.__name__}: {exc}",
+                    alarm="unstorable",
+                ) from exc
         self._project(event, local=local)
         if event.type in AUTHORITY_TYPES:
             self._keys.clear()
+        if event.type == NODE_REVOKED:
+            self._void_after_revocation(event)
         return Outcome.ACCEPTED
+
+    def _void_after_revocation(self, event: Event) -> None:
+        """Events the revoked node wrote after the cut are void: re-project without them."""
+        node, cut = event.body["node"], event.body["after_seq"]
+        head, _ = self.store.head(node)
+        if head <= cut:
+            return
+        raise_alarm(
+            "revocation_voided",
+            f"{node} was revoked after #{cut}; its {head - cut} later events held here are void",
+            node,
+            ref(event),
+            using=self.store.db,
+        )
+        if self.project is not None:
+            failures: list[tuple[Event, str]] = []
+            projection.rebuild(self.store.in_causal_order(), failures=failures)
+            for failed, error in failures:
+                raise_alarm(
+                    "projection_failed", error, failed.origin, ref(failed), using=self.store.db
+                )
 
     def _check_authority_rules(self, event: Event) -> None:
         """Only the authority enrols and revokes, and each name and number is enrolled once."""
@@ -265,11 +305,11 @@ class Ingestor:
             return
         error = self.project_remote(event)
         if error:
-            raise_alarm("projection_failed", error, event.origin, event.id, using=self.store.db)
+            raise_alarm("projection_failed", error, event.origin, ref(event), using=self.store.db)
 
     def _hold(self, event: Event, reason: str) -> None:
         models.Held.objects.using(self.store.db).get_or_create(
-            id=event.id,
+            hash=event.hash,
             defaults={
                 "origin": event.origin,
                 "seq": event.seq,
@@ -321,6 +361,6 @@ class Ingestor:
                 "clock_skew",
                 f"{event.origin}'s clock is {ahead} s ahead of this node's",
                 event.origin,
-                event.id,
+                ref(event),
                 using=self.store.db,
             )

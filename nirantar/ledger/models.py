@@ -11,9 +11,15 @@ from django.db import models
 
 
 class Event(models.Model):
-    """One stored event. Rows are inserted by ingest and never updated or deleted."""
+    """One stored event. Rows are inserted by ingest and never updated or deleted.
 
-    id = models.CharField(max_length=36, primary_key=True)
+    An event is identified by (origin, seq) and by its hash. Its UUID is kept as
+    written but not trusted to be unique: a dishonest node could reuse another's,
+    and must not thereby lock the honest event out.
+    """
+
+    row = models.BigAutoField(primary_key=True)
+    id = models.CharField(max_length=36, db_index=True)
     origin = models.CharField(max_length=40)
     seq = models.BigIntegerField()
     hlc_wall = models.BigIntegerField()
@@ -32,7 +38,8 @@ class Event(models.Model):
     class Meta:
         db_table = "ledger_event"
         constraints = [
-            models.UniqueConstraint(fields=["origin", "seq"], name="ledger_event_origin_seq")
+            models.UniqueConstraint(fields=["origin", "seq"], name="ledger_event_origin_seq"),
+            models.UniqueConstraint(fields=["hash"], name="ledger_event_hash"),
         ]
         indexes = [
             models.Index(fields=["stream"], name="ledger_event_stream"),
@@ -50,6 +57,9 @@ class Head(models.Model):
     origin = models.CharField(max_length=40, primary_key=True)
     seq = models.BigIntegerField()
     hash = models.CharField(max_length=64)
+    # The head event's HLC: an origin's clock only moves forward along its chain.
+    hlc_wall = models.BigIntegerField(default=0)
+    hlc_count = models.IntegerField(default=0)
 
     class Meta:
         db_table = "ledger_head"
@@ -61,7 +71,7 @@ class Head(models.Model):
 class Held(models.Model):
     """An event that can't be applied yet: its predecessor or its origin's enrolment is missing."""
 
-    id = models.CharField(max_length=36, primary_key=True)
+    hash = models.CharField(max_length=64, primary_key=True)
     origin = models.CharField(max_length=40)
     seq = models.BigIntegerField()
     wire = models.TextField()
@@ -81,7 +91,7 @@ class Alarm(models.Model):
 
     kind = models.CharField(max_length=40)
     origin = models.CharField(max_length=40, blank=True)
-    event_id = models.CharField(max_length=36, blank=True)
+    event_id = models.CharField(max_length=80, blank=True)  # "origin#seq" of the event
     detail = models.TextField()
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True)
@@ -145,3 +155,43 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.scope}={self.last}"
+
+
+class Peer(models.Model):
+    """A node this node syncs with (local settings and health, not replicated)."""
+
+    url = models.CharField(max_length=300, unique=True)
+    name = models.CharField(max_length=40, blank=True)  # learnt on first contact
+    added_at = models.DateTimeField()
+    last_contact = models.DateTimeField(null=True)
+    last_attempt = models.DateTimeField(null=True)
+    last_error = models.TextField(blank=True)
+    failures = models.IntegerField(default=0)
+    next_attempt = models.DateTimeField(null=True)
+    their_vector = models.JSONField(default=dict)
+    clock_offset_ms = models.BigIntegerField(null=True)
+
+    class Meta:
+        db_table = "ledger_peer"
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
+class JoinRequest(models.Model):
+    """On the hub: a node that asked to join and waits for an administrator."""
+
+    code = models.CharField(max_length=20, primary_key=True)
+    node = models.CharField(max_length=40)
+    public_key = models.CharField(max_length=60)
+    url = models.CharField(max_length=300, blank=True)  # where the node can be reached
+    address = models.CharField(max_length=60, blank=True)
+    requested_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True)
+    decision = models.CharField(max_length=20, blank=True)  # approved | refused
+
+    class Meta:
+        db_table = "ledger_join_request"
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.code})"

@@ -54,6 +54,7 @@ def verhoeff_valid(digits: str) -> bool:
 
 
 MAX_SEQUENCE = 9_999_999
+_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 
 
 class InvalidNumber(ValueError):
@@ -83,10 +84,10 @@ class NumberFormat:
 
     def parse(self, text: str) -> tuple[int, int]:
         """Return (node number, sequence) of a typed number, with or without dashes/spaces."""
-        cleaned = re.sub(r"[\s-]", "", text or "").upper()
+        cleaned = re.sub(r"[\s-]", "", text or "").upper().translate(_DEVANAGARI_DIGITS)
         if self.prefix and cleaned.startswith(self.prefix):
             cleaned = cleaned[len(self.prefix) :]
-        if not re.fullmatch(r"\d{11}", cleaned):
+        if not re.fullmatch(r"[0-9]{11}", cleaned):
             example = self.format(101, 1)
             raise InvalidNumber("format", f"a {self.label} has 11 digits, like {example}")
         if not verhoeff_valid(cleaned):

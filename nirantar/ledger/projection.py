@@ -116,6 +116,8 @@ def apply_isolated(event: Event) -> str | None:
     code can't project it (say, a newer event type): it is in the log, and a
     later rebuild will project it. Returns the error, if any.
     """
+    if not _handlers.get(event.type):
+        return None
     try:
         with transaction.atomic():
             apply(event)
@@ -134,12 +136,22 @@ def clear() -> None:
         model._default_manager.all().delete()
 
 
-def rebuild(events: Iterable[Event], progress: Callable[[int], None] | None = None) -> int:
-    """Empty every projection and replay ``events``. Call inside a write transaction."""
+def rebuild(
+    events: Iterable[Event],
+    progress: Callable[[int], None] | None = None,
+    failures: list[tuple[Event, str]] | None = None,
+) -> int:
+    """Empty every projection and replay ``events``. Call inside a write transaction.
+
+    Each event is applied in isolation, as ingest applies remote events: one that
+    can't be projected is reported in ``failures``, not allowed to stop the rest.
+    """
     clear()
     count = 0
     for event in events:
-        apply(event)
+        error = apply_isolated(event)
+        if error is not None and failures is not None:
+            failures.append((event, error))
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(count)

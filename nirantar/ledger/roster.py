@@ -22,6 +22,7 @@ for _type in AUTHORITY_TYPES:
 
 
 def apply(event: Event, using: str) -> None:
+    """Update the roster for an authority event (called by ``store.insert``)."""
     origins = Origin.objects.using(using)
     if event.type == GENESIS:
         origins.get_or_create(
@@ -53,3 +54,17 @@ def apply(event: Event, using: str) -> None:
         origin = origins.filter(name=event.body["node"]).first()
         if origin and (origin.revoked_after_seq is None or after < origin.revoked_after_seq):
             origins.filter(pk=origin.pk).update(revoked_after_seq=after)
+
+
+def number_of(origin: str, using: str = "default") -> int | None:
+    """The enrolment number of ``origin``: the only node that may mint numbers with it."""
+    return Origin.objects.using(using).filter(name=origin).values_list("number", flat=True).first()
+
+
+def check_minted_by(event: Event, node_number: int, what: str) -> None:
+    """Refuse to project a number minted in another node's number space (raises ValueError)."""
+    if number_of(event.origin) != node_number:
+        raise ValueError(
+            f"{event.origin} wrote {what} numbered for node {node_number:03d}, "
+            "which is not its own number"
+        )

@@ -3,12 +3,18 @@
 Sync contract - what a replica may assume of any store:
 
 * An event, once inserted, is never updated or deleted; ``(origin, seq)``
-  names exactly one event forever, and so does ``id``.
+  names exactly one event forever, and so does its hash. (Its UUID is not
+  trusted to be unique: a dishonest node could copy another's.)
 * For every origin the store holds seq ``1..head`` with no gap. ``vector()``
-  returns those heads; it is all a peer needs to know what this store lacks.
-* ``events_after(vector)`` yields, for every origin, each event with
-  ``seq > vector.get(origin, 0)`` in seq order. A replica that ingests them in
-  the order given ends up with everything this store has.
+  returns those heads - except that a revoked origin counts only up to the
+  revocation's cut - and is all a peer needs to know what this store lacks.
+* ``events_after(vector)`` yields, for every origin, each live event with
+  ``seq > vector.get(origin, 0)`` in seq order, authority first. A replica
+  that ingests them in that order ends up with everything this store has.
+* Events of a revoked origin after its cut are *void*: kept (the log is
+  append-only) but never sent, counted or projected, wherever they were
+  received before the revocation arrived. So every node converges on the
+  same live events whatever the order the revocation and the events met in.
 * ``insert`` is called only by ingest, inside a transaction that holds
   ``lock(origin)``; the head moves in that same transaction, so a crash can
   never leave an event without its head or a head without its event.
@@ -80,12 +86,16 @@ class EventStore(ABC):
             received_at=datetime.now(UTC),
         )
         heads = models.Head.objects.using(self.db)
+        moved_to = {
+            "seq": event.seq,
+            "hash": event.hash,
+            "hlc_wall": event.hlc.wall,
+            "hlc_count": event.hlc.counter,
+        }
         if event.seq == 1:
-            heads.create(origin=event.origin, seq=1, hash=event.hash)
+            heads.create(origin=event.origin, **moved_to)
         else:
-            moved = heads.filter(origin=event.origin, seq=event.seq - 1).update(
-                seq=event.seq, hash=event.hash
-            )
+            moved = heads.filter(origin=event.origin, seq=event.seq - 1).update(**moved_to)
             if moved != 1:  # ingest checked this under the lock; a miss means a bug
                 raise RuntimeError(f"head of {event.origin} is not at {event.seq - 1}")
         if event.origin == AUTHORITY:
@@ -96,53 +106,83 @@ class EventStore(ABC):
         row = models.Head.objects.using(self.db).filter(origin=origin).first()
         return (row.seq, row.hash) if row else (0, None)
 
+    def head_hlc(self, origin: str) -> HLC:
+        row = models.Head.objects.using(self.db).filter(origin=origin).first()
+        return HLC(row.hlc_wall, row.hlc_count) if row else ZERO
+
     def get(self, origin: str, seq: int) -> Event | None:
         row = models.Event.objects.using(self.db).filter(origin=origin, seq=seq).first()
         return from_row(row) if row else None
 
-    def get_by_id(self, event_id: str) -> Event | None:
-        row = models.Event.objects.using(self.db).filter(id=event_id).first()
-        return from_row(row) if row else None
+    def cuts(self) -> dict[str, int]:
+        """For each revoked origin, the last seq that stays live."""
+        rows = (
+            models.Origin.objects.using(self.db)
+            .exclude(revoked_after_seq=None)
+            .values_list("name", "revoked_after_seq")
+        )
+        return {name: cut for name, cut in rows if cut is not None}
 
     def vector(self) -> dict[str, int]:
-        return dict(models.Head.objects.using(self.db).values_list("origin", "seq"))
+        heads = dict(models.Head.objects.using(self.db).values_list("origin", "seq"))
+        for origin, cut in self.cuts().items():
+            if origin in heads:
+                heads[origin] = min(heads[origin], cut)
+        return heads
 
     def count(self) -> int:
         return models.Event.objects.using(self.db).count()
 
-    def max_hlc(self) -> HLC:
-        row = (
-            models.Event.objects.using(self.db)
-            .order_by("-hlc_wall", "-hlc_count")
-            .values_list("hlc_wall", "hlc_count")
-            .first()
-        )
+    def max_hlc(self, ceiling_ms: int | None = None) -> HLC:
+        """The greatest timestamp stored, ignoring any later than ``ceiling_ms``.
+
+        The ceiling keeps a peer whose clock runs far ahead from dragging this
+        node's clock (and so every timestamp it writes) into the future.
+        """
+        qs = models.Event.objects.using(self.db)
+        if ceiling_ms is not None:
+            qs = qs.filter(hlc_wall__lte=ceiling_ms)
+        row = qs.order_by("-hlc_wall", "-hlc_count").values_list("hlc_wall", "hlc_count").first()
         return HLC(*row) if row else ZERO
+
+    def origin_events(
+        self, origin: str, after: int = 0, upto: int | None = None, batch: int = BATCH
+    ) -> Iterator[Event]:
+        """The events of one origin with ``after < seq <= upto``, in seq order."""
+        while True:
+            qs = models.Event.objects.using(self.db).filter(origin=origin, seq__gt=after)
+            if upto is not None:
+                qs = qs.filter(seq__lte=upto)
+            rows = list(qs.order_by("seq")[:batch])
+            if not rows:
+                return
+            for row in rows:
+                yield from_row(row)
+            after = rows[-1].seq
 
     def events_after(self, vector: dict[str, int], limit: int | None = None) -> Iterator[Event]:
         sent = 0
         for origin, head in sorted(self.vector().items(), key=_authority_first):
             after = vector.get(origin, 0)
-            while after < head:
-                rows = list(
-                    models.Event.objects.using(self.db)
-                    .filter(origin=origin, seq__gt=after)
-                    .order_by("seq")[:BATCH]
-                )
-                for row in rows:
-                    yield from_row(row)
-                    sent += 1
-                    if limit is not None and sent >= limit:
-                        return
-                after = rows[-1].seq
+            if after >= head:
+                continue
+            batch = min(BATCH, limit - sent) if limit is not None else BATCH
+            for event in self.origin_events(origin, after, upto=head, batch=batch):
+                yield event
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
 
     def chains(self) -> Iterator[Event]:
-        """Every event, origin by origin (authority first), each in seq order."""
+        """Every live event, origin by origin (authority first), each in seq order."""
         return self.events_after({})
 
     def in_causal_order(self) -> Iterator[Event]:
-        """Every event in (hlc, origin) order, the order a rebuild replays."""
-        qs = models.Event.objects.using(self.db).order_by("hlc_wall", "hlc_count", "origin")
+        """Every live event in (hlc, origin, seq) order, the order a rebuild replays."""
+        qs = models.Event.objects.using(self.db)
+        for origin, cut in self.cuts().items():
+            qs = qs.exclude(origin=origin, seq__gt=cut)
+        qs = qs.order_by("hlc_wall", "hlc_count", "origin", "seq")
         page = qs
         while True:
             rows = list(page[:BATCH])
@@ -150,16 +190,20 @@ class EventStore(ABC):
                 return
             for row in rows:
                 yield from_row(row)
-            w, c, o = rows[-1].hlc_wall, rows[-1].hlc_count, rows[-1].origin
+            last = rows[-1]
+            w, c, o, s = last.hlc_wall, last.hlc_count, last.origin, last.seq
             page = qs.filter(
                 Q(hlc_wall__gt=w)
                 | Q(hlc_wall=w, hlc_count__gt=c)
                 | Q(hlc_wall=w, hlc_count=c, origin__gt=o)
+                | Q(hlc_wall=w, hlc_count=c, origin=o, seq__gt=s)
             )
 
     def stream(self, stream: str) -> list[Event]:
         rows = models.Event.objects.using(self.db).filter(stream=stream)
-        return sorted((from_row(r) for r in rows), key=lambda e: e.order_key)
+        cuts = self.cuts()
+        live = (from_row(r) for r in rows if r.seq <= cuts.get(r.origin, r.seq))
+        return sorted(live, key=lambda e: e.order_key)
 
     def connection_vendor(self) -> str:
         return connections[self.db].vendor

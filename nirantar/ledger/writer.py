@@ -23,15 +23,18 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
+from nirantar.errors import Unavailable
 from nirantar.ledger import events, hlc, keys, projection, sequences
 from nirantar.ledger.events import AUTHORITY, Event
-from nirantar.ledger.ingest import Ingestor, Outcome
+from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Outcome
 from nirantar.ledger.models import Origin
 from nirantar.ledger.store import EventStore, store_for
 
 
-class NotEnrolled(Exception):
-    """This node has no number yet, so it can't mint identifiers or write events."""
+class NotEnrolled(Unavailable):
+    """This node has no number yet (or was revoked), so it can't mint identifiers or write."""
+
+    code = "not_enrolled"
 
 
 @dataclass
@@ -108,7 +111,11 @@ class Writer:
     def __init__(self, local: LocalNode) -> None:
         self.local = local
         self.store = local.store
-        self.ingestor = Ingestor(local.store, project=projection.apply)
+        # Events released from the held queue by a local write (an enrolment) came from
+        # elsewhere, and are projected like any remote event.
+        self.ingestor = Ingestor(
+            local.store, project=projection.apply, project_remote=projection.apply_isolated
+        )
         self.emitted: list[Event] = []
         self._number: int | None = None
 
@@ -117,6 +124,8 @@ class Writer:
     ) -> Event:
         """Sign and append an event as this node (or, where held here, as the authority)."""
         origin = origin or self.local.name
+        if origin == self.local.name and self._number is None:
+            self._number = self.local.number()  # refuses a node not (or no longer) enrolled
         if origin == AUTHORITY:
             if self.local.authority_key is None:
                 raise NotEnrolled("this node does not hold the hospital's authority key")
@@ -134,7 +143,11 @@ class Writer:
                     raise NotEnrolled(f"node {origin} is not enrolled, so it cannot write events")
                 prev = row.enrolment_hash
         body = {"v": projection.current_version(type), **body}
-        stamp = hlc.tick(self.store.max_hlc(), hlc.wall_ms())
+        now = hlc.wall_ms()
+        # Absorb every clock seen, except one more than the allowed skew ahead
+        # (it raised an alarm on arrival): that must not carry this node's clock off.
+        seen = self.store.max_hlc(ceiling_ms=now + CLOCK_SKEW_MS)
+        stamp = hlc.tick(max(seen, self.store.head_hlc(origin)), now)
         event = events.build(
             key,
             origin=origin,

@@ -256,7 +256,11 @@ def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
 def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True, mode="json")
     reason = data.pop("reason", "") or ""
-    patient = actions.do_correct_patient(request.user.username, uhid, data, reason)
+    actions.do_correct_patient(request.user.username, uhid, data, reason)
+    # The answer shows the whole record, so it is an audited read like any other.
+    patient = queries.access_patient(
+        request.user, uhid, action="patient.correct", via="api", request=request
+    )
     return patient_out(patient)
 
 

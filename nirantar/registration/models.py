@@ -84,7 +84,7 @@ class Patient(models.Model):
 class PatientChange(models.Model):
     """Every value any event gave any field of a patient: the record's history."""
 
-    event_id = models.CharField(max_length=36)
+    event = models.CharField(max_length=64)  # the event's hash
     uhid = models.CharField(max_length=20)
     field = models.CharField(max_length=40)
     value = models.JSONField(null=True)
@@ -98,7 +98,7 @@ class PatientChange(models.Model):
     class Meta:
         db_table = "registration_patient_change"
         constraints = [
-            models.UniqueConstraint(fields=["event_id", "field"], name="patient_change_event_field")
+            models.UniqueConstraint(fields=["event", "field"], name="patient_change_event_field")
         ]
         indexes = [models.Index(fields=["uhid", "field"], name="patient_change_uhid")]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nirantar.ledger import lww, sequences
+from nirantar.ledger import lww, roster, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, register_models
 from nirantar.registration import events
@@ -69,7 +69,7 @@ def _apply_fields(
         lww.assign(patient, stamps, field, stored, stamp)
         changes.append(
             PatientChange(
-                event_id=event.id,
+                event=event.hash,
                 field=field,
                 uhid=uhid,
                 value=value,
@@ -95,14 +95,19 @@ def search_text(patient: Patient) -> str:
 @handles(events.PATIENT_REGISTERED)
 def on_patient_registered(event: Event) -> None:
     body = event.body
+    node_number, seq = events.UHID.parse(body["uhid"])
+    roster.check_minted_by(event, node_number, f"UHID {body['uhid']}")
     patient = _apply_fields(event, body["uhid"], _field_values(body), "registered")
-    patient.is_registered = True
-    patient.registered_at_ms = event.hlc.wall
-    patient.registered_by = event.actor
-    patient.registered_node = event.origin
+    stamp = lww.stamp_of(event)
+    first = patient.field_stamps.get("_registered")
+    if first is None or tuple(stamp) < tuple(first):  # the earliest registration is the record's
+        patient.field_stamps = {**patient.field_stamps, "_registered": stamp}
+        patient.is_registered = True
+        patient.registered_at_ms = event.hlc.wall
+        patient.registered_by = event.actor
+        patient.registered_node = event.origin
     patient.search_text = search_text(patient)
     patient.save()
-    node_number, seq = events.UHID.parse(body["uhid"])
     sequences.observe(events.UHID.kind, str(node_number), seq)
 
 
@@ -119,7 +124,9 @@ def on_patient_corrected(event: Event) -> None:
 @handles(events.VISIT_REGISTERED)
 def on_visit_registered(event: Event) -> None:
     body = event.body
-    _, created = Visit.objects.get_or_create(
+    node_number, seq = events.VISIT.parse(body["visit"])
+    roster.check_minted_by(event, node_number, f"visit {body['visit']}")
+    Visit.objects.get_or_create(
         visit_no=body["visit"],
         defaults={
             "uhid": body["uhid"],
@@ -135,7 +142,6 @@ def on_visit_registered(event: Event) -> None:
             "node": event.origin,
         },
     )
-    node_number, seq = events.VISIT.parse(body["visit"])
     sequences.observe(events.VISIT.kind, str(node_number), seq)
     sequences.observe(
         "token", f"{body['counter']}:{body['department']}:{body['date']}", body["token_no"]

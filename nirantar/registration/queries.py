@@ -81,13 +81,18 @@ def classify(query: str) -> tuple[str, str]:
         raise ValidationFailed("type a name, mobile number or UHID", {"q": "empty search"})
     if len(text) > MAX_QUERY:
         raise ValidationFailed("search too long", {"q": f"at most {MAX_QUERY} characters"})
-    compact = re.sub(r"[\s\-]", "", text).upper()
-    if compact.startswith(events.VISIT.prefix) and compact[2:].isdigit():
+    compact = rules.ascii_digits(re.sub(r"[\s\-]", "", text)).upper()
+    digits = compact.isascii() and compact.isdecimal()
+    if (
+        compact.startswith(events.VISIT.prefix)
+        and compact[2:].isascii()
+        and compact[2:].isdecimal()
+    ):
         try:
             return "visit", events.VISIT.normalise(compact)
         except InvalidNumber as exc:
             raise ValidationFailed(str(exc), {"q": str(exc)}) from exc
-    if compact.isdigit():
+    if digits:
         if len(compact) == 11:
             try:
                 return "uhid", events.UHID.normalise(compact)

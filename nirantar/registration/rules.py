@@ -25,9 +25,21 @@ DEVANAGARI_NAME_RE = re.compile(r"^[\u0900-\u097F\u200C\u200D][\u0900-\u097F\u20
 ANY_NAME_RE = re.compile(
     r"^[A-Za-z\u0900-\u097F\u200C\u200D][A-Za-z\u0900-\u097F\u200C\u200D .'\-]*$"
 )
-MOBILE_RE = re.compile(r"^[6-9]\d{9}$")
-ABHA_RE = re.compile(r"^\d{14}$")
-PIN_RE = re.compile(r"^[1-9]\d{5}$")
+MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
+ABHA_RE = re.compile(r"^[0-9]{14}$")
+PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
+# A name must hold at least one letter (not only signs, digits or joiners).
+LETTER_RE = re.compile(r"[A-Za-z\u0904-\u0939\u0958-\u0961\u0972-\u097F]")
+# Devanagari digits and dandas are not part of a name.
+NOT_IN_NAMES_RE = re.compile(r"[\u0964-\u096F]")
+# Clerks on a Hindi keyboard may type Devanagari digits; numbers are stored in ASCII.
+DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+JOINERS = "\u200c\u200d"
+
+
+def ascii_digits(value: str) -> str:
+    return value.translate(DEVANAGARI_DIGITS)
+
 
 PATIENT_FIELDS = (
     "name_hi",
@@ -86,6 +98,10 @@ def _text(
         return ""
     if len(value) > max_length:
         errors[label or key] = f"at most {max_length} characters"
+    elif any(
+        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in JOINERS for c in value
+    ):
+        errors[label or key] = "contains invisible or control characters"
     return value
 
 
@@ -96,8 +112,10 @@ def _int(data: dict[str, Any], key: str, errors: dict[str, str]) -> int | None:
     if isinstance(value, bool):
         errors[key] = "must be a whole number"
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        digits = ascii_digits(value.strip())
+        if digits.isascii() and digits.isdecimal():
+            value = int(digits)
     if not isinstance(value, int):
         errors[key] = "must be a whole number"
         return None
@@ -164,7 +182,13 @@ def _name(
     data: dict[str, Any], key: str, pattern: re.Pattern[str], script: str, errors: dict[str, str]
 ) -> str:
     value = _text(data, key, errors, MAX_NAME)
-    if value and key not in errors and not pattern.match(value):
+    if (
+        value
+        and key not in errors
+        and (
+            not pattern.match(value) or NOT_IN_NAMES_RE.search(value) or not LETTER_RE.search(value)
+        )
+    ):
         errors[key] = f"use {script} letters only"
     return value
 
@@ -213,12 +237,20 @@ def clean_patient(data: Any, today: date, *, partial: bool = False) -> dict[str,
             errors["guardian_relation"] = "say how the guardian is related: S/O, D/O, W/O or C/O"
         if relation and not name and "guardian_name" not in errors:
             errors["guardian_name"] = "give the guardian's name"
-        if name and "guardian_name" not in errors and not ANY_NAME_RE.match(name):
+        if (
+            name
+            and "guardian_name" not in errors
+            and (
+                not ANY_NAME_RE.match(name)
+                or NOT_IN_NAMES_RE.search(name)
+                or not LETTER_RE.search(name)
+            )
+        ):
             errors["guardian_name"] = "use letters only"
         out["guardian_relation"], out["guardian_name"] = relation, name
 
     if given("mobile"):
-        mobile = re.sub(r"[\s\-]", "", str(data.get("mobile") or ""))
+        mobile = ascii_digits(re.sub(r"[\s\-]", "", str(data.get("mobile") or "")))
         if mobile.startswith("+91"):
             mobile = mobile[3:]
         if mobile and not MOBILE_RE.match(mobile):
@@ -226,7 +258,7 @@ def clean_patient(data: Any, today: date, *, partial: bool = False) -> dict[str,
         out["mobile"] = mobile
 
     if given("abha_number"):
-        abha = re.sub(r"[\s\-]", "", str(data.get("abha_number") or ""))
+        abha = ascii_digits(re.sub(r"[\s\-]", "", str(data.get("abha_number") or "")))
         if abha and not ABHA_RE.match(abha):
             errors["abha_number"] = "an ABHA number has 14 digits"
         out["abha_number"] = abha
@@ -260,7 +292,7 @@ def clean_patient(data: Any, today: date, *, partial: bool = False) -> dict[str,
                 state = match or state
             out["state"] = state
         if not partial or "pin" in address:
-            pin = re.sub(r"\s", "", str(address.get("pin") or ""))
+            pin = ascii_digits(re.sub(r"\s", "", str(address.get("pin") or "")))
             if pin and not PIN_RE.match(pin):
                 errors["address.pin"] = "a PIN code has 6 digits and does not start with 0"
             out["pin"] = pin

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nirantar import timeutil
-from nirantar.errors import ActionError, NotFound, ValidationFailed
+from nirantar.errors import ActionError, ValidationFailed
 from nirantar.printing.renderer import RendererUnavailable
 from nirantar.registration import actions, queries, slip
 from nirantar.registration import transliterate as translit
@@ -171,14 +171,14 @@ def register_visit(request: HttpRequest, uhid: str) -> HttpResponse:
         visit = actions.do_register_visit(
             request.user.username, uhid, request.POST.get("department", "")
         )
-    except NotFound as exc:
-        return render(request, "registration/_message.html", {"message": exc.message}, status=404)
     except ActionError as exc:
-        patient = queries.get_patient(uhid)
-        if patient is None:
-            return render(
-                request, "registration/_message.html", {"message": exc.message}, status=exc.status
+        # Show the patient again with the problem beside the department - an audited read.
+        try:
+            patient = queries.access_patient(
+                request.user, uhid, action="patient.view", via="screen", request=request
             )
+        except ActionError as missing:
+            return _message(request, missing)
         return render(
             request,
             "registration/_patient.html",
@@ -188,6 +188,12 @@ def register_visit(request: HttpRequest, uhid: str) -> HttpResponse:
     patient = queries.get_patient(visit.uhid)
     assert patient is not None
     return _token(request, visit, patient)
+
+
+def _message(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return render(
+        request, "registration/_message.html", {"message": exc.message}, status=exc.status
+    )
 
 
 def _token(request: HttpRequest, visit: Visit, patient: Patient) -> HttpResponse:
@@ -216,29 +222,32 @@ def token_panel(request: HttpRequest, visit: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @screen(CORRECT.name)
 def correct_patient(request: HttpRequest, uhid: str) -> HttpResponse:
+    try:
+        current = queries.access_patient(
+            request.user,
+            uhid,
+            action="patient.view" if request.method == "GET" else "patient.correct",
+            via="screen",
+            request=request,
+        )
+    except ActionError as exc:
+        return _message(request, exc)
     if request.method == "GET":
-        try:
-            patient = queries.access_patient(
-                request.user, uhid, action="patient.view", via="screen", request=request
-            )
-        except ActionError as exc:
-            return render(
-                request, "registration/_message.html", {"message": exc.message}, status=exc.status
-            )
         return render(
             request,
             "registration/_correct.html",
-            {**choices(), "patient": patient, "values": _values(patient), "errors": {}},
+            {**choices(), "patient": current, "values": _values(current), "errors": {}},
         )
+    data = form_data(request.POST, partial=True)
+    # The form shows the date of birth as stored; sending it back unchanged must not
+    # turn an estimated date (from an age) into a known one.
+    if current.date_of_birth and data.get("date_of_birth") == current.date_of_birth.isoformat():
+        del data["date_of_birth"]
     try:
         patient = actions.do_correct_patient(
-            request.user.username,
-            uhid,
-            form_data(request.POST, partial=True),
-            request.POST.get("reason", ""),
+            request.user.username, current.uhid, data, request.POST.get("reason", "")
         )
     except ActionError as exc:
-        current = queries.get_patient(actions.parse_uhid(uhid))
         return render(
             request,
             "registration/_correct.html",

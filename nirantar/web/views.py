@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
-from nirantar.accounts.permissions import SIGN_IN, allowed, public
+from nirantar import operations
+from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, SIGN_IN, allowed, public
+from nirantar.ledger import enrolment as enrolment_ops
+from nirantar.ledger.models import Origin
+from nirantar.ledger.writer import NotEnrolled, node
 from nirantar.registration.permissions import REGISTER
 from nirantar.web.screens import screen
 
@@ -30,3 +36,49 @@ logout = public(auth_views.LogoutView.as_view())
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "web/403.html", {"message": str(exception or "")}, status=403)
+
+
+@screen(READ_STATUS.name)
+def status(request: HttpRequest) -> HttpResponse:
+    info = operations.status()
+    return render(
+        request,
+        "web/status.html",
+        {"info": info, "may_manage": allowed(request.user, MANAGE_NODES.name)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@screen(MANAGE_NODES.name)
+def enrolment(request: HttpRequest) -> HttpResponse:
+    """The hub's enrolment desk: approve or refuse join requests, revoke nodes."""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "approve":
+                number = int(request.POST.get("number", "0"))
+                event = enrolment_ops.approve(
+                    node(), request.POST.get("code", ""), number, actor=request.user.username
+                )
+                messages.success(request, f"Enrolled {event.body['node']} as number {number}.")
+            elif action == "refuse":
+                enrolment_ops.refuse(request.POST.get("code", ""))
+                messages.success(request, "Refused.")
+            elif action == "revoke":
+                name = request.POST.get("node", "")
+                enrolment_ops.revoke(
+                    node(), name, actor=request.user.username, reason=request.POST.get("reason", "")
+                )
+                messages.success(request, f"Revoked {name}.")
+        except (ValueError, NotEnrolled) as exc:
+            messages.error(request, str(exc))
+        return redirect("enrolment")
+    return render(
+        request,
+        "web/enrolment.html",
+        {
+            "pending": enrolment_ops.pending(),
+            "nodes": Origin.objects.filter(kind=Origin.NODE).order_by("number"),
+            "holds_authority": node().authority_key is not None,
+        },
+    )

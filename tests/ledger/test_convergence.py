@@ -127,3 +127,42 @@ def test_rebuild_check_notices_a_table_edited_behind_the_logs_back(registered):
     result = CliRunner().invoke(main, ["rebuild", "--check"], catch_exceptions=False)
     assert result.exit_code == 1
     assert "registration.Patient" in result.output
+
+
+def test_a_uhid_minted_in_another_nodes_number_space_is_not_projected(clerk):
+    from nirantar.ledger import bootstrap, keys
+    from nirantar.ledger.models import Alarm, Origin
+    from nirantar.ledger.sync import ingest_remote
+    from nirantar.registration.events import UHID
+    from nirantar.registration.models import Patient
+
+    local = node()
+    # An enrolled node (number 7) writes a registration numbered as if it were node 101.
+    rogue_key = keys.generate()
+    bootstrap.enrol(
+        local, node="ward-9", number=7, public_key=keys.public_text(rogue_key), actor="test"
+    )
+    chain = Chain("ward-9", rogue_key, Origin.objects.get(name="ward-9").enrolment_hash)
+    stolen = UHID.format(101, 9000)
+    event = chain.next(
+        "registration.patient_registered",
+        {
+            "uhid": stolen,
+            "name_en": "Fake",
+            "name_hi": "",
+            "sex": "M",
+            "date_of_birth": None,
+            "dob_estimated": False,
+            "age_given": None,
+            "guardian_relation": "",
+            "guardian_name": "",
+            "mobile": "",
+            "abha_number": "",
+            "category": "general",
+            "address": {"line": "", "district": "", "state": "", "pin": ""},
+        },
+    )
+    ingest_remote(local.store, [event])
+    assert local.store.get("ward-9", 1) == event  # kept in the log...
+    assert not Patient.objects.filter(uhid=stolen).exists()  # ...but not believed
+    assert Alarm.objects.filter(kind="projection_failed", origin="ward-9").exists()

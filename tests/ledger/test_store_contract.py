@@ -168,6 +168,51 @@ class StoreContract:
         enrolment, _ = hospital.enrol("ward-8", 7)
         assert self.ingest(store, enrolment) == [Outcome.REJECTED]
 
+    def test_a_copied_event_id_does_not_lock_the_honest_event_out(self, store):
+        hospital, chain = self.founded(store)
+        enrolment, rogue = hospital.enrol("rogue", 66)
+        self.ingest(store, enrolment)
+        honest = chain.next()
+        copy = rogue.next()
+        copy = dataclasses.replace(copy, id=honest.id)  # re-sign with the stolen id
+        from nirantar.ledger import events
+
+        copy = events.build(
+            rogue.key,
+            origin="rogue",
+            seq=1,
+            hlc=copy.hlc,
+            actor="x",
+            type="test.noted",
+            stream="s",
+            body={"v": 1},
+            prev=copy.prev,
+            id=honest.id,
+        )
+        assert self.ingest(store, copy, honest) == [Outcome.ACCEPTED, Outcome.ACCEPTED]
+        assert store.get("ward-7", 1) == honest
+
+    def test_a_revocation_voids_later_events_whatever_the_order_they_met_in(self, store):
+        hospital, chain = self.founded(store)
+        kept, late = chain.next(), chain.next()
+        revocation = hospital.revoke("ward-7", after_seq=1)
+        # This node received the late event before the revocation...
+        assert self.ingest(store, kept, late, revocation) == [Outcome.ACCEPTED] * 3
+        # ...and now agrees with nodes that received the revocation first.
+        assert store.vector()["ward-7"] == 1
+        assert [e.seq for e in store.events_after({"authority": 3})] == [1]
+        assert late not in list(store.in_causal_order())
+        assert Alarm.objects.using(store.db).filter(kind="revocation_voided").exists()
+
+    def test_an_origin_whose_clock_runs_backwards_along_its_chain_is_refused(self, store):
+        from nirantar.ledger.hlc import HLC
+
+        _, chain = self.founded(store)
+        first = chain.next()
+        second = chain.next(hlc=HLC(first.hlc.wall, first.hlc.counter))
+        assert self.ingest(store, first, second) == [Outcome.ACCEPTED, Outcome.REJECTED]
+        assert Alarm.objects.using(store.db).filter(kind="clock_regressed").exists()
+
     def test_verify_passes_on_what_ingest_accepted(self, store):
         _, chain = self.founded(store)
         self.ingest(store, *[chain.next() for _ in range(4)])

@@ -34,6 +34,11 @@ LONG = "A" * 101
         ({"address": {"line": "x" * 201}}, "address.line"),
         ({"address": {"planet": "Earth"}}, "address.planet"),
         ({"blood_group": "O+"}, "blood_group"),
+        ({"name_hi": "\u200c", "name_en": None}, "name_hi"),
+        ({"name_hi": "राम १२"}, "name_hi"),
+        ({"mobile": "9८७६५४३२१x"}, "mobile"),
+        ({"address": {"line": "12 Gali\u202e"}}, "address.line"),
+        ({"address": {"district": "Sitapur\x00"}}, "address.district"),
     ],
 )
 def test_a_bad_patient_field_is_named_and_nothing_is_written(
@@ -94,3 +99,11 @@ def test_a_wrong_check_digit_is_reported_as_such(clerk_api, registered):
     response = clerk_api.get(f"/api/v1/patients/{bad}")
     assert response.status_code == 400
     assert "check digit" in response.json()["error"]["fields"]["uhid"]
+
+
+def test_devanagari_digits_are_stored_as_the_ascii_digits_they_mean(clerk_api, ram):
+    ram.update(mobile="९८७६५४३२१०", address={"pin": "२६१००१"})
+    body = clerk_api.post("/api/v1/patients", ram).json()
+    assert body["mobile"] == "9876543210" and body["address"]["pin"] == "261001"
+    found = clerk_api.get("/api/v1/patients?q=९८७६५४३२१०").json()["results"]
+    assert [p["uhid"] for p in found] == [body["uhid"]]

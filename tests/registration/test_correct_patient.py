@@ -52,3 +52,13 @@ def test_a_doctor_may_read_but_not_correct(api_as, doctor, registered):
         api.patch(f"/api/v1/patients/{registered['uhid']}", {"mobile": "9000000001"}).status_code
         == 403
     )
+
+
+def test_an_empty_correction_is_still_an_audited_read(api_as, records, registered):
+    from nirantar.accounts.models import AuditEntry
+
+    response = api_as(records).patch(f"/api/v1/patients/{registered['uhid']}", {})
+    assert response.status_code == 200
+    assert (
+        AuditEntry.objects.filter(patient=registered["uhid"], actor=records.username).count() == 1
+    )

@@ -184,3 +184,69 @@ def test_the_empty_new_patient_form_shows_no_errors(browser):
     template = html.split('id="new-patient-template"')[1].split("</template>")[0]
     assert 'name="name_en"' in template
     assert "field-error" not in template and "invalid" not in template
+
+
+def test_an_age_in_an_unusual_digit_is_an_error_not_a_crash(browser, snapshot):
+    before = snapshot()
+    response = htmx(
+        browser,
+        "post",
+        "/counter/new",
+        {"name_en": "Asha", "sex": "F", "age_years": "\u00b2", "department": "MED"},
+    )
+    assert response.status_code == 422
+    assert before.unchanged()
+
+
+def test_correcting_the_mobile_keeps_an_estimated_birth_date_estimated(records, registered):
+    from nirantar.registration.models import Patient
+
+    client = Client()
+    client.post("/login/", {"username": records.username, "password": PASSWORD})
+    form = htmx(client, "get", f"/counter/patients/{registered['uhid']}/correct").content.decode()
+    dob = form.split('name="date_of_birth"')[1].split('value="')[1].split('"')[0]
+    response = htmx(
+        client,
+        "post",
+        f"/counter/patients/{registered['uhid']}/correct",
+        {
+            "name_en": registered["name_en"],
+            "name_hi": registered["name_hi"],
+            "sex": "M",
+            "date_of_birth": dob,
+            "guardian_relation": "S/O",
+            "guardian_name": "Shyam Lal",
+            "mobile": "9000000009",
+            "category": "general",
+            "address_line": "12 Gali",
+            "address_district": "Sitapur",
+            "address_state": "Uttar Pradesh",
+            "address_pin": "261001",
+        },
+    )
+    assert response.status_code == 200
+    patient = Patient.objects.get(uhid=registered["uhid"])
+    assert patient.mobile == "9000000009" and patient.dob_estimated is True
+
+
+def test_correcting_an_unknown_patient_says_so(records, hospital):
+    from nirantar.registration.events import UHID
+
+    client = Client()
+    client.post("/login/", {"username": records.username, "password": PASSWORD})
+    assert (
+        htmx(client, "post", f"/counter/patients/{UHID.format(101, 999)}/correct").status_code
+        == 404
+    )
+    assert htmx(client, "post", "/counter/patients/101-0000001-0/correct").status_code == 400
+
+
+def test_a_failed_visit_still_audits_the_record_it_shows(browser, clerk, registered):
+    response = htmx(
+        browser,
+        "post",
+        f"/counter/patients/{registered['uhid']}/visit",
+        {"department": "Astrology"},
+    )
+    assert response.status_code == 422
+    assert AuditEntry.objects.filter(patient=registered["uhid"], actor=clerk.username).count() == 1

@@ -25,9 +25,13 @@
     if (button) { button.click(); }
   }
 
+  var printWhenLoaded = false;
+  var openWhenFound = false;
+
   function printSlip() {
     var frame = $("#slip-frame");
     if (!frame) { return; }
+    if (!frame.hasAttribute("data-loaded")) { printWhenLoaded = true; return; }
     try {
       frame.contentWindow.focus();
       frame.contentWindow.print();
@@ -70,8 +74,18 @@
     if (target && target.id === "q") {
       var first = $("#results .result");
       if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); return; }
-      if (event.key === "Enter" && first && !event.isComposing) {
-        event.preventDefault(); first.click(); return;
+      if (event.key === "Enter" && !event.isComposing) {
+        event.preventDefault();
+        // Open the first result only if it answers what is in the box now; otherwise
+        // search at once and open the first result when it arrives.
+        var shown = $("#results [data-query]");
+        if (first && shown && shown.getAttribute("data-query") === target.value) {
+          first.click();
+        } else if (window.htmx) {
+          openWhenFound = true;
+          window.htmx.trigger("#search-form", "submit");
+        }
+        return;
       }
     }
     // Result list: arrows move, Enter (native button) opens.
@@ -112,10 +126,24 @@
       event.target.setAttribute("data-loaded", "1");
       var button = $("#print-slip");
       if (button) { button.classList.add("ready"); }
+      if (printWhenLoaded) { printWhenLoaded = false; printSlip(); }
     }
   }, true);
 
   // After htmx swaps a panel in, put the cursor where the clerk's next keystroke belongs.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var swapped = event.detail && event.detail.target;
+    if (swapped && swapped.id === "results" && openWhenFound) {
+      var shown = $("#results [data-query]");
+      var q = $("#q");
+      var first = $("#results .result");
+      if (shown && q && shown.getAttribute("data-query") === q.value) {
+        openWhenFound = false;
+        if (first) { first.click(); }
+      }
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var panel = event.detail && event.detail.target;
     if (!panel || panel.id !== "panel") { return; }

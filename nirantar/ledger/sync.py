@@ -1,0 +1,233 @@
+"""Sync: "send me, for every origin, what comes after my vector" - both ways.
+
+The protocol, over HTTP, every request signed by the asking node (transport.py):
+
+    GET  /sync/hello          -> {node, number, hospital, vector, time_ms}
+    POST /sync/pull           {vector, limit} -> NDJSON, the events the asker lacks
+    POST /sync/push           NDJSON events   -> {accepted, duplicates, held, rejected, vector}
+    POST /sync/join           {node, public_key, url} -> {code, status}
+    POST /sync/join/status    {public_key} -> {status, events: [authority chain]}
+
+One exchange with a peer pulls until this node lacks nothing the peer has, then
+pushes until the peer lacks nothing this node has. Every event goes through the
+one ingest path; a batch and its projections commit together, so a node killed
+mid-sync resumes from its vector with nothing applied twice or skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from nirantar.ledger import models, projection, transport
+from nirantar.ledger.events import AUTHORITY, Event, MalformedEvent
+from nirantar.ledger.hlc import wall_ms
+from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Report, raise_alarm
+from nirantar.ledger.store import EventStore
+from nirantar.ledger.writer import LocalNode
+
+log = logging.getLogger(__name__)
+
+PULL_BATCH = 1000
+PUSH_BATCH = 500
+TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+
+
+class SyncError(Exception):
+    """An exchange with a peer failed; the message says why, for the status screen."""
+
+
+# -- the receiving side --------------------------------------------------------
+def hospital_id(store: EventStore) -> str | None:
+    genesis = store.get(AUTHORITY, 1)
+    return genesis.hash if genesis else None
+
+
+def ingest_remote(store: EventStore, events: list[Event]) -> Report:
+    """Ingest events from elsewhere in one transaction, each origin locked in a fixed order."""
+    with store.atomic():
+        for origin in sorted({e.origin for e in events} | {AUTHORITY}):
+            store.lock(origin)
+        ingestor = Ingestor(
+            store, project=projection.apply, project_remote=projection.apply_isolated
+        )
+        return ingestor.ingest_many(events)
+
+
+def to_ndjson(events: Iterable[Event]) -> Iterator[bytes]:
+    for event in events:
+        yield (
+            json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        )
+
+
+def from_ndjson(data: bytes) -> list[Event]:
+    events = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(Event.from_wire(json.loads(line)))
+        except (ValueError, MalformedEvent) as exc:
+            raise MalformedEvent(f"line {number}: {exc}") from exc
+    return events
+
+
+def report_json(report: Report, store: EventStore) -> dict[str, Any]:
+    return {
+        "accepted": len(report.accepted),
+        "duplicates": report.duplicates,
+        "held": report.held,
+        "rejected": [{"event": eid, "reason": reason} for eid, reason in report.rejected],
+        "vector": store.vector(),
+    }
+
+
+# -- the asking side -----------------------------------------------------------
+class PeerClient:
+    """Signed requests from this node to one peer."""
+
+    def __init__(self, local: LocalNode, url: str, http: httpx.Client | None = None) -> None:
+        self.local = local
+        self.url = url.rstrip("/")
+        self.http = http or httpx.Client(timeout=TIMEOUT)
+
+    def _send(
+        self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
+    ) -> httpx.Response:
+        headers = transport.sign(self.local.key, self.local.name, method, path, body)
+        headers["Content-Type"] = content_type
+        try:
+            response = self.http.request(method, self.url + path, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise SyncError(f"{self.url} is unreachable: {exc.__class__.__name__}") from exc
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            raise SyncError(f"{self.url} answered {response.status_code}: {message}")
+        return response
+
+    def hello(self) -> dict[str, Any]:
+        return dict(self._send("GET", "/sync/hello").json())
+
+    def pull(self, vector: dict[str, int], limit: int = PULL_BATCH) -> list[Event]:
+        body = json.dumps({"vector": vector, "limit": limit}).encode()
+        response = self._send("POST", "/sync/pull", body)
+        try:
+            return from_ndjson(response.content)
+        except MalformedEvent as exc:
+            raise SyncError(f"{self.url} sent a malformed event: {exc}") from exc
+
+    def push(self, events: list[Event]) -> dict[str, Any]:
+        body = b"".join(to_ndjson(events))
+        return dict(self._send("POST", "/sync/push", body, "application/x-ndjson").json())
+
+    def join(self, url: str = "") -> dict[str, Any]:
+        body = json.dumps(
+            {"node": self.local.name, "public_key": self.local.public_key, "url": url}
+        ).encode()
+        return dict(self._send("POST", "/sync/join", body).json())
+
+    def join_status(self) -> dict[str, Any]:
+        body = json.dumps({"public_key": self.local.public_key}).encode()
+        return dict(self._send("POST", "/sync/join/status", body).json())
+
+
+@dataclass
+class Exchange:
+    peer: str
+    pulled: int = 0
+    pushed: int = 0
+    held: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def exchange(local: LocalNode, peer: models.Peer, client: PeerClient | None = None) -> Exchange:
+    """Pull what this node lacks from ``peer``, then push what the peer lacks."""
+    client = client or PeerClient(local, peer.url)
+    store = local.store
+    started = wall_ms()
+    hello = client.hello()
+    ours, theirs = hospital_id(store), hello.get("hospital")
+    if ours and theirs and ours != theirs:
+        raise SyncError(f"{peer.url} belongs to a different hospital")
+    offset = int(hello.get("time_ms", started)) - (started + wall_ms()) // 2
+    _note_clock(store, hello.get("node", ""), offset)
+    result = Exchange(peer=str(hello.get("node", peer.url)))
+
+    while True:  # pull until nothing more arrives
+        before = store.vector()
+        events = client.pull(before)
+        if not events:
+            break
+        report = ingest_remote(store, events)
+        result.pulled += len(report.accepted)
+        result.held += report.held
+        result.rejected += report.rejected
+        if store.vector() == before:  # all held or refused: asking again brings the same
+            break
+
+    their_vector: dict[str, int] = dict(hello.get("vector") or {})
+    while True:  # push until the peer lacks nothing
+        batch = list(store.events_after(their_vector, limit=PUSH_BATCH))
+        if not batch:
+            break
+        answer = client.push(batch)
+        result.pushed += int(answer.get("accepted", 0))
+        new_vector = dict(answer.get("vector") or {})
+        if new_vector == their_vector:  # the peer held or refused all of it
+            break
+        their_vector = new_vector
+
+    now = datetime.now(UTC)
+    models.Peer.objects.using(store.db).filter(pk=peer.pk).update(
+        name=result.peer[:40],
+        last_contact=now,
+        last_attempt=now,
+        last_error="",
+        failures=0,
+        next_attempt=None,
+        their_vector=their_vector,
+        clock_offset_ms=offset,
+    )
+    return result
+
+
+def _note_clock(store: EventStore, node: str, offset_ms: int) -> None:
+    if abs(offset_ms) <= CLOCK_SKEW_MS:
+        return
+    alarms = models.Alarm.objects.using(store.db)
+    if not alarms.filter(kind="clock_skew", origin=node, resolved_at=None).exists():
+        direction = "ahead of" if offset_ms > 0 else "behind"
+        raise_alarm(
+            "clock_skew",
+            f"{node}'s clock is {abs(offset_ms) // 1000} s {direction} this node's",
+            node,
+            using=store.db,
+        )
+
+
+def complete_join(local: LocalNode, hub_url: str, client: PeerClient | None = None) -> str:
+    """Ask the hub whether this node's enrolment was approved; if so, take the authority chain.
+
+    Returns the status: "approved" (now enrolled), "pending" or "refused".
+    """
+    client = client or PeerClient(local, hub_url)
+    answer = client.join_status()
+    status = str(answer.get("status", ""))
+    if status == "unknown":  # the hub lost the request (restored?): ask again
+        status = str(client.join().get("status", "pending"))
+    if status == "approved":
+        events = [Event.from_wire(e) for e in answer.get("events", [])]
+        ingest_remote(local.store, events)
+        if not local.enrolled():
+            raise SyncError("the hub approved this node but its enrolment did not verify")
+    return status
