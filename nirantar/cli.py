@@ -171,13 +171,21 @@ def init(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--sync-interval",
+    default=2.0,
+    show_default=True,
+    help="Seconds between sync rounds with each peer.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the screens and APIs with gunicorn."""
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, threads: int, sync_interval: float
+) -> None:
+    """Serve the screens and APIs with gunicorn, and sync with peers beside them."""
     setup_django(_data_dir(ctx))
     from nirantar import server
 
-    server.run(host=host, port=port, workers=workers, threads=threads)
+    server.run(host=host, port=port, workers=workers, threads=threads, sync_interval=sync_interval)
 
 
 # -- users -----------------------------------------------------------------
@@ -456,18 +464,19 @@ def peer() -> None:
 
 
 @peer.command("add")
-@click.argument("url")
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
 @click.pass_context
-def peer_add(ctx: click.Context, url: str) -> None:
-    """Sync with the node at URL (http://host:port)."""
+def peer_add(ctx: click.Context, urls: tuple[str, ...]) -> None:
+    """Sync with the node(s) at URL (http://host:port)."""
     setup_django(_data_dir(ctx))
     from nirantar import operations
 
-    try:
-        operations.add_peer(url)
-    except ValueError as exc:
-        fail(str(exc), 2)
-    click.echo(f"Added peer {url}.")
+    for url in urls:
+        try:
+            operations.add_peer(url)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        click.echo(f"Added peer {url}.")
 
 
 @peer.command("remove")

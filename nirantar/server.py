@@ -30,6 +30,10 @@ def _warm_renderer(worker: Any) -> None:
     threading.Thread(target=warm, name="nirantar-pdf-warmup", daemon=True).start()
 
 
+def _no_warmup(worker: Any) -> None:
+    """Chromium starts with the first slip instead."""
+
+
 class NirantarServer(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
@@ -54,7 +58,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_syncer() -> subprocess.Popen[bytes]:
+def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     """The node's sync loop, in its own process beside gunicorn's workers."""
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
@@ -65,19 +69,21 @@ def start_syncer() -> subprocess.Popen[bytes]:
             str(settings.DATA_DIR),
             "sync",
             "--forever",
+            "--interval",
+            str(interval),
         ],
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
     )
 
 
-def run(*, host: str, port: int, workers: int, threads: int) -> None:
+def run(*, host: str, port: int, workers: int, threads: int, sync_interval: float = 2.0) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     from nirantar.ledger.writer import node
 
     local = node()
     if not local.enrolled():
         log.warning("node %s is not enrolled: it will not issue numbers", local.name)
-    syncer = start_syncer()
+    syncer = start_syncer(sync_interval)
     try:
         NirantarServer(
             {
@@ -88,7 +94,7 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": "-",
-                "post_worker_init": _warm_renderer,
+                "post_worker_init": _warm_renderer if settings.PRINT_WARMUP else _no_warmup,
                 "proc_name": f"nirantar-{local.name}",
             }
         ).run()

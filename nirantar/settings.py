@@ -159,6 +159,9 @@ LOGIN_URL = "login"
 LOGIN_URL_PATH = "/login/"
 LOGIN_REDIRECT_URL = "home"
 
+# Start Chromium in each server worker at once, so the first slip is as fast as the rest.
+PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)
+
 # Raise an alarm when this node's own events have reached no peer for this long.
 BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)
 
@@ -196,5 +199,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "barcode": {"level": "WARNING"},
         "pyBarcode": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

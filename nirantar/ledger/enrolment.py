@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db import transaction
-
 from nirantar.ledger import bootstrap, models
 from nirantar.ledger.events import Event
-from nirantar.ledger.writer import LocalNode
+from nirantar.ledger.writer import LocalNode, writing
 
 
 class EnrolmentError(ValueError):
@@ -30,7 +28,7 @@ def _request(code: str) -> models.JoinRequest:
 
 def approve(local: LocalNode, code: str, number: int, actor: str) -> Event:
     """Enrol the node that asked with ``code`` under ``number``: a signed authority event."""
-    with transaction.atomic():
+    with writing(local):  # the enrolment and the request's decision commit together
         row = _request(code)
         try:
             event = bootstrap.enrol(

@@ -71,11 +71,20 @@ def ref(event: Event) -> str:
 
 
 class Rejected(Exception):
-    def __init__(self, reason: str, alarm: str | None = None, quarantine: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        alarm: str | None = None,
+        quarantine: bool = False,
+        presenter_at_fault: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.alarm = alarm
-        self.quarantine = quarantine
+        self.quarantine = quarantine  # the origin proved itself dishonest (it signed this)
+        # Nobody honest passes on an event that fails its hash or signature: the node
+        # that presented it is at fault, whoever it claims wrote it.
+        self.presenter_at_fault = presenter_at_fault
 
 
 @dataclass
@@ -102,8 +111,10 @@ class Ingestor:
         store: EventStore,
         project: Callable[[Event], None] | None = None,
         project_remote: Callable[[Event], str | None] | None = None,
+        source: str | None = None,
     ) -> None:
         self.store = store
+        self.source = source  # the peer these events came from, when known
         self.project = project
         self.project_remote = project_remote
         self._keys: dict[str, _Key | None] = {}
@@ -144,6 +155,10 @@ class Ingestor:
                 raise_alarm(exc.alarm, exc.reason, event.origin, ref(event), using=self.store.db)
             if exc.quarantine:
                 self._quarantine(event.origin, exc.reason)
+            if exc.presenter_at_fault and self.source:
+                detail = f"{self.source} presented a bad event: {exc.reason}"
+                raise_alarm("bad_presenter", detail, self.source, ref(event), using=self.store.db)
+                self._quarantine(self.source, detail)
             if local:
                 raise
             return Outcome.REJECTED, exc.reason
@@ -164,11 +179,13 @@ class Ingestor:
             raise Rejected(
                 f"{event.origin}#{event.seq}: content does not match its hash (altered)",
                 alarm="tampered",
+                presenter_at_fault=True,
             )
         if not event.signature_valid(key.public_key):
             raise Rejected(
                 f"{event.origin}#{event.seq}: signature does not verify against the enrolled key",
                 alarm="forged",
+                presenter_at_fault=True,
             )
 
         # Rules 4 and 3: the same (origin, seq) seen before.

@@ -130,6 +130,16 @@ class EventStore(ABC):
                 heads[origin] = min(heads[origin], cut)
         return heads
 
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """For each origin, its live head: (seq, hash of the event at that seq)."""
+        rows = models.Head.objects.using(self.db).values_list("origin", "seq", "hash")
+        heads = {origin: (seq, digest) for origin, seq, digest in rows}
+        for origin, cut in self.cuts().items():
+            if origin in heads and heads[origin][0] > cut:
+                event = self.get(origin, cut)
+                heads[origin] = (cut, event.hash if event else "")
+        return heads
+
     def count(self) -> int:
         return models.Event.objects.using(self.db).count()
 

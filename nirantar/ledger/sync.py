@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,8 +35,9 @@ from nirantar.ledger.writer import LocalNode
 
 log = logging.getLogger(__name__)
 
-PULL_BATCH = 1000
-PUSH_BATCH = 500
+# Events per request. Smaller batches hold the database's write lock for less time.
+PULL_BATCH = int(os.environ.get("NIRANTAR_SYNC_BATCH", "1000"))
+PUSH_BATCH = max(1, PULL_BATCH // 2)
 TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
 
@@ -49,13 +51,20 @@ def hospital_id(store: EventStore) -> str | None:
     return genesis.hash if genesis else None
 
 
-def ingest_remote(store: EventStore, events: list[Event]) -> Report:
-    """Ingest events from elsewhere in one transaction, each origin locked in a fixed order."""
+def ingest_remote(store: EventStore, events: list[Event], source: str | None = None) -> Report:
+    """Ingest events from elsewhere in one transaction, each origin locked in a fixed order.
+
+    ``source`` names the peer that presented them, so that a node passing on forged
+    or altered events is itself named and quarantined.
+    """
     with store.atomic():
         for origin in sorted({e.origin for e in events} | {AUTHORITY}):
             store.lock(origin)
         ingestor = Ingestor(
-            store, project=projection.apply, project_remote=projection.apply_isolated
+            store,
+            project=projection.apply,
+            project_remote=projection.apply_isolated,
+            source=source,
         )
         return ingestor.ingest_many(events)
 
@@ -162,13 +171,17 @@ def exchange(local: LocalNode, peer: models.Peer, client: PeerClient | None = No
     offset = int(hello.get("time_ms", started)) - (started + wall_ms()) // 2
     _note_clock(store, hello.get("node", ""), offset)
     result = Exchange(peer=str(hello.get("node", peer.url)))
+    if models.Quarantine.objects.using(store.db).filter(origin=result.peer).exists():
+        raise SyncError(f"{result.peer} is quarantined on this node")
+
+    result.pulled += _fetch_divergent_heads(store, client, hello, result.peer)
 
     while True:  # pull until nothing more arrives
         before = store.vector()
         events = client.pull(before)
         if not events:
             break
-        report = ingest_remote(store, events)
+        report = ingest_remote(store, events, source=result.peer)
         result.pulled += len(report.accepted)
         result.held += report.held
         result.rejected += report.rejected
@@ -199,6 +212,31 @@ def exchange(local: LocalNode, peer: models.Peer, client: PeerClient | None = No
         clock_offset_ms=offset,
     )
     return result
+
+
+def _fetch_divergent_heads(
+    store: EventStore, client: PeerClient, hello: dict[str, Any], peer: str
+) -> int:
+    """Where the peer's head is an event this node holds a *different* version of, fetch
+    the peer's version: ingest then sees two signed events with one seq (equivocation).
+
+    Counting events alone would miss this: two nodes each shown one of two versions
+    hold the same number of events from that origin.
+    """
+    theirs = {str(o): (int(h[0]), str(h[1])) for o, h in dict(hello.get("heads") or {}).items()}
+    mine = store.vector()
+    fetched = 0
+    for origin, (seq, digest) in sorted(theirs.items()):
+        if not 0 < seq <= mine.get(origin, 0):
+            continue
+        held = store.get(origin, seq)
+        if held is None or held.hash == digest:
+            continue
+        vector = {o: s for o, (s, _) in theirs.items()}
+        vector[origin] = seq - 1
+        report = ingest_remote(store, client.pull(vector, limit=1), source=peer)
+        fetched += len(report.accepted)
+    return fetched
 
 
 def _note_clock(store: EventStore, node: str, offset_ms: int) -> None:

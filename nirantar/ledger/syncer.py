@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,11 +40,17 @@ def join_state(data_dir: Path) -> dict[str, str] | None:
 
 class Syncer:
     def __init__(
-        self, local: LocalNode, data_dir: Path, interval: float = 2.0, max_backoff: float = 60.0
+        self,
+        local: LocalNode,
+        data_dir: Path,
+        interval: float = 2.0,
+        max_backoff: float | None = None,
     ) -> None:
         self.local = local
         self.data_dir = data_dir
         self.interval = interval
+        if max_backoff is None:
+            max_backoff = float(os.environ.get("NIRANTAR_SYNC_MAX_BACKOFF", "60"))
         self.max_backoff = max_backoff
 
     def run_once(self, force: bool = False) -> Round:

@@ -84,6 +84,9 @@ def hello(request: HttpRequest) -> JsonResponse:
             "number": local.number() if local.enrolled() else None,
             "hospital": sync.hospital_id(local.store),
             "vector": local.store.vector(),
+            # The hash at each head lets a peer notice two versions of one event even when
+            # both sides hold the same number of events from that origin.
+            "heads": {o: list(h) for o, h in local.store.heads().items()},
             "time_ms": int(datetime.now(UTC).timestamp() * 1000),
         }
     )
@@ -112,7 +115,7 @@ def push(request: HttpRequest) -> JsonResponse:
     except MalformedEvent as exc:
         return _error(400, "malformed", str(exc))
     store = node().store
-    report = sync.ingest_remote(store, events)
+    report = sync.ingest_remote(store, events, source=request.sync_node)  # type: ignore[attr-defined]
     return JsonResponse(sync.report_json(report, store))
 
 

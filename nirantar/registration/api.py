@@ -15,6 +15,7 @@ from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration.catalogue import CATEGORIES
 from nirantar.registration.models import Patient, PatientChange, Visit
 from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
+from nirantar.schemas import ERRORS
 
 router = Router(tags=["registration"])
 
@@ -130,19 +131,6 @@ class VisitOut(Schema):
     counter: str
     node: str
     slip: str
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, str]
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 def patient_out(patient: Patient) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from nirantar import operations
-from nirantar.accounts.permissions import READ_STATUS, requires
+from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, require, requires
+from nirantar.schemas import ERRORS
 
 router = Router(tags=["node"])
 
@@ -55,9 +56,21 @@ class StatusOut(Schema):
     peers: list[PeerOut]
     quarantined: list[QuarantineOut]
     alarms: list[AlarmOut]
+    digest: str | None = None
 
 
-@router.get("/status", response=StatusOut, summary="This node, its version vector, peers, alarms")
+@router.get(
+    "/status",
+    response={200: StatusOut, **ERRORS},
+    summary="This node, its version vector, peers, alarms",
+)
 @requires(READ_STATUS.name)
-def node_status(request: HttpRequest) -> dict[str, Any]:
-    return operations.status()
+def node_status(request: HttpRequest, digest: bool = False) -> dict[str, Any]:
+    """``digest=true`` (administrators) adds a fingerprint of every table: two nodes that
+    hold the same events show the same digest. It reads every table, so it is slow on a
+    big node."""
+    info = operations.status()
+    if digest:
+        require(request.user, MANAGE_NODES.name)
+        info["digest"] = operations.digest()
+    return info

@@ -5,8 +5,10 @@ Used by the system tests and by the benchmarks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,18 +28,27 @@ def free_port() -> int:
 
 
 class NodeProcess:
-    def __init__(self, data_dir: Path, name: str, number: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        name: str,
+        number: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.name = name
         self.number = number
         self.port = free_port()
         self.server: subprocess.Popen[bytes] | None = None
         self.token = ""
+        self.admin_token = ""
+        self.extra_env = extra_env or {}
 
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIRANTAR_"))}
         env["NIRANTAR_DATA_DIR"] = str(self.data_dir)
+        env.update(self.extra_env)
         return env
 
     def run(
@@ -49,7 +60,7 @@ class NodeProcess:
             input=input,
             text=True,
             capture_output=True,
-            timeout=120,
+            timeout=180,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -57,22 +68,58 @@ class NodeProcess:
             )
         return result
 
-    def init(self) -> None:
-        self.run("init", "--node", self.name, "--number", str(self.number))
+    # -- setting up ----------------------------------------------------------
+    def init(self, *extra: str) -> None:
+        """A node that founds its own hospital, with a clerk and an API token."""
+        self.run("init", "--node", self.name, "--number", str(self.number), *extra)
+        self.add_user("clerk", "clerk")
+
+    def add_user(self, username: str, role: str) -> None:
         self.run(
             "user",
             "add",
-            "clerk",
+            username,
             "--role",
-            "clerk",
+            role,
             "--password-file",
             "-",
-            input="counter-clerk-passphrase\n",
+            input=f"{username}-has-a-long-passphrase\n",
         )
-        self.token = self.run("token", "clerk").stdout.strip()
+        self.issue_token(username)
 
-    def start(self, workers: int = 1, threads: int = 4) -> None:
-        log = (self.data_dir / "serve.log").open("wb")
+    def issue_token(self, username: str = "clerk") -> None:
+        self.token = self.run("token", username).stdout.strip()
+
+    def join(self, hub_url: str, own_url: str = "", letter: str = "A") -> str:
+        """`init --join`; returns the join code (the last line printed)."""
+        out = self.run(
+            "init",
+            "--node",
+            self.name,
+            "--join",
+            hub_url,
+            "--url",
+            own_url,
+            "--counter-letter",
+            letter,
+        ).stdout
+        return out.strip().splitlines()[-1]
+
+    def status(self, digest: bool = False) -> dict[str, Any]:
+        """The node's status: over HTTP when it is serving (fast), else from the CLI."""
+        if self.server is not None and self.admin_token:
+            path = "/api/v1/status" + ("?digest=true" if digest else "")
+            status, _, content = self.request(
+                "GET", path, headers={"Authorization": f"Bearer {self.admin_token}"}
+            )
+            if status == 200:
+                return dict(json.loads(content))
+        args = ["status", "--json"] + (["--digest"] if digest else [])
+        return dict(json.loads(self.run(*args).stdout))
+
+    # -- running ---------------------------------------------------------------
+    def start(self, workers: int = 1, threads: int = 4, sync_interval: float = 2.0) -> None:
+        log = (self.data_dir / "serve.log").open("ab")
         self.server = subprocess.Popen(
             [
                 *NIRANTAR,
@@ -83,10 +130,13 @@ class NodeProcess:
                 str(workers),
                 "--threads",
                 str(threads),
+                "--sync-interval",
+                str(sync_interval),
             ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -106,7 +156,15 @@ class NodeProcess:
             try:
                 self.server.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.server.kill()
+                self.kill()
+            self.server = None
+
+    def kill(self) -> None:
+        """kill -9 the whole node: web server, its workers and its sync process."""
+        if self.server is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=20)
             self.server = None
 
     @property
@@ -114,14 +172,20 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def request(
-        self, method: str, path: str, body: Any = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        data = json.dumps(body).encode() if body is not None else None
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(
             f"{self.url}{path}",
             data=data,
             method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            headers=headers
+            or {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as response:
