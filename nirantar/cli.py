@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -346,47 +346,40 @@ def status(ctx: click.Context, as_json: bool, digest: bool) -> None:
 # -- demo ------------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--no-serve", is_flag=True, help="Set up the demo node and exit.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65533),
+    help="The hub's port; the two counters take the next two.",
+)
+@click.option("--no-serve", is_flag=True, help="Set the demo hospital up and exit.")
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
-    """Start a demo counter node on SQLite with demo users, departments and patients."""
-    data_dir = _data_dir(ctx) or Path(DEFAULT_DEMO_DIR).resolve()
-    if not (data_dir / "node.json").exists():
-        ctx.obj["data_dir"] = data_dir
-        ctx.invoke(
-            init,
-            node_name="counter-1",
-            number=101,
-            hub=False,
-            hospital="Nirantar Demo Hospital",
-            hospital_hi="निरंतर प्रदर्शन अस्पताल",
-            counter_letter="A",
-            database="",
-            time_zone="Asia/Kolkata",
-            catalogue=None,
-        )
-    setup_django(data_dir)
+    """A demo hospital on SQLite: a hub and two counter nodes that sync with each other."""
+    from nirantar.demo import DemoHospital
+
+    root = _data_dir(ctx) or Path(DEFAULT_DEMO_DIR).resolve()
+    hospital = DemoHospital(root, host, port)
+    hospital.run(serve=not no_serve)
+
+
+@main.command("demo-seed", hidden=True)
+@click.option("--users", is_flag=True)
+@click.option("--patients", default=0)
+@click.pass_context
+def demo_seed(ctx: click.Context, users: bool, patients: int) -> None:
+    """Add demo users and sample patients to this node (used by `nirantar demo`)."""
+    setup_django(_data_dir(ctx))
+    from django.conf import settings
+
     from nirantar import demo as demo_data
 
-    passwords = demo_data.ensure_users(data_dir)
-    created = demo_data.ensure_patients()
-    click.echo("")
-    click.echo("Nirantar demo counter node")
-    click.echo(f"  data:   {data_dir}")
-    if created:
-        click.echo(f"  added {created} sample patients")
-    click.echo(f"  open:   http://{host}:{port}/")
-    click.echo("  sign in as one of (passwords also in demo-passwords.txt):")
-    for username, (role, password) in passwords.items():
-        click.echo(f"    {username:<8} {password}   ({role})")
-    command = Path(sys.executable).parent / "nirantar"
-    click.echo(f"  API:    {command} --data-dir {data_dir} token clerk")
-    if no_serve:
-        return
-    from nirantar import server
-
-    server.run(host=host, port=port, workers=2, threads=4)
+    if users:
+        demo_data.ensure_users(Path(settings.DATA_DIR))
+    if patients:
+        seed = zlib.crc32(settings.NODE.node.encode())
+        click.echo(f"added {demo_data.ensure_patients(patients, seed=seed)} patients")
 
 
 # -- enrolment, peers, sync ---------------------------------------------------------
@@ -556,10 +549,6 @@ def quarantine_lift(ctx: click.Context, name: str) -> None:
     if not operations.lift_quarantine(name, actor="cli"):
         fail(f"{name} is not quarantined", 2)
     click.echo(f"Lifted the quarantine of {name}.")
-
-
-def random_password() -> str:
-    return "-".join(secrets.token_urlsafe(6) for _ in range(2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,8 @@ ROOT = DOCS.parent
 def commands(group: click.Group, prefix: str = "nirantar") -> list[str]:
     found = []
     for name, command in group.commands.items():
+        if command.hidden:  # internal helpers, not for operators
+            continue
         found.append(f"{prefix} {name}")
         if isinstance(command, click.Group):
             found += commands(command, f"{prefix} {name}")

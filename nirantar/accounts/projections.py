@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nirantar.accounts import events
 from nirantar.accounts.models import ApiToken, AuditEntry, User
-from nirantar.ledger import lww
+from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 
 register_models(User, ApiToken, AuditEntry)
 for _type in (
@@ -64,29 +64,37 @@ def on_token_issued(event: Event) -> None:
     )
 
 
-def _audit(event: Event, patient: str, action: str) -> None:
-    body = event.body
-    AuditEntry.objects.get_or_create(
-        event=event.hash,
-        patient=patient,
-        defaults={
-            "actor": event.actor,
-            "action": action,
-            "via": body.get("via", ""),
-            "node": event.origin,
-            "address": body.get("address", ""),
-            "reason": body.get("reason", ""),
-            "at_ms": event.hlc.wall,
-        },
-    )
+AUDIT_COLUMNS = ("event", "patient", "actor", "action", "via", "node", "address", "reason", "at_ms")
 
 
-@handles(events.RECORD_ACCESSED)
-def on_record_accessed(event: Event) -> None:
-    _audit(event, event.body["patient"], event.body["action"])
-
-
-@handles(events.RECORDS_SEARCHED)
-def on_records_searched(event: Event) -> None:
-    for patient in event.body["patients"]:
-        _audit(event, patient, "patient.search_result")
+@handles_batch(events.RECORD_ACCESSED, events.RECORDS_SEARCHED)
+def on_audit_events(batch: list[Event]) -> list[tuple[Event, str]]:
+    """Append-only: one entry per (event, patient); a repeat adds nothing."""
+    failures: list[tuple[Event, str]] = []
+    rows = []
+    for event in batch:
+        body = event.body
+        try:
+            if event.type == events.RECORD_ACCESSED:
+                pairs = [(str(body["patient"]), str(body["action"]))]
+            else:
+                pairs = [(str(p), "patient.search_result") for p in body["patients"]]
+        except (KeyError, TypeError) as exc:
+            failures.append((event, f"{type(exc).__name__}: {exc}"))
+            continue
+        for patient, action in pairs:
+            rows.append(
+                (
+                    event.hash,
+                    patient,
+                    event.actor,
+                    action,
+                    str(body.get("via", "")),
+                    event.origin,
+                    str(body.get("address", "")),
+                    str(body.get("reason", "")),
+                    event.hlc.wall,
+                )
+            )
+    bulk.insert_ignore(AuditEntry._meta.db_table, AUDIT_COLUMNS, rows)
+    return failures

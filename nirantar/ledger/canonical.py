@@ -42,9 +42,14 @@ def _check(value: Any, path: str) -> None:
     raise NotCanonical(f"{path}: {type(value).__name__} cannot be put in an event")
 
 
-def canonical(value: Any) -> bytes:
-    """Encode ``value`` canonically, or raise :class:`NotCanonical`."""
-    _check(value, "$")
+def canonical(value: Any, *, checked: bool = False) -> bytes:
+    """Encode ``value`` canonically, or raise :class:`NotCanonical`.
+
+    ``checked`` skips the walk over the value for one already known to hold only
+    canonical types (an event checked when it was built or received).
+    """
+    if not checked:
+        _check(value, "$")
     try:
         text = json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -54,5 +59,38 @@ def canonical(value: Any) -> bytes:
         raise NotCanonical(f"text that is not valid Unicode: {exc}") from exc
 
 
-def canonical_text(value: Any) -> str:
-    return canonical(value).decode("utf-8")
+def canonical_text(value: Any, *, checked: bool = False) -> str:
+    return canonical(value, checked=checked).decode("utf-8")
+
+
+def _reject_float(text: str) -> Any:
+    raise NotCanonical(f"floats are not allowed in events ({text})")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise NotCanonical(f"integer {value} is outside +/-(2**53 - 1)")
+    return value
+
+
+def _ascii_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    for key, _ in pairs:
+        if not key.isascii():
+            raise NotCanonical(f"object keys must be ASCII strings, got {key!r}")
+    return dict(pairs)
+
+
+def loads_canonical(text: str | bytes) -> Any:
+    """Parse JSON, refusing at parse time what `canonical` would refuse.
+
+    The result needs no further walk before it is encoded canonically (a lone
+    surrogate is still caught then, by the UTF-8 encoding).
+    """
+    return json.loads(
+        text,
+        parse_float=_reject_float,
+        parse_int=_safe_int,
+        parse_constant=_reject_float,
+        object_pairs_hook=_ascii_keys,
+    )

@@ -11,9 +11,10 @@ upgraded when read (see ``projection.upcast``), never rewritten.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uuid_utils.compat as uuid_compat
@@ -53,6 +54,11 @@ class Event:
     prev: str
     hash: str
     sig: str
+    # True once every field has been checked to encode canonically (at build or on
+    # arrival), so hashing it again need not re-walk the body. Not part of the event.
+    checked: bool = field(default=False, compare=False, repr=False)
+    # The SHA-256 of the content, when already computed (on arrival): not the claim.
+    content_hash: str = field(default="", compare=False, repr=False)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -68,7 +74,9 @@ class Event:
         }
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(canonical(self.header())).hexdigest()
+        if self.content_hash:
+            return self.content_hash
+        return hashlib.sha256(canonical(self.header(), checked=self.checked)).hexdigest()
 
     def signature_valid(self, public_key: str) -> bool:
         return keys.verify(public_key, self.sig, bytes.fromhex(self.hash))
@@ -82,10 +90,12 @@ class Event:
         return {**self.header(), "hash": self.hash, "sig": self.sig}
 
     @classmethod
-    def from_wire(cls, data: object) -> Event:
+    def from_wire(cls, data: object, *, parsed_canonically: bool = False) -> Event:
         """Parse an event received from elsewhere, checking the form of every field.
 
         The hash and signature are *not* checked here; ingest does that.
+        ``parsed_canonically``: ``data`` came from ``loads_canonical``, which has
+        already refused floats, big integers and non-ASCII keys.
         """
         if not isinstance(data, dict):
             raise MalformedEvent("an event is a JSON object")
@@ -120,10 +130,12 @@ class Event:
             )
             if event.hlc.counter > MAX_COUNTER:
                 raise MalformedEvent("the HLC counter is out of range")
-            canonical(event.header())
+            content = canonical(event.header(), checked=parsed_canonically)
         except (ValueError, NotCanonical) as exc:
             raise MalformedEvent(str(exc)) from exc
-        return event
+        return dataclasses.replace(
+            event, checked=True, content_hash=hashlib.sha256(content).hexdigest()
+        )
 
 
 def _str(
@@ -203,4 +215,5 @@ def build(
         prev=prev,
         hash=digest,
         sig=keys.sign(key, bytes.fromhex(digest)),
+        checked=True,
     )

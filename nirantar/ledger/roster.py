@@ -8,6 +8,10 @@ which is verified like any other chain.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.models import Origin
 from nirantar.ledger.projection import event_version
@@ -37,6 +41,9 @@ def apply(event: Event, using: str) -> None:
             },
         )
     elif event.type == NODE_ENROLLED:
+        cache = _numbers.get()
+        if cache is not None:
+            cache.pop(event.body["node"], None)
         # Ingest refuses a second enrolment of a name or a number, so this is a create.
         origins.get_or_create(
             name=event.body["node"],
@@ -56,9 +63,32 @@ def apply(event: Event, using: str) -> None:
             origins.filter(pk=origin.pk).update(revoked_after_seq=after)
 
 
+_numbers: contextvars.ContextVar[dict[str, int | None] | None] = contextvars.ContextVar(
+    "nirantar_roster_numbers", default=None
+)
+
+
+@contextmanager
+def numbers_remembered() -> Iterator[None]:
+    """Within one write transaction, look each origin's number up once."""
+    token = _numbers.set({})
+    try:
+        yield
+    finally:
+        _numbers.reset(token)
+
+
 def number_of(origin: str, using: str = "default") -> int | None:
     """The enrolment number of ``origin``: the only node that may mint numbers with it."""
-    return Origin.objects.using(using).filter(name=origin).values_list("number", flat=True).first()
+    cache = _numbers.get()
+    if cache is not None and origin in cache:
+        return cache[origin]
+    number = (
+        Origin.objects.using(using).filter(name=origin).values_list("number", flat=True).first()
+    )
+    if cache is not None:
+        cache[origin] = number
+    return number
 
 
 def check_minted_by(event: Event, node_number: int, what: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.db import connection
 
-from nirantar.ledger.models import NumberSequence
 from nirantar.ledger.numbering import MAX_SEQUENCE, SequenceExhausted
 
 _UPSERT = {
@@ -33,9 +32,12 @@ def observe(kind: str, scope: str, value: int) -> None:
 
 def next_number(kind: str, scope: str, limit: int = MAX_SEQUENCE) -> int:
     """The next unused number; call only under the writer lock, then emit an event using it."""
-    last = (
-        NumberSequence.objects.filter(kind=kind, scope=scope).values_list("last", flat=True).first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last FROM ledger_number_sequence WHERE kind = %s AND scope = %s", [kind, scope]
+        )
+        row = cursor.fetchone()
+    last = row[0] if row else None
     value = (last or 0) + 1
     if value > limit:
         raise SequenceExhausted(

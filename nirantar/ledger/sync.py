@@ -20,13 +20,16 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from django.db import DatabaseError
 
-from nirantar.ledger import models, projection, transport
+from nirantar.ledger import models, projection, roster, transport
+from nirantar.ledger.canonical import NotCanonical, loads_canonical
 from nirantar.ledger.events import AUTHORITY, Event, MalformedEvent
 from nirantar.ledger.hlc import wall_ms
 from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Report, raise_alarm
@@ -57,16 +60,26 @@ def ingest_remote(store: EventStore, events: list[Event], source: str | None = N
     ``source`` names the peer that presented them, so that a node passing on forged
     or altered events is itself named and quarantined.
     """
-    with store.atomic():
-        for origin in sorted({e.origin for e in events} | {AUTHORITY}):
-            store.lock(origin)
-        ingestor = Ingestor(
-            store,
-            project=projection.apply,
-            project_remote=projection.apply_isolated,
-            source=source,
-        )
-        return ingestor.ingest_many(events)
+    for careful in (False, True):
+        try:
+            with store.atomic(), roster.numbers_remembered():
+                for origin in sorted({e.origin for e in events} | {AUTHORITY}):
+                    store.lock(origin)
+                ingestor = Ingestor(
+                    store,
+                    project=projection.apply,
+                    project_remote=projection.apply_isolated,
+                    source=source,
+                )
+                ingestor.careful = careful
+                return ingestor.ingest_many(events)
+        except DatabaseError:
+            if careful:
+                raise
+            # Something in the batch could not be stored; nothing of it was kept.
+            # Again, one event at a time, so only what can't be stored is refused.
+            log.warning("a batch of %d events failed; retrying one by one", len(events))
+    raise AssertionError("unreachable")
 
 
 def to_ndjson(events: Iterable[Event]) -> Iterator[bytes]:
@@ -82,8 +95,8 @@ def from_ndjson(data: bytes) -> list[Event]:
         if not line.strip():
             continue
         try:
-            events.append(Event.from_wire(json.loads(line)))
-        except (ValueError, MalformedEvent) as exc:
+            events.append(Event.from_wire(loads_canonical(line), parsed_canonically=True))
+        except (ValueError, MalformedEvent, NotCanonical) as exc:
             raise MalformedEvent(f"line {number}: {exc}") from exc
     return events
 
@@ -175,6 +188,7 @@ def exchange(local: LocalNode, peer: models.Peer, client: PeerClient | None = No
         raise SyncError(f"{result.peer} is quarantined on this node")
 
     result.pulled += _fetch_divergent_heads(store, client, hello, result.peer)
+    _pull_pipelined(store, client, result)
 
     while True:  # pull until nothing more arrives
         before = store.vector()
@@ -212,6 +226,33 @@ def exchange(local: LocalNode, peer: models.Peer, client: PeerClient | None = No
         clock_offset_ms=offset,
     )
     return result
+
+
+def _pull_pipelined(store: EventStore, client: PeerClient, result: Exchange) -> None:
+    """Catch up fast: fetch and parse the next batch while this one is being stored.
+
+    The next request assumes this batch will be accepted; anything it skips
+    because an event was held or refused is fetched by the plain loop after.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nirantar-pull") as pool:
+        vector = store.vector()
+        pending = pool.submit(client.pull, vector)
+        while True:
+            events = pending.result()
+            if not events:
+                return
+            expected = dict(vector)
+            for event in events:
+                expected[event.origin] = max(expected.get(event.origin, 0), event.seq)
+            pending = pool.submit(client.pull, expected)
+            report = ingest_remote(store, events, source=result.peer)
+            result.pulled += len(report.accepted)
+            result.held += report.held
+            result.rejected += report.rejected
+            if report.held or report.rejected:
+                pending.result()  # don't leave it running; the plain loop takes over
+                return
+            vector = expected
 
 
 def _fetch_divergent_heads(

@@ -101,8 +101,8 @@ def pull(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         limit = max(1, min(int(body.get("limit", sync.PULL_BATCH)), 5 * sync.PULL_BATCH))
     except (ValueError, TypeError, AttributeError):
         return _error(400, "invalid", 'a pull is {"vector": {origin: seq}, "limit": n}')
-    events = node().store.events_after(vector, limit=limit)
-    return StreamingHttpResponse(sync.to_ndjson(events), content_type="application/x-ndjson")
+    lines = b"".join(node().store.wire_after(vector, limit=limit))
+    return HttpResponse(lines, content_type="application/x-ndjson")
 
 
 @require_POST

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 from nirantar.errors import Unavailable
-from nirantar.ledger import events, hlc, keys, projection, sequences
+from nirantar.ledger import events, hlc, keys, projection, roster, sequences
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Outcome
 from nirantar.ledger.models import Origin
@@ -118,6 +118,7 @@ class Writer:
         )
         self.emitted: list[Event] = []
         self._number: int | None = None
+        self._seen: hlc.HLC | None = None
 
     def emit(
         self, type: str, stream: str, body: dict[str, Any], *, actor: str, origin: str | None = None
@@ -133,7 +134,7 @@ class Writer:
             self.store.lock(AUTHORITY)
         else:
             key = self.local.key
-        seq, prev = self.store.head(origin)
+        seq, prev, head_hlc = self.ingestor.head(origin)
         if prev is None:
             if origin == AUTHORITY:
                 prev = events.GENESIS_PREV
@@ -144,10 +145,13 @@ class Writer:
                 prev = row.enrolment_hash
         body = {"v": projection.current_version(type), **body}
         now = hlc.wall_ms()
-        # Absorb every clock seen, except one more than the allowed skew ahead
-        # (it raised an alarm on arrival): that must not carry this node's clock off.
-        seen = self.store.max_hlc(ceiling_ms=now + CLOCK_SKEW_MS)
-        stamp = hlc.tick(max(seen, self.store.head_hlc(origin)), now)
+        if self._seen is None:
+            # Absorb every clock seen, except one more than the allowed skew ahead
+            # (it raised an alarm on arrival): that must not carry this node's clock off.
+            # Read once per transaction: under the writer lock only this writer adds events.
+            self._seen = self.store.max_hlc(ceiling_ms=now + CLOCK_SKEW_MS)
+        stamp = hlc.tick(max(self._seen, head_hlc), now)
+        self._seen = max(self._seen, stamp)
         event = events.build(
             key,
             origin=origin,
@@ -186,7 +190,7 @@ def writing(local: LocalNode | None = None) -> Iterator[Writer]:
         yield current
         return
     local = local or node()
-    with local.store.atomic(durable=True):
+    with local.store.atomic(durable=True), roster.numbers_remembered():
         local.store.lock(local.name)
         writer = Writer(local)
         token = _active.set(writer)

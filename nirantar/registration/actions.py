@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from nirantar import timeutil
 from nirantar.errors import NotFound, ValidationFailed
@@ -25,9 +26,9 @@ def parse_uhid(text: Any, field: str = "uhid") -> str:
 def find_department(value: Any) -> Department:
     text = rules.normalise_text(value) if isinstance(value, str) else ""
     department = (
-        Department.objects.filter(active=True, code__iexact=text).first()
-        or Department.objects.filter(active=True, name_en__iexact=text).first()
-        or Department.objects.filter(active=True, name_hi=text).first()
+        Department.objects.filter(active=True)
+        .filter(Q(code__iexact=text) | Q(name_en__iexact=text) | Q(name_hi=text))
+        .first()
     )
     if department is None:
         names = ", ".join(Department.objects.filter(active=True).values_list("name_en", flat=True))

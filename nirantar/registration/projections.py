@@ -4,6 +4,9 @@ Events can meet in any order (a correction made at one node may arrive at a
 third before the registration does), so every handler is order-independent:
 patients are last-writer-wins per field with every value kept in
 PatientChange; visits and departments are creates keyed by minted ids.
+
+Patients and visits are applied in batches (``handles_batch``): a node catching
+up after a day apart receives tens of thousands of them at once.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nirantar.ledger import lww, roster, sequences
+from nirantar.ledger import bulk, lww, roster, sequences
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.ledger.numbering import InvalidNumber
+from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 from nirantar.registration import events
 from nirantar.registration.models import Department, Patient, PatientChange, Visit
 from nirantar.registration.rules import PATIENT_FIELDS
@@ -26,6 +30,8 @@ for _type in (
     events.VISIT_REGISTERED,
 ):
     event_version(_type, 1)
+
+Failures = list[tuple[Event, str]]
 
 
 @handles(events.DEPARTMENT_DEFINED)
@@ -55,94 +61,172 @@ def _field_values(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _apply_fields(
-    event: Event, uhid: str, values: dict[str, Any], kind: str, reason: str = ""
-) -> Patient:
-    patient = Patient.objects.filter(uhid=uhid).first() or Patient(uhid=uhid, field_stamps={})
-    stamps = dict(patient.field_stamps)
-    stamp = lww.stamp_of(event)
-    changes = []
-    for field, value in values.items():
-        stored = date.fromisoformat(value) if field == "date_of_birth" and value else value
-        if field != "date_of_birth" and stored is None:
-            stored = ""
-        lww.assign(patient, stamps, field, stored, stamp)
-        changes.append(
-            PatientChange(
-                event=event.hash,
-                field=field,
-                uhid=uhid,
-                value=value,
-                hlc_wall=event.hlc.wall,
-                hlc_count=event.hlc.counter,
-                origin=event.origin,
-                actor=event.actor,
-                kind=kind,
-                reason=reason,
-            )
-        )
-    # (event, field) is unique, so applying an event twice adds nothing.
-    PatientChange.objects.bulk_create(changes, ignore_conflicts=True)
-    patient.field_stamps = stamps
-    return patient
-
-
 def search_text(patient: Patient) -> str:
     parts = (patient.name_en, patient.name_hi, patient.guardian_name)
     return " | ".join(p.lower() for p in parts if p)[:400]
 
 
-@handles(events.PATIENT_REGISTERED)
-def on_patient_registered(event: Event) -> None:
-    body = event.body
-    node_number, seq = events.UHID.parse(body["uhid"])
-    roster.check_minted_by(event, node_number, f"UHID {body['uhid']}")
-    patient = _apply_fields(event, body["uhid"], _field_values(body), "registered")
-    stamp = lww.stamp_of(event)
-    first = patient.field_stamps.get("_registered")
-    if first is None or tuple(stamp) < tuple(first):  # the earliest registration is the record's
-        patient.field_stamps = {**patient.field_stamps, "_registered": stamp}
-        patient.is_registered = True
-        patient.registered_at_ms = event.hlc.wall
-        patient.registered_by = event.actor
-        patient.registered_node = event.origin
-    patient.search_text = search_text(patient)
-    patient.save()
-    sequences.observe(events.UHID.kind, str(node_number), seq)
+CHANGE_COLUMNS = (
+    "event",
+    "uhid",
+    "field",
+    "value",
+    "hlc_wall",
+    "hlc_count",
+    "origin",
+    "actor",
+    "kind",
+    "reason",
+)
+PATIENT_COLUMNS = [f.attname for f in Patient._meta.concrete_fields if f.attname != "id"]
 
 
-@handles(events.PATIENT_CORRECTED)
-def on_patient_corrected(event: Event) -> None:
-    body = event.body
-    patient = _apply_fields(
-        event, body["uhid"], _field_values(body["changes"]), "corrected", body.get("reason", "")
+@handles_batch(events.PATIENT_REGISTERED, events.PATIENT_CORRECTED)
+def on_patient_events(batch: list[Event]) -> Failures:
+    """Registrations and corrections: last-writer-wins per field, every value kept."""
+    failures: Failures = []
+    uhids = {str(e.body.get("uhid", "")) for e in batch}
+    patients = {p.uhid: p for p in Patient.objects.filter(uhid__in=uhids)}
+    new: set[str] = set()
+    touched: set[str] = set()
+    changes: list[tuple[Any, ...]] = []
+    minted: dict[str, int] = {}
+    for event in batch:
+        body = event.body
+        try:
+            uhid = body["uhid"]
+            if event.type == events.PATIENT_REGISTERED:
+                node_number, seq = events.UHID.parse(uhid)
+                roster.check_minted_by(event, node_number, f"UHID {uhid}")
+                values, kind, reason = _field_values(body), "registered", ""
+            else:
+                events.UHID.parse(uhid)
+                values, kind, reason = (
+                    _field_values(body["changes"]),
+                    "corrected",
+                    body.get("reason", ""),
+                )
+        except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
+            failures.append((event, f"{type(exc).__name__}: {exc}"))
+            continue
+        patient = patients.get(uhid)
+        if patient is None:
+            patient = patients[uhid] = Patient(uhid=uhid, field_stamps={})
+            new.add(uhid)
+        touched.add(uhid)
+        stamps = dict(patient.field_stamps)
+        stamp = lww.stamp_of(event)
+        for field, value in values.items():
+            stored = date.fromisoformat(value) if field == "date_of_birth" and value else value
+            if field != "date_of_birth" and stored is None:
+                stored = ""
+            lww.assign(patient, stamps, field, stored, stamp)
+            if kind == "registered" and value in (None, "", False):
+                continue  # a blank at registration is not worth a line of history
+            changes.append(
+                (
+                    event.hash,
+                    uhid,
+                    field,
+                    value,
+                    event.hlc.wall,
+                    event.hlc.counter,
+                    event.origin,
+                    event.actor,
+                    kind,
+                    reason,
+                )
+            )
+        if kind == "registered":
+            first = stamps.get("_registered")
+            if first is None or tuple(stamp) < tuple(first):  # the earliest registration counts
+                stamps["_registered"] = stamp
+                patient.is_registered = True
+                patient.registered_at_ms = event.hlc.wall
+                patient.registered_by = event.actor
+                patient.registered_node = event.origin
+            scope = str(node_number)
+            minted[scope] = max(minted.get(scope, 0), seq)
+        patient.field_stamps = stamps
+    for uhid in touched:
+        patients[uhid].search_text = search_text(patients[uhid])
+    created = [patients[u] for u in new]
+    updated = [patients[u] for u in touched - new]
+    if created:
+        bulk.insert_ignore(
+            Patient._meta.db_table,
+            PATIENT_COLUMNS,
+            ([_column(p, c) for c in PATIENT_COLUMNS] for p in created),
+            json_columns=("field_stamps",),
+        )
+    if updated:
+        Patient.objects.bulk_update(updated, PATIENT_COLUMNS, batch_size=200)
+    # (event, field) is unique, so applying an event twice adds nothing.
+    bulk.insert_ignore(
+        PatientChange._meta.db_table, CHANGE_COLUMNS, changes, json_columns=("value",)
     )
-    patient.search_text = search_text(patient)
-    patient.save()
+    for scope, last in minted.items():
+        sequences.observe(events.UHID.kind, scope, last)
+    return failures
 
 
-@handles(events.VISIT_REGISTERED)
-def on_visit_registered(event: Event) -> None:
-    body = event.body
-    node_number, seq = events.VISIT.parse(body["visit"])
-    roster.check_minted_by(event, node_number, f"visit {body['visit']}")
-    Visit.objects.get_or_create(
-        visit_no=body["visit"],
-        defaults={
-            "uhid": body["uhid"],
-            "department": body["department"],
-            "room_en": body["room"]["en"],
-            "room_hi": body["room"]["hi"],
-            "token": body["token"],
-            "token_no": body["token_no"],
-            "counter": body["counter"],
-            "local_date": date.fromisoformat(body["date"]),
-            "at_ms": event.hlc.wall,
-            "registered_by": event.actor,
-            "node": event.origin,
-        },
-    )
-    sequences.observe(events.VISIT.kind, str(node_number), seq)
-    sequences.observe(
-        "token", f"{body['counter']}:{body['department']}:{body['date']}", body["token_no"]
-    )
+def _column(patient: Patient, column: str) -> Any:
+    value = getattr(patient, column)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+VISIT_COLUMNS = (
+    "visit_no",
+    "uhid",
+    "department",
+    "room_en",
+    "room_hi",
+    "token",
+    "token_no",
+    "counter",
+    "local_date",
+    "at_ms",
+    "registered_by",
+    "node",
+)
+
+
+@handles_batch(events.VISIT_REGISTERED)
+def on_visits(batch: list[Event]) -> Failures:
+    """Visits are created under the number their node minted; a repeat adds nothing."""
+    failures: Failures = []
+    rows: list[tuple[Any, ...]] = []
+    observed: dict[tuple[str, str], int] = {}
+    for event in batch:
+        body = event.body
+        try:
+            node_number, seq = events.VISIT.parse(body["visit"])
+            roster.check_minted_by(event, node_number, f"visit {body['visit']}")
+            rows.append(
+                (
+                    body["visit"],
+                    body["uhid"],
+                    body["department"],
+                    body["room"]["en"],
+                    body["room"]["hi"],
+                    body["token"],
+                    body["token_no"],
+                    body["counter"],
+                    date.fromisoformat(body["date"]).isoformat(),
+                    event.hlc.wall,
+                    event.actor,
+                    event.origin,
+                )
+            )
+        except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
+            failures.append((event, f"{type(exc).__name__}: {exc}"))
+            continue
+        for key, value in (
+            ((events.VISIT.kind, str(node_number)), seq),
+            (("token", f"{body['counter']}:{body['department']}:{body['date']}"), body["token_no"]),
+        ):
+            observed[key] = max(observed.get(key, 0), value)
+    bulk.insert_ignore(Visit._meta.db_table, VISIT_COLUMNS, rows)
+    for (kind, scope), last in observed.items():
+        sequences.observe(kind, scope, last)
+    return failures

@@ -39,3 +39,20 @@ def test_it_writes_hindi_as_itself_with_no_whitespace():
 def test_it_refuses_what_other_languages_would_encode_differently(value):
     with pytest.raises(NotCanonical):
         canonical(value)
+
+
+@pytest.mark.parametrize("text", ['{"a": 1.5}', '{"a": 9007199254740993}', '{"नाम": 1}',
+                                  '{"a": NaN}', '[1e3]'])
+def test_parsing_refuses_what_encoding_would_refuse(text):
+    from nirantar.ledger.canonical import loads_canonical
+
+    with pytest.raises(NotCanonical):
+        loads_canonical(text)
+
+
+@given(json_values)
+def test_what_parses_canonically_encodes_to_the_same_bytes(value):
+    from nirantar.ledger.canonical import loads_canonical
+
+    encoded = canonical(value)
+    assert canonical(loads_canonical(encoded), checked=True) == encoded

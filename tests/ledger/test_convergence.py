@@ -94,6 +94,19 @@ def _history_once(clerk, records) -> list:
     return _cache[key]
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_applying_events_in_batches_gives_the_same_tables_as_one_by_one(clerk, records, data):
+    events = _history_once(clerk, records)
+    expected = _replay(events)
+    shuffled = data.draw(st.permutations(events))
+    size = data.draw(st.integers(1, len(events)))
+    projection.clear()
+    for start in range(0, len(shuffled), size):
+        assert projection.apply_many(shuffled[start:start + size]) == []
+    assert projection.dump() == expected
+
+
 def test_the_later_correction_wins_and_the_loser_stays_in_the_history(clerk, records):
     events = _history(clerk, records)
     _replay(list(reversed(events)))

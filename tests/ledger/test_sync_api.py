@@ -21,8 +21,13 @@ class Peer:
         self.key = keys.generate()
         self.client = Client()
         if enrol:
-            bootstrap.enrol(node(), node=name, number=number,
-                            public_key=keys.public_text(self.key), actor="test")
+            bootstrap.enrol(
+                node(),
+                node=name,
+                number=number,
+                public_key=keys.public_text(self.key),
+                actor="test",
+            )
 
     def call(self, method: str, path: str, body: bytes = b"", signer=None, name=None):
         headers = transport.sign(signer or self.key, name or self.name, method, path, body)
@@ -55,7 +60,7 @@ def test_pull_sends_what_the_peer_lacks_as_ndjson(peer, registered):
     vector["test-counter"] -= 2
     response = peer.call("POST", "/sync/pull", json.dumps({"vector": vector}).encode())
     assert response["Content-Type"] == "application/x-ndjson"
-    pulled = sync.from_ndjson(b"".join(response.streaming_content))
+    pulled = sync.from_ndjson(response.content)
     assert [e.seq for e in pulled] == [vector["test-counter"] + 1, vector["test-counter"] + 2]
 
 

@@ -6,6 +6,7 @@ Used by the system tests and by the benchmarks.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -144,7 +145,7 @@ class NodeProcess:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.3)
         raise AssertionError(
             f"{self.name} did not start:\n{(self.data_dir / 'serve.log').read_text()}"

@@ -30,9 +30,13 @@ def test_only_an_administrator_may_ask_for_the_digest(api_as, clerk, admin):
 
 
 def test_the_status_screen_names_peers_and_alarms(clerk):
-    Peer.objects.create(url="http://hub:8000", name="hub", added_at="2026-01-01T00:00Z",
-                        last_error="http://hub:8000 is unreachable: ConnectError",
-                        their_vector={"test-counter": 1})
+    Peer.objects.create(
+        url="http://hub:8000",
+        name="hub",
+        added_at="2026-01-01T00:00Z",
+        last_error="http://hub:8000 is unreachable: ConnectError",
+        their_vector={"test-counter": 1},
+    )
     raise_alarm("equivocation", "ward-7 signed two different events with seq 3", "ward-7")
     html = signed_in(clerk).get("/status/").content.decode()
     assert "is unreachable" in html and "ward-7 signed two different events" in html
@@ -40,22 +44,28 @@ def test_the_status_screen_names_peers_and_alarms(clerk):
 
 def test_an_administrator_approves_a_join_on_the_enrolment_screen(admin):
     public = keys.public_text(keys.generate())
-    JoinRequest.objects.create(code="ABCD-EFGH", node="ward-9", public_key=public,
-                               requested_at="2026-01-01T00:00Z")
+    JoinRequest.objects.create(
+        code="ABCD-EFGH", node="ward-9", public_key=public, requested_at="2026-01-01T00:00Z"
+    )
     client = signed_in(admin)
     assert "ABCD-EFGH" in client.get("/enrolment/").content.decode()
-    response = client.post("/enrolment/", {"action": "approve", "code": "ABCD-EFGH",
-                                           "number": "9"}, follow=True)
+    response = client.post(
+        "/enrolment/", {"action": "approve", "code": "ABCD-EFGH", "number": "9"}, follow=True
+    )
     assert "Enrolled ward-9 as number 9" in response.content.decode()
     assert Origin.objects.get(name="ward-9").number == 9
 
 
 def test_a_taken_number_is_refused_with_a_reason(admin):
-    JoinRequest.objects.create(code="WXYZ-2345", node="ward-9",
-                               public_key=keys.public_text(keys.generate()),
-                               requested_at="2026-01-01T00:00Z")
-    response = signed_in(admin).post("/enrolment/", {"action": "approve", "code": "WXYZ-2345",
-                                                     "number": "101"}, follow=True)
+    JoinRequest.objects.create(
+        code="WXYZ-2345",
+        node="ward-9",
+        public_key=keys.public_text(keys.generate()),
+        requested_at="2026-01-01T00:00Z",
+    )
+    response = signed_in(admin).post(
+        "/enrolment/", {"action": "approve", "code": "WXYZ-2345", "number": "101"}, follow=True
+    )
     assert "already taken" in response.content.decode()
     assert not Origin.objects.filter(name="ward-9").exists()
 

@@ -1,0 +1,40 @@
+"""Many rows in one statement, on either engine: for projections that apply events in bulk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _placeholder(column: str, json_columns: Sequence[str]) -> str:
+    if column in json_columns and connection.vendor == "postgresql":
+        return "CAST(%s AS jsonb)"
+    return "%s"
+
+
+def insert_ignore(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    json_columns: Sequence[str] = (),
+) -> None:
+    """INSERT each row, skipping any that would break a unique constraint (idempotence)."""
+    positions = [i for i, c in enumerate(columns) if c in json_columns]
+    lists: list[list[Any]] = [list(row) for row in rows]
+    for row in lists:
+        for i in positions:
+            row[i] = _encode(row[i])
+    if not lists:
+        return
+    values = ", ".join(_placeholder(c, json_columns) for c in columns)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) "  # noqa: S608 - names are ours
+        "ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, lists)
