@@ -121,7 +121,8 @@ def status() -> dict[str, Any]:
     if backlog:
         alarms.append(backlog)
     joining = None
-    if not local.enrolled():
+    revoked = local.revoked()
+    if not local.enrolled() and not revoked:
         state = syncer.join_state(settings.DATA_DIR)
         if state:
             joining = {"hub": state["hub"], "code": state["code"]}
@@ -129,6 +130,7 @@ def status() -> dict[str, Any]:
         "node": local.name,
         "number": origin.number if origin and origin.public_key == local.public_key else None,
         "enrolled": local.enrolled(),
+        "revoked": revoked,
         "joining": joining,
         "hospital": authority.hospital if authority else "",
         "vector": mine,

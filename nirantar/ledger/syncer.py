@@ -55,6 +55,8 @@ class Syncer:
 
     def run_once(self, force: bool = False) -> Round:
         result = Round([], [])
+        if self.local.revoked():
+            return result  # no peer accepts anything from a revoked node
         if not self.local.enrolled():
             state = join_state(self.data_dir)
             if state is None:

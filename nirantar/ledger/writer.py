@@ -64,6 +64,10 @@ class LocalNode:
             raise NotEnrolled(f"node {self.name} has been revoked")
         return row.number
 
+    def revoked(self) -> bool:
+        row = self.origin_row()
+        return bool(row and row.public_key == self.public_key and row.revoked_after_seq is not None)
+
     def enrolled(self) -> bool:
         try:
             self.number()

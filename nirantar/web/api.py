@@ -48,6 +48,7 @@ class StatusOut(Schema):
     node: str
     number: int | None
     enrolled: bool
+    revoked: bool
     joining: JoiningOut | None
     hospital: str
     vector: dict[str, int]

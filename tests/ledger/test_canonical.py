@@ -41,8 +41,9 @@ def test_it_refuses_what_other_languages_would_encode_differently(value):
         canonical(value)
 
 
-@pytest.mark.parametrize("text", ['{"a": 1.5}', '{"a": 9007199254740993}', '{"नाम": 1}',
-                                  '{"a": NaN}', '[1e3]'])
+@pytest.mark.parametrize(
+    "text", ['{"a": 1.5}', '{"a": 9007199254740993}', '{"नाम": 1}', '{"a": NaN}', "[1e3]"]
+)
 def test_parsing_refuses_what_encoding_would_refuse(text):
     from nirantar.ledger.canonical import loads_canonical
 

@@ -103,7 +103,7 @@ def test_applying_events_in_batches_gives_the_same_tables_as_one_by_one(clerk, r
     size = data.draw(st.integers(1, len(events)))
     projection.clear()
     for start in range(0, len(shuffled), size):
-        assert projection.apply_many(shuffled[start:start + size]) == []
+        assert projection.apply_many(shuffled[start : start + size]) == []
     assert projection.dump() == expected
 
 
