@@ -24,13 +24,15 @@ from typing import Any
 from bench.common import OUT, summary
 from tests.system.node import NodeProcess
 
+SCHEMA = "s3"
 QUIET = {"NIRANTAR_PRINT_WARMUP": "0", "NIRANTAR_LOG_LEVEL": "WARNING"}
 
 
 def source_node(events: int) -> Path:
     """A node holding ``events`` events of its own (cached in bench/out/)."""
     patients = events // 2
-    cached = OUT / f"sync-source-{patients}"
+    # The schema is part of the name: a node made by older code is not reused.
+    cached = OUT / f"sync-source-{SCHEMA}-{patients}"
     if (cached / "generated").exists():
         return cached
     if cached.exists():
@@ -84,8 +86,11 @@ def catch_up(events: int) -> dict[str, Any]:
                 " 'before': before, 'after': node().store.count(),"
                 " 'failed': r.failed}))\n"
             )
-            env = {**away.env, "DJANGO_SETTINGS_MODULE": "nirantar.settings",
-                   "BENCH_PROFILE": os.environ.get("BENCH_PROFILE", "")}
+            env = {
+                **away.env,
+                "DJANGO_SETTINGS_MODULE": "nirantar.settings",
+                "BENCH_PROFILE": os.environ.get("BENCH_PROFILE", ""),
+            }
             done = subprocess.run(
                 [sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True
             )

@@ -60,7 +60,8 @@ def database_from_url(url: str, data_dir: Path | None) -> dict[str, object]:
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; "
-                    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+                    "PRAGMA wal_autocheckpoint=4000;"
                 ),
             },
         }

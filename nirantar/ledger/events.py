@@ -57,8 +57,12 @@ class Event:
     # True once every field has been checked to encode canonically (at build or on
     # arrival), so hashing it again need not re-walk the body. Not part of the event.
     checked: bool = field(default=False, compare=False, repr=False)
+    # Caches filled only by from_wire, for the event exactly as received. Code must not
+    # dataclasses.replace the content of a received event (the caches would go stale).
     # The SHA-256 of the content, when already computed (on arrival): not the claim.
     content_hash: str = field(default="", compare=False, repr=False)
+    # The body's canonical text, when already encoded (on arrival).
+    body_text: str = field(default="", compare=False, repr=False)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -130,11 +134,26 @@ class Event:
             )
             if event.hlc.counter > MAX_COUNTER:
                 raise MalformedEvent("the HLC counter is out of range")
-            content = canonical(event.header(), checked=parsed_canonically)
+            # Keys sort as actor, body, hlc, ...: the body's canonical text sits whole
+            # inside the header's, so it is encoded once and kept for storing.
+            body_text = canonical(event.body, checked=parsed_canonically)
+            rest = dict(event.header())
+            del rest["body"], rest["actor"]
+            content = (
+                b'{"actor":'
+                + canonical(event.actor)
+                + b',"body":'
+                + body_text
+                + b","
+                + canonical(rest, checked=True)[1:]
+            )
         except (ValueError, NotCanonical) as exc:
             raise MalformedEvent(str(exc)) from exc
         return dataclasses.replace(
-            event, checked=True, content_hash=hashlib.sha256(content).hexdigest()
+            event,
+            checked=True,
+            content_hash=hashlib.sha256(content).hexdigest(),
+            body_text=body_text.decode("utf-8"),
         )
 
 

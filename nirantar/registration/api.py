@@ -13,7 +13,7 @@ from nirantar import timeutil
 from nirantar.accounts.permissions import requires
 from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration.catalogue import CATEGORIES
-from nirantar.registration.models import Patient, PatientChange, Visit
+from nirantar.registration.models import Patient, Visit
 from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
 from nirantar.schemas import ERRORS
 
@@ -218,13 +218,11 @@ def patient_history(request: HttpRequest, uhid: str) -> dict[str, Any]:
     )
     return {
         "uhid": patient.uhid,
-        "changes": [change_out(patient, c) for c in queries.history(patient.uhid)],
+        "changes": [change_out(c) for c in queries.history(patient)],
     }
 
 
-def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
-    stamp = patient.field_stamps.get(change.field)
-    current = stamp == [change.hlc_wall, change.hlc_count, change.origin]
+def change_out(change: queries.Change) -> dict[str, Any]:
     return {
         "field": change.field,
         "value": change.value,
@@ -233,7 +231,7 @@ def change_out(patient: Patient, change: PatientChange) -> dict[str, Any]:
         "actor": change.actor,
         "kind": change.kind,
         "reason": change.reason,
-        "current": current,
+        "current": change.current,
     }
 
 

@@ -81,31 +81,6 @@ class Patient(models.Model):
         return ((day - dob).days, "D")
 
 
-class PatientChange(models.Model):
-    """Every value any event gave any field of a patient: the record's history."""
-
-    event = models.CharField(max_length=64)  # the event's hash
-    uhid = models.CharField(max_length=20)
-    field = models.CharField(max_length=40)
-    value = models.JSONField(null=True)
-    hlc_wall = models.BigIntegerField()
-    hlc_count = models.IntegerField()
-    origin = models.CharField(max_length=40)
-    actor = models.CharField(max_length=150)
-    kind = models.CharField(max_length=20)  # registered | corrected
-    reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        db_table = "registration_patient_change"
-        constraints = [
-            models.UniqueConstraint(fields=["event", "field"], name="patient_change_event_field")
-        ]
-        indexes = [models.Index(fields=["uhid", "field"], name="patient_change_uhid")]
-
-    def __str__(self) -> str:
-        return f"{self.uhid}.{self.field}"
-
-
 class Visit(models.Model):
     visit_no = models.CharField(max_length=20, primary_key=True)
     uhid = models.CharField(max_length=20)

@@ -2,8 +2,9 @@
 
 Events can meet in any order (a correction made at one node may arrive at a
 third before the registration does), so every handler is order-independent:
-patients are last-writer-wins per field with every value kept in
-PatientChange; visits and departments are creates keyed by minted ids.
+patients are last-writer-wins per field (every value stays in the log, where
+``queries.history`` reads it); visits and departments are creates keyed by
+minted ids.
 
 Patients and visits are applied in batches (``handles_batch``): a node catching
 up after a day apart receives tens of thousands of them at once.
@@ -19,10 +20,10 @@ from nirantar.ledger.events import Event
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 from nirantar.registration import events
-from nirantar.registration.models import Department, Patient, PatientChange, Visit
+from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.rules import PATIENT_FIELDS
 
-register_models(Department, Patient, PatientChange, Visit)
+register_models(Department, Patient, Visit)
 for _type in (
     events.DEPARTMENT_DEFINED,
     events.PATIENT_REGISTERED,
@@ -48,7 +49,7 @@ def on_department_defined(event: Event) -> None:
     department.save()
 
 
-def _field_values(body: dict[str, Any]) -> dict[str, Any]:
+def field_values(body: dict[str, Any]) -> dict[str, Any]:
     values = {k: body[k] for k in PATIENT_FIELDS if k in body}
     address = body.get("address")
     if isinstance(address, dict):
@@ -66,18 +67,6 @@ def search_text(patient: Patient) -> str:
     return " | ".join(p.lower() for p in parts if p)[:400]
 
 
-CHANGE_COLUMNS = (
-    "event",
-    "uhid",
-    "field",
-    "value",
-    "hlc_wall",
-    "hlc_count",
-    "origin",
-    "actor",
-    "kind",
-    "reason",
-)
 PATIENT_COLUMNS = [f.attname for f in Patient._meta.concrete_fields if f.attname != "id"]
 
 
@@ -89,23 +78,20 @@ def on_patient_events(batch: list[Event]) -> Failures:
     patients = {p.uhid: p for p in Patient.objects.filter(uhid__in=uhids)}
     new: set[str] = set()
     touched: set[str] = set()
-    changes: list[tuple[Any, ...]] = []
     minted: dict[str, int] = {}
     for event in batch:
         body = event.body
         try:
             uhid = body["uhid"]
+            if event.stream != events.patient_stream(uhid):  # the history reads that stream
+                raise ValueError(f"a patient's event must be in stream patient:{uhid}")
             if event.type == events.PATIENT_REGISTERED:
                 node_number, seq = events.UHID.parse(uhid)
                 roster.check_minted_by(event, node_number, f"UHID {uhid}")
-                values, kind, reason = _field_values(body), "registered", ""
+                values, kind = field_values(body), "registered"
             else:
                 events.UHID.parse(uhid)
-                values, kind, reason = (
-                    _field_values(body["changes"]),
-                    "corrected",
-                    body.get("reason", ""),
-                )
+                values, kind = field_values(body["changes"]), "corrected"
         except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
             failures.append((event, f"{type(exc).__name__}: {exc}"))
             continue
@@ -121,22 +107,6 @@ def on_patient_events(batch: list[Event]) -> Failures:
             if field != "date_of_birth" and stored is None:
                 stored = ""
             lww.assign(patient, stamps, field, stored, stamp)
-            if kind == "registered" and value in (None, "", False):
-                continue  # a blank at registration is not worth a line of history
-            changes.append(
-                (
-                    event.hash,
-                    uhid,
-                    field,
-                    value,
-                    event.hlc.wall,
-                    event.hlc.counter,
-                    event.origin,
-                    event.actor,
-                    kind,
-                    reason,
-                )
-            )
         if kind == "registered":
             first = stamps.get("_registered")
             if first is None or tuple(stamp) < tuple(first):  # the earliest registration counts
@@ -161,10 +131,6 @@ def on_patient_events(batch: list[Event]) -> Failures:
         )
     if updated:
         Patient.objects.bulk_update(updated, PATIENT_COLUMNS, batch_size=200)
-    # (event, field) is unique, so applying an event twice adds nothing.
-    bulk.insert_ignore(
-        PatientChange._meta.db_table, CHANGE_COLUMNS, changes, json_columns=("value",)
-    )
     for scope, last in minted.items():
         sequences.observe(events.UHID.kind, scope, last)
     return failures

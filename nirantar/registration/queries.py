@@ -8,6 +8,7 @@ signed audit trail, each condition on its own line.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -17,9 +18,11 @@ from nirantar.accounts import permissions
 from nirantar.accounts.auth import client_address
 from nirantar.errors import NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
+from nirantar.ledger.writer import node
 from nirantar.registration import events, rules, search
-from nirantar.registration.models import Department, Patient, PatientChange, Visit
+from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.permissions import READ_PATIENT
+from nirantar.registration.projections import field_values
 
 MAX_QUERY = 100
 
@@ -153,10 +156,56 @@ def search_patients(
     return kind, patients
 
 
-def history(uhid: str) -> list[PatientChange]:
-    return list(
-        PatientChange.objects.filter(uhid=uhid).order_by("field", "hlc_wall", "hlc_count", "origin")
-    )
+@dataclass(frozen=True)
+class Change:
+    """One value one event gave one field of a patient's record."""
+
+    field: str
+    value: Any
+    hlc_wall: int
+    origin: str
+    actor: str
+    kind: str  # registered | corrected
+    reason: str
+    current: bool  # this value is the record's value now (it won last-writer-wins)
+
+
+def history(patient: Patient) -> list[Change]:
+    """Every value each field of the record has had, read from the signed log itself.
+
+    The log is the record: the history needs no table of its own, and the loser
+    of two corrections made apart is there because both events are.
+    """
+    changes = []
+    for event in node().store.stream(events.patient_stream(patient.uhid)):
+        if event.type == events.PATIENT_REGISTERED:
+            values, kind, reason = field_values(event.body), "registered", ""
+        elif event.type == events.PATIENT_CORRECTED:
+            body = event.body
+            values, kind, reason = (
+                field_values(body["changes"]),
+                "corrected",
+                body.get("reason", ""),
+            )
+        else:
+            continue
+        stamp = [event.hlc.wall, event.hlc.counter, event.origin]
+        for field, value in values.items():
+            if kind == "registered" and value in (None, "", False):
+                continue
+            changes.append(
+                Change(
+                    field,
+                    value,
+                    event.hlc.wall,
+                    event.origin,
+                    event.actor,
+                    kind,
+                    reason,
+                    patient.field_stamps.get(field) == stamp,
+                )
+            )
+    return sorted(changes, key=lambda c: (c.field, c.hlc_wall, c.origin))
 
 
 def visits_of(uhid: str, limit: int = 50) -> list[Visit]:

@@ -159,7 +159,7 @@ def _patient_context(patient: Patient, **extra: Any) -> dict[str, Any]:
         "age": age_text(patient),
         "visits": queries.visits_of(patient.uhid, limit=5),
         "last_department": queries.last_department(patient.uhid),
-        "history": queries.history(patient.uhid),
+        "history": queries.history(patient),
         **extra,
     }
 

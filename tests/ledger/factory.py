@@ -24,10 +24,14 @@ class Chain:
         self,
         type: str = "test.noted",
         body: dict[str, Any] | None = None,
-        stream: str = "test:1",
+        stream: str = "",
         hlc: HLC | None = None,
     ) -> Event:
         self.clock[0] += 1
+        # A patient's events live in the patient's stream, as the real actions write them.
+        if not stream:
+            uhid = (body or {}).get("uhid")
+            stream = f"patient:{uhid}" if uhid else "test:1"
         event = events.build(
             self.key,
             origin=self.origin,

@@ -46,6 +46,7 @@ def _history(clerk, records) -> list:
         ward.next(
             "registration.patient_corrected",
             {"uhid": ram.uhid, "changes": {"district": "Lucknow"}, "reason": ""},
+            stream=f"patient:{ram.uhid}",
             hlc=HLC(last.wall + 10, 0),
         ),
         lab.next(
@@ -108,19 +109,49 @@ def test_applying_events_in_batches_gives_the_same_tables_as_one_by_one(clerk, r
 
 
 def test_the_later_correction_wins_and_the_loser_stays_in_the_history(clerk, records):
-    events = _history(clerk, records)
-    _replay(list(reversed(events)))
-    from nirantar.registration.models import Patient, PatientChange
+    from nirantar.ledger import bootstrap, keys
+    from nirantar.ledger.models import Origin
+    from nirantar.ledger.sync import ingest_remote
+    from nirantar.registration import queries
+    from nirantar.registration.models import Patient
 
-    ram = Patient.objects.get(name_en="Ram K. Sharma")
-    # Same HLC on ward-7 and lab-main: the greater origin name, "ward-7", wins the district.
-    assert ram.district == "Lucknow"
-    districts = set(
-        PatientChange.objects.filter(uhid=ram.uhid, field="district").values_list(
-            "value", flat=True
+    local = node()
+    for name, number in (("ward-7", 7), ("lab-main", 8)):
+        bootstrap.enrol(
+            local, node=name, number=number, public_key=keys.public_text(local.key), actor="test"
         )
+    ram = actions.do_register_patient(
+        clerk.username,
+        {
+            "name_en": "Ram Kumar Sharma",
+            "sex": "M",
+            "age_years": 45,
+            "address": {"district": "Sitapur", "state": "Uttar Pradesh"},
+        },
     )
-    assert districts == {"Sitapur", "Lucknow", "Kanpur"}
+    wall = local.store.max_hlc().wall + 10
+    ward = Chain("ward-7", local.key, Origin.objects.get(name="ward-7").enrolment_hash)
+    lab = Chain("lab-main", local.key, Origin.objects.get(name="lab-main").enrolment_hash)
+    # Corrected apart, at the same wall-clock instant: the tie goes to the greater origin name.
+    ingest_remote(
+        local.store,
+        [
+            lab.next(
+                "registration.patient_corrected",
+                {"uhid": ram.uhid, "changes": {"district": "Kanpur"}, "reason": ""},
+                hlc=HLC(wall, 0),
+            ),
+            ward.next(
+                "registration.patient_corrected",
+                {"uhid": ram.uhid, "changes": {"district": "Lucknow"}, "reason": ""},
+                hlc=HLC(wall, 0),
+            ),
+        ],
+    )
+    patient = Patient.objects.get(uhid=ram.uhid)
+    assert patient.district == "Lucknow"
+    districts = {(c.value, c.current) for c in queries.history(patient) if c.field == "district"}
+    assert districts == {("Sitapur", False), ("Kanpur", False), ("Lucknow", True)}
 
 
 def test_rebuild_reproduces_the_live_tables(clerk, records):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from nirantar.ledger import events, keys
@@ -42,3 +44,9 @@ def test_a_well_formed_event_round_trips():
 def test_a_field_a_database_column_could_not_hold_is_refused(change):
     with pytest.raises(MalformedEvent):
         Event.from_wire(wire(**change))
+
+
+def test_the_hash_computed_on_arrival_is_the_hash_of_the_content():
+    event = Event.from_wire(wire(body={"v": 1, "name": "राम", "n": [1, {"z": None}]}))
+    assert event.content_hash == dataclasses.replace(event, content_hash="").compute_hash()
+    assert event.body_text == '{"n":[1,{"z":null}],"name":"राम","v":1}'
