@@ -7,15 +7,14 @@ first bad event is named.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from nirantar.ledger import models
 from nirantar.ledger.canonical import NotCanonical, canonical_text
 from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
-from nirantar.ledger.hlc import HLC
 from nirantar.ledger.roster import GENESIS, NODE_ENROLLED
+from nirantar.ledger.store import from_row
 
 BATCH = 5000
 
@@ -54,24 +53,12 @@ def _rows(using: str, origin: str) -> Iterator[models.Event]:
 
 
 def _event(row: models.Event) -> Event:
-    body = json.loads(row.body)
-    if not isinstance(body, dict):
+    event = from_row(row)
+    if not isinstance(event.body, dict):
         raise ValueError("body is not a JSON object")
-    if canonical_text(body) != row.body:
+    if canonical_text(event.body) != row.body:
         raise ValueError("body is not stored in canonical form")
-    return Event(
-        id=row.id,
-        origin=row.origin,
-        seq=row.seq,
-        hlc=HLC(row.hlc_wall, row.hlc_count),
-        actor=row.actor,
-        type=row.type,
-        stream=row.stream,
-        body=body,
-        prev=row.prev,
-        hash=row.hash,
-        sig=row.sig,
-    )
+    return event
 
 
 def verify(

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from nirantar.ledger import models, sync, transport
-from nirantar.ledger.events import AUTHORITY, MalformedEvent
+from nirantar.ledger.events import AUTHORITY, ORIGIN_RE, MalformedEvent
 from nirantar.ledger.ingest import raise_alarm
 from nirantar.ledger.writer import node
 
@@ -119,16 +119,8 @@ def push(request: HttpRequest) -> JsonResponse:
     return JsonResponse(sync.report_json(report, store))
 
 
-@csrf_exempt
-@require_POST
-def join(request: HttpRequest) -> JsonResponse:
-    """A node asks to be enrolled; it proves it holds the key it presents."""
-    try:
-        body = json.loads(request.body)
-        name, public_key = str(body["node"]), str(body["public_key"])
-        url = str(body.get("url", ""))[:300]
-    except (ValueError, KeyError, TypeError):
-        return _error(400, "invalid", 'a join is {"node", "public_key", "url"}')
+def _not_signed_by(request: HttpRequest, name: str, public_key: str) -> JsonResponse | None:
+    """Refuse a join request not signed by the key it presents (None if it is)."""
     try:
         transport.verify(
             _headers(request),
@@ -139,8 +131,22 @@ def join(request: HttpRequest) -> JsonResponse:
         )
     except transport.Unauthenticated as exc:
         return _error(401, "unauthenticated", str(exc))
-    from nirantar.ledger.events import ORIGIN_RE
+    return None
 
+
+@csrf_exempt
+@require_POST
+def join(request: HttpRequest) -> JsonResponse:
+    """A node asks to be enrolled; it proves it holds the key it presents."""
+    try:
+        body = json.loads(request.body)
+        name, public_key = str(body["node"]), str(body["public_key"])
+        url = str(body.get("url", ""))[:300]
+    except (ValueError, KeyError, TypeError):
+        return _error(400, "invalid", 'a join is {"node", "public_key", "url"}')
+    refused = _not_signed_by(request, name, public_key)
+    if refused is not None:
+        return refused
     if not ORIGIN_RE.match(name) or name == AUTHORITY:
         return _error(400, "invalid", "a node name is lower-case letters, digits and dashes")
     code = transport.join_code(public_key)
@@ -170,16 +176,9 @@ def join_status(request: HttpRequest) -> JsonResponse:
     except (ValueError, KeyError, TypeError):
         return _error(400, "invalid", 'ask with {"public_key"}')
     name = request.headers.get(transport.NODE, "")
-    try:
-        transport.verify(
-            _headers(request),
-            "POST",
-            request.get_full_path(),
-            request.body,
-            lambda sender: public_key if sender == name else None,
-        )
-    except transport.Unauthenticated as exc:
-        return _error(401, "unauthenticated", str(exc))
+    refused = _not_signed_by(request, name, public_key)
+    if refused is not None:
+        return refused
     store = node().store
     enrolled = models.Origin.objects.filter(name=name, public_key=public_key).exists()
     if enrolled:

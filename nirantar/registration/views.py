@@ -15,28 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from nirantar import timeutil
 from nirantar.errors import ActionError, ValidationFailed
 from nirantar.printing.renderer import RendererUnavailable
-from nirantar.registration import actions, queries, slip
+from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration import transliterate as translit
 from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
 from nirantar.registration.models import Patient, Visit
 from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
 from nirantar.web.screens import screen
 
-FORM_FIELDS = (
-    "name_en",
-    "name_hi",
-    "sex",
-    "date_of_birth",
-    "age_years",
-    "age_months",
-    "age_days",
-    "guardian_relation",
-    "guardian_name",
-    "mobile",
-    "abha_number",
-    "category",
-)
-ADDRESS_FIELDS = ("line", "district", "state", "pin")
+# The form posts the API's fields flat: the address's parts as address_<part>.
+FORM_FIELDS = tuple(sorted(rules.API_FIELDS - {"address"}))
+ADDRESS_FIELDS = tuple(rules.ADDRESS_FIELDS)
 
 
 def form_data(post: Any, *, partial: bool = False) -> dict[str, Any]:

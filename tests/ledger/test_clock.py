@@ -25,16 +25,21 @@ def test_an_event_from_a_clock_hours_ahead_raises_an_alarm_but_does_not_move_our
     report = ingest_remote(local.store, [ward.next(hlc=ahead)])
     assert len(report.accepted) == 1  # kept: it is signed and in order
     assert Alarm.objects.filter(kind="clock_skew", origin="ward-7").exists()
-    patient = actions.do_register_patient(clerk.username, {"name_en": "Asha", "sex": "F",
-                                                           "age_years": 30})
+    patient = actions.do_register_patient(
+        clerk.username, {"name_en": "Asha", "sex": "F", "age_years": 30}
+    )
     written = local.store.get("test-counter", local.store.head("test-counter")[0])
     assert written.hlc < ahead  # our timestamps stay on our own clock
     assert patient.registered_at_ms < ahead.wall
 
 
 def test_events_that_reached_no_peer_for_too_long_raise_a_backlog_alarm(clerk):
-    Peer.objects.create(url="http://hub:8000", name="hub", added_at=datetime.now(UTC),
-                        their_vector={"test-counter": 1})
+    Peer.objects.create(
+        url="http://hub:8000",
+        name="hub",
+        added_at=datetime.now(UTC),
+        their_vector={"test-counter": 1},
+    )
     actions.do_register_patient(clerk.username, {"name_en": "Asha", "sex": "F", "age_years": 30})
     assert not [a for a in operations.status()["alarms"] if a["kind"] == "backlog"]
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=20)):

@@ -13,26 +13,9 @@ import pytest
 
 from nirantar.ledger.numbering import verhoeff_valid
 from tests import pdf
+from tests.conftest import RAM
 
 pytestmark = pytest.mark.system
-
-RAM = {
-    "name_hi": "राम कुमार शर्मा",
-    "name_en": "Ram Kumar Sharma",
-    "sex": "M",
-    "age_years": 45,
-    "guardian_relation": "S/O",
-    "guardian_name": "Shyam Lal",
-    "mobile": "9876543210",
-    "abha_number": None,
-    "category": "general",
-    "address": {
-        "line": "12 Gali",
-        "district": "Sitapur",
-        "state": "Uttar Pradesh",
-        "pin": "261001",
-    },
-}
 
 
 def test_a_lone_counter_registers_a_patient_a_visit_and_prints_the_slip(lone_node):
