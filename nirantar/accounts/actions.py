@@ -1,10 +1,12 @@
-"""The only write path for users, tokens and audit entries: check, then emit events."""
+"""The only write path for users, tokens and the audit trail: check, then emit events."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -12,13 +14,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from nirantar.accounts import events
-from nirantar.accounts.models import User
+from nirantar.accounts.models import ApiToken, AuditEntry, User
 from nirantar.accounts.permissions import ROLES
-from nirantar.errors import ValidationFailed
+from nirantar.errors import NotFound, ValidationFailed
 from nirantar.ledger.writer import writing
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
 TOKEN_PREFIX = "nrt"  # noqa: S105 - a label, not a secret
+TOKEN_DAYS = 90
+MIN_REASON = 10  # characters of reason for opening a record in an emergency
+
+
+def _password_problems(password: str, user: User) -> str | None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        return " ".join(exc.messages)
+    return None
 
 
 def check_new_user(username: str, role: str, password: str, full_name: str) -> dict[str, str]:
@@ -33,10 +45,9 @@ def check_new_user(username: str, role: str, password: str, full_name: str) -> d
         fields["role"] = f"role must be one of {', '.join(ROLES)}"
     if len(full_name) > 200:
         fields["full_name"] = "at most 200 characters"
-    try:
-        validate_password(password, User(username=username, full_name=full_name))
-    except DjangoValidationError as exc:
-        fields["password"] = " ".join(exc.messages)
+    problem = _password_problems(password, User(username=username, full_name=full_name))
+    if problem:
+        fields["password"] = problem
     return fields
 
 
@@ -62,17 +73,76 @@ def do_add_user(actor: str, username: str, role: str, password: str, full_name: 
     return User.objects.get(username=username)
 
 
+def _existing(username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username}", {"username": "no such user"})
+    return user
+
+
+def do_change_user(
+    actor: str,
+    username: str,
+    *,
+    role: str | None = None,
+    full_name: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+    totp_secret: str | None = None,
+) -> User:
+    """Change a user; the change reaches every node. A disabled user is refused everywhere
+    once the news arrives - at sign-in, and for every API token."""
+    with writing() as w:
+        user = _existing(username)
+        changes: dict[str, Any] = {}
+        fields: dict[str, str] = {}
+        if role is not None:
+            if role not in ROLES:
+                fields["role"] = f"role must be one of {', '.join(ROLES)}"
+            changes["role"] = role
+        if full_name is not None:
+            if not full_name.strip() or len(full_name) > 200:
+                fields["full_name"] = "1-200 characters"
+            changes["full_name"] = full_name.strip()
+        if active is not None:
+            changes["active"] = active
+        if password is not None:
+            problem = _password_problems(password, user)
+            if problem:
+                fields["password"] = problem
+            changes["password_hash"] = make_password(password)
+        if totp_secret is not None:
+            changes["totp_secret"] = totp_secret
+        if fields:
+            raise ValidationFailed("the user can't be changed", fields)
+        if changes:
+            w.emit(
+                events.USER_CHANGED,
+                f"user:{username}",
+                {"username": username, **changes},
+                actor=actor,
+            )
+    return User.objects.get(username=username)
+
+
+def new_totp_secret() -> str:
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def do_issue_token(actor: str, username: str, label: str = "") -> str:
+def do_issue_token(actor: str, username: str, label: str = "", days: int = TOKEN_DAYS) -> str:
     """Issue an API token for ``username``; the only time the token is ever shown."""
     with writing() as w:
         if not User.objects.filter(username=username, is_active=True).exists():
             raise ValidationFailed("no such user", {"username": f"no active user {username}"})
+        if not 1 <= days <= 3650:
+            raise ValidationFailed("bad expiry", {"days": "a token lasts 1-3650 days"})
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
+        expires = datetime.now(UTC) + timedelta(days=days)
         w.emit(
             events.TOKEN_ISSUED,
             f"user:{username}",
@@ -81,14 +151,35 @@ def do_issue_token(actor: str, username: str, label: str = "") -> str:
                 "username": username,
                 "token_hash": hash_token(secret),
                 "label": label[:100],
+                "expires_at_ms": int(expires.timestamp() * 1000),
             },
             actor=actor,
         )
     return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
 
+def do_revoke_token(actor: str, token_id: str) -> None:
+    with writing() as w:
+        token = ApiToken.objects.filter(token_id=token_id).first()
+        if token is None:
+            raise NotFound(f"no token {token_id}", {"token": "no such token"})
+        w.emit(
+            events.TOKEN_REVOKED,
+            f"user:{token.username}",
+            {"token_id": token_id, "username": token.username},
+            actor=actor,
+        )
+
+
 def do_record_access(
-    user: Any, patient: str, action: str, *, via: str, address: str = "", reason: str = ""
+    user: Any,
+    patient: str,
+    action: str,
+    *,
+    via: str,
+    address: str = "",
+    reason: str = "",
+    break_glass: bool = False,
 ) -> None:
     """Record that ``user`` read ``patient``'s record; the audit is part of the signed log."""
     with writing() as w:
@@ -101,6 +192,7 @@ def do_record_access(
                 "via": via,
                 "address": address[:60],
                 "reason": reason[:500],
+                "break_glass": break_glass,
             },
             actor=user.username,
         )
@@ -117,5 +209,40 @@ def do_record_search(
             events.RECORDS_SEARCHED,
             "audit:search",
             {"query": query[:100], "patients": patients, "via": via, "address": address[:60]},
+            actor=user.username,
+        )
+
+
+def do_review_access(actor: str, event: str, note: str) -> None:
+    """An auditor's review of an emergency (break-the-glass) access."""
+    with writing() as w:
+        entry = AuditEntry.objects.filter(event=event, break_glass=True).first()
+        if entry is None:
+            raise NotFound("no emergency access with that reference", {"event": "not found"})
+        note = note.strip()
+        if not note:
+            raise ValidationFailed("a review needs a note", {"note": "say what was found"})
+        w.emit(
+            events.ACCESS_REVIEWED,
+            f"audit:{entry.patient}",
+            {"event": event, "patient": entry.patient, "note": note[:500]},
+            actor=actor,
+        )
+
+
+def do_record_denied(user: Any, permission: str, request: Any = None) -> None:
+    """Record that ``user`` tried something their role may not do."""
+    from nirantar.accounts.auth import client_address
+
+    with writing() as w:
+        w.emit(
+            events.ACCESS_DENIED,
+            "audit:denied",
+            {
+                "permission": permission,
+                "method": str(getattr(request, "method", "") or "")[:10],
+                "path": str(getattr(request, "path", "") or "")[:300],
+                "address": client_address(request) if request is not None else "",
+            },
             actor=user.username,
         )

@@ -42,6 +42,8 @@ class User(AbstractBaseUser):
     full_name = models.CharField(max_length=200)
     role = models.CharField(max_length=20, choices=ROLES)
     is_active = models.BooleanField(default=True)
+    # Base32 TOTP secret when the user signs in with a second factor (blank: none).
+    totp_secret = models.CharField(max_length=64, blank=True)
     created_at_ms = models.BigIntegerField()
     created_by = models.CharField(max_length=150)
     field_stamps = models.JSONField(default=dict)
@@ -72,6 +74,8 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64)
     label = models.CharField(max_length=100, blank=True)
     issued_at_ms = models.BigIntegerField()
+    expires_at_ms = models.BigIntegerField(null=True)
+    revoked = models.BooleanField(default=False)
 
     class Meta:
         db_table = "accounts_api_token"
@@ -92,6 +96,8 @@ class AuditEntry(models.Model):
     address = models.CharField(max_length=60, blank=True)
     reason = models.TextField(blank=True)
     at_ms = models.BigIntegerField()
+    # Opened by someone without the usual right, giving a reason: flagged for review.
+    break_glass = models.BooleanField(default=False)
 
     class Meta:
         db_table = "accounts_audit_entry"
@@ -102,3 +108,61 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.patient}"
+
+
+class DeniedAttempt(models.Model):
+    """Someone signed in tried something their role may not do (append-only)."""
+
+    event = models.CharField(max_length=64, primary_key=True)  # the event's hash
+    actor = models.CharField(max_length=150)
+    permission = models.CharField(max_length=60)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    node = models.CharField(max_length=40)
+    address = models.CharField(max_length=60, blank=True)
+    at_ms = models.BigIntegerField()
+
+    class Meta:
+        db_table = "accounts_denied_attempt"
+        indexes = [models.Index(fields=["at_ms"], name="denied_at")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} denied {self.permission}"
+
+
+class LoginAttempt(models.Model):
+    """Sign-in attempts at this node, for throttling and lockout (local, not replicated)."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=60)
+    at = models.DateTimeField()
+    succeeded = models.BooleanField()
+
+    class Meta:
+        db_table = "accounts_login_attempt"
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_user_at"),
+            models.Index(fields=["address", "at"], name="login_address_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {'ok' if self.succeeded else 'failed'}"
+
+
+class AccessReview(models.Model):
+    """An auditor's review of an emergency access (append-only; kept apart from the entry
+    so that a review and the access it reviews may arrive in either order)."""
+
+    event = models.CharField(max_length=64, primary_key=True)  # the review event's hash
+    access = models.CharField(max_length=64)  # the reviewed access event's hash
+    patient = models.CharField(max_length=20)
+    reviewer = models.CharField(max_length=150)
+    note = models.TextField()
+    at_ms = models.BigIntegerField()
+
+    class Meta:
+        db_table = "accounts_access_review"
+        indexes = [models.Index(fields=["access"], name="review_access")]
+
+    def __str__(self) -> str:
+        return f"review of {self.access[:12]} by {self.reviewer}"

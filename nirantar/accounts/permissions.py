@@ -1,19 +1,24 @@
-"""Who may do what. Each module declares its permissions next to the code they
-guard (``define`` in the module, ``@requires`` on the view); this registry
-collects them in one place so a test can walk every route against them.
+"""Who may do what.
+
+Each module declares its permissions next to the code they guard (``define`` in
+the module's ``permissions.py``; ``@screen`` on its views, ``auth=needs(...)``
+on its API operations). This registry collects them in one place, so the
+permission-matrix test can walk every route and check every role against its
+rule - a route that declares no rule fails the suite.
+
+A refusal is recorded in the signed log (``accounts.access_denied``): who tried
+what, from where.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 
 ROLES = ("clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor")
-CLINICAL = frozenset({"clerk", "doctor", "nurse", "lab", "pathologist", "records"})
 
 
 @dataclass(frozen=True)
@@ -46,37 +51,28 @@ def allowed(user: Any, name: str) -> bool:
     )
 
 
-def require(user: Any, name: str) -> None:
-    if not allowed(user, name):
-        raise PermissionDenied(f"your role may not {REGISTRY[name].description.lower()}")
+def require(user: Any, name: str, request: Any = None) -> None:
+    """Raise PermissionDenied (and record the attempt) unless ``user`` holds ``name``."""
+    if allowed(user, name):
+        return
+    if getattr(user, "is_authenticated", False):
+        from nirantar.accounts import actions
+
+        actions.do_record_denied(user, name, request)
+    raise PermissionDenied(f"your role may not {REGISTRY[name].description.lower()}")
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def requires(name: str) -> Callable[[F], F]:
-    """Guard a view: the request's user must hold ``name``. Records the rule on the view."""
-
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            require(request.user, name)
-            return view(request, *args, **kwargs)
-
-        wrapper.nirantar_permission = name  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
 def public(view: F) -> F:
-    """Mark a view that anyone may open (the login page, static assets)."""
+    """Mark a view that anyone may open (the login page, the health check)."""
     view.nirantar_permission = None  # type: ignore[attr-defined]
     return view
 
 
 SIGN_IN = define("session.use", "Use the screens of this node", set(ROLES))
-MANAGE_USERS = define("users.manage", "Add users and issue tokens", {"admin"})
+MANAGE_USERS = define("users.manage", "Add, change and disable users", {"admin"})
 READ_AUDIT = define("audit.read", "Read the audit trail", {"auditor"})
 READ_STATUS = define("status.read", "See this node's status and its peers", set(ROLES))
 MANAGE_NODES = define("nodes.manage", "Enrol and revoke nodes", {"admin"})

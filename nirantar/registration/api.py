@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from nirantar import timeutil
-from nirantar.accounts.permissions import requires
+from nirantar.accounts.auth import needs
 from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration.catalogue import CATEGORIES
 from nirantar.registration.models import Patient, Visit
@@ -182,23 +182,35 @@ def visit_out(visit: Visit) -> dict[str, Any]:
     }
 
 
-@router.post("/patients", response={201: PatientOut, **ERRORS}, summary="Register a patient")
-@requires(REGISTER.name)
+@router.post(
+    "/patients",
+    response={201: PatientOut, **ERRORS},
+    summary="Register a patient",
+    auth=needs(REGISTER),
+)
 def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
     data = payload.model_dump(exclude_unset=True, mode="json")
     patient = actions.do_register_patient(request.user.username, data)
     return Status(201, patient_out(patient))
 
 
-@router.get("/patients", response={200: SearchOut, **ERRORS}, summary="Find patients")
-@requires(READ_PATIENT.name)
+@router.get(
+    "/patients",
+    response={200: SearchOut, **ERRORS},
+    summary="Find patients",
+    auth=needs(READ_PATIENT),
+)
 def find_patients(request: HttpRequest, q: str = Query(..., max_length=100)) -> dict[str, Any]:
     kind, patients = queries.search_patients(request.user, q, via="api", request=request)
     return {"kind": kind, "results": [patient_out(p) for p in patients]}
 
 
-@router.get("/patients/{uhid}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
-@requires(READ_PATIENT.name)
+@router.get(
+    "/patients/{uhid}",
+    response={200: PatientOut, **ERRORS},
+    summary="Read a patient",
+    auth=needs(READ_PATIENT),
+)
 def read_patient(request: HttpRequest, uhid: str) -> dict[str, Any]:
     patient = queries.access_patient(
         request.user, uhid, action="patient.read", via="api", request=request
@@ -210,8 +222,8 @@ def read_patient(request: HttpRequest, uhid: str) -> dict[str, Any]:
     "/patients/{uhid}/history",
     response={200: HistoryOut, **ERRORS},
     summary="Every value each field of a patient has had",
+    auth=needs(READ_PATIENT),
 )
-@requires(READ_PATIENT.name)
 def patient_history(request: HttpRequest, uhid: str) -> dict[str, Any]:
     patient = queries.access_patient(
         request.user, uhid, action="patient.history", via="api", request=request
@@ -236,9 +248,11 @@ def change_out(change: queries.Change) -> dict[str, Any]:
 
 
 @router.patch(
-    "/patients/{uhid}", response={200: PatientOut, **ERRORS}, summary="Correct a patient's details"
+    "/patients/{uhid}",
+    response={200: PatientOut, **ERRORS},
+    summary="Correct a patient's details",
+    auth=needs(CORRECT),
 )
-@requires(CORRECT.name)
 def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> dict[str, Any]:
     data = payload.model_dump(exclude_unset=True, mode="json")
     reason = data.pop("reason", "") or ""
@@ -250,15 +264,23 @@ def correct_patient(request: HttpRequest, uhid: str, payload: PatientPatch) -> d
     return patient_out(patient)
 
 
-@router.post("/visits", response={201: VisitOut, **ERRORS}, summary="Register an OPD visit")
-@requires(REGISTER.name)
+@router.post(
+    "/visits",
+    response={201: VisitOut, **ERRORS},
+    summary="Register an OPD visit",
+    auth=needs(REGISTER),
+)
 def register_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any]]:
     visit = actions.do_register_visit(request.user.username, payload.uhid, payload.department)
     return Status(201, visit_out(visit))
 
 
-@router.get("/visits/{visit}", response={200: VisitOut, **ERRORS}, summary="Read a visit")
-@requires(READ_PATIENT.name)
+@router.get(
+    "/visits/{visit}",
+    response={200: VisitOut, **ERRORS},
+    summary="Read a visit",
+    auth=needs(READ_PATIENT),
+)
 def read_visit(request: HttpRequest, visit: str) -> dict[str, Any]:
     row, _ = queries.access_visit(
         request.user, visit, action="visit.read", via="api", request=request
@@ -271,8 +293,8 @@ def read_visit(request: HttpRequest, visit: str) -> dict[str, Any]:
     response={200: None, **ERRORS},
     summary="The OPD slip as PDF (format=a5 or thermal80)",
     openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
+    auth=needs(PRINT_SLIP),
 )
-@requires(PRINT_SLIP.name)
 def visit_slip(
     request: HttpRequest, visit: str, format: Literal["a5", "thermal80"] = "a5"
 ) -> HttpResponse:

@@ -16,12 +16,12 @@ from rapidfuzz import fuzz
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts.auth import client_address
-from nirantar.errors import NotFound, ValidationFailed
+from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
 from nirantar.registration import events, rules, search
 from nirantar.registration.models import Department, Patient, Visit
-from nirantar.registration.permissions import READ_PATIENT
+from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT
 from nirantar.registration.projections import field_values
 
 MAX_QUERY = 100
@@ -42,8 +42,20 @@ def get_patient(uhid: str) -> Patient | None:
 def access_patient(
     user: Any, uhid_text: str, *, action: str, via: str, request: Any = None, reason: str = ""
 ) -> Patient:
-    """The patient's record, if ``user`` may read it; the read is audited."""
-    permissions.require(user, READ_PATIENT.name)
+    """The patient's record, if ``user`` may read it; the read is audited.
+
+    A user whose role lacks the usual right but may break the glass gets the record
+    only with a reason (at least a few words), and the read is flagged for review.
+    """
+    emergency = not permissions.allowed(user, READ_PATIENT.name)
+    if emergency:
+        if not permissions.allowed(user, BREAK_GLASS.name):
+            permissions.require(user, READ_PATIENT.name, request)
+        if len(reason.strip()) < account_actions.MIN_REASON:
+            raise EmergencyReasonNeeded(
+                "opening a record without the usual right needs a reason, recorded for review",
+                {"reason": f"at least {account_actions.MIN_REASON} characters"},
+            )
     try:
         uhid = events.UHID.normalise(uhid_text)
     except InvalidNumber as exc:
@@ -58,14 +70,20 @@ def access_patient(
         via=via,
         address=client_address(request) if request is not None else "",
         reason=reason,
+        break_glass=emergency,
     )
     return patient
+
+
+class EmergencyReasonNeeded(ActionError):
+    status = 403
+    code = "reason_required"
 
 
 def access_visit(
     user: Any, visit_text: str, *, action: str, via: str, request: Any = None
 ) -> tuple[Visit, Patient]:
-    permissions.require(user, READ_PATIENT.name)
+    permissions.require(user, READ_PATIENT.name, request)
     try:
         visit_no = events.VISIT.normalise(visit_text)
     except InvalidNumber as exc:
@@ -144,7 +162,7 @@ def search_patients(
     user: Any, query: str, *, via: str, request: Any = None, limit: int = 20
 ) -> tuple[str, list[Patient]]:
     """``find_patients`` for a person: checks the right and audits which records were shown."""
-    permissions.require(user, READ_PATIENT.name)
+    permissions.require(user, READ_PATIENT.name, request)
     kind, patients = find_patients(query, limit)
     account_actions.do_record_search(
         user,

@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from nirantar import operations
-from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, require, requires
+from nirantar.accounts.auth import needs
+from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, require
 from nirantar.schemas import ERRORS
 
 router = Router(tags=["node"])
@@ -64,8 +65,8 @@ class StatusOut(Schema):
     "/status",
     response={200: StatusOut, **ERRORS},
     summary="This node, its version vector, peers, alarms",
+    auth=needs(READ_STATUS),
 )
-@requires(READ_STATUS.name)
 def node_status(request: HttpRequest, digest: bool = False) -> dict[str, Any]:
     """``digest=true`` (administrators) adds a fingerprint of every table: two nodes that
     hold the same events show the same digest. It reads every table, so it is slow on a

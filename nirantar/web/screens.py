@@ -25,7 +25,7 @@ def screen(permission: str) -> Callable[[F], F]:
                     response["HX-Redirect"] = settings.LOGIN_URL_PATH
                     return response
                 return redirect_to_login(request.get_full_path())
-            require(request.user, permission)
+            require(request.user, permission, request)
             return view(request, *args, **kwargs)
 
         wrapper.nirantar_permission = permission  # type: ignore[attr-defined]
