@@ -121,3 +121,4 @@ def on_renderer_unavailable(request: HttpRequest, exc: RendererUnavailable) -> H
 
 api.add_router("/", "nirantar.registration.api.router")
 api.add_router("/", "nirantar.web.api.router")
+api.add_router("/", "nirantar.accounts.api.router")

@@ -160,6 +160,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_URL_PATH = "/login/"
 LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # Start Chromium in each server worker at once, so the first slip is as fast as the rest.
 PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)

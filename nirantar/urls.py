@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("counter/", include("nirantar.registration.urls")),
     path("sync/", include("nirantar.ledger.urls")),
+    path("", include("nirantar.accounts.urls")),
     path("status/", views.status, name="status"),
     path("enrolment/", views.enrolment, name="enrolment"),
     path("api/v1/", api.urls),

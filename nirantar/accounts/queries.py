@@ -2,14 +2,99 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from nirantar.accounts.models import AuditEntry, User
+from nirantar.accounts.models import AccessReview, AuditEntry, DeniedAttempt, User
 
 
 def active_user(username: str) -> User | None:
     return User.objects.filter(username=username, is_active=True).first()
 
 
-def audit_for_patient(patient: str, limit: int = 500) -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.filter(patient=patient).order_by("-at_ms")[:limit]
+def users() -> QuerySet[User]:
+    return User.objects.order_by("username")
+
+
+def audit_entries(
+    *,
+    patient: str = "",
+    actor: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    break_glass_only: bool = False,
+    limit: int = 500,
+) -> list[AuditEntry]:
+    qs = AuditEntry.objects.all()
+    if patient:
+        qs = qs.filter(patient=patient)
+    if actor:
+        qs = qs.filter(actor=actor)
+    if since is not None:
+        qs = qs.filter(at_ms__gte=int(since.timestamp() * 1000))
+    if until is not None:
+        qs = qs.filter(at_ms__lt=int(until.timestamp() * 1000))
+    if break_glass_only:
+        qs = qs.filter(break_glass=True)
+    return list(qs.order_by("-at_ms")[:limit])
+
+
+def reviews_of(entries: list[AuditEntry]) -> dict[str, list[AccessReview]]:
+    found: dict[str, list[AccessReview]] = {}
+    for review in AccessReview.objects.filter(access__in={e.event for e in entries}):
+        found.setdefault(review.access, []).append(review)
+    return found
+
+
+def unreviewed_emergencies() -> list[AuditEntry]:
+    reviewed = AccessReview.objects.values_list("access", flat=True)
+    return list(
+        AuditEntry.objects.filter(break_glass=True).exclude(event__in=reviewed).order_by("-at_ms")
+    )
+
+
+@dataclass
+class Viewer:
+    """One person who saw a patient's record: for the patient's DPDP request."""
+
+    username: str
+    full_name: str
+    role: str
+    times: int
+    first_ms: int
+    last_ms: int
+    ways: list[str]
+    emergency: bool
+
+
+def seen_by(patient: str) -> list[Viewer]:
+    viewers: dict[str, Viewer] = {}
+    names = {u.username: u for u in User.objects.all()}
+    for entry in AuditEntry.objects.filter(patient=patient).order_by("at_ms"):
+        user = names.get(entry.actor)
+        viewer = viewers.setdefault(
+            entry.actor,
+            Viewer(
+                entry.actor,
+                user.full_name if user else entry.actor,
+                user.get_role_display() if user else "",
+                0,
+                entry.at_ms,
+                entry.at_ms,
+                [],
+                False,
+            ),
+        )
+        viewer.times += 1
+        viewer.last_ms = entry.at_ms
+        way = f"{entry.action} ({entry.via})"
+        if way not in viewer.ways:
+            viewer.ways.append(way)
+        viewer.emergency |= entry.break_glass
+    return sorted(viewers.values(), key=lambda v: v.last_ms, reverse=True)
+
+
+def denied_attempts(limit: int = 200) -> list[DeniedAttempt]:
+    return list(DeniedAttempt.objects.order_by("-at_ms")[:limit])

@@ -134,6 +134,13 @@ def _not_signed_by(request: HttpRequest, name: str, public_key: str) -> JsonResp
     return None
 
 
+def signed_by_presented_key(view: NodeView) -> NodeView:
+    """Marks a view any node may call, proving it holds the key it presents (joining)."""
+    view.nirantar_permission = "node-key"  # type: ignore[attr-defined]
+    return view
+
+
+@signed_by_presented_key
 @csrf_exempt
 @require_POST
 def join(request: HttpRequest) -> JsonResponse:
@@ -168,6 +175,7 @@ def join(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"code": code, "status": request_row.decision or "pending"})
 
 
+@signed_by_presented_key
 @csrf_exempt
 @require_POST
 def join_status(request: HttpRequest) -> JsonResponse:

@@ -19,7 +19,13 @@ from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration import transliterate as translit
 from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
 from nirantar.registration.models import Patient, Visit
-from nirantar.registration.permissions import CORRECT, PRINT_SLIP, READ_PATIENT, REGISTER
+from nirantar.registration.permissions import (
+    BREAK_GLASS,
+    CORRECT,
+    PRINT_SLIP,
+    READ_PATIENT,
+    REGISTER,
+)
 from nirantar.web.screens import screen
 
 # The form posts the API's fields flat: the address's parts as address_<part>.
@@ -138,6 +144,48 @@ def patient_panel(request: HttpRequest, uhid: str) -> HttpResponse:
             request, "registration/_message.html", {"message": exc.message}, status=exc.status
         )
     return render(request, "registration/_patient.html", _patient_context(patient))
+
+
+@require_http_methods(["GET", "POST"])
+@screen(BREAK_GLASS.name)
+def emergency_access(request: HttpRequest, uhid: str) -> HttpResponse:
+    """Break the glass: open a record without the usual right, giving a reason.
+
+    The read is recorded like any other, flagged for an auditor's review.
+    """
+    if request.method == "GET":
+        return render(request, "registration/emergency.html", {"uhid": uhid, "errors": {}})
+    try:
+        patient = queries.access_patient(
+            request.user,
+            uhid,
+            action="patient.view",
+            via="screen",
+            request=request,
+            reason=request.POST.get("reason", ""),
+        )
+    except ActionError as exc:
+        return render(
+            request,
+            "registration/emergency.html",
+            {
+                "uhid": uhid,
+                "errors": _field_errors(exc),
+                "message": exc.message,
+                "reason": request.POST.get("reason", ""),
+            },
+            status=exc.status,
+        )
+    return render(
+        request,
+        "registration/emergency.html",
+        {
+            "uhid": uhid,
+            "patient": patient,
+            "age": age_text(patient),
+            "visits": queries.visits_of(patient.uhid, limit=10),
+        },
+    )
 
 
 def _patient_context(patient: Patient, **extra: Any) -> dict[str, Any]:

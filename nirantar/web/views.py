@@ -7,7 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from nirantar import operations
-from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, SIGN_IN, allowed, public
+from nirantar.accounts.permissions import (
+    MANAGE_NODES,
+    READ_AUDIT,
+    READ_STATUS,
+    SIGN_IN,
+    allowed,
+    public,
+)
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
@@ -17,8 +24,13 @@ from nirantar.web.screens import screen
 
 @screen(SIGN_IN.name)
 def home(request: HttpRequest) -> HttpResponse:
-    if allowed(request.user, REGISTER.name):
-        return redirect("counter")
+    for permission, where in (
+        (REGISTER, "counter"),
+        (READ_AUDIT, "audit"),
+        (MANAGE_NODES, "status"),
+    ):
+        if allowed(request.user, permission.name):
+            return redirect(where)
     return render(request, "web/home.html")
 
 

@@ -73,7 +73,10 @@ def test_a_doctor_may_not_register_and_nothing_is_written(api_as, doctor, ram, s
 
     attempt = DeniedAttempt.objects.get(actor=doctor.username)
     assert (attempt.permission, attempt.method, attempt.path) == (
-        "registration.register", "POST", "/api/v1/patients")
+        "registration.register",
+        "POST",
+        "/api/v1/patients",
+    )
 
 
 def test_without_a_valid_token_nothing_is_written(api_as, hospital, ram, snapshot):

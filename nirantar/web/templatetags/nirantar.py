@@ -21,3 +21,14 @@ def get(mapping: Any, key: str) -> Any:
 @register.filter
 def initial(value: Any, default: str = "") -> Any:
     return value if value not in (None, "") else default
+
+
+@register.filter
+def ms_time(value: Any) -> str:
+    """Milliseconds since the epoch (UTC) as the hospital's local date and time."""
+    from nirantar import timeutil
+
+    try:
+        return timeutil.local(timeutil.from_ms(int(value))).strftime("%d-%m-%Y %H:%M")
+    except (TypeError, ValueError):
+        return ""
