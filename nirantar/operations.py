@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from nirantar.accounts import queries as accounts_queries
 from nirantar.ledger import bootstrap, models, projection, syncer, writer
 from nirantar.ledger.models import Origin
 from nirantar.registration import actions as registration
@@ -139,6 +141,8 @@ def status() -> dict[str, Any]:
         "peers": [_peer_status(local, peer, mine, now) for peer in rows],
         "quarantined": list(models.Quarantine.objects.values("origin", "reason")),
         "alarms": alarms,
+        # Events a since-disabled user made where the news had not yet arrived.
+        "after_disable": [asdict(late) for late in accounts_queries.work_after_disable()],
     }
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from nirantar.accounts.models import AccessReview, AuditEntry, DeniedAttempt, User
+from nirantar.ledger.models import Event
 
 
 def active_user(username: str) -> User | None:
@@ -98,3 +100,63 @@ def seen_by(patient: str) -> list[Viewer]:
 
 def denied_attempts(limit: int = 200) -> list[DeniedAttempt]:
     return list(DeniedAttempt.objects.order_by("-at_ms")[:limit])
+
+
+@dataclass
+class LateWork:
+    """What a disabled user did after being disabled, at nodes that had not yet heard."""
+
+    username: str
+    disabled_at_ms: int
+    disabled_by: str
+    disabled_on: str  # the node where the user was disabled
+    events: list[dict[str, Any]]
+
+
+def work_after_disable(limit: int = 100) -> list[LateWork]:
+    """For each disabled user, their events stamped after the disabling (newest first).
+
+    A node refuses a disabled user once it knows; until the news arrives, it
+    doesn't. Those events are valid and kept - they were signed by an honest node
+    - but an administrator should look at them.
+    """
+    found = []
+    for user in User.objects.filter(is_active=False).order_by("username"):
+        stamp = user.field_stamps.get("is_active")
+        if not stamp:
+            continue
+        wall, count, origin = stamp
+        after = Q(hlc_wall__gt=wall) | Q(hlc_wall=wall, hlc_count__gt=count)
+        rows = list(
+            Event.objects.filter(after, actor=user.username)
+            .order_by("-hlc_wall", "-hlc_count")
+            .values("origin", "seq", "type", "stream", "hlc_wall")[:limit]
+        )
+        if not rows:
+            continue
+        disabling = (
+            Event.objects.filter(
+                stream=f"user:{user.username}", origin=origin, hlc_wall=wall, hlc_count=count
+            )
+            .values_list("actor", flat=True)
+            .first()
+        )
+        found.append(
+            LateWork(
+                username=user.username,
+                disabled_at_ms=wall,
+                disabled_by=disabling or "",
+                disabled_on=origin,
+                events=[
+                    {
+                        "origin": row["origin"],
+                        "seq": row["seq"],
+                        "type": row["type"],
+                        "stream": row["stream"],
+                        "at_ms": row["hlc_wall"],
+                    }
+                    for row in rows
+                ],
+            )
+        )
+    return found

@@ -39,14 +39,17 @@ class Event(models.Model):
         db_table = "ledger_event"
         # Every index here is paid for on each of millions of inserts: keep only those
         # a query uses. (origin, seq) is the identity and the sync order; the HLC orders
-        # rebuilds and the clock; the stream gives one record's history. (A hash is
-        # unique by construction: it covers origin and seq.)
+        # rebuilds and the clock; the stream gives one record's history; the actor,
+        # everything one person did (an investigation, and the work a disabled user
+        # did while the news was travelling). (A hash is unique by construction: it
+        # covers origin and seq.)
         constraints = [
             models.UniqueConstraint(fields=["origin", "seq"], name="ledger_event_origin_seq"),
         ]
         indexes = [
             models.Index(fields=["stream"], name="ledger_event_stream"),
             models.Index(fields=["hlc_wall", "hlc_count"], name="ledger_event_hlc"),
+            models.Index(fields=["actor", "hlc_wall", "hlc_count"], name="ledger_event_actor"),
         ]
 
     def __str__(self) -> str:

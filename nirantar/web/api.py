@@ -8,7 +8,7 @@ from ninja import Router, Schema
 
 from nirantar import operations
 from nirantar.accounts.auth import needs
-from nirantar.accounts.permissions import MANAGE_NODES, READ_STATUS, require
+from nirantar.accounts.permissions import MANAGE_NODES, MANAGE_USERS, READ_STATUS, allowed, require
 from nirantar.schemas import ERRORS
 
 router = Router(tags=["node"])
@@ -45,6 +45,22 @@ class QuarantineOut(Schema):
     reason: str
 
 
+class LateEventOut(Schema):
+    origin: str
+    seq: int
+    type: str
+    stream: str
+    at_ms: int
+
+
+class AfterDisableOut(Schema):
+    username: str
+    disabled_at_ms: int
+    disabled_by: str
+    disabled_on: str
+    events: list[LateEventOut]
+
+
 class StatusOut(Schema):
     node: str
     number: int | None
@@ -58,6 +74,7 @@ class StatusOut(Schema):
     peers: list[PeerOut]
     quarantined: list[QuarantineOut]
     alarms: list[AlarmOut]
+    after_disable: list[AfterDisableOut]
     digest: str | None = None
 
 
@@ -70,8 +87,11 @@ class StatusOut(Schema):
 def node_status(request: HttpRequest, digest: bool = False) -> dict[str, Any]:
     """``digest=true`` (administrators) adds a fingerprint of every table: two nodes that
     hold the same events show the same digest. It reads every table, so it is slow on a
-    big node."""
+    big node. ``after_disable`` (events disabled users made at nodes that had not yet
+    heard) is shown to administrators only."""
     info = operations.status()
+    if not allowed(request.user, MANAGE_USERS.name):
+        info["after_disable"] = []
     if digest:
         require(request.user, MANAGE_NODES.name)
         info["digest"] = operations.digest()

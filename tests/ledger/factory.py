@@ -26,6 +26,7 @@ class Chain:
         body: dict[str, Any] | None = None,
         stream: str = "",
         hlc: HLC | None = None,
+        actor: str = "tester",
     ) -> Event:
         self.clock[0] += 1
         # A patient's events live in the patient's stream, as the real actions write them.
@@ -37,7 +38,7 @@ class Chain:
             origin=self.origin,
             seq=self.seq + 1,
             hlc=hlc or HLC(self.clock[0], 0),
-            actor="tester",
+            actor=actor,
             type=type,
             stream=stream,
             body={"v": 1, **(body or {})},
