@@ -12,6 +12,18 @@ from typing import Any
 import click
 
 DEFAULT_DEMO_DIR = "demo-data"
+# As nirantar.accounts.permissions.ROLES spells them (that module needs Django set up).
+ROLE_NAMES = [
+    "clerk",
+    "doctor",
+    "nurse",
+    "lab",
+    "pathologist",
+    "records",
+    "billing",
+    "admin",
+    "auditor",
+]
 
 
 def setup_django(data_dir: Path | None) -> None:
@@ -80,6 +92,12 @@ def _data_dir(ctx: click.Context) -> Path | None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Departments as JSON (default: the demo catalogue).",
 )
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA certificate (PEM) that signed the hospital's node certificates; peers reached "
+    "over https:// must present a certificate it signed.",
+)
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -94,6 +112,7 @@ def init(
     database: str,
     time_zone: str,
     catalogue: Path | None,
+    tls_ca: Path | None,
 ) -> None:
     """Create a node: with --number, one that founds a new hospital; with --join HUB_URL,
     one that asks an existing hospital's hub to enrol it."""
@@ -135,6 +154,9 @@ def init(
     if any(data_dir.iterdir()):
         fail(f"{data_dir} is not empty; choose an empty directory")
     config.save(data_dir, node_config)
+    if tls_ca is not None:
+        _check_ca(tls_ca)
+        (data_dir / "tls-ca.pem").write_bytes(tls_ca.read_bytes())
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
     if not join_url:
@@ -150,7 +172,8 @@ def init(
         try:
             code = operations.request_join(data_dir, join_url, own_url)
         except operations.JoinFailed as exc:
-            fail(str(exc))
+            _forget_new_node(data_dir, database)
+            fail(f"{exc}\nNothing was kept: run the command again once the hub can be reached.")
         click.echo(f"Created node {node_name} in {data_dir}; it asked {join_url} to enrol it.")
         click.echo("An administrator approves it on the hub (the Enrolment screen, or")
         click.echo("`nirantar enrol approve CODE --number N`) after checking this code.")
@@ -165,6 +188,32 @@ def init(
     click.echo("Next: nirantar user add NAME --role admin, then nirantar serve")
 
 
+def _forget_new_node(data_dir: Path, database: str) -> None:
+    """Undo a join that never reached the hub: the directory was empty, and its keys
+    were never shown to anyone. (A PostgreSQL database keeps its empty tables.)"""
+    import shutil
+
+    from django.db import connections
+
+    connections.close_all()
+    for entry in data_dir.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    if database:
+        click.echo(f"note: the tables made in {database} stay, empty of events", err=True)
+
+
+def _check_ca(path: Path) -> None:
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError) as exc:
+        raise click.BadParameter(f"{path} is not a PEM certificate: {exc}") from exc
+
+
 # -- serve -----------------------------------------------------------------
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -177,15 +226,57 @@ def init(
     show_default=True,
     help="Seconds between sync rounds with each peer.",
 )
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM, with any intermediates).",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM).",
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, workers: int, threads: int, sync_interval: float
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    sync_interval: float,
+    certfile: Path | None,
+    keyfile: Path | None,
 ) -> None:
     """Serve the screens and APIs with gunicorn, and sync with peers beside them."""
+    if (certfile is None) != (keyfile is None):
+        raise click.UsageError("give both --certfile and --keyfile, or neither")
+    if certfile is not None and keyfile is not None:
+        _check_tls_pair(certfile, keyfile)
+        # Before Django reads its settings: secure cookies and HSTS.
+        os.environ["NIRANTAR_HTTPS"] = "yes"
     setup_django(_data_dir(ctx))
     from nirantar import server
 
-    server.run(host=host, port=port, workers=workers, threads=threads, sync_interval=sync_interval)
+    server.run(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        sync_interval=sync_interval,
+        tls=(str(certfile), str(keyfile)) if certfile and keyfile else None,
+    )
+
+
+def _check_tls_pair(certfile: Path, keyfile: Path) -> None:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(certfile), str(keyfile))
+    except (ssl.SSLError, OSError) as exc:
+        raise click.BadParameter(
+            f"{certfile} and {keyfile} are not a certificate and its key: {exc}"
+        ) from exc
 
 
 # -- users -----------------------------------------------------------------
@@ -199,9 +290,7 @@ def user() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(
-        ["clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor"]
-    ),
+    type=click.Choice(ROLE_NAMES),
 )
 @click.option("--full-name", default="", help="Name shown on screens and printouts.")
 @click.option(
@@ -212,35 +301,181 @@ def user_add(
     ctx: click.Context, username: str, role: str, full_name: str, password_file: Any
 ) -> None:
     """Add a user (the password is asked for unless --password-file is given)."""
+    password = _read_password(password_file, "Password")
+    _user_action(ctx, lambda: _accounts().do_add_user("cli", username, role, password, full_name))
+    click.echo(f"Added {username} ({role}).")
+
+
+def _user_action(ctx: click.Context, call: Any) -> Any:
+    """Run an accounts action for the CLI; errors name their field and exit 2."""
     setup_django(_data_dir(ctx))
-    from nirantar.accounts import actions
     from nirantar.errors import ActionError
 
-    if password_file is not None:
-        password = password_file.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        actions.do_add_user("cli", username, role, password, full_name)
+        return call()
     except ActionError as exc:
-        for field, message in exc.fields.items():
-            click.echo(f"error: {field}: {message}", err=True)
+        for field, message in exc.fields.items() or [("", exc.message)]:
+            click.echo(f"error: {field + ': ' if field else ''}{message}", err=True)
         sys.exit(2)
-    click.echo(f"Added {username} ({role}).")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """List users, their roles and whether they may sign in."""
+    setup_django(_data_dir(ctx))
+    from nirantar.accounts import queries
+
+    rows = [
+        {
+            "username": u.username,
+            "full_name": u.full_name,
+            "role": u.role,
+            "active": u.is_active,
+            "second_factor": bool(u.totp_secret),
+        }
+        for u in queries.users()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        flags = ("" if row["active"] else " DISABLED") + (" 2FA" if row["second_factor"] else "")
+        click.echo(f"{row['username']:<20} {row['role']:<12} {row['full_name']}{flags}")
+
+
+@user.command("disable")
+@click.argument("username")
+@click.pass_context
+def user_disable(ctx: click.Context, username: str) -> None:
+    """Refuse USERNAME at sign-in and for every API token, at every node the news reaches."""
+    _user_action(ctx, lambda: _accounts().do_change_user("cli", username, active=False))
+    click.echo(f"Disabled {username}.")
+
+
+@user.command("enable")
+@click.argument("username")
+@click.pass_context
+def user_enable(ctx: click.Context, username: str) -> None:
+    """Let a disabled USERNAME sign in again."""
+    _user_action(ctx, lambda: _accounts().do_change_user("cli", username, active=True))
+    click.echo(f"Enabled {username}.")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLE_NAMES))
+@click.pass_context
+def user_role(ctx: click.Context, username: str, role: str) -> None:
+    """Give USERNAME another role."""
+    _user_action(ctx, lambda: _accounts().do_change_user("cli", username, role=role))
+    click.echo(f"{username} is now {role}.")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option(
+    "--password-file", type=click.File("r"), help="Read the password from a file ('-' for stdin)."
+)
+@click.pass_context
+def user_password(ctx: click.Context, username: str, password_file: Any) -> None:
+    """Set a new password for USERNAME (its screen sessions end)."""
+    password = _read_password(password_file, "New password")
+    _user_action(ctx, lambda: _accounts().do_change_user("cli", username, password=password))
+    click.echo(f"Password of {username} changed.")
+
+
+@user.command("unlock")
+@click.argument("username")
+@click.pass_context
+def user_unlock(ctx: click.Context, username: str) -> None:
+    """Forget USERNAME's failed sign-ins at this node, lifting a lockout."""
+    setup_django(_data_dir(ctx))
+    from nirantar.accounts import signin
+
+    count = signin.unlock(username)
+    click.echo(f"Unlocked {username} ({count} failed attempts forgotten).")
+
+
+@user.command("totp")
+@click.argument("username")
+@click.option("--off", is_flag=True, help="Remove the second factor.")
+@click.pass_context
+def user_totp(ctx: click.Context, username: str, off: bool) -> None:
+    """Require a six-digit authenticator code from USERNAME after the password.
+
+    Prints the secret and an otpauth:// link for the authenticator app, once.
+    """
+    setup_django(_data_dir(ctx))
+    from django.conf import settings
+
+    from nirantar.accounts import signin
+
+    secret = "" if off else _accounts().new_totp_secret()
+    changed = _user_action(
+        ctx, lambda: _accounts().do_change_user("cli", username, totp_secret=secret)
+    )
+    if off:
+        click.echo(f"{username} signs in with a password alone.")
+        return
+    click.echo(f"Secret for {username}'s authenticator app: {secret}")
+    click.echo(signin.provisioning_uri(changed, settings.NODE.hospital))
+
+
+@user.command("tokens")
+@click.argument("username")
+@click.pass_context
+def user_tokens(ctx: click.Context, username: str) -> None:
+    """List USERNAME's API tokens (never the secrets)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.accounts.models import ApiToken
+    from nirantar.timeutil import from_ms, local
+
+    for row in ApiToken.objects.filter(username=username).order_by("issued_at_ms"):
+        state = "revoked" if row.revoked else ""
+        expires = (
+            local(from_ms(row.expires_at_ms)).strftime("%Y-%m-%d") if row.expires_at_ms else ""
+        )
+        click.echo(f"{row.token_id}  expires {expires}  {state:<8} {row.label}")
+
+
+@user.command("revoke-token")
+@click.argument("token_id")
+@click.pass_context
+def user_revoke_token(ctx: click.Context, token_id: str) -> None:
+    """Revoke an API token (by the id `user tokens` shows) at every node."""
+    _user_action(ctx, lambda: _accounts().do_revoke_token("cli", token_id))
+    click.echo(f"Revoked token {token_id}.")
+
+
+def _read_password(password_file: Any, prompt: str) -> str:
+    if password_file is not None:
+        return str(password_file.readline().rstrip("\r\n"))
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
+def _accounts() -> Any:
+    from nirantar.accounts import actions
+
+    return actions
 
 
 @main.command()
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for.")
+@click.option(
+    "--days", default=90, show_default=True, type=click.IntRange(1, 3650), help="Valid for."
+)
 @click.pass_context
-def token(ctx: click.Context, username: str, label: str) -> None:
+def token(ctx: click.Context, username: str, label: str, days: int) -> None:
     """Print a new API bearer token for USERNAME (shown only this once)."""
     setup_django(_data_dir(ctx))
     from nirantar.accounts import actions
     from nirantar.errors import ActionError
 
     try:
-        click.echo(actions.do_issue_token("cli", username, label))
+        click.echo(actions.do_issue_token("cli", username, label, days=days))
     except ActionError as exc:
         fail(exc.fields.get("username", exc.message), 2)
 
@@ -339,6 +574,14 @@ def status(ctx: click.Context, as_json: bool, digest: bool) -> None:
     click.echo(f"held events: {info['held']}   alarms: {len(info['alarms'])}")
     for alarm in info["alarms"]:
         click.echo(f"  ALARM {alarm['kind']} {alarm['origin']}: {alarm['detail']}")
+    for late in info["after_disable"]:
+        click.echo(
+            f"  {late['username']} was disabled by {late['disabled_by']} at "
+            f"{late['disabled_on']} but did {len(late['events'])} things after, where the "
+            "news had not arrived:"
+        )
+        for e in late["events"]:
+            click.echo(f"    {e['origin']}#{e['seq']} {e['type']} {e['stream']}")
     if "digest" in info:
         click.echo(f"digest: {info['digest']}")
 

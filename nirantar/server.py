@@ -76,7 +76,16 @@ def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     )
 
 
-def run(*, host: str, port: int, workers: int, threads: int, sync_interval: float = 2.0) -> None:
+def run(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    sync_interval: float = 2.0,
+    tls: tuple[str, str] | None = None,
+) -> None:
+    """Serve until stopped; ``tls`` is (certificate, key) to serve HTTPS."""
     call_command("migrate", interactive=False, verbosity=0)
     from nirantar.ledger.writer import node
 
@@ -84,9 +93,13 @@ def run(*, host: str, port: int, workers: int, threads: int, sync_interval: floa
     if not local.enrolled():
         log.warning("node %s is not enrolled: it will not issue numbers", local.name)
     syncer = start_syncer(sync_interval)
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options["certfile"], options["keyfile"] = tls
     try:
         NirantarServer(
             {
+                **options,
                 "bind": f"{host}:{port}",
                 "workers": workers,
                 "threads": threads,

@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nirantar.web.middleware.SessionLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nirantar.web.middleware.SecurityHeadersMiddleware",
@@ -168,14 +169,42 @@ PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)
 # Raise an alarm when this node's own events have reached no peer for this long.
 BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)
 
-SESSION_COOKIE_AGE = envint("NIRANTAR_SESSION_SECONDS", 8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+# Sign-in: lockout after repeated failures (counted at each node), idle and absolute
+# session limits. A session ends after NIRANTAR_IDLE_MINUTES without a request, and in
+# any case NIRANTAR_SESSION_HOURS after signing in.
+LOGIN_MAX_FAILURES = envint("NIRANTAR_LOGIN_MAX_FAILURES", 5)
+LOGIN_ADDRESS_MAX_FAILURES = envint("NIRANTAR_LOGIN_ADDRESS_MAX_FAILURES", 30)
+LOGIN_LOCK_MINUTES = envint("NIRANTAR_LOGIN_LOCK_MINUTES", 15)
+SESSION_IDLE_MINUTES = envint("NIRANTAR_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = envint("NIRANTAR_SESSION_HOURS", 12)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True  # each request restarts the idle clock
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the counter shows the slip PDF in a same-origin frame
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page may be framed, except the slip PDF inside the counter screen (its view says so).
+X_FRAME_OPTIONS = "DENY"
+
+# Behind TLS - `nirantar serve --certfile`, or a TLS proxy such as nginx
+# (docs/operator.md) - cookies are sent only over HTTPS and browsers are told to
+# insist on HTTPS (HSTS). NIRANTAR_TRUST_PROXY: trust the proxy's X-Forwarded-Proto.
+HTTPS = envbool("NIRANTAR_HTTPS", False)
+# The CA that signed the hospital's node certificates, for checking peers over HTTPS.
+TLS_CA = os.environ.get("NIRANTAR_TLS_CA", "") or (
+    str(DATA_DIR / "tls-ca.pem") if (DATA_DIR / "tls-ca.pem").exists() else ""
+)
+if envbool("NIRANTAR_TRUST_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("NIRANTAR_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_SSL_REDIRECT = envbool("NIRANTAR_SSL_REDIRECT", False)
+    # Node-to-node sync calls and health checks may come over plain HTTP on loopback.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("hi", "हिन्दी")]

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from nirantar.accounts import views as accounts_views
 from nirantar.accounts.permissions import public
 from nirantar.api import api
 from nirantar.web import views
@@ -8,8 +9,9 @@ from nirantar.web import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", views.login, name="login"),
-    path("logout/", views.logout, name="logout"),
+    path("login/", accounts_views.login, name="login"),
+    path("login/code/", accounts_views.login_code, name="login-code"),
+    path("logout/", accounts_views.logout, name="logout"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("counter/", include("nirantar.registration.urls")),
     path("sync/", include("nirantar.ledger.urls")),

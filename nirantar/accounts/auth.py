@@ -10,6 +10,7 @@ from ninja.security import HttpBearer
 from nirantar.accounts.actions import TOKEN_PREFIX, hash_token
 from nirantar.accounts.models import ApiToken, User
 from nirantar.accounts.permissions import REGISTRY, Permission, allowed, require
+from nirantar.ledger.hlc import wall_ms
 
 
 def user_for_token(token: str) -> User | None:
@@ -19,6 +20,8 @@ def user_for_token(token: str) -> User | None:
         return None
     row = ApiToken.objects.filter(token_id=token_id).first()
     if row is None or not hmac.compare_digest(row.token_hash, hash_token(secret)):
+        return None
+    if row.revoked or (row.expires_at_ms is not None and row.expires_at_ms <= wall_ms()):
         return None
     return User.objects.filter(username=row.username, is_active=True).first()
 

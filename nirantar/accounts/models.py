@@ -137,6 +137,8 @@ class LoginAttempt(models.Model):
     address = models.CharField(max_length=60)
     at = models.DateTimeField()
     succeeded = models.BooleanField()
+    # The TOTP time step a successful sign-in used: each code works once.
+    totp_step = models.BigIntegerField(null=True)
 
     class Meta:
         db_table = "accounts_login_attempt"

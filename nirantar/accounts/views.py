@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import time
+from datetime import datetime
+from datetime import time as clock_time
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nirantar import timeutil
-from nirantar.accounts import actions, queries
+from nirantar.accounts import actions, queries, signin
 from nirantar.accounts.auth import client_address
-from nirantar.accounts.permissions import MANAGE_USERS, READ_AUDIT, ROLES
+from nirantar.accounts.models import User
+from nirantar.accounts.permissions import MANAGE_USERS, READ_AUDIT, ROLES, public
+from nirantar.accounts.signin import SIGNED_IN_AT
 from nirantar.errors import ActionError
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.printing.renderer import A4, RendererUnavailable, render_pdf
@@ -27,7 +39,9 @@ def _day(value: str, end: bool = False) -> datetime | None:
         day = datetime.fromisoformat(value).date()
     except ValueError:
         return None
-    moment = datetime.combine(day, time.max if end else time.min, tzinfo=timeutil.hospital_zone())
+    moment = datetime.combine(
+        day, clock_time.max if end else clock_time.min, tzinfo=timeutil.hospital_zone()
+    )
     return moment
 
 
@@ -132,17 +146,138 @@ def users(request: HttpRequest) -> HttpResponse:
                     request.POST.get("password", ""),
                     request.POST.get("full_name", ""),
                 )
-                messages.success(request, f"Added {username}.")
+                messages.success(request, _("Added %(user)s.") % {"user": username})
             elif action in ("disable", "enable"):
                 if username == actor and action == "disable":
                     raise ActionError("you can't disable yourself", {"username": "yourself"})
                 actions.do_change_user(actor, username, active=action == "enable")
-                messages.success(request, f"{username} {action}d.")
+                done = _("%(user)s disabled.") if action == "disable" else _("%(user)s enabled.")
+                messages.success(request, done % {"user": username})
             elif action == "role":
-                actions.do_change_user(actor, username, role=request.POST.get("role", ""))
-                messages.success(request, f"{username} is now {request.POST.get('role')}.")
+                role = request.POST.get("role", "")
+                actions.do_change_user(actor, username, role=role)
+                messages.success(
+                    request, _("%(user)s is now %(role)s.") % {"user": username, "role": role}
+                )
+            elif action == "password":
+                actions.do_change_user(actor, username, password=request.POST.get("password", ""))
+                messages.success(request, _("Password of %(user)s changed.") % {"user": username})
+            elif action == "unlock":
+                signin.unlock(username)
+                messages.success(request, _("%(user)s unlocked at this node.") % {"user": username})
         except ActionError as exc:
             details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
             messages.error(request, f"{exc.message}{': ' + details if details else ''}")
         return redirect("users")
-    return render(request, "accounts/users.html", {"users": queries.users(), "roles": ROLES})
+    people = list(queries.users())
+    locked = {u.username for u in people if signin.lock_for(u.username, None) is not None}
+    return render(
+        request, "accounts/users.html", {"users": people, "roles": ROLES, "locked": locked}
+    )
+
+
+# -- signing in ----------------------------------------------------------------
+PENDING_SECONDS = 300  # how long the code step waits after the password step
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": gettext_lazy("Wrong user name or password, or the account is disabled."),
+        "locked": gettext_lazy(
+            "Too many failed sign-ins. Try again in %(minutes)s minutes, "
+            "or ask an administrator to unlock the account."
+        ),
+    }
+
+    def clean_username(self) -> str:
+        return str(self.cleaned_data.get("username", "")).strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username", "")
+        address = client_address(self.request)
+        lock = signin.lock_for(username, address)
+        if lock is not None:
+            # Refused before the password is checked: guessing on gets nowhere.
+            signin.record(username, address, False)
+            raise ValidationError(
+                self.error_messages["locked"], code="locked", params={"minutes": lock.minutes}
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            signin.record(username, address, False)
+            raise
+
+
+def _signed_in(request: HttpRequest, user: User, totp_step: int | None = None) -> None:
+    signin.record(user.username, client_address(request), True, totp_step)
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SIGNED_IN_AT] = time.time()
+
+
+@method_decorator(public, name="dispatch")
+class SignIn(auth_views.LoginView):
+    """User name and password; then, for users with a second factor, the code."""
+
+    form_class = SignInForm
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        if user.totp_secret:
+            self.request.session.update(
+                {
+                    "pending_user": user.username,
+                    "pending_at": time.time(),
+                    "pending_next": self.get_success_url(),
+                }
+            )
+            return redirect("login-code")
+        _signed_in(self.request, user)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+login = SignIn.as_view()
+login.nirantar_permission = None  # type: ignore[attr-defined]
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step for users with TOTP: a six-digit code, good once."""
+    session = request.session
+    username = session.get("pending_user", "")
+    fresh = time.time() - float(session.get("pending_at", 0)) < PENDING_SECONDS
+    user = User.objects.filter(username=username, is_active=True).first() if fresh else None
+    if user is None or not user.totp_secret:
+        for key in ("pending_user", "pending_at", "pending_next"):
+            session.pop(key, None)
+        if username:
+            messages.error(request, _("The code was not given in time. Please sign in again."))
+        return redirect("login")
+    error = ""
+    if request.method == "POST":
+        address = client_address(request)
+        lock = signin.lock_for(username, address)
+        if lock is not None:
+            signin.record(username, address, False)
+            error = str(SignInForm.error_messages["locked"]) % {"minutes": lock.minutes}
+        else:
+            step = signin.check_code(user, request.POST.get("code", ""))
+            if step is None:
+                signin.record(username, address, False)
+                error = _("That code is not right, or it has been used already.")
+            else:
+                next_url = session.pop("pending_next", "") or "/"
+                for key in ("pending_user", "pending_at"):
+                    session.pop(key, None)
+                _signed_in(request, user, step)
+                if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+                    next_url = "/"
+                return HttpResponseRedirect(next_url)
+    return render(request, "web/login_code.html", {"error": error}, status=400 if error else 200)
+
+
+logout = public(auth_views.LogoutView.as_view())

@@ -16,9 +16,11 @@ mid-sync resumes from its vector with nothing applied twice or skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import ssl
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.db import DatabaseError
 
 from nirantar.ledger import models, projection, roster, transport
@@ -42,6 +45,29 @@ log = logging.getLogger(__name__)
 PULL_BATCH = int(os.environ.get("NIRANTAR_SYNC_BATCH", "1000"))
 PUSH_BATCH = max(1, PULL_BATCH // 2)
 TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cafile: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
+
+
+def tls_verify() -> ssl.SSLContext | bool:
+    """How this node checks a peer's HTTPS certificate: against the hospital's own CA
+    (``settings.TLS_CA``, from ``tls-ca.pem`` in the data directory or
+    ``NIRANTAR_TLS_CA``) if there is one, else against the usual public CAs. Never off."""
+    cafile = str(getattr(settings, "TLS_CA", "") or "")
+    return _tls_context(cafile) if cafile else True
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> SyncError:
+    detail = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
+        return SyncError(
+            f"{url} presented a TLS certificate this node does not trust ({detail}); "
+            "put the hospital's CA certificate in the data directory as tls-ca.pem"
+        )
+    return SyncError(f"{url} is unreachable: {exc.__class__.__name__}")
 
 
 class SyncError(Exception):
@@ -118,7 +144,7 @@ class PeerClient:
     def __init__(self, local: LocalNode, url: str, http: httpx.Client | None = None) -> None:
         self.local = local
         self.url = url.rstrip("/")
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or httpx.Client(timeout=TIMEOUT, verify=tls_verify())
 
     def _send(
         self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
@@ -128,7 +154,7 @@ class PeerClient:
         try:
             response = self.http.request(method, self.url + path, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise SyncError(f"{self.url} is unreachable: {exc.__class__.__name__}") from exc
+            raise _unreachable(self.url, exc) from exc
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nirantar import timeutil
@@ -26,6 +27,7 @@ from nirantar.registration.permissions import (
     READ_PATIENT,
     REGISTER,
 )
+from nirantar.web.middleware import FRAMEABLE_CSP
 from nirantar.web.screens import screen
 
 # The form posts the API's fields flat: the address's parts as address_<part>.
@@ -312,6 +314,7 @@ def _values(patient: Patient) -> dict[str, Any]:
 
 
 @require_GET
+@xframe_options_sameorigin  # the counter screen shows the slip in a frame
 @screen(PRINT_SLIP.name)
 def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
     page = request.GET.get("format", "a5")
@@ -330,4 +333,5 @@ def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
         )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
+    response["Content-Security-Policy"] = FRAMEABLE_CSP
     return response

@@ -5,21 +5,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'self'",
-        "frame-src 'self'",
-        "frame-ancestors 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ]
-)
+from nirantar.accounts.signin import SIGNED_IN_AT
+
+_POLICY = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'self'",
+    "frame-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+]
+# No page may be framed by anyone; the slip PDF may be framed by the counter screen.
+CSP = "; ".join([*_POLICY, "frame-ancestors 'none'"])
+FRAMEABLE_CSP = "; ".join([*_POLICY, "frame-ancestors 'self'"])
 
 
 class SecurityHeadersMiddleware:
@@ -54,3 +61,28 @@ class ServerTimingMiddleware:
         elapsed = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
         return response
+
+
+class SessionLimitMiddleware:
+    """End a screen session NIRANTAR_SESSION_HOURS after it signed in, however busy.
+
+    The idle limit is the session cookie's own age, renewed on each request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            started = request.session.setdefault(SIGNED_IN_AT, time.time())
+            if time.time() - float(started) > settings.SESSION_MAX_HOURS * 3600:
+                logout(request)
+                messages.info(request, _("Your session has ended. Please sign in again."))
+                if request.headers.get("HX-Request"):
+                    response = HttpResponse(status=401)
+                    response["HX-Redirect"] = settings.LOGIN_URL_PATH
+                    return response
+                if not request.path.startswith(settings.LOGIN_URL_PATH):
+                    return redirect_to_login(request.get_full_path())
+        return self.get_response(request)

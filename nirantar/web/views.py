@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from nirantar import operations
 from nirantar.accounts.permissions import (
     MANAGE_NODES,
+    MANAGE_USERS,
     READ_AUDIT,
     READ_STATUS,
     SIGN_IN,
@@ -40,12 +40,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-login = public(
-    auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True)
-)
-logout = public(auth_views.LogoutView.as_view())
-
-
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "web/403.html", {"message": str(exception or "")}, status=403)
 
@@ -53,6 +47,8 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 @screen(READ_STATUS.name)
 def status(request: HttpRequest) -> HttpResponse:
     info = operations.status()
+    if not allowed(request.user, MANAGE_USERS.name):
+        info["after_disable"] = []
     return render(
         request,
         "web/status.html",

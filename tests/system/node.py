@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -44,6 +45,9 @@ class NodeProcess:
         self.token = ""
         self.admin_token = ""
         self.extra_env = extra_env or {}
+        # Set by start(tls=...): the node serves HTTPS; `ca` checks its certificate.
+        self.tls: tuple[Path, Path] | None = None
+        self.ca: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -91,8 +95,11 @@ class NodeProcess:
     def issue_token(self, username: str = "clerk") -> None:
         self.token = self.run("token", username).stdout.strip()
 
-    def join(self, hub_url: str, own_url: str = "", letter: str = "A") -> str:
+    def join(
+        self, hub_url: str, own_url: str = "", letter: str = "A", tls_ca: Path | None = None
+    ) -> str:
         """`init --join`; returns the join code (the last line printed)."""
+        extra = ["--tls-ca", str(tls_ca)] if tls_ca else []
         out = self.run(
             "init",
             "--node",
@@ -103,6 +110,7 @@ class NodeProcess:
             own_url,
             "--counter-letter",
             letter,
+            *extra,
         ).stdout
         return out.strip().splitlines()[-1]
 
@@ -119,7 +127,17 @@ class NodeProcess:
         return dict(json.loads(self.run(*args).stdout))
 
     # -- running ---------------------------------------------------------------
-    def start(self, workers: int = 1, threads: int = 4, sync_interval: float = 2.0) -> None:
+    def start(
+        self,
+        workers: int = 1,
+        threads: int = 4,
+        sync_interval: float = 2.0,
+        tls: tuple[Path, Path] | None = None,
+        ca: Path | None = None,
+    ) -> None:
+        """Serve (HTTPS with ``tls`` = (certificate, key), checked against ``ca``)."""
+        self.tls, self.ca = tls, ca
+        extra = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])] if tls else []
         log = (self.data_dir / "serve.log").open("ab")
         self.server = subprocess.Popen(
             [
@@ -133,6 +151,7 @@ class NodeProcess:
                 str(threads),
                 "--sync-interval",
                 str(sync_interval),
+                *extra,
             ],
             env=self.env,
             stdout=log,
@@ -142,7 +161,9 @@ class NodeProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(  # noqa: S310 - our own node's URL
+                    f"{self.url}/healthz", timeout=2, context=self.ssl_context()
+                ) as response:
                     if response.status == 200:
                         return
             except (OSError, http.client.HTTPException):
@@ -170,7 +191,10 @@ class NodeProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=str(self.ca)) if self.tls else None
 
     def request(
         self,
@@ -189,7 +213,7 @@ class NodeProcess:
             or {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as response:
+            with urllib.request.urlopen(req, timeout=30, context=self.ssl_context()) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers), exc.read()
