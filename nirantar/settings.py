@@ -157,6 +157,10 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "full_name")},
+    },
 ]
 LOGIN_URL = "login"
 LOGIN_URL_PATH = "/login/"
@@ -203,7 +207,7 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("NIRANTAR_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_SSL_REDIRECT = envbool("NIRANTAR_SSL_REDIRECT", False)
-    # Node-to-node sync calls and health checks may come over plain HTTP on loopback.
+    # A load balancer may check health over plain HTTP; everything else is redirected.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 LANGUAGE_CODE = "en"
