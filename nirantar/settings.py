@@ -117,8 +117,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "nirantar.web.middleware.SessionLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages middleware: it tells the user why the session ended.
+    "nirantar.web.middleware.SessionLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nirantar.web.middleware.SecurityHeadersMiddleware",
 ]

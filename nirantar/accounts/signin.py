@@ -16,6 +16,7 @@ from their authenticator app after the password. A code is good for one sign-in.
 from __future__ import annotations
 
 import base64
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,7 +62,7 @@ def lock_for(username: str, address: str | None) -> Lock | None:
         if len(recent) >= limit:
             # Locked until the oldest of the last `limit` failures leaves the window.
             until = recent[-1] + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
-            minutes = max(1, int((until - timeutil.now()).total_seconds() // 60) + 1)
+            minutes = max(1, math.ceil((until - timeutil.now()).total_seconds() / 60))
             return Lock(reason, minutes)
     return None
 
@@ -75,7 +76,8 @@ def record(username: str, address: str, succeeded: bool, totp_step: int | None =
         totp_step=totp_step,
     )
     if succeeded:
-        # A successful sign-in clears the user's failures; the address's stay counted.
+        # A successful sign-in clears the user's failures (and so takes them off the
+        # address's count too: a right password shows they were this user's typos).
         LoginAttempt.objects.filter(username=username.lower(), succeeded=False).delete()
     # Keep the table small: only the lock window and the last used codes matter.
     LoginAttempt.objects.filter(at__lt=timeutil.now() - timedelta(days=1)).delete()

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nirantar import timeutil
@@ -180,14 +180,20 @@ def users(request: HttpRequest) -> HttpResponse:
 PENDING_SECONDS = 300  # how long the code step waits after the password step
 
 
+def locked_message(minutes: int) -> str:
+    return ngettext(
+        "Too many failed sign-ins. Try again in %(minutes)s minute, "
+        "or ask an administrator to unlock the account.",
+        "Too many failed sign-ins. Try again in %(minutes)s minutes, "
+        "or ask an administrator to unlock the account.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": gettext_lazy("Wrong user name or password, or the account is disabled."),
-        "locked": gettext_lazy(
-            "Too many failed sign-ins. Try again in %(minutes)s minutes, "
-            "or ask an administrator to unlock the account."
-        ),
     }
 
     def clean_username(self) -> str:
@@ -198,11 +204,9 @@ class SignInForm(AuthenticationForm):
         address = client_address(self.request)
         lock = signin.lock_for(username, address)
         if lock is not None:
-            # Refused before the password is checked: guessing on gets nowhere.
-            signin.record(username, address, False)
-            raise ValidationError(
-                self.error_messages["locked"], code="locked", params={"minutes": lock.minutes}
-            )
+            # Refused before the password is checked: guessing on gets nowhere. Not
+            # counted either, so the lock ends when the message says it will.
+            raise ValidationError(locked_message(lock.minutes), code="locked")
         try:
             return super().clean()
         except ValidationError:
@@ -262,8 +266,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         address = client_address(request)
         lock = signin.lock_for(username, address)
         if lock is not None:
-            signin.record(username, address, False)
-            error = str(SignInForm.error_messages["locked"]) % {"minutes": lock.minutes}
+            error = locked_message(lock.minutes)
         else:
             step = signin.check_code(user, request.POST.get("code", ""))
             if step is None:

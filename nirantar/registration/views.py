@@ -326,12 +326,14 @@ def slip_pdf(request: HttpRequest, visit: str) -> HttpResponse:
         )
         pdf = slip.slip_pdf(row, patient, queries.department(row.department), page)
     except ActionError as exc:
-        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+        response = HttpResponse(exc.message, status=exc.status, content_type="text/plain")
     except RendererUnavailable as exc:
-        return HttpResponse(
+        response = HttpResponse(
             f"The slip can't be printed right now: {exc}", status=503, content_type="text/plain"
         )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
+    else:
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="slip-{row.visit_no}.pdf"'
+    # Shown inside the counter's slip frame, errors included, so they can be read there.
     response["Content-Security-Policy"] = FRAMEABLE_CSP
     return response
