@@ -30,6 +30,7 @@ from nirantar.accounts.signin import SIGNED_IN_AT
 from nirantar.errors import ActionError
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.printing.renderer import A4, RendererUnavailable, render_pdf
+from nirantar.registration import queries as registration_queries
 from nirantar.registration.events import UHID
 from nirantar.web.screens import screen
 
@@ -106,6 +107,11 @@ def seen_report(request: HttpRequest, uhid: str) -> HttpResponse:
     except InvalidNumber as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     viewers = queries.seen_by(patient)
+    if not viewers and registration_queries.get_patient(patient) is None:
+        # Not registered here and never read anywhere this node has heard of.
+        return HttpResponse(
+            f"no patient with UHID {patient}", status=404, content_type="text/plain"
+        )
     # Preparing the report is itself recorded against the patient.
     actions.do_record_access(
         request.user, patient, "audit.report", via="pdf", address=client_address(request)
@@ -116,7 +122,8 @@ def seen_report(request: HttpRequest, uhid: str) -> HttpResponse:
             "uhid": patient,
             "viewers": viewers,
             "prepared_by": request.user,
-            "prepared_at": timeutil.local(timeutil.now()),
+            # Formatted here: the template's date filter would turn it back into UTC.
+            "prepared_at": timeutil.local(timeutil.now()).strftime("%d-%m-%Y %H:%M"),
         },
     )
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -74,7 +74,16 @@ class SessionLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and hasattr(request, "session"):
+        if (
+            user is not None
+            and not user.is_authenticated
+            and hasattr(request, "session")
+            and SESSION_KEY in request.session
+        ):
+            # The session's user was disabled (or deleted): end it now, so that enabling
+            # them later does not bring an unattended screen back to life.
+            logout(request)
+        elif user is not None and user.is_authenticated and hasattr(request, "session"):
             started = request.session.setdefault(SIGNED_IN_AT, time.time())
             if time.time() - float(started) > settings.SESSION_MAX_HOURS * 3600:
                 logout(request)
