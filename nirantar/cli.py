@@ -319,6 +319,15 @@ def _user_action(ctx: click.Context, call: Any) -> Any:
         sys.exit(2)
 
 
+def _known_user(username: str) -> None:
+    """Exit 2 unless USERNAME is a user here: a typo must not look like "nothing to do"."""
+    from nirantar.accounts.models import User
+
+    if not User.objects.filter(username=username).exists():
+        click.echo(f"error: username: no user {username}", err=True)
+        sys.exit(2)
+
+
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the users as JSON.")
 @click.pass_context
@@ -394,6 +403,7 @@ def user_unlock(ctx: click.Context, username: str) -> None:
     setup_django(_data_dir(ctx))
     from nirantar.accounts import signin
 
+    _known_user(username)
     count = signin.unlock(username)
     click.echo(f"Unlocked {username} ({count} failed attempts forgotten).")
 
@@ -432,6 +442,7 @@ def user_tokens(ctx: click.Context, username: str) -> None:
     from nirantar.accounts.models import ApiToken
     from nirantar.timeutil import from_ms, local
 
+    _known_user(username)
     for row in ApiToken.objects.filter(username=username).order_by("issued_at_ms"):
         state = "revoked" if row.revoked else ""
         expires = (

@@ -74,9 +74,12 @@ def do_add_user(actor: str, username: str, role: str, password: str, full_name: 
 
 
 def _existing(username: str) -> User:
-    user = User.objects.filter(username=username).first()
+    # A name that could never have been made is not looked up (a NUL byte in it would
+    # be an error on PostgreSQL, not "no such user").
+    valid = isinstance(username, str) and USERNAME_RE.match(username)
+    user = User.objects.filter(username=username).first() if valid else None
     if user is None:
-        raise NotFound(f"no user {username}", {"username": "no such user"})
+        raise NotFound(f"no user {username}", {"username": f"no user {username}"})
     return user
 
 
@@ -216,7 +219,8 @@ def do_record_search(
 def do_review_access(actor: str, event: str, note: str) -> None:
     """An auditor's review of an emergency (break-the-glass) access."""
     with writing() as w:
-        entry = AuditEntry.objects.filter(event=event, break_glass=True).first()
+        known = isinstance(event, str) and re.fullmatch(r"[0-9a-f]{64}", event)
+        entry = AuditEntry.objects.filter(event=event, break_glass=True).first() if known else None
         if entry is None:
             raise NotFound("no emergency access with that reference", {"event": "not found"})
         note = note.strip()

@@ -29,6 +29,7 @@ from django.db.models import Max
 
 from nirantar import timeutil
 from nirantar.accounts.models import LoginAttempt, User
+from nirantar.textutil import has_control_characters
 
 SIGNED_IN_AT = "nirantar_signed_in_at"  # session key: when this session signed in (epoch s)
 TOTP_DIGITS = 6
@@ -85,6 +86,8 @@ def record(username: str, address: str, succeeded: bool, totp_step: int | None =
 
 def unlock(username: str) -> int:
     """Forget a user name's failed attempts at this node; returns how many."""
+    if has_control_characters(username):
+        return 0
     deleted, _ = LoginAttempt.objects.filter(username=username.lower(), succeeded=False).delete()
     return deleted
 

@@ -32,6 +32,7 @@ from nirantar.ledger.numbering import InvalidNumber
 from nirantar.printing.renderer import A4, RendererUnavailable, render_pdf
 from nirantar.registration import queries as registration_queries
 from nirantar.registration.events import UHID
+from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 from nirantar.web.screens import screen
 
 
@@ -56,6 +57,8 @@ def _filters(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], str]
             patient = UHID.normalise(raw["patient"])
         except InvalidNumber as exc:
             error = str(exc)
+    if has_control_characters(raw["actor"]):
+        error = "the user name " + CONTROL_MESSAGE
     query = {
         "patient": patient,
         "actor": raw["actor"],

@@ -13,6 +13,7 @@ from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import writing
 from nirantar.registration import events, rules
 from nirantar.registration.models import Department, Patient, Visit
+from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 
 def parse_uhid(text: Any, field: str = "uhid") -> str:
@@ -25,6 +26,8 @@ def parse_uhid(text: Any, field: str = "uhid") -> str:
 
 def find_department(value: Any) -> Department:
     text = rules.normalise_text(value) if isinstance(value, str) else ""
+    if has_control_characters(text):
+        text = ""  # matches no department: refused below, naming the real ones
     department = (
         Department.objects.filter(active=True)
         .filter(Q(code__iexact=text) | Q(name_en__iexact=text) | Q(name_hi=text))
@@ -95,6 +98,8 @@ def do_correct_patient(actor: str, uhid_text: Any, data: Any, reason: str = "") 
     """Correct some fields of a patient. Each field is last-writer-wins across nodes."""
     uhid = parse_uhid(uhid_text)
     changes = rules.clean_patient(data, timeutil.today(), partial=True)
+    if has_control_characters(str(reason or "")):
+        raise ValidationFailed("the reason " + CONTROL_MESSAGE, {"reason": CONTROL_MESSAGE})
     with writing() as w:
         patient = Patient.objects.filter(uhid=uhid, is_registered=True).first()
         if patient is None:

@@ -23,6 +23,7 @@ from nirantar.registration import events, rules, search
 from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT
 from nirantar.registration.projections import field_values
+from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 MAX_QUERY = 100
 
@@ -51,6 +52,8 @@ def access_patient(
     if emergency:
         if not permissions.allowed(user, BREAK_GLASS.name):
             permissions.require(user, READ_PATIENT.name, request)
+        if has_control_characters(reason):
+            raise ValidationFailed("the reason " + CONTROL_MESSAGE, {"reason": CONTROL_MESSAGE})
         if len(reason.strip()) < account_actions.MIN_REASON:
             raise EmergencyReasonNeeded(
                 "opening a record without the usual right needs a reason, recorded for review",
@@ -102,6 +105,8 @@ def classify(query: str) -> tuple[str, str]:
         raise ValidationFailed("type a name, mobile number or UHID", {"q": "empty search"})
     if len(text) > MAX_QUERY:
         raise ValidationFailed("search too long", {"q": f"at most {MAX_QUERY} characters"})
+    if has_control_characters(text):
+        raise ValidationFailed("the search " + CONTROL_MESSAGE, {"q": CONTROL_MESSAGE})
     compact = rules.ascii_digits(re.sub(r"[\s\-]", "", text)).upper()
     digits = compact.isascii() and compact.isdecimal()
     if (

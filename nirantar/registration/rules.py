@@ -13,6 +13,7 @@ from typing import Any
 
 from nirantar.errors import ValidationFailed
 from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
+from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 MAX_NAME = 100
 MAX_LINE = 200
@@ -34,7 +35,6 @@ LETTER_RE = re.compile(r"[A-Za-z\u0904-\u0939\u0958-\u0961\u0972-\u097F]")
 NOT_IN_NAMES_RE = re.compile(r"[\u0964-\u096F]")
 # Clerks on a Hindi keyboard may type Devanagari digits; numbers are stored in ASCII.
 DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
-JOINERS = "\u200c\u200d"
 
 
 def ascii_digits(value: str) -> str:
@@ -98,10 +98,8 @@ def _text(
         return ""
     if len(value) > max_length:
         errors[label or key] = f"at most {max_length} characters"
-    elif any(
-        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in JOINERS for c in value
-    ):
-        errors[label or key] = "contains invisible or control characters"
+    elif has_control_characters(value):
+        errors[label or key] = CONTROL_MESSAGE
     return value
 
 
