@@ -177,8 +177,8 @@ BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)
 # Sign-in: lockout after repeated failures (counted at each node), idle and absolute
 # session limits. A session ends after NIRANTAR_IDLE_MINUTES without a request, and in
 # any case NIRANTAR_SESSION_HOURS after signing in.
-LOGIN_MAX_FAILURES = envint("NIRANTAR_LOGIN_MAX_FAILURES", 5)
-LOGIN_ADDRESS_MAX_FAILURES = envint("NIRANTAR_LOGIN_ADDRESS_MAX_FAILURES", 30)
+LOGIN_MAX_FAILURES = max(1, envint("NIRANTAR_LOGIN_MAX_FAILURES", 5))
+LOGIN_ADDRESS_MAX_FAILURES = max(1, envint("NIRANTAR_LOGIN_ADDRESS_MAX_FAILURES", 30))
 LOGIN_LOCK_MINUTES = envint("NIRANTAR_LOGIN_LOCK_MINUTES", 15)
 SESSION_IDLE_MINUTES = envint("NIRANTAR_IDLE_MINUTES", 30)
 SESSION_MAX_HOURS = envint("NIRANTAR_SESSION_HOURS", 12)
@@ -201,7 +201,8 @@ HTTPS = envbool("NIRANTAR_HTTPS", False)
 TLS_CA = os.environ.get("NIRANTAR_TLS_CA", "") or (
     str(DATA_DIR / "tls-ca.pem") if (DATA_DIR / "tls-ca.pem").exists() else ""
 )
-if envbool("NIRANTAR_TRUST_PROXY", False):
+TRUST_PROXY = envbool("NIRANTAR_TRUST_PROXY", False)
+if TRUST_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if HTTPS:
     SESSION_COOKIE_SECURE = True

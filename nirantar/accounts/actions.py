@@ -12,16 +12,20 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.encoding import escape_uri_path
 
 from nirantar.accounts import events
-from nirantar.accounts.models import ApiToken, AuditEntry, User
+from nirantar.accounts.models import ApiToken, AuditEntry, DeniedAttempt, User
 from nirantar.accounts.permissions import ROLES
 from nirantar.errors import NotFound, ValidationFailed
+from nirantar.ledger.hlc import wall_ms
 from nirantar.ledger.writer import writing
+from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
 TOKEN_PREFIX = "nrt"  # noqa: S105 - a label, not a secret
 TOKEN_DAYS = 90
+DENIED_REPEAT_MS = 60_000  # the same refusal is recorded at most once a minute
 MIN_REASON = 10  # characters of reason for opening a record in an emergency
 
 
@@ -45,6 +49,8 @@ def check_new_user(username: str, role: str, password: str, full_name: str) -> d
         fields["role"] = f"role must be one of {', '.join(ROLES)}"
     if len(full_name) > 200:
         fields["full_name"] = "at most 200 characters"
+    elif has_control_characters(full_name):
+        fields["full_name"] = CONTROL_MESSAGE
     problem = _password_problems(password, User(username=username, full_name=full_name))
     if problem:
         fields["password"] = problem
@@ -106,6 +112,8 @@ def do_change_user(
         if full_name is not None:
             if not full_name.strip() or len(full_name) > 200:
                 fields["full_name"] = "1-200 characters"
+            elif has_control_characters(full_name):
+                fields["full_name"] = CONTROL_MESSAGE
             changes["full_name"] = full_name.strip()
         if active is not None:
             changes["active"] = active
@@ -226,6 +234,8 @@ def do_review_access(actor: str, event: str, note: str) -> None:
         note = note.strip()
         if not note:
             raise ValidationFailed("a review needs a note", {"note": "say what was found"})
+        if has_control_characters(note):
+            raise ValidationFailed("the note " + CONTROL_MESSAGE, {"note": CONTROL_MESSAGE})
         w.emit(
             events.ACCESS_REVIEWED,
             f"audit:{entry.patient}",
@@ -235,9 +245,19 @@ def do_review_access(actor: str, event: str, note: str) -> None:
 
 
 def do_record_denied(user: Any, permission: str, request: Any = None) -> None:
-    """Record that ``user`` tried something their role may not do."""
+    """Record that ``user`` tried something their role may not do.
+
+    The same refusal (user, permission, path) is recorded once a minute, so a script
+    looping on a refused call cannot flood every node's log.
+    """
     from nirantar.accounts.auth import client_address
 
+    path = escape_uri_path(request.path)[:300] if request is not None else ""
+    recently = wall_ms() - DENIED_REPEAT_MS
+    if DeniedAttempt.objects.filter(
+        actor=user.username, permission=permission, path=path, at_ms__gte=recently
+    ).exists():
+        return
     with writing() as w:
         w.emit(
             events.ACCESS_DENIED,
@@ -245,7 +265,8 @@ def do_record_denied(user: Any, permission: str, request: Any = None) -> None:
             {
                 "permission": permission,
                 "method": str(getattr(request, "method", "") or "")[:10],
-                "path": str(getattr(request, "path", "") or "")[:300],
+                # Percent-encoded: a %00 in the URL must not become a NUL in the log.
+                "path": path,
                 "address": client_address(request) if request is not None else "",
             },
             actor=user.username,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from django.conf import settings
 from ninja.security import HttpBearer
 
 from nirantar.accounts.actions import TOKEN_PREFIX, hash_token
@@ -27,7 +28,16 @@ def user_for_token(token: str) -> User | None:
 
 
 def client_address(request: Any) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))[:60]
+    """Where the request came from: the peer's address, or - behind a proxy the node
+    trusts (NIRANTAR_TRUST_PROXY) - the address that proxy saw, the last hop it added
+    to X-Forwarded-For. Without this, every client behind nginx would be 127.0.0.1:
+    one shared lockout counter, and no address in the audit trail."""
+    meta = request.META
+    if settings.TRUST_PROXY:
+        forwarded = str(meta.get("HTTP_X_FORWARDED_FOR", "")).rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded[:60]
+    return str(meta.get("REMOTE_ADDR", ""))[:60]
 
 
 class RoleBearer(HttpBearer):

@@ -146,6 +146,14 @@ class LoginAttempt(models.Model):
             models.Index(fields=["username", "at"], name="login_user_at"),
             models.Index(fields=["address", "at"], name="login_address_at"),
         ]
+        constraints = [
+            # Two sign-ins racing with the same code: the database lets only one through.
+            models.UniqueConstraint(
+                fields=["username", "totp_step"],
+                condition=models.Q(totp_step__isnull=False),
+                name="login_code_used_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.username} {'ok' if self.succeeded else 'failed'}"

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from nirantar import timeutil
@@ -49,10 +50,12 @@ def _window_start() -> datetime:
     return timeutil.now() - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
 
 
-def lock_for(username: str, address: str | None) -> Lock | None:
+def lock_for(username: str, address: str | None, exclude: int | None = None) -> Lock | None:
     """The lock that refuses this user name (or this address, if given) now, if any."""
     since = _window_start()
     failures = LoginAttempt.objects.filter(succeeded=False, at__gte=since)
+    if exclude is not None:
+        failures = failures.exclude(pk=exclude)
     checks = [("user", failures.filter(username=username.lower()), settings.LOGIN_MAX_FAILURES)]
     if address is not None:
         checks.append(
@@ -68,20 +71,42 @@ def lock_for(username: str, address: str | None) -> Lock | None:
     return None
 
 
-def record(username: str, address: str, succeeded: bool, totp_step: int | None = None) -> None:
-    LoginAttempt.objects.create(
-        username=username.lower()[:150],
-        address=address[:60],
-        at=timeutil.now(),
-        succeeded=succeeded,
-        totp_step=totp_step,
+def begin(username: str, address: str) -> LoginAttempt | Lock:
+    """Start an attempt: counted as a failure until ``succeed`` says otherwise.
+
+    The row is written before the lock is checked, so attempts racing in parallel
+    count each other and no more than the limit get through to the password check.
+    An attempt refused by a lock is not kept: the lock ends when its message says.
+    """
+    attempt = LoginAttempt.objects.create(
+        username=username.lower()[:150], address=address[:60], at=timeutil.now(), succeeded=False
     )
-    if succeeded:
-        # A successful sign-in clears the user's failures (and so takes them off the
-        # address's count too: a right password shows they were this user's typos).
-        LoginAttempt.objects.filter(username=username.lower(), succeeded=False).delete()
+    lock = lock_for(username, address, exclude=attempt.pk)
+    if lock is not None:
+        attempt.delete()
+        return lock
+    return attempt
+
+
+def forget(attempt: LoginAttempt) -> None:
+    """Neither success nor failure: the password was right, the code is still to come."""
+    attempt.delete()
+
+
+def succeed(attempt: LoginAttempt, totp_step: int | None = None) -> bool:
+    """Mark the attempt successful; False if its code was used by a racing sign-in."""
+    try:
+        with transaction.atomic():
+            LoginAttempt.objects.filter(pk=attempt.pk).update(succeeded=True, totp_step=totp_step)
+    except IntegrityError:
+        return False
+    # The user's typos from this address are forgiven; failures from elsewhere stay.
+    LoginAttempt.objects.filter(
+        username=attempt.username, address=attempt.address, succeeded=False
+    ).delete()
     # Keep the table small: only the lock window and the last used codes matter.
     LoginAttempt.objects.filter(at__lt=timeutil.now() - timedelta(days=1)).delete()
+    return True
 
 
 def unlock(username: str) -> int:

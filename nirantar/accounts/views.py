@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -165,12 +166,19 @@ def users(request: HttpRequest) -> HttpResponse:
                 messages.success(request, done % {"user": username})
             elif action == "role":
                 role = request.POST.get("role", "")
+                if username == actor:
+                    # Another administrator must do it: no one demotes the last admin by a slip.
+                    raise ActionError("you can't change your own role", {"username": "yourself"})
                 actions.do_change_user(actor, username, role=role)
                 messages.success(
                     request, _("%(user)s is now %(role)s.") % {"user": username, "role": role}
                 )
             elif action == "password":
-                actions.do_change_user(actor, username, password=request.POST.get("password", ""))
+                changed = actions.do_change_user(
+                    actor, username, password=request.POST.get("password", "")
+                )
+                if username == actor:
+                    update_session_auth_hash(request, changed)  # stay signed in here
                 messages.success(request, _("Password of %(user)s changed.") % {"user": username})
             elif action == "unlock":
                 signin.unlock(username)
@@ -211,21 +219,16 @@ class SignInForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username", "")
-        address = client_address(self.request)
-        lock = signin.lock_for(username, address)
-        if lock is not None:
-            # Refused before the password is checked: guessing on gets nowhere. Not
-            # counted either, so the lock ends when the message says it will.
-            raise ValidationError(locked_message(lock.minutes), code="locked")
-        try:
-            return super().clean()
-        except ValidationError:
-            signin.record(username, address, False)
-            raise
+        attempt = signin.begin(username, client_address(self.request))
+        if isinstance(attempt, signin.Lock):
+            # Refused before the password is checked: guessing on gets nowhere.
+            raise ValidationError(locked_message(attempt.minutes), code="locked")
+        cleaned = super().clean()  # a wrong password leaves the attempt counted as failed
+        self.attempt = attempt
+        return cleaned
 
 
-def _signed_in(request: HttpRequest, user: User, totp_step: int | None = None) -> None:
-    signin.record(user.username, client_address(request), True, totp_step)
+def _signed_in(request: HttpRequest, user: User) -> None:
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SIGNED_IN_AT] = time.time()
 
@@ -241,6 +244,10 @@ class SignIn(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         if user.totp_secret:
+            signin.forget(form.attempt)
+            # A new session key for the half-signed-in session, as auth_login gives the
+            # signed-in one: a session cookie planted earlier is worth nothing here.
+            self.request.session.cycle_key()
             self.request.session.update(
                 {
                     "pending_user": user.username,
@@ -249,6 +256,7 @@ class SignIn(auth_views.LoginView):
                 }
             )
             return redirect("login-code")
+        signin.succeed(form.attempt)
         _signed_in(self.request, user)
         return HttpResponseRedirect(self.get_success_url())
 
@@ -273,20 +281,19 @@ def login_code(request: HttpRequest) -> HttpResponse:
         return redirect("login")
     error = ""
     if request.method == "POST":
-        address = client_address(request)
-        lock = signin.lock_for(username, address)
-        if lock is not None:
-            error = locked_message(lock.minutes)
+        attempt = signin.begin(username, client_address(request))
+        if isinstance(attempt, signin.Lock):
+            error = locked_message(attempt.minutes)
         else:
             step = signin.check_code(user, request.POST.get("code", ""))
-            if step is None:
-                signin.record(username, address, False)
+            # A wrong or replayed code leaves the attempt counted as failed.
+            if step is None or not signin.succeed(attempt, step):
                 error = _("That code is not right, or it has been used already.")
             else:
                 next_url = session.pop("pending_next", "") or "/"
                 for key in ("pending_user", "pending_at"):
                     session.pop(key, None)
-                _signed_in(request, user, step)
+                _signed_in(request, user)
                 if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                     next_url = "/"
                 return HttpResponseRedirect(next_url)

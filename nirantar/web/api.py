@@ -93,6 +93,6 @@ def node_status(request: HttpRequest, digest: bool = False) -> dict[str, Any]:
     if not allowed(request.user, MANAGE_USERS.name):
         info["after_disable"] = []
     if digest:
-        require(request.user, MANAGE_NODES.name)
+        require(request.user, MANAGE_NODES.name, request)
         info["digest"] = operations.digest()
     return info

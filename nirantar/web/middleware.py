@@ -39,8 +39,8 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
-        if request.path.startswith(("/api/", "/counter/")):
-            # Patient data must not linger in shared browser caches at a counter.
+        if request.path.startswith(("/api/", "/counter/", "/audit/", "/users/")):
+            # Patient data (and who read it) must not linger in shared browser caches.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

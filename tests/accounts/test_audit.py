@@ -632,8 +632,9 @@ def test_an_auditor_may_not_register_a_patient_and_the_attempt_is_recorded(
     assert watcher.post("/api/v1/patients", raw="{not json").status_code == 403
     assert before.unchanged()
     assert not Patient.objects.filter(name_en=ram["name_en"]).exists()
+    # The same refusal again within a minute is not recorded twice: a looping script
+    # must not flood every node's log.
     assert denials(auditor.username) == [
-        ("registration.register", "POST", "/api/v1/patients", NODE, "127.0.0.1"),
         ("registration.register", "POST", "/api/v1/patients", NODE, "127.0.0.1"),
     ]
     event = Event.objects.filter(type=DENIED, actor=auditor.username).first()
@@ -695,3 +696,21 @@ def test_enabling_a_user_again_does_not_revive_the_session_open_when_they_were_d
     page = browser.get("/counter/")
     assert page.status_code == 302 and page["Location"].startswith("/login/")
     assert signed_in(clerk).get("/counter/").status_code == 200
+
+
+def test_the_same_refusal_is_recorded_again_after_a_minute(auditor, api_as, ram):
+    watcher = api_as(auditor)
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        assert watcher.post("/api/v1/patients", ram).status_code == 403
+        assert watcher.post("/api/v1/patients", ram).status_code == 403
+        assert len(denials(auditor.username)) == 1
+        clock.shift(61)
+        assert watcher.post("/api/v1/patients", ram).status_code == 403
+        assert len(denials(auditor.username)) == 2
+
+
+def test_a_refused_url_holding_a_nul_is_recorded_percent_encoded(clerk):
+    client = signed_in(clerk)
+    assert client.get("/audit/patients/%00/seen-by.pdf").status_code == 403
+    (path,) = DeniedAttempt.objects.filter(actor=clerk.username).values_list("path", flat=True)
+    assert path == "/audit/patients/%00/seen-by.pdf"

@@ -497,3 +497,51 @@ def test_a_weak_password_for_a_new_user_on_the_users_screen_is_refused(admin, sn
     assert "too common" in text(response)
     assert "Added sunil" not in text(response)
     assert before.unchanged()
+
+
+# -- found in review -------------------------------------------------------------
+def test_the_password_step_gives_a_new_session_key_before_asking_for_the_code(admin):
+    turn_on_totp(admin.username)
+    client = Client()
+    client.get("/login/")
+    client.session.save()  # a session key planted before sign-in
+    planted = client.session.session_key
+    assert planted
+    assert sign_in(client, admin.username)["Location"] == "/login/code/"
+    assert client.session.session_key != planted
+    # The planted key does not carry the half-finished sign-in.
+    from django.contrib.sessions.backends.db import SessionStore
+
+    assert "pending_user" not in SessionStore(session_key=planted).load()
+
+
+def test_attempts_in_flight_count_against_the_limit(clerk):
+    # Parallel guesses each start an attempt before any password is checked; the
+    # attempt after the limit is refused even though none has finished yet.
+    started = [signin.begin(clerk.username, "10.0.0.9") for _ in range(5)]
+    assert all(not isinstance(a, signin.Lock) for a in started)
+    assert isinstance(signin.begin(clerk.username, "10.0.0.9"), signin.Lock)
+
+
+@override_settings(TRUST_PROXY=True)
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(clerk, records):
+    # nginx adds the client's address to X-Forwarded-For; without reading it every
+    # client would be 127.0.0.1 and thirty typos anywhere would lock the whole node.
+    desk = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 10.0.4.12"}
+    with override_settings(LOGIN_ADDRESS_MAX_FAILURES=3):
+        for _ in range(3):
+            sign_in(Client(), clerk.username, WRONG, **desk)
+        other = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.0.4.13"}
+        client = Client()
+        assert sign_in(client, records.username, **other).status_code == 302
+        locked = sign_in(Client(), records.username, **desk)
+        assert LOCKED in text(locked)
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(clerk, records):
+    spoofed = {"HTTP_X_FORWARDED_FOR": "198.51.100.1"}
+    with override_settings(LOGIN_ADDRESS_MAX_FAILURES=3):
+        for _ in range(3):
+            sign_in(Client(), clerk.username, WRONG, **spoofed)
+        # Counted against the real address, whatever the header claimed.
+        assert LOCKED in text(sign_in(Client(), records.username))

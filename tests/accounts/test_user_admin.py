@@ -452,3 +452,35 @@ def test_the_users_screen_refuses_bad_changes_and_writes_nothing(
     assert says in page
     assert before.unchanged()
     assert signs_in(clerk.username) and signs_in(admin.username)
+
+
+def test_an_administrator_changing_their_own_password_stays_signed_in(admin):
+    session = signed_in(admin.username)
+    page = _post(session, action="password", username=admin.username, password=NEW_PASSWORD)
+    assert f"Password of {admin.username} changed." in page
+    assert session.get("/users/").status_code == 200  # still signed in
+    assert signs_in(admin.username, NEW_PASSWORD)
+
+
+def test_an_administrator_cannot_change_their_own_role(admin, snapshot):
+    session = signed_in(admin.username)
+    before = snapshot()
+    page = _post(session, action="role", username=admin.username, role="clerk")
+    assert "you can&#x27;t change your own role" in page
+    assert before.unchanged()
+    assert session.get("/users/").status_code == 200
+
+
+def test_a_full_name_with_control_characters_is_refused(admin, snapshot):
+    session = signed_in(admin.username)
+    before = snapshot()
+    page = _post(
+        session,
+        action="add",
+        username="sunil",
+        role="clerk",
+        password=NEW_PASSWORD,
+        full_name="Sunil\x00 Kumar",
+    )
+    assert "invisible or control characters" in page
+    assert before.unchanged()
