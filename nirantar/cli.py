@@ -149,13 +149,17 @@ def init(
     departments = None
     if catalogue is not None:
         departments = json.loads(catalogue.read_text(encoding="utf-8"))
+    if tls_ca is not None:
+        _check_ca(tls_ca)  # before anything is written: a bad CA leaves nothing behind
 
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if any(data_dir.iterdir()):
         fail(f"{data_dir} is not empty; choose an empty directory")
+    # The database holds password hashes and second-factor secrets: only the node's
+    # own user may look inside (mkdir's mode does not apply to an existing directory).
+    data_dir.chmod(0o700)
     config.save(data_dir, node_config)
     if tls_ca is not None:
-        _check_ca(tls_ca)
         (data_dir / "tls-ca.pem").write_bytes(tls_ca.read_bytes())
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
@@ -334,7 +338,7 @@ def _known_user(username: str) -> None:
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """List users, their roles and whether they may sign in."""
     setup_django(_data_dir(ctx))
-    from nirantar.accounts import queries
+    from nirantar.accounts import queries, signin
 
     rows = [
         {
@@ -343,6 +347,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
             "role": u.role,
             "active": u.is_active,
             "second_factor": bool(u.totp_secret),
+            "locked_here": signin.lock_for(u.username, None) is not None,
         }
         for u in queries.users()
     ]
@@ -350,7 +355,11 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        flags = ("" if row["active"] else " DISABLED") + (" 2FA" if row["second_factor"] else "")
+        flags = (
+            ("" if row["active"] else " DISABLED")
+            + (" 2FA" if row["second_factor"] else "")
+            + (" LOCKED" if row["locked_here"] else "")
+        )
         click.echo(f"{row['username']:<20} {row['role']:<12} {row['full_name']}{flags}")
 
 
@@ -448,7 +457,8 @@ def user_tokens(ctx: click.Context, username: str) -> None:
         expires = (
             local(from_ms(row.expires_at_ms)).strftime("%Y-%m-%d") if row.expires_at_ms else ""
         )
-        click.echo(f"{row.token_id}  expires {expires}  {state:<8} {row.label}")
+        issued = local(from_ms(row.issued_at_ms)).strftime("%Y-%m-%d")
+        click.echo(f"{row.token_id}  issued {issued}  expires {expires}  {state:<8} {row.label}")
 
 
 @user.command("revoke-token")

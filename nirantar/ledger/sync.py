@@ -48,16 +48,20 @@ TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
 
 @functools.lru_cache(maxsize=4)
-def _tls_context(cafile: str) -> ssl.SSLContext:
+def _tls_context(cafile: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
-def tls_verify() -> ssl.SSLContext | bool:
+def tls_verify() -> ssl.SSLContext:
     """How this node checks a peer's HTTPS certificate: against the hospital's own CA
     (``settings.TLS_CA``, from ``tls-ca.pem`` in the data directory or
-    ``NIRANTAR_TLS_CA``) if there is one, else against the usual public CAs. Never off."""
+    ``NIRANTAR_TLS_CA``) if there is one, else against the operating system's CAs.
+    Never off."""
     cafile = str(getattr(settings, "TLS_CA", "") or "")
-    return _tls_context(cafile) if cafile else True
+    try:
+        return _tls_context(cafile or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncError(f"the CA certificate {cafile} can't be used: {exc}") from exc
 
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> SyncError:
@@ -145,11 +149,12 @@ class PeerClient:
         self.local = local
         self.url = url.rstrip("/")
         self.http = http or httpx.Client(timeout=TIMEOUT, verify=tls_verify())
+        self.peer = ""  # the peer's node name, from hello: later requests are addressed to it
 
     def _send(
         self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
     ) -> httpx.Response:
-        headers = transport.sign(self.local.key, self.local.name, method, path, body)
+        headers = transport.sign(self.local.key, self.local.name, method, path, body, self.peer)
         headers["Content-Type"] = content_type
         try:
             response = self.http.request(method, self.url + path, content=body, headers=headers)
@@ -164,7 +169,9 @@ class PeerClient:
         return response
 
     def hello(self) -> dict[str, Any]:
-        return dict(self._send("GET", "/sync/hello").json())
+        answer = dict(self._send("GET", "/sync/hello").json())
+        self.peer = str(answer.get("node", ""))
+        return answer
 
     def pull(self, vector: dict[str, int], limit: int = PULL_BATCH) -> list[Event]:
         body = json.dumps({"vector": vector, "limit": limit}).encode()

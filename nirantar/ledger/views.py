@@ -29,7 +29,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 def _headers(request: HttpRequest) -> dict[str, str]:
     return {
         name: request.headers.get(name, "")
-        for name in (transport.NODE, transport.TIME, transport.SIGNATURE)
+        for name in (transport.NODE, transport.TO, transport.TIME, transport.SIGNATURE)
     }
 
 
@@ -39,7 +39,18 @@ def enrolled_key(name: str) -> str | None:
 
 
 def signed_by_node(view: NodeView) -> NodeView:
-    """Only an enrolled, unrevoked, unquarantined node may call this view."""
+    """Only an enrolled, unrevoked, unquarantined node may call this view, in a request
+    addressed to this node."""
+    return _node_guard(view, addressed=True)
+
+
+def signed_by_any_node(view: NodeView) -> NodeView:
+    """As ``signed_by_node``, but the request need not name this node (``hello``, which
+    is how the asking node learns the name)."""
+    return _node_guard(view, addressed=False)
+
+
+def _node_guard(view: NodeView, addressed: bool) -> NodeView:
 
     @csrf_exempt
     @wraps(view)
@@ -53,6 +64,7 @@ def signed_by_node(view: NodeView) -> NodeView:
                 request.get_full_path(),
                 request.body,
                 enrolled_key,
+                to=node().name if addressed else None,
             )
         except transport.Unauthenticated as exc:
             return _error(401, "unauthenticated", str(exc))
@@ -75,7 +87,7 @@ def signed_by_node(view: NodeView) -> NodeView:
 
 
 @require_GET
-@signed_by_node
+@signed_by_any_node
 def hello(request: HttpRequest) -> JsonResponse:
     local = node()
     return JsonResponse(

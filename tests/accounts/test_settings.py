@@ -34,3 +34,35 @@ def test_a_world_readable_key_is_refused(tmp_path):
         assert "chmod 600" in str(exc)
     else:
         raise AssertionError("a readable key was accepted")
+
+
+def _init(data_dir, *args):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NIRANTAR_", "DJANGO_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "nirantar.cli", "--data-dir", str(data_dir), "init", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_a_new_data_directory_is_private_to_the_node(tmp_path):
+    data_dir = tmp_path / "node"
+    data_dir.mkdir(mode=0o755)  # made beforehand by an operator, readable by all
+    result = _init(data_dir, "--node", "ward-1", "--number", "7")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(data_dir).st_mode) == 0o700
+
+
+def test_a_bad_ca_certificate_is_refused_before_anything_is_written(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    data_dir = tmp_path / "node"
+    result = _init(data_dir, "--node", "ward-1", "--number", "7", "--tls-ca", str(bad))
+    assert result.returncode != 0
+    assert "is not a PEM certificate" in result.stderr
+    assert not data_dir.exists() or not any(data_dir.iterdir())

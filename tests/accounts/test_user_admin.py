@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from django.conf import settings
 from django.test import Client
 
 from nirantar import cli, timeutil
@@ -148,10 +149,16 @@ def test_user_list_json_holds_the_same_facts(clerk, doctor, auditor):
         "role": "clerk",
         "active": True,
         "second_factor": False,
+        "locked_here": False,
     }
     assert (by_name["meera"]["role"], by_name["meera"]["active"]) == ("doctor", False)
     assert by_name["meera"]["full_name"] == "Dr. Meera Iyer"
     assert by_name["privacy"]["second_factor"] is True
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        Client().post("/login/", {"username": "meera", "password": "not-her-password"})
+    again = {row["username"]: row for row in json.loads(run("user", "list", "--json").output)}
+    assert again["meera"]["locked_here"] is True and again["asha"]["locked_here"] is False
+    assert "LOCKED" in run("user", "list").output
     assert [row["username"] for row in rows] == sorted(User.objects.values_list("pk", flat=True))
     # No secret of any kind travels in the listing.
     assert "password" not in result.output and "totp_secret" not in result.output

@@ -29,8 +29,9 @@ class Peer:
                 actor="test",
             )
 
-    def call(self, method: str, path: str, body: bytes = b"", signer=None, name=None):
-        headers = transport.sign(signer or self.key, name or self.name, method, path, body)
+    def call(self, method: str, path: str, body: bytes = b"", signer=None, name=None, to=None):
+        to = node().name if to is None else to  # addressed to the node under test
+        headers = transport.sign(signer or self.key, name or self.name, method, path, body, to)
         kwargs = {"headers": headers}
         if method == "POST":
             kwargs.update(data=body, content_type="application/json")
@@ -69,6 +70,23 @@ def test_push_ingests_a_peers_events_and_answers_with_the_new_vector(peer):
     body = b"".join(sync.to_ndjson([chain.next(), chain.next()]))
     answer = peer.call("POST", "/sync/push", body).json()
     assert answer["accepted"] == 2 and answer["vector"]["ward-7"] == 2
+
+
+@pytest.mark.parametrize("to", ["", "ward-9"])
+def test_a_pull_meant_for_another_node_is_refused(peer, registered, to):
+    # A signed pull captured on its way to one peer (or sent to a wrong URL) can't be
+    # replayed here to read this node's log: the signature names the node it is for.
+    body = json.dumps({"vector": {}}).encode()
+    response = peer.call("POST", "/sync/pull", body, to=to)
+    assert response.status_code == 401
+    assert "addressed to" in response.json()["error"]["message"]
+    # A request that claims this node but was signed for another fails the signature.
+    headers = transport.sign(peer.key, peer.name, "POST", "/sync/pull", body, "ward-9")
+    headers[transport.TO] = node().name
+    forged = Client().post(
+        "/sync/pull", data=body, content_type="application/json", headers=headers
+    )
+    assert forged.status_code == 401
 
 
 @pytest.mark.parametrize("problem", ["unsigned", "wrong key", "not enrolled", "stale"])

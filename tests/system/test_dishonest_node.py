@@ -56,7 +56,7 @@ class Compromised:
 
     def push(self, target, event):
         body = b"".join(sync.to_ndjson([event]))
-        headers = transport.sign(self.key, "edge-3", "POST", "/sync/push", body)
+        headers = transport.sign(self.key, "edge-3", "POST", "/sync/push", body, target.name)
         headers["Content-Type"] = "application/x-ndjson"
         return target.request("POST", "/sync/push", raw=body, headers=headers)
 
