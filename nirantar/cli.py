@@ -11,19 +11,11 @@ from typing import Any
 
 import click
 
+from nirantar.accounts.permissions import ROLES
+
 DEFAULT_DEMO_DIR = "demo-data"
-# As nirantar.accounts.permissions.ROLES spells them (that module needs Django set up).
-ROLE_NAMES = [
-    "clerk",
-    "doctor",
-    "nurse",
-    "lab",
-    "pathologist",
-    "records",
-    "billing",
-    "admin",
-    "auditor",
-]
+# The roles as `user add --role` spells them (the module needs no Django set-up).
+ROLE_NAMES = list(ROLES)
 
 
 def setup_django(data_dir: Path | None) -> None:
