@@ -26,7 +26,7 @@ from nirantar import timeutil
 from nirantar.accounts import actions, queries, signin
 from nirantar.accounts.auth import client_address
 from nirantar.accounts.models import User
-from nirantar.accounts.permissions import MANAGE_USERS, READ_AUDIT, ROLES, public
+from nirantar.accounts.permissions import MANAGE_USERS, READ_AUDIT, public
 from nirantar.accounts.signin import SIGNED_IN_AT
 from nirantar.errors import ActionError
 from nirantar.ledger.numbering import InvalidNumber
@@ -190,7 +190,7 @@ def users(request: HttpRequest) -> HttpResponse:
     people = list(queries.users())
     locked = {u.username for u in people if signin.lock_for(u.username, None) is not None}
     return render(
-        request, "accounts/users.html", {"users": people, "roles": ROLES, "locked": locked}
+        request, "accounts/users.html", {"users": people, "roles": User.ROLES, "locked": locked}
     )
 
 
