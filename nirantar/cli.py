@@ -332,6 +332,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     setup_django(_data_dir(ctx))
     from nirantar.accounts import queries, signin
 
+    locked = signin.locked_usernames()
     rows = [
         {
             "username": u.username,
@@ -339,7 +340,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
             "role": u.role,
             "active": u.is_active,
             "second_factor": bool(u.totp_secret),
-            "locked_here": signin.lock_for(u.username, None) is not None,
+            "locked_here": u.username in locked,
         }
         for u in queries.users()
     ]

@@ -10,9 +10,7 @@ from nirantar import timeutil
 from nirantar.accounts import queries
 from nirantar.accounts.auth import needs
 from nirantar.accounts.permissions import READ_AUDIT
-from nirantar.errors import ValidationFailed
-from nirantar.ledger.numbering import InvalidNumber
-from nirantar.registration.events import UHID
+from nirantar.registration.actions import parse_uhid
 from nirantar.schemas import ERRORS
 
 router = Router(tags=["audit"])
@@ -42,10 +40,7 @@ class AuditOut(Schema):
     auth=needs(READ_AUDIT),
 )
 def audit(request: HttpRequest, patient: str = Query(..., max_length=20)) -> dict[str, Any]:
-    try:
-        uhid = UHID.normalise(patient)
-    except InvalidNumber as exc:
-        raise ValidationFailed(str(exc), {"patient": str(exc)}) from exc
+    uhid = parse_uhid(patient, "patient")
     entries = queries.audit_entries(patient=uhid, limit=5000)
     reviewed = queries.reviews_of(entries)
     return {

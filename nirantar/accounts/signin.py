@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from nirantar import timeutil
 from nirantar.accounts.models import LoginAttempt, User
@@ -50,17 +50,16 @@ def _window_start() -> datetime:
     return timeutil.now() - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
 
 
-def lock_for(username: str, address: str | None, exclude: int | None = None) -> Lock | None:
-    """The lock that refuses this user name (or this address, if given) now, if any."""
-    since = _window_start()
-    failures = LoginAttempt.objects.filter(succeeded=False, at__gte=since)
-    if exclude is not None:
-        failures = failures.exclude(pk=exclude)
-    checks = [("user", failures.filter(username=username.lower()), settings.LOGIN_MAX_FAILURES)]
-    if address is not None:
-        checks.append(
-            ("address", failures.filter(address=address), settings.LOGIN_ADDRESS_MAX_FAILURES)
-        )
+def lock_for(username: str, address: str, exclude: int) -> Lock | None:
+    """The lock that refuses this user name or this address now, if any, not counting
+    the attempt ``exclude`` (the one being decided)."""
+    failures = LoginAttempt.objects.filter(succeeded=False, at__gte=_window_start()).exclude(
+        pk=exclude
+    )
+    checks = [
+        ("user", failures.filter(username=username.lower()), settings.LOGIN_MAX_FAILURES),
+        ("address", failures.filter(address=address), settings.LOGIN_ADDRESS_MAX_FAILURES),
+    ]
     for reason, rows, limit in checks:
         recent = list(rows.order_by("-at").values_list("at", flat=True)[:limit])
         if len(recent) >= limit:
@@ -69,6 +68,17 @@ def lock_for(username: str, address: str | None, exclude: int | None = None) -> 
             minutes = max(1, math.ceil((until - timeutil.now()).total_seconds() / 60))
             return Lock(reason, minutes)
     return None
+
+
+def locked_usernames() -> set[str]:
+    """Every user name locked at this node now (one query, for lists of users)."""
+    rows = (
+        LoginAttempt.objects.filter(succeeded=False, at__gte=_window_start())
+        .values("username")
+        .annotate(failures=Count("id"))
+        .filter(failures__gte=settings.LOGIN_MAX_FAILURES)
+    )
+    return {row["username"] for row in rows}
 
 
 def begin(username: str, address: str) -> LoginAttempt | Lock:

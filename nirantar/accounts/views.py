@@ -188,7 +188,7 @@ def users(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"{exc.message}{': ' + details if details else ''}")
         return redirect("users")
     people = list(queries.users())
-    locked = {u.username for u in people if signin.lock_for(u.username, None) is not None}
+    locked = signin.locked_usernames()
     return render(
         request, "accounts/users.html", {"users": people, "roles": User.ROLES, "locked": locked}
     )

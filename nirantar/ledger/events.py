@@ -222,17 +222,6 @@ def build(
         sig="",
     )
     digest = unsigned.compute_hash()
-    return Event(
-        id=unsigned.id,
-        origin=origin,
-        seq=seq,
-        hlc=hlc,
-        actor=actor,
-        type=type,
-        stream=stream,
-        body=body,
-        prev=prev,
-        hash=digest,
-        sig=keys.sign(key, bytes.fromhex(digest)),
-        checked=True,
+    return dataclasses.replace(
+        unsigned, hash=digest, sig=keys.sign(key, bytes.fromhex(digest)), checked=True
     )

@@ -20,6 +20,7 @@ from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
 from nirantar.registration import events, rules, search
+from nirantar.registration.actions import parse_uhid
 from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT
 from nirantar.registration.projections import field_values
@@ -59,10 +60,7 @@ def access_patient(
                 "opening a record without the usual right needs a reason, recorded for review",
                 {"reason": f"at least {account_actions.MIN_REASON} characters"},
             )
-    try:
-        uhid = events.UHID.normalise(uhid_text)
-    except InvalidNumber as exc:
-        raise ValidationFailed(str(exc), {"uhid": str(exc)}) from exc
+    uhid = parse_uhid(uhid_text)
     patient = get_patient(uhid)
     if patient is None:
         raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
