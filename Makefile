@@ -50,8 +50,8 @@ test: install-test
 	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -m "not browser and not system" tests/ledger tests/registration tests/accounts tests/web
 
 lint: install-test
-	$(BIN)/ruff check nirantar tests bench
-	$(BIN)/ruff format --check nirantar tests bench
+	$(BIN)/ruff check nirantar tests bench scripts
+	$(BIN)/ruff format --check nirantar tests bench scripts
 	NIRANTAR_TEST_NO_PG=1 $(BIN)/mypy nirantar/ledger
 
 bench: install-test

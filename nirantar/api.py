@@ -122,3 +122,5 @@ def on_renderer_unavailable(request: HttpRequest, exc: RendererUnavailable) -> H
 api.add_router("/", "nirantar.registration.api.router")
 api.add_router("/", "nirantar.web.api.router")
 api.add_router("/", "nirantar.accounts.api.router")
+api.add_router("/", "nirantar.opd.api.router")
+api.add_router("/", "nirantar.lab.api.router")

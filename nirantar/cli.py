@@ -384,6 +384,16 @@ def user_role(ctx: click.Context, username: str, role: str) -> None:
     click.echo(f"{username} is now {role}.")
 
 
+@user.command("registration-no")
+@click.argument("username")
+@click.argument("number")
+@click.pass_context
+def user_registration_no(ctx: click.Context, username: str, number: str) -> None:
+    """Set a doctor's medical council registration number (printed on prescriptions)."""
+    _user_action(ctx, lambda: _accounts().do_change_user("cli", username, registration_no=number))
+    click.echo(f"Registration number of {username}: {number.strip() or '(none)'}.")
+
+
 @user.command("password")
 @click.argument("username")
 @click.option(

@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "nirantar.ledger",
     "nirantar.accounts",
     "nirantar.registration",
+    "nirantar.lab",
+    "nirantar.opd",
     "nirantar.printing",
     "nirantar.web",
 ]

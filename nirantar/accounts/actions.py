@@ -98,6 +98,7 @@ def do_change_user(
     active: bool | None = None,
     password: str | None = None,
     totp_secret: str | None = None,
+    registration_no: str | None = None,
 ) -> User:
     """Change a user; the change reaches every node. A disabled user is refused everywhere
     once the news arrives - at sign-in, and for every API token."""
@@ -124,6 +125,13 @@ def do_change_user(
             changes["password_hash"] = make_password(password)
         if totp_secret is not None:
             changes["totp_secret"] = totp_secret
+        if registration_no is not None:
+            registration_no = registration_no.strip()
+            if len(registration_no) > 40:
+                fields["registration_no"] = "at most 40 characters"
+            elif has_control_characters(registration_no):
+                fields["registration_no"] = CONTROL_MESSAGE
+            changes["registration_no"] = registration_no
         if fields:
             raise ValidationFailed("the user can't be changed", fields)
         if changes:

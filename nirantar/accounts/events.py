@@ -2,7 +2,7 @@
 
 accounts.user_added         {username, full_name, role, password_hash, active}   user:NAME
 accounts.user_changed       {username, and any of: full_name, role, password_hash,
-                             active, totp_secret}                                  user:NAME
+                             active, totp_secret, registration_no}                 user:NAME
 accounts.token_issued       {token_id, username, token_hash, label, expires_at_ms} user:NAME
 accounts.token_revoked      {token_id, username}                                   user:NAME
 accounts.record_accessed    {patient, action, via, address, reason, break_glass}   audit:UHID

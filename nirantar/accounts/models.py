@@ -25,6 +25,7 @@ class User(AbstractBaseUser):
     BILLING = "billing"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    DISPLAY = "display"
     ROLES = [
         (CLERK, _("Registration clerk")),
         (DOCTOR, _("Doctor")),
@@ -35,6 +36,8 @@ class User(AbstractBaseUser):
         (BILLING, _("Billing")),
         (ADMIN, _("Administrator")),
         (AUDITOR, _("Auditor")),
+        # A waiting hall's token screen: may show token numbers and nothing else.
+        (DISPLAY, _("Token display")),
     ]
 
     # The username is the key, so sessions survive a `rebuild` of the projections.
@@ -44,6 +47,8 @@ class User(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     # Base32 TOTP secret when the user signs in with a second factor (blank: none).
     totp_secret = models.CharField(max_length=64, blank=True)
+    # A doctor's medical council registration number, printed on prescriptions.
+    registration_no = models.CharField(max_length=40, blank=True)
     created_at_ms = models.BigIntegerField()
     created_by = models.CharField(max_length=150)
     field_stamps = models.JSONField(default=dict)

@@ -18,7 +18,18 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 
-ROLES = ("clerk", "doctor", "nurse", "lab", "pathologist", "records", "billing", "admin", "auditor")
+ROLES = (
+    "clerk",
+    "doctor",
+    "nurse",
+    "lab",
+    "pathologist",
+    "records",
+    "billing",
+    "admin",
+    "auditor",
+    "display",
+)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ USER_FIELDS = {
     "password_hash": "password",
     "active": "is_active",
     "totp_secret": "totp_secret",
+    "registration_no": "registration_no",
 }
 
 

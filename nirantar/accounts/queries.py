@@ -160,3 +160,11 @@ def work_after_disable(limit: int = 100) -> list[LateWork]:
             )
         )
     return found
+
+
+def staff_names(usernames: set[str] | list[str]) -> dict[str, tuple[str, str]]:
+    """username -> (full name, registration number), for records and printouts."""
+    return {
+        u.username: (u.full_name, u.registration_no)
+        for u in User.objects.filter(username__in=set(usernames))
+    }

@@ -1,0 +1,269 @@
+"""Reads of outpatient data for the desk, the display, the API and PDFs.
+
+A read of one patient's clinical record goes through ``access_record`` (or
+``access_timeline``), which checks the right and records the read in the audit
+trail. The token display reads no patient: it shows tokens and rooms only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from nirantar import timeutil
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts import permissions
+from nirantar.accounts import queries as accounts
+from nirantar.accounts.auth import client_address
+from nirantar.lab import queries as lab
+from nirantar.lab.models import LabOrder
+from nirantar.opd.actions import Place, place_of
+from nirantar.opd.models import Entry, QueueState
+from nirantar.opd.permissions import READ_CLINICAL
+from nirantar.registration import queries as registration
+from nirantar.registration.models import Department, Patient, Visit
+
+
+@dataclass
+class EntryView:
+    """An entry with what became of it: corrected by later entries, or struck out."""
+
+    entry: Entry
+    corrected_by: list[Entry] = field(default_factory=list)
+    struck: Entry | None = None
+
+    @property
+    def current(self) -> bool:
+        return not self.corrected_by and self.struck is None
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.entry.data
+
+
+def entry_views(entries: Iterable[Entry]) -> list[EntryView]:
+    """Every entry (struck-out markers folded into what they strike), oldest first."""
+    rows = sorted(entries, key=lambda e: (e.at_ms, e.entry_id))
+    views = {e.entry_id: EntryView(e) for e in rows if e.kind != "struck"}
+    for e in rows:
+        target = views.get(e.corrects) if e.corrects else None
+        if target is None:
+            continue
+        if e.kind == "struck":
+            target.struck = target.struck or e
+        else:
+            target.corrected_by.append(e)
+    return list(views.values())
+
+
+@dataclass
+class VisitRecord:
+    visit: Visit
+    place: Place
+    department: Department | None
+    entries: list[EntryView]
+    lab_orders: list[LabOrder]
+
+    def of_kind(self, *kinds: str) -> list[EntryView]:
+        return [v for v in self.entries if v.kind in kinds]
+
+    def current(self, *kinds: str) -> list[EntryView]:
+        return [v for v in self.of_kind(*kinds) if v.current]
+
+
+@dataclass
+class Timeline:
+    patient: Patient
+    visits: list[VisitRecord]
+    allergies: list[EntryView]
+    alerts: list[EntryView]
+    staff: dict[str, tuple[str, str]]
+
+
+def _records(visits: list[Visit], entries: list[Entry]) -> list[VisitRecord]:
+    by_visit: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_visit.setdefault(e.visit, []).append(e)
+    numbers = [v.visit_no for v in visits]
+    states = {s.visit_no: s for s in QueueState.objects.filter(visit_no__in=numbers)}
+    orders = lab.orders_for_visits(numbers)
+    departments = {d.code: d for d in Department.objects.all()}
+    return [
+        VisitRecord(
+            v,
+            place_of(v, states.get(v.visit_no)),
+            departments.get(v.department),
+            entry_views(by_visit.get(v.visit_no, [])),
+            orders.get(v.visit_no, []),
+        )
+        for v in visits
+    ]
+
+
+def timeline(patient: Patient, limit: int = 500) -> Timeline:
+    """The patient's visits, newest first, each with its entries and lab orders."""
+    visits = list(Visit.objects.filter(uhid=patient.uhid).order_by("-at_ms")[:limit])
+    entries = list(Entry.objects.filter(uhid=patient.uhid))
+    records = _records(visits, entries)
+    allergies, alerts = _standing(entries)
+    staff = accounts.staff_names({e.actor for e in entries} | {v.registered_by for v in visits})
+    return Timeline(patient, records, allergies, alerts, staff)
+
+
+def _standing(entries: list[Entry]) -> tuple[list[EntryView], list[EntryView]]:
+    views = entry_views(e for e in entries if e.kind in ("allergy", "alert", "struck"))
+    return (
+        [v for v in views if v.kind == "allergy" and v.current],
+        [v for v in views if v.kind == "alert" and v.current],
+    )
+
+
+def standing(uhid: str) -> tuple[list[EntryView], list[EntryView]]:
+    """The patient's allergies and alerts that stand (not corrected away or struck out)."""
+    return _standing(list(Entry.objects.filter(uhid=uhid, kind__in=("allergy", "alert", "struck"))))
+
+
+def visit_record(visit: Visit) -> VisitRecord:
+    return _records([visit], list(Entry.objects.filter(visit=visit.visit_no)))[0]
+
+
+def access_record(
+    user: Any, visit_text: str, *, action: str, via: str, request: Any = None
+) -> tuple[VisitRecord, Patient]:
+    """One visit's clinical record, if ``user`` may read it; the read is audited."""
+    permissions.require(user, READ_CLINICAL.name, request)
+    visit, patient = registration.access_visit(
+        user, visit_text, action=action, via=via, request=request
+    )
+    return visit_record(visit), patient
+
+
+def access_timeline(user: Any, uhid_text: str, *, via: str, request: Any = None) -> Timeline:
+    permissions.require(user, READ_CLINICAL.name, request)
+    patient = registration.access_patient(
+        user, uhid_text, action="patient.timeline", via=via, request=request
+    )
+    return timeline(patient)
+
+
+# -- queues ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    place: Place
+    patient: Patient | None
+
+    @property
+    def visit(self) -> Visit:
+        return self.place.visit
+
+
+def queue(department: str, day: date | None = None) -> list[Token]:
+    """A department's tokens of the day: those in consultation and called first, then
+    the waiting in the order they came, then the closed and absent."""
+    day = day or timeutil.today()
+    visits = list(Visit.objects.filter(local_date=day, department=department))
+    states = {
+        s.visit_no: s for s in QueueState.objects.filter(local_date=day, department=department)
+    }
+    patients = {
+        p.uhid: p
+        for p in Patient.objects.filter(uhid__in={v.uhid for v in visits}, is_registered=True)
+    }
+    order = {"consulting": 0, "called": 1, "waiting": 2, "done": 3, "no_show": 4}
+    tokens = [Token(place_of(v, states.get(v.visit_no)), patients.get(v.uhid)) for v in visits]
+
+    def key(t: Token) -> tuple[int, int]:
+        p = t.place
+        arrived = p.at_ms if p.round else p.visit.at_ms
+        return (order[p.step], arrived if p.step == "waiting" else -p.at_ms)
+
+    return sorted(tokens, key=key)
+
+
+def audit_listing(
+    user: Any,
+    tokens: list[Token],
+    *,
+    label: str,
+    via: str,
+    request: Any = None,
+    already: set[str] | None = None,
+) -> set[str]:
+    """Record which patients a queue list showed ``user`` (names on a list are a read).
+    ``already``: those recorded for this user before, which a refresh does not repeat."""
+    shown = {t.visit.uhid for t in tokens if t.patient is not None}
+    new = sorted(shown - (already or set()))
+    account_actions.do_record_search(
+        user, label, new, via=via, address=client_address(request) if request else ""
+    )
+    return shown | (already or set())
+
+
+@dataclass(frozen=True)
+class RoomBoard:
+    room_en: str
+    room_hi: str
+    serving: list[str]  # tokens called or in consultation, latest call first
+    waiting: int
+
+
+def board(department: Department, day: date | None = None) -> tuple[list[RoomBoard], list[str]]:
+    """What the waiting hall's screen shows: per room, the tokens now called or being seen
+    and how many wait; and the latest calls, newest first. Tokens only - no names."""
+    day = day or timeutil.today()
+    visits = {
+        v.visit_no: v for v in Visit.objects.filter(local_date=day, department=department.code)
+    }
+    states = {
+        s.visit_no: s for s in QueueState.objects.filter(local_date=day, department=department.code)
+    }
+    rooms: dict[str, RoomBoard] = {
+        r["en"]: RoomBoard(r["en"], r["hi"], [], 0) for r in department.rooms
+    }
+    calls: list[tuple[int, str, str]] = []
+    for visit in visits.values():
+        state = states.get(visit.visit_no)
+        place = place_of(visit, state)
+        room = rooms.setdefault(place.room_en, RoomBoard(place.room_en, place.room_hi, [], 0))
+        if place.step == "waiting":
+            rooms[place.room_en] = RoomBoard(
+                room.room_en, room.room_hi, room.serving, room.waiting + 1
+            )
+        elif place.step in ("called", "consulting") and state is not None:
+            at = state.last_called_ms or state.at_ms
+            calls.append((at, visit.token, place.room_en))
+    calls.sort(reverse=True)
+    for _, token, room_en in calls:
+        rooms[room_en].serving.append(token)
+    return list(rooms.values()), [f"{token} → {room}" for _, token, room in calls[:6]]
+
+
+def latest_call_ms(department: str, day: date | None = None) -> int:
+    day = day or timeutil.today()
+    latest = (
+        QueueState.objects.filter(local_date=day, department=department)
+        .exclude(last_called_ms=None)
+        .order_by("-last_called_ms")
+        .values_list("last_called_ms", flat=True)
+        .first()
+    )
+    return int(latest or 0)
+
+
+def admission_requests(limit: int = 200) -> list[EntryView]:
+    """Admission advised at the OPD and not struck out, newest first (for the wards)."""
+    advised = list(Entry.objects.filter(kind="admission").order_by("-at_ms")[:limit])
+    struck = set(
+        Entry.objects.filter(kind="struck", corrects__in=[e.entry_id for e in advised]).values_list(
+            "corrects", flat=True
+        )
+    )
+    return [EntryView(e) for e in advised if e.entry_id not in struck]
