@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 from nirantar.accounts import views as accounts_views
 from nirantar.accounts.permissions import public
 from nirantar.api import api
+from nirantar.opd.urls import display_urlpatterns
 from nirantar.web import views
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("logout/", accounts_views.logout, name="logout"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("counter/", include("nirantar.registration.urls")),
+    path("desk/", include("nirantar.opd.urls")),
+    path("display/", include(display_urlpatterns)),
     path("sync/", include("nirantar.ledger.urls")),
     path("", include("nirantar.accounts.urls")),
     path("status/", views.status, name="status"),

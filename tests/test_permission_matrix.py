@@ -81,6 +81,8 @@ def world(registered, clerk_api):
 def fill(route: str, world: dict) -> str:
     route = re.sub(r"<str:uhid>|\{uhid\}", world["uhid"], route)
     route = re.sub(r"<str:visit>|\{visit\}", world["visit"], route)
+    route = re.sub(r"<str:department>|\{department\}", "ENT", route)
+    route = re.sub(r"<str:entry>|\{entry\}", "no-such-node:1", route)
     return "/" + route.lstrip("/")
 
 

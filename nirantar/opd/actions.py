@@ -238,9 +238,14 @@ def _correction(place: Place, corrects: Any, reason: Any, kind: str) -> dict[str
         if reason:
             return {"reason": rules.clean_reason(reason, required=False)}
         return {}
-    original = Entry.objects.filter(entry_id=str(corrects)[:60], uhid=place.visit.uhid).first()
+    # A correction belongs to the visit of what it corrects: that is where it is read, and
+    # a closed visit must not take new content under the name of another visit's entry.
+    original = Entry.objects.filter(entry_id=str(corrects)[:60], visit=place.visit.visit_no).first()
     if original is None:
-        raise NotFound(f"no entry {str(corrects)[:60]} for this patient", {"corrects": "not found"})
+        raise NotFound(
+            f"no entry {str(corrects)[:60]} in visit {place.visit.visit_no}",
+            {"corrects": "not an entry of this visit"},
+        )
     if original.kind != kind:
         raise ValidationFailed(
             f"entry {original.entry_id} is a {original.kind}, not a {kind}",

@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 
 from nirantar import timeutil
 from nirantar.accounts.auth import needs
+from nirantar.accounts.permissions import require
 from nirantar.errors import ValidationFailed
 from nirantar.lab.models import LabOrder
 from nirantar.lab.queries import test_names
@@ -135,7 +136,7 @@ class QueueOut(Schema):
     tokens: list[TokenOut]
 
 
-class EntryOut(Schema):
+class ClinicalEntryOut(Schema):
     entry: str
     visit: str
     uhid: str
@@ -148,7 +149,7 @@ class EntryOut(Schema):
     node: str
 
 
-class EntryState(EntryOut):
+class ClinicalEntryState(ClinicalEntryOut):
     current: bool
     corrected_by: list[str]
     struck_by: str | None
@@ -174,7 +175,7 @@ class VisitRecordOut(Schema):
     department: str
     token: str
     state: str
-    entries: list[EntryState]
+    entries: list[ClinicalEntryState]
     lab_orders: list[LabOrderOut]
 
 
@@ -182,13 +183,13 @@ class TimelineOut(Schema):
     uhid: str
     name_en: str
     name_hi: str
-    allergies: list[EntryState]
-    alerts: list[EntryState]
+    allergies: list[ClinicalEntryState]
+    alerts: list[ClinicalEntryState]
     visits: list[VisitRecordOut]
 
 
 class ReferralOut(Schema):
-    entry: EntryOut
+    entry: ClinicalEntryOut
     visit: VisitOut
 
 
@@ -370,7 +371,7 @@ def close(request: HttpRequest, visit: str) -> Any:
 
 @router.post(
     "/visits/{visit}/vitals",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Record vitals (BMI is computed from weight and height)",
     auth=needs(VITALS),
 )
@@ -382,22 +383,20 @@ def record_vitals(request: HttpRequest, visit: str, payload: VitalsIn) -> Any:
 
 @router.post(
     "/visits/{visit}/notes",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Record complaints, findings, advice (with a follow-up date) or an alert",
     auth=needs(CONSULT, VITALS),
 )
 def record_note(request: HttpRequest, visit: str, payload: NoteIn) -> Any:
     data = _body(payload)
-    if data.get("kind") in ("findings", "advice"):  # a doctor's part of the record
-        from nirantar.accounts.permissions import require
-
+    if data.get("kind") != "complaints":  # nurses take complaints; the rest is the doctor's
         require(request.user, CONSULT.name, request)
     return Status(201, entry_out(actions.do_record_note(request.user.username, visit, data)))
 
 
 @router.post(
     "/visits/{visit}/allergies",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Record an allergy (shown in the patient's header from then on)",
     auth=needs(VITALS),
 )
@@ -409,7 +408,7 @@ def record_allergy(request: HttpRequest, visit: str, payload: AllergyIn) -> Any:
 
 @router.post(
     "/visits/{visit}/diagnoses",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Record a diagnosis by ICD-10 code",
     auth=needs(CONSULT),
 )
@@ -421,7 +420,7 @@ def record_diagnosis(request: HttpRequest, visit: str, payload: DiagnosisIn) -> 
 
 @router.post(
     "/visits/{visit}/prescriptions",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Prescribe (drugs not in the formulary are kept as written, and marked)",
     auth=needs(CONSULT),
 )
@@ -455,7 +454,7 @@ def refer(request: HttpRequest, visit: str, payload: ReferralIn) -> Any:
 
 @router.post(
     "/visits/{visit}/admission-advice",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Advise admission: a request the wards receive",
     auth=needs(CONSULT),
 )
@@ -467,7 +466,7 @@ def advise_admission(request: HttpRequest, visit: str, payload: AdmissionIn) -> 
 
 @router.post(
     "/entries/{entry}/strike",
-    response={201: EntryOut, **ERRORS},
+    response={201: ClinicalEntryOut, **ERRORS},
     summary="Strike out an entry made in error (it stays visible, with the reason)",
     auth=needs(CONSULT),
 )

@@ -76,6 +76,26 @@ class VisitRecord:
     def current(self, *kinds: str) -> list[EntryView]:
         return [v for v in self.of_kind(*kinds) if v.current]
 
+    # For templates, which cannot pass arguments.
+    @property
+    def entries_vitals(self) -> list[EntryView]:
+        return self.current("vitals")
+
+    @property
+    def entries_diagnosis(self) -> list[EntryView]:
+        return self.current("diagnosis")
+
+    @property
+    def entries_prescription(self) -> list[EntryView]:
+        return self.current("prescription")
+
+    @property
+    def summary(self) -> list[EntryView]:
+        """What a past visit is remembered by: diagnoses, prescriptions, vitals, advice."""
+        return self.current(
+            "diagnosis", "prescription", "vitals", "advice", "referral", "admission"
+        )
+
 
 @dataclass
 class Timeline:
@@ -243,7 +263,8 @@ def board(department: Department, day: date | None = None) -> tuple[list[RoomBoa
     calls.sort(reverse=True)
     for _, token, room_en in calls:
         rooms[room_en].serving.append(token)
-    return list(rooms.values()), [f"{token} → {room}" for _, token, room in calls[:6]]
+    latest = [f"{token} → {rooms[room].room_hi} · {room}" for _, token, room in calls[:5]]
+    return list(rooms.values()), latest
 
 
 def latest_call_ms(department: str, day: date | None = None) -> int:

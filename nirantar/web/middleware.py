@@ -85,7 +85,10 @@ class SessionLimitMiddleware:
             logout(request)
         elif user is not None and user.is_authenticated and hasattr(request, "session"):
             started = request.session.setdefault(SIGNED_IN_AT, time.time())
-            if time.time() - float(started) > settings.SESSION_MAX_HOURS * 3600:
+            # A waiting hall's token screen may show token numbers and nothing else, and
+            # must not go blank at the end of a shift: its idle limit alone applies.
+            unattended = getattr(user, "role", "") == "display"
+            if not unattended and time.time() - float(started) > settings.SESSION_MAX_HOURS * 3600:
                 logout(request)
                 messages.info(request, _("Your session has ended. Please sign in again."))
                 if request.headers.get("HX-Request"):

@@ -18,6 +18,7 @@ from nirantar.accounts.permissions import (
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
+from nirantar.opd.permissions import DISPLAY, QUEUE
 from nirantar.registration.permissions import REGISTER
 from nirantar.web.screens import screen
 
@@ -26,8 +27,10 @@ from nirantar.web.screens import screen
 def home(request: HttpRequest) -> HttpResponse:
     for permission, where in (
         (REGISTER, "counter"),
+        (QUEUE, "desk"),
         (READ_AUDIT, "audit"),
         (MANAGE_NODES, "status"),
+        (DISPLAY, "displays"),
     ):
         if allowed(request.user, permission.name):
             return redirect(where)

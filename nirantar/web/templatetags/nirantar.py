@@ -32,3 +32,11 @@ def ms_time(value: Any) -> str:
         return timeutil.local(timeutil.from_ms(int(value))).strftime("%d-%m-%Y %H:%M")
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def may(user: Any, permission: str) -> bool:
+    """``{% if user|may:"opd.queue" %}`` - the permission registry's answer, not a role list."""
+    from nirantar.accounts.permissions import allowed
+
+    return allowed(user, permission)

@@ -60,6 +60,11 @@
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (event.key === "F2") { event.preventDefault(); openNewPatient(); return; }
+    // The doctor's desk: F4 calls the next token; Esc goes back to the queue.
+    if (event.key === "F4" && $("#call-next")) { event.preventDefault(); $("#call-next").click(); return; }
+    if (event.key === "Escape" && $("#consult-panel") && !typing(target)) {
+      event.preventDefault(); var first = $("#queue button"); if (first) { first.focus(); } return;
+    }
     if (event.key === "F3") { event.preventDefault(); focusSearch(); return; }
     if (event.key === "/" && !typing(target)) { event.preventDefault(); focusSearch(); return; }
     if (event.key === "Escape") {
@@ -99,7 +104,8 @@
     // Forms marked data-enter-submits: Enter on a select submits; Ctrl+Enter anywhere submits.
     var form = target && target.closest ? target.closest("form[data-enter-submits]") : null;
     if (form && event.key === "Enter" && !event.isComposing) {
-      if (event.ctrlKey || target.tagName === "SELECT") {
+      var ctrlOnly = form.getAttribute("data-enter-submits") === "ctrl";
+      if (event.ctrlKey || (target.tagName === "SELECT" && !ctrlOnly)) {
         event.preventDefault();
         form.requestSubmit();
       }
@@ -146,8 +152,21 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var panel = event.detail && event.detail.target;
+    if (panel && panel.id === "consult") {
+      // Whatever the desk did (a call, a closed visit) shows in the queue at once.
+      if (window.htmx) { window.htmx.trigger(document.body, "queue-changed"); }
+      return;
+    }
     if (!panel || panel.id !== "panel") { return; }
     var next = $(".invalid input, .invalid select", panel) || $("[autofocus]", panel);
     if (next) { next.focus(); }
+  });
+  // After the desk's panel settles (htmx has applied autofocus by then), a field the
+  // doctor must fix takes the cursor.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var panel = event.detail && event.detail.target;
+    if (!panel || panel.id !== "consult") { return; }
+    var cue = $(".invalid input, .invalid select, .invalid textarea", panel);
+    if (cue) { cue.focus(); }
   });
 })();
