@@ -36,7 +36,10 @@ DEMO_USERS = {
     "lab": ("lab", "Rohit Meena"),
     "admin": ("admin", "IT Administrator"),
     "auditor": ("auditor", "Privacy Officer"),
+    "hall-tv": ("display", "Waiting hall display"),
 }
+# Printed on prescriptions; a made-up number in the Delhi Medical Council's style.
+DEMO_REGISTRATION_NO = {"doctor": "DMC/R/01234"}
 
 FIRST = [
     "Ram",
@@ -94,6 +97,10 @@ def ensure_users(data_dir: Path) -> dict[str, tuple[str, str]]:
             continue
         password = f"demo-{secrets.token_urlsafe(9)}"
         accounts.do_add_user("demo", username, role, password, full_name)
+        if username in DEMO_REGISTRATION_NO:
+            accounts.do_change_user(
+                "demo", username, registration_no=DEMO_REGISTRATION_NO[username]
+            )
         known[username] = [role, password]
     if path.exists():
         path.unlink()
@@ -299,6 +306,8 @@ class DemoHospital:
             self.say(f"    {username:<8} {password}   ({role})")
         self.say()
         self.say("  Try it: register a patient at counter-a, find them at counter-b.")
+        self.say("  Sign in as doctor: F4 calls the next token at the Doctor's desk; as hall-tv")
+        self.say("  (or anyone) open Token display to watch the calls on the waiting hall's TV.")
         self.say("  Then take the hub down - type  h  and Enter (again to bring it back) -")
         self.say("  and keep registering at both counters: they sync with each other.")
         self.say(f"  Without this prompt: kill $(cat {self.hub.data_dir}/serve.pid), and later")
