@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench import peer, registration
+from bench import peer, registration, timeline
 from bench.common import append_report, table
 
 
@@ -125,47 +125,147 @@ def peer_section(ours: dict[str, Any], theirs: dict[str, Any] | None) -> str:
     )
 
 
+def timeline_section(result: dict[str, Any]) -> str:
+    labels = {
+        "api": "GET /api/v1/patients/{uhid}/timeline (JSON)",
+        "desk": "GET /desk/patients/{uhid}/timeline (desk HTML fragment)",
+        "panel": "GET /desk/visits/{visit} (consultation panel)",
+    }
+    rows = []
+    for key, label in labels.items():
+        r = result["requests"][key]
+        s, w = r["server"], r["wall"]
+        met = "yes" if s["p95"] < timeline.TARGET_MS else "**no**"
+        rows.append(
+            [
+                label,
+                str(r["shown"]),
+                f"{r['bytes'] / 1024:.0f} KiB",
+                str(r["queries"]),
+                fmt(s["p50"]),
+                fmt(s["p95"]),
+                fmt(s["p99"]),
+                fmt(w["p95"]),
+                met,
+            ]
+        )
+    past = result["visits"]
+    return (
+        f"Timeline of one patient with {past} past OPD visits and today's, one node on "
+        "SQLite, 2 gunicorn workers x 4 threads, one client on loopback (kept-alive "
+        f"connection), {result['iterations']} sequential requests of each after "
+        f"{result['warmup']} warm-up (`python -m bench.timeline`). The visits were written "
+        "through the node's own actions before it served, as a desk makes them: each "
+        "registered, called, seen (vitals, complaints, one or two ICD-10 diagnoses, a "
+        "prescription of 2-4 drugs, lab tests on about a third, advice with a follow-up "
+        "date on about half) and closed; today's visit is in consultation, with vitals and "
+        "complaints. The actions stamp events with the clock's time, so all the visits "
+        "carry the day of the run (the reads select by UHID, not by date). "
+        f"The node held {result['events']:,} events ({result['patient_events']:,} in the "
+        f"patient's stream: {result['visits_stored']} visits, {result['entries']:,} "
+        f"clinical entries, {result['lab_orders']} lab orders); its database was "
+        f"{result['database_mb']} MB. Every read is audited, so each request also writes "
+        "an event. Doctor's bearer token for the API, a signed-in session for the desk. "
+        "The panel shows today's record and the past visits among the newest 30. SQL "
+        "queries per request were counted in-process (Django test client, same data). "
+        "Target: under "
+        f"{timeline.TARGET_MS} ms (server p95).\n\n"
+        + table(
+            [
+                "request (ms)",
+                "visits shown",
+                "size",
+                "SQL queries",
+                "server p50",
+                "server p95",
+                "server p99",
+                "wall p95",
+                "under target",
+            ],
+            rows,
+        )
+    )
+
+
+SECTIONS = ("registration", "search", "sync", "peer", "timeline")
+TITLES = {
+    "registration": "Registration counter",
+    "search": "patient search",
+    "sync": "sync",
+    "peer": "GNU Health",
+    "timeline": "patient timeline (issue 5)",
+}
+
+
+def title_of(chosen: list[str]) -> str:
+    if list(chosen) == list(SECTIONS):
+        return "Registration counter, sync and patient timeline"
+    names = [TITLES[name] for name in chosen]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return text[0].upper() + text[1:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this benchmark (repeat for several); default: all of them",
+    )
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--sync-events", type=int, default=100_000)
+    parser.add_argument("--timeline-visits", type=int, default=200)
+    parser.add_argument("--timeline-requests", type=int, default=200)
     args = parser.parse_args()
+    chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
+    if args.skip_peer and "peer" in chosen:
+        chosen.remove("peer")
+    if not chosen:
+        parser.error("nothing left to run")
 
-    print("registration ...", flush=True)
-    reg = registration.run(args.iterations)
-    print(f"search among {args.patients:,} patients ...", flush=True)
-    # Search runs in its own process: it configures Django for its own data directory.
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.search", "--patients", str(args.patients)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    search = json.loads(done.stdout[done.stdout.index("{") :])
-    print(f"sync: catch-up of {args.sync_events:,} events, and lag ...", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.sync", "--events", str(args.sync_events)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    synced = json.loads(done.stdout[done.stdout.index("{") :])
-    theirs = None
-    if not args.skip_peer:
+    sections = []
+    reg: dict[str, Any] = {}
+    if "registration" in chosen or "peer" in chosen:  # the peer is compared with it
+        print("registration ...", flush=True)
+        reg = registration.run(args.iterations)
+    if "registration" in chosen:
+        sections.append(registration_section(reg))
+    if "search" in chosen:
+        print(f"search among {args.patients:,} patients ...", flush=True)
+        # Search runs in its own process: it configures Django for its own data directory.
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.search", "--patients", str(args.patients)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sections.append(search_section(json.loads(done.stdout[done.stdout.index("{") :])))
+    if "sync" in chosen:
+        print(f"sync: catch-up of {args.sync_events:,} events, and lag ...", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.sync", "--events", str(args.sync_events)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sections.append(sync_section(json.loads(done.stdout[done.stdout.index("{") :])))
+    if "peer" in chosen:
         print("GNU Health (peer) ...", flush=True)
-        theirs = peer.run()
+        sections.append(peer_section(reg, peer.run()))
+    elif "registration" in chosen:
+        sections.append(peer_section(reg, None))
+    if "timeline" in chosen:
+        print(f"timeline of a patient with {args.timeline_visits} visits ...", flush=True)
+        sections.append(
+            timeline_section(timeline.run(args.timeline_visits, args.timeline_requests))
+        )
 
-    sections = [
-        registration_section(reg),
-        search_section(search),
-        sync_section(synced),
-        peer_section(reg, theirs),
-    ]
     body = "\n\n".join(sections)
     print(body)
-    append_report("Registration counter and sync", body)
+    append_report(title_of(chosen), body)
 
 
 if __name__ == "__main__":
