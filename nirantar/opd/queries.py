@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
+from django.utils.translation import gettext
+
 from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
@@ -25,14 +28,48 @@ from nirantar.opd.permissions import READ_CLINICAL
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Department, Patient, Visit
 
+ENTRY_FIELDS = (
+    "entry_id",
+    "visit",
+    "uhid",
+    "kind",
+    "data",
+    "corrects",
+    "reason",
+    "at_ms",
+    "actor",
+    "node",
+)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry as read for display: the model's fields without a model's cost, which
+    for the thousand entries of a long timeline is a third of the request."""
+
+    entry_id: str
+    visit: str
+    uhid: str
+    kind: str
+    data: dict[str, Any]
+    corrects: str
+    reason: str
+    at_ms: int
+    actor: str
+    node: str
+
+
+def _rows(entries: Any) -> list[EntryRow]:
+    return [EntryRow(*values) for values in entries.values_list(*ENTRY_FIELDS)]
+
 
 @dataclass
 class EntryView:
     """An entry with what became of it: corrected by later entries, or struck out."""
 
-    entry: Entry
-    corrected_by: list[Entry] = field(default_factory=list)
-    struck: Entry | None = None
+    entry: EntryRow
+    corrected_by: list[EntryRow] = field(default_factory=list)
+    struck: EntryRow | None = None
 
     @property
     def current(self) -> bool:
@@ -46,8 +83,48 @@ class EntryView:
     def data(self) -> dict[str, Any]:
         return self.entry.data
 
+    @property
+    def brief(self) -> str:
+        """One line for a timeline: what a past visit's entry said."""
+        return brief(self.entry)
 
-def entry_views(entries: Iterable[Entry]) -> list[EntryView]:
+
+def brief(entry: EntryRow) -> str:
+    data, kind = entry.data, entry.kind
+    if kind == "diagnosis":
+        status = gettext("final") if data.get("status") == "final" else gettext("provisional")
+        return f"{data['code']} {data['title']} ({status})"
+    if kind == "prescription":
+        return "; ".join(
+            f"{i['drug']} {i['dose']} {i['frequency']} × {i['duration_days']}"
+            for i in data.get("items", [])
+        )
+    if kind == "vitals":
+        v = data.get("vitals", {})
+        parts = [f"BP {v['bp_systolic']}/{v['bp_diastolic']}"] if "bp_systolic" in v else []
+        if "pulse" in v:
+            parts.append(f"{gettext('Pulse')} {v['pulse']}")
+        parts += [
+            f"{v[key]} {unit}"
+            for key, unit in (("temperature_c", "°C"), ("spo2", "% SpO₂"), ("weight_kg", "kg"))
+            if key in v
+        ]
+        if data.get("bmi"):
+            parts.append(f"BMI {data['bmi']}")
+        return " · ".join(parts)
+    if kind == "referral":
+        return f"{gettext('Referred to')} {data['department']} ({data['new_visit']})"
+    if kind == "admission":
+        return f"{gettext('Admission advised')}: {entry.reason}"
+    if kind == "allergy":
+        return f"{gettext('Allergy')}: {data['substance']}"
+    text = str(data.get("text", ""))
+    if data.get("follow_up"):
+        text = f"{text} — {gettext('follow-up')} {data['follow_up']}"
+    return text
+
+
+def entry_views(entries: Iterable[EntryRow]) -> list[EntryView]:
     """Every entry (struck-out markers folded into what they strike), oldest first."""
     rows = sorted(entries, key=lambda e: (e.at_ms, e.entry_id))
     views = {e.entry_id: EntryView(e) for e in rows if e.kind != "struck"}
@@ -62,6 +139,15 @@ def entry_views(entries: Iterable[Entry]) -> list[EntryView]:
     return list(views.values())
 
 
+STEP_LABELS = {
+    "waiting": lambda: gettext("waiting"),
+    "called": lambda: gettext("called"),
+    "consulting": lambda: gettext("in consultation"),
+    "done": lambda: gettext("done"),
+    "no_show": lambda: gettext("absent"),
+}
+
+
 @dataclass
 class VisitRecord:
     visit: Visit
@@ -69,6 +155,10 @@ class VisitRecord:
     department: Department | None
     entries: list[EntryView]
     lab_orders: list[LabOrder]
+
+    @property
+    def step_label(self) -> str:
+        return STEP_LABELS[self.place.step]()
 
     def of_kind(self, *kinds: str) -> list[EntryView]:
         return [v for v in self.entries if v.kind in kinds]
@@ -106,8 +196,8 @@ class Timeline:
     staff: dict[str, tuple[str, str]]
 
 
-def _records(visits: list[Visit], entries: list[Entry]) -> list[VisitRecord]:
-    by_visit: dict[str, list[Entry]] = {}
+def _records(visits: list[Visit], entries: list[EntryRow]) -> list[VisitRecord]:
+    by_visit: dict[str, list[EntryRow]] = {}
     for e in entries:
         by_visit.setdefault(e.visit, []).append(e)
     numbers = [v.visit_no for v in visits]
@@ -129,15 +219,23 @@ def _records(visits: list[Visit], entries: list[Entry]) -> list[VisitRecord]:
 def timeline(patient: Patient, limit: int = 500) -> Timeline:
     """The patient's visits, newest first, each with its entries and lab orders."""
     visits = list(Visit.objects.filter(uhid=patient.uhid).order_by("-at_ms")[:limit])
-    entries = list(Entry.objects.filter(uhid=patient.uhid))
+    # Entries of the visits shown, and the allergies and alerts that stand from any visit.
+    entries = _rows(
+        Entry.objects.filter(uhid=patient.uhid).filter(
+            Q(visit__in=[v.visit_no for v in visits]) | Q(kind__in=STANDING_KINDS)
+        )
+    )
     records = _records(visits, entries)
     allergies, alerts = _standing(entries)
     staff = accounts.staff_names({e.actor for e in entries} | {v.registered_by for v in visits})
     return Timeline(patient, records, allergies, alerts, staff)
 
 
-def _standing(entries: list[Entry]) -> tuple[list[EntryView], list[EntryView]]:
-    views = entry_views(e for e in entries if e.kind in ("allergy", "alert", "struck"))
+STANDING_KINDS = ("allergy", "alert", "struck")
+
+
+def _standing(entries: list[EntryRow]) -> tuple[list[EntryView], list[EntryView]]:
+    views = entry_views(e for e in entries if e.kind in STANDING_KINDS)
     return (
         [v for v in views if v.kind == "allergy" and v.current],
         [v for v in views if v.kind == "alert" and v.current],
@@ -146,11 +244,11 @@ def _standing(entries: list[Entry]) -> tuple[list[EntryView], list[EntryView]]:
 
 def standing(uhid: str) -> tuple[list[EntryView], list[EntryView]]:
     """The patient's allergies and alerts that stand (not corrected away or struck out)."""
-    return _standing(list(Entry.objects.filter(uhid=uhid, kind__in=("allergy", "alert", "struck"))))
+    return _standing(_rows(Entry.objects.filter(uhid=uhid, kind__in=STANDING_KINDS)))
 
 
 def visit_record(visit: Visit) -> VisitRecord:
-    return _records([visit], list(Entry.objects.filter(visit=visit.visit_no)))[0]
+    return _records([visit], _rows(Entry.objects.filter(visit=visit.visit_no)))[0]
 
 
 def access_record(
@@ -281,7 +379,7 @@ def latest_call_ms(department: str, day: date | None = None) -> int:
 
 def admission_requests(limit: int = 200) -> list[EntryView]:
     """Admission advised at the OPD and not struck out, newest first (for the wards)."""
-    advised = list(Entry.objects.filter(kind="admission").order_by("-at_ms")[:limit])
+    advised = _rows(Entry.objects.filter(kind="admission").order_by("-at_ms")[:limit])
     struck = set(
         Entry.objects.filter(kind="struck", corrects__in=[e.entry_id for e in advised]).values_list(
             "corrects", flat=True
