@@ -7,7 +7,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from nirantar import timeutil
-from nirantar.accounts.auth import needs
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts.auth import client_address, needs
 from nirantar.lab import queries
 from nirantar.lab.permissions import READ_ORDERS
 from nirantar.schemas import ERRORS
@@ -41,6 +42,14 @@ def list_orders(
     limit: int = Query(200, ge=1, le=queries.MAX_ORDERS),
 ) -> Any:
     rows = queries.orders(None if status == "all" else status, limit)
+    # Who has which tests ordered is part of their record: the list is an audited read.
+    account_actions.do_record_search(
+        request.user,
+        f"lab orders {status}",
+        sorted({o.uhid for o in rows}),
+        via="api",
+        address=client_address(request),
+    )
     return [
         {
             "order": o.order_no,

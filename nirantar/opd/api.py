@@ -12,7 +12,8 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from nirantar import timeutil
-from nirantar.accounts.auth import needs
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts.auth import client_address, needs
 from nirantar.accounts.permissions import require
 from nirantar.errors import ValidationFailed
 from nirantar.lab.models import LabOrder
@@ -188,6 +189,18 @@ class TimelineOut(Schema):
     allergies: list[ClinicalEntryState]
     alerts: list[ClinicalEntryState]
     visits: list[VisitRecordOut]
+
+
+class AdmissionRequestOut(Schema):
+    entry: str
+    visit: str
+    uhid: str
+    department: str
+    urgency: str
+    reason: str
+    at: str
+    by: str
+    node: str
 
 
 class ReferralOut(Schema):
@@ -531,6 +544,37 @@ def read_timeline(request: HttpRequest, uhid: str) -> Any:
         json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder),
         content_type="application/json; charset=utf-8",
     )
+
+
+@router.get(
+    "/admission-requests",
+    response={200: list[AdmissionRequestOut], **ERRORS},
+    summary="Admission advised at the OPD and not struck out, newest first (for the wards)",
+    auth=needs(READ_CLINICAL),
+)
+def admission_requests(request: HttpRequest) -> Any:
+    advised = queries.admission_requests()
+    account_actions.do_record_search(
+        request.user,
+        "admission requests",
+        sorted({v.entry.uhid for v in advised}),
+        via="api",
+        address=client_address(request),
+    )
+    return [
+        {
+            "entry": v.entry.entry_id,
+            "visit": v.entry.visit,
+            "uhid": v.entry.uhid,
+            "department": v.data["department"],
+            "urgency": v.data["urgency"],
+            "reason": v.entry.reason,
+            "at": iso(v.entry.at_ms),
+            "by": v.entry.actor,
+            "node": v.entry.node,
+        }
+        for v in advised
+    ]
 
 
 @router.get(

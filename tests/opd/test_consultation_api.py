@@ -299,6 +299,9 @@ def test_lab_orders_reach_the_laboratory_but_not_the_counter(
         visit["uhid"],
         ["CBC", "HBA1C"],
     )
+    assert AuditEntry.objects.filter(
+        patient=visit["uhid"], actor=lab_tech.username, action="patient.search_result"
+    ).exists()
     assert clerk_api.get("/api/v1/lab/orders").status_code == 403
 
 
@@ -406,6 +409,25 @@ def test_admission_advice_is_recorded(doc, v):
     # The reason travels in the entry's own `reason`, as a referral's does.
     assert advice["data"] == {"department": "MED", "urgency": "urgent"}
     assert advice["reason"] == "DKA"
+
+
+def test_the_wards_see_admission_advice_until_it_is_struck_out(doc, v, registered, api_as, nurse):
+    advice = created(doc, f"{v}/admission-advice", {"urgency": "urgent", "reason": "DKA"})
+    ward = api_as(nurse)
+    response = ward.get("/api/v1/admission-requests")
+    assert response.status_code == 200, response.content
+    [request] = response.json()
+    assert (request["uhid"], request["urgency"], request["reason"]) == (
+        registered["uhid"],
+        "urgent",
+        "DKA",
+    )
+    # The list names patients, so reading it is an audited read of each.
+    assert AuditEntry.objects.filter(
+        patient=registered["uhid"], actor=nurse.username, action="patient.search_result"
+    ).exists()
+    created(doc, f"/api/v1/entries/{advice['entry']}/strike", {"reason": "wrong patient"})
+    assert ward.get("/api/v1/admission-requests").json() == []
 
 
 def test_the_timeline_lists_visits_newest_first_and_the_read_is_audited(
