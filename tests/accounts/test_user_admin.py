@@ -102,6 +102,7 @@ def test_the_cli_spells_exactly_the_roles_permissions_know():
         "billing",
         "admin",
         "auditor",
+        "display",
     }
 
 

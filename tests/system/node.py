@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -24,9 +25,21 @@ NIRANTAR = [sys.executable, "-m", "nirantar.cli"]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port below the kernel's ephemeral range (32768-60999 on Linux).
+
+    A node's port is chosen well before its server binds it; a port the kernel handed
+    out (bind to 0) is one it will also hand to the next outgoing connection - and the
+    proxies open many - so the server could find it taken ("Address already in use").
+    """
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)  # noqa: S311 - not a secret
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 class NodeProcess:
