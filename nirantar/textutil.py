@@ -19,3 +19,16 @@ def has_control_characters(text: str) -> bool:
     return any(
         unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in JOINERS for c in text
     )
+
+
+LINE_BREAKS = "\n\t"
+
+
+def normalise_lines(text: str) -> str:
+    """Free text as typed in a textarea: Windows and old-Mac line ends become ``\n``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def has_control_characters_in_lines(text: str) -> bool:
+    """Like ``has_control_characters``, but line breaks and tabs are text (clinical notes)."""
+    return has_control_characters("".join(c for c in text if c not in LINE_BREAKS))

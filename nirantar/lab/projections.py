@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nirantar.lab import events
+from nirantar.lab.actions import SOURCES
 from nirantar.lab.models import LabOrder
 from nirantar.ledger import roster, sequences
 from nirantar.ledger.events import Event
@@ -16,6 +17,14 @@ event_version(events.TESTS_ORDERED, 1)
 def on_tests_ordered(event: Event) -> None:
     """An order is created under the number its node minted; a repeat adds nothing."""
     body = event.body
+    tests = body.get("tests")
+    if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
+        raise ValueError("tests must be a non-empty list of codes")
+    if body.get("source") not in SOURCES:
+        raise ValueError(f"unknown order source {body.get('source')!r}")
+    for key in ("visit", "department", "note"):
+        if not isinstance(body.get(key, ""), str):
+            raise ValueError(f"{key} must be text")
     node_number, seq = events.ORDER.parse(body["order"])
     roster.check_minted_by(event, node_number, f"lab order {body['order']}")
     if event.stream != f"patient:{body['uhid']}":
@@ -25,7 +34,7 @@ def on_tests_ordered(event: Event) -> None:
         defaults={
             "uhid": body["uhid"],
             "visit": body.get("visit") or "",
-            "tests": [str(t) for t in body["tests"]],
+            "tests": tests,
             "source": body["source"],
             "department": body.get("department") or "",
             "note": body.get("note") or "",

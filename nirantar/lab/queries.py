@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nirantar.lab import catalogue
 from nirantar.lab.models import LabOrder
 
@@ -20,10 +22,14 @@ def orders_of(uhid: str) -> list[LabOrder]:
     return list(LabOrder.objects.filter(uhid=uhid).order_by("-at_ms"))
 
 
-def orders_for_visits(visits: list[str]) -> dict[str, list[LabOrder]]:
+def orders_for_visits(visits: list[Any]) -> dict[str, list[LabOrder]]:
+    """Orders by visit number, for visits (anything with visit_no and uhid): an order
+    counts for a visit only if it is for that visit's patient."""
+    patients = {v.visit_no: v.uhid for v in visits}
     found: dict[str, list[LabOrder]] = {}
-    for order in LabOrder.objects.filter(visit__in=visits).order_by("at_ms"):
-        found.setdefault(order.visit, []).append(order)
+    for order in LabOrder.objects.filter(visit__in=list(patients)).order_by("at_ms"):
+        if patients.get(order.visit) == order.uhid:
+            found.setdefault(order.visit, []).append(order)
     return found
 
 

@@ -69,7 +69,7 @@ def find_place(visit_text: Any) -> Place:
     visit = Visit.objects.filter(visit_no=visit_no).first()
     if visit is None:
         raise NotFound(f"no visit {visit_no}", {"visit": "not registered"})
-    return place_of(visit, QueueState.objects.filter(visit_no=visit_no).first())
+    return place_of(visit, QueueState.objects.filter(visit_no=visit_no, uhid=visit.uhid).first())
 
 
 def _who(username: str) -> str:
@@ -119,7 +119,14 @@ def do_call(actor: str, visit_text: Any, room: Any = None) -> Place:
     """Call a token to a room. Calling it again (the patient did not come) calls it again;
     a token someone else has called is theirs - the second caller is told who."""
     with writing() as w:
-        place = find_place(visit_text)
+        place = _today(find_place(visit_text))
+        target = _room(place, room)
+        if place.step == "called" and target["en"] != place.room_en:
+            raise Conflict(
+                f"token {place.visit.token} is called to {place.room_en}: call it there, "
+                f"or send the patient to {target['en']}",
+                {"room": f"called to {place.room_en}"},
+            )
         if place.step == "called" and place.by != actor:
             raise Conflict(
                 f"token {place.visit.token} was called by {_who(place.by)} at {_when(place.at_ms)}",
@@ -129,8 +136,20 @@ def do_call(actor: str, visit_text: Any, room: Any = None) -> Place:
             raise Conflict(
                 f"token {place.visit.token} is {STEP_WORDS[place.step]}", {"visit": place.step}
             )
-        _move(w, actor, place, "called", _room(place, room))
+        _move(w, actor, place, "called", target)
     return find_place(place.visit.visit_no)
+
+
+def _today(place: Place) -> Place:
+    """Queues are the day's: a token of another day is not called, started or sent."""
+    day = timeutil.today()
+    if place.visit.local_date != day:
+        raise Conflict(
+            f"visit {place.visit.visit_no} was for {place.visit.local_date:%d-%m-%Y}, "
+            "not today: register a new visit",
+            {"visit": "not today's"},
+        )
+    return place
 
 
 def do_call_next(actor: str, department: str, room: Any = None) -> Place:
@@ -149,9 +168,10 @@ def waiting_places(department: str) -> list[Place]:
         Visit.objects.filter(local_date=today, department=department).order_by("at_ms", "visit_no")
     )
     states = {
-        s.visit_no: s for s in QueueState.objects.filter(local_date=today, department=department)
+        (s.visit_no, s.uhid): s
+        for s in QueueState.objects.filter(local_date=today, department=department)
     }
-    places = [place_of(v, states.get(v.visit_no)) for v in visits]
+    places = [place_of(v, states.get((v.visit_no, v.uhid))) for v in visits]
     # A visit sent here from another room waits behind those already waiting in it.
     return sorted(
         (p for p in places if p.step == "waiting"),
@@ -162,7 +182,7 @@ def waiting_places(department: str) -> list[Place]:
 def do_start(actor: str, visit_text: Any) -> Place:
     """The doctor has the patient in front of them: in consultation."""
     with writing() as w:
-        place = find_place(visit_text)
+        place = _today(find_place(visit_text))
         if place.step == "consulting":
             return place
         if place.step in ("done", "no_show"):
@@ -187,7 +207,7 @@ def do_close(actor: str, visit_text: Any) -> Place:
 
 def do_no_show(actor: str, visit_text: Any) -> Place:
     with writing() as w:
-        place = find_place(visit_text)
+        place = _today(find_place(visit_text))
         if place.step not in ("waiting", "called"):
             raise Conflict(
                 f"token {place.visit.token} is {STEP_WORDS[place.step]}", {"visit": place.step}
@@ -200,7 +220,7 @@ def do_send(actor: str, visit_text: Any, room: Any, reason: str = "") -> Place:
     """Send the patient to another room of the department: they wait there next.
     Also brings back a patient marked absent who has turned up."""
     with writing() as w:
-        place = find_place(visit_text)
+        place = _today(find_place(visit_text))
         if place.closed:
             raise Conflict(f"visit {place.visit.visit_no} is closed", {"visit": "done"})
         if room in (None, ""):
@@ -251,7 +271,25 @@ def _correction(place: Place, corrects: Any, reason: Any, kind: str) -> dict[str
             f"entry {original.entry_id} is a {original.kind}, not a {kind}",
             {"corrects": f"choose a {kind} entry"},
         )
+    _still_standing(original)
     return {"corrects": original.entry_id, "reason": rules.clean_reason(reason, required=True)}
+
+
+def _still_standing(original: Entry) -> None:
+    """Only the entry that stands may be corrected or struck: correcting one already
+    replaced would leave two standing (two prescriptions where the doctor meant one)."""
+    later = Entry.objects.filter(corrects=original.entry_id).order_by("at_ms").first()
+    if later is None:
+        return
+    if later.kind == "struck":
+        raise Conflict(
+            f"entry {original.entry_id} was struck out", {"corrects": "struck out already"}
+        )
+    raise Conflict(
+        f"entry {original.entry_id} was already replaced by {later.entry_id}: "
+        "correct that one instead",
+        {"corrects": f"replaced by {later.entry_id}"},
+    )
 
 
 def _emit_entry(
@@ -400,21 +438,27 @@ def do_advise_admission(actor: str, visit_text: Any, data: Any) -> Entry:
         )
 
 
-def do_strike(actor: str, entry_text: Any, reason: Any) -> Entry:
-    """Mark an entry as entered in error. It stays visible, struck through, with the reason."""
+def do_strike(actor: str, entry_text: Any, reason: Any, visit_text: Any = None) -> Entry:
+    """Mark an entry as entered in error. It stays visible, struck through, with the reason.
+    From a visit's screen, only that visit's entries may be struck."""
     entry_ref = str(entry_text or "")[:60]
     with writing():
         original = Entry.objects.filter(entry_id=entry_ref).first()
+        if (
+            visit_text is not None
+            and original is not None
+            and original.visit != parse_visit(visit_text)
+        ):
+            original = None
         if original is None:
             raise NotFound(f"no entry {entry_ref}", {"entry": "not found"})
         if original.kind == "struck":
             raise ValidationFailed("that is itself a striking-out", {"entry": "not an entry"})
-        if Entry.objects.filter(corrects=original.entry_id, kind="struck").exists():
-            raise Conflict("that entry is already struck out", {"entry": "already struck"})
+        _still_standing(original)
         why = rules.clean_reason(reason, required=True)
-        place = find_place(original.visit) if original.visit else None
-        if place is None:
-            raise NotFound("the entry's visit is not here", {"entry": "no visit"})
+        place = find_place(original.visit)
+        if place.visit.uhid != original.uhid:
+            raise NotFound("the entry's visit is not this patient's", {"entry": "no visit"})
         return _emit_entry(
             actor,
             events.ENTRY_STRUCK,

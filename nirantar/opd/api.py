@@ -9,7 +9,7 @@ from typing import Any, Literal
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StrictFloat
 
 from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
@@ -54,14 +54,15 @@ class SendIn(Strict):
 
 
 class VitalsIn(Correcting):
-    bp_systolic: float | None = None
-    bp_diastolic: float | None = None
-    pulse: float | None = None
-    temperature_c: float | None = None
-    spo2: float | None = None
-    respiratory_rate: float | None = None
-    weight_kg: float | None = None
-    height_cm: float | None = None
+    # Strict: a JSON true is not 1 kg, nor "120" a pressure.
+    bp_systolic: StrictFloat | None = None
+    bp_diastolic: StrictFloat | None = None
+    pulse: StrictFloat | None = None
+    temperature_c: StrictFloat | None = None
+    spo2: StrictFloat | None = None
+    respiratory_rate: StrictFloat | None = None
+    weight_kg: StrictFloat | None = None
+    height_cm: StrictFloat | None = None
 
 
 class DiagnosisIn(Correcting):

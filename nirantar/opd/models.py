@@ -8,7 +8,10 @@ from django.db import models
 class QueueState(models.Model):
     """Where one visit stands in its queue. A visit with no row is still waiting."""
 
-    visit_no = models.CharField(max_length=24, primary_key=True)
+    # Keyed by visit *and* patient: an event that names another patient's visit (a buggy
+    # or hostile peer) makes a row of its own that no read of the real visit ever sees.
+    id = models.BigAutoField(primary_key=True)
+    visit_no = models.CharField(max_length=24)
     uhid = models.CharField(max_length=20)
     department = models.CharField(max_length=10)
     local_date = models.DateField()
@@ -18,11 +21,13 @@ class QueueState(models.Model):
     room_hi = models.CharField(max_length=60, blank=True)
     by = models.CharField(max_length=150)  # who took the visit to this step (the first to)
     at_ms = models.BigIntegerField()
-    last_called_ms = models.BigIntegerField(null=True)  # latest call (a recall shows again)
+    last_called_ms = models.BigIntegerField(null=True)  # latest call of this round
+    calls = models.JSONField(default=dict)  # round -> latest call's wall time, every round
     stamp = models.JSONField(default=list)  # [wall, counter, origin] of the winning event
 
     class Meta:
         db_table = "opd_queue_state"
+        constraints = [models.UniqueConstraint(fields=["visit_no", "uhid"], name="opd_queue_visit")]
         indexes = [models.Index(fields=["local_date", "department"], name="opd_queue_day")]
 
     def __str__(self) -> str:

@@ -49,6 +49,7 @@ class Line:
     days: int
     instructions: str
     instructions_hi: str
+    by: str  # the prescribing doctor's user name
 
 
 def lines(prescriptions: list[EntryView]) -> list[Line]:
@@ -71,6 +72,7 @@ def lines(prescriptions: list[EntryView]) -> list[Line]:
                     item["duration_days"],
                     item.get("instructions", ""),
                     item.get("instructions_hi", ""),
+                    view.entry.actor,
                 )
             )
     return found
@@ -83,8 +85,10 @@ def vitals_text(record: VisitRecord) -> list[tuple[str, str, str]]:
     values: dict[str, Any] = {}
     for view in current:  # later readings of the same visit win
         values.update(view.data.get("vitals", {}))
-        if view.data.get("bmi"):
-            values["bmi"] = view.data["bmi"]
+    values.pop("bmi", None)  # from the latest weight and height together, not one reading's
+    if "weight_kg" in values and "height_cm" in values:
+        metres = float(values["height_cm"]) / 100
+        values["bmi"] = f"{float(values['weight_kg']) / metres**2:.1f}"
     if "bp_systolic" in values:
         values["bp"] = f"{values['bp_systolic']}/{values['bp_diastolic']}"
     return [
@@ -95,12 +99,15 @@ def vitals_text(record: VisitRecord) -> list[tuple[str, str, str]]:
 def prescription_context(record: VisitRecord, patient: Patient) -> dict[str, Any]:
     visit = record.visit
     prescriptions = record.current("prescription")
-    authors = [v.entry.actor for v in prescriptions] or [
-        v.entry.actor for v in record.current("diagnosis")
-    ]
-    doctor = authors[-1] if authors else ""
-    staff = accounts.staff_names([doctor]) if doctor else {}
-    name, registration_no = staff.get(doctor, (doctor, ""))
+    # Every prescriber signs for their own lines; with none, whoever made the diagnosis.
+    authors = list(
+        dict.fromkeys(
+            [v.entry.actor for v in prescriptions]
+            or [v.entry.actor for v in record.current("diagnosis")][-1:]
+        )
+    )
+    staff = accounts.staff_names(authors)
+    doctors = [staff.get(a, (a, "")) for a in authors]
     age, unit = patient.age_on(visit.local_date)
     sex_en, sex_hi = SEXES.get(patient.sex, ("", ""))
     at = timeutil.local(
@@ -135,8 +142,9 @@ def prescription_context(record: VisitRecord, patient: Patient) -> dict[str, Any
             + (f" ({v.data['reaction']})" if v.data.get("reaction") else "")
             for v in standing(patient.uhid)[0]
         ],
-        "doctor": name,
-        "registration_no": registration_no,
+        "doctors": doctors,
+        "names": {a: staff.get(a, (a, ""))[0] for a in authors},
+        "several": len(authors) > 1,
         "printed": timeutil.local(timeutil.now()).strftime("%d-%m-%Y %H:%M"),
         "node": settings.NODE.node,
     }

@@ -201,13 +201,13 @@ def _records(visits: list[Visit], entries: list[EntryRow]) -> list[VisitRecord]:
     for e in entries:
         by_visit.setdefault(e.visit, []).append(e)
     numbers = [v.visit_no for v in visits]
-    states = {s.visit_no: s for s in QueueState.objects.filter(visit_no__in=numbers)}
-    orders = lab.orders_for_visits(numbers)
+    states = {(s.visit_no, s.uhid): s for s in QueueState.objects.filter(visit_no__in=numbers)}
+    orders = lab.orders_for_visits(visits)
     departments = {d.code: d for d in Department.objects.all()}
     return [
         VisitRecord(
             v,
-            place_of(v, states.get(v.visit_no)),
+            place_of(v, states.get((v.visit_no, v.uhid))),
             departments.get(v.department),
             entry_views(by_visit.get(v.visit_no, [])),
             orders.get(v.visit_no, []),
@@ -248,7 +248,7 @@ def standing(uhid: str) -> tuple[list[EntryView], list[EntryView]]:
 
 
 def visit_record(visit: Visit) -> VisitRecord:
-    return _records([visit], _rows(Entry.objects.filter(visit=visit.visit_no)))[0]
+    return _records([visit], _rows(Entry.objects.filter(visit=visit.visit_no, uhid=visit.uhid)))[0]
 
 
 def access_record(
@@ -289,14 +289,17 @@ def queue(department: str, day: date | None = None) -> list[Token]:
     day = day or timeutil.today()
     visits = list(Visit.objects.filter(local_date=day, department=department))
     states = {
-        s.visit_no: s for s in QueueState.objects.filter(local_date=day, department=department)
+        (s.visit_no, s.uhid): s
+        for s in QueueState.objects.filter(local_date=day, department=department)
     }
     patients = {
         p.uhid: p
         for p in Patient.objects.filter(uhid__in={v.uhid for v in visits}, is_registered=True)
     }
     order = {"consulting": 0, "called": 1, "waiting": 2, "done": 3, "no_show": 4}
-    tokens = [Token(place_of(v, states.get(v.visit_no)), patients.get(v.uhid)) for v in visits]
+    tokens = [
+        Token(place_of(v, states.get((v.visit_no, v.uhid))), patients.get(v.uhid)) for v in visits
+    ]
 
     def key(t: Token) -> tuple[int, int]:
         p = t.place
@@ -341,14 +344,16 @@ def board(department: Department, day: date | None = None) -> tuple[list[RoomBoa
         v.visit_no: v for v in Visit.objects.filter(local_date=day, department=department.code)
     }
     states = {
-        s.visit_no: s for s in QueueState.objects.filter(local_date=day, department=department.code)
+        (s.visit_no, s.uhid): s
+        for s in QueueState.objects.filter(local_date=day, department=department.code)
     }
     rooms: dict[str, RoomBoard] = {
         r["en"]: RoomBoard(r["en"], r["hi"], [], 0) for r in department.rooms
     }
+    serving: list[tuple[int, str, str]] = []
     calls: list[tuple[int, str, str]] = []
     for visit in visits.values():
-        state = states.get(visit.visit_no)
+        state = states.get((visit.visit_no, visit.uhid))
         place = place_of(visit, state)
         room = rooms.setdefault(place.room_en, RoomBoard(place.room_en, place.room_hi, [], 0))
         if place.step == "waiting":
@@ -356,12 +361,13 @@ def board(department: Department, day: date | None = None) -> tuple[list[RoomBoa
                 room.room_en, room.room_hi, room.serving, room.waiting + 1
             )
         elif place.step in ("called", "consulting") and state is not None:
-            at = state.last_called_ms or state.at_ms
-            calls.append((at, visit.token, place.room_en))
-    calls.sort(reverse=True)
-    for _, token, room_en in calls:
+            serving.append((state.last_called_ms or state.at_ms, visit.token, place.room_en))
+            if state.last_called_ms:  # a consultation started without a call is no call
+                calls.append((state.last_called_ms, visit.token, place.room_en))
+    for _at, token, room_en in sorted(serving, reverse=True):
         rooms[room_en].serving.append(token)
-    latest = [f"{token} → {rooms[room].room_hi} · {room}" for _, token, room in calls[:5]]
+    calls.sort(reverse=True)
+    latest = [f"{token} → {rooms[room].room_hi} · {room}" for _at, token, room in calls[:5]]
     return list(rooms.values()), latest
 
 

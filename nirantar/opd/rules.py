@@ -15,7 +15,12 @@ from typing import Any
 from nirantar.errors import ValidationFailed
 from nirantar.opd import catalogue
 from nirantar.opd.events import NOTE_KINDS
-from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
+from nirantar.textutil import (
+    CONTROL_MESSAGE,
+    has_control_characters,
+    has_control_characters_in_lines,
+    normalise_lines,
+)
 
 # (lowest, highest, unit, decimals): outside these a reading is a typing mistake,
 # not a patient - BP 400/20 or 60 °C is refused with the limits named.
@@ -32,13 +37,26 @@ VITALS: dict[str, tuple[float, float, str, int]] = {
 MAX_TEXT = 2000
 MAX_ITEMS = 20
 DEVANAGARI_RE = re.compile(r"[\u0900-\u097F]")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def text_field(value: Any, name: str, errors: dict[str, str], *, limit: int, required: bool) -> str:
+def text_field(
+    value: Any,
+    name: str,
+    errors: dict[str, str],
+    *,
+    limit: int,
+    required: bool,
+    lines: bool = False,
+) -> str:
+    """Text, stripped; ``lines``: a note of several lines (line breaks are kept)."""
     text = value.strip() if isinstance(value, str) else ""
+    if lines:
+        text = normalise_lines(text)
+    bad = has_control_characters_in_lines(text) if lines else has_control_characters(text)
     if value is not None and not isinstance(value, str):
         errors[name] = "must be text"
-    elif has_control_characters(text):
+    elif bad:
         errors[name] = CONTROL_MESSAGE
     elif len(text) > limit:
         errors[name] = f"at most {limit} characters"
@@ -185,13 +203,18 @@ def clean_note(data: dict[str, Any], today: date) -> dict[str, Any]:
     if kind not in NOTE_KINDS:
         errors["kind"] = "one of " + ", ".join(NOTE_KINDS)
     follow_up = data.get("follow_up") or ""
-    text = text_field(data.get("text"), "text", errors, limit=MAX_TEXT, required=not follow_up)
+    text = text_field(
+        data.get("text"), "text", errors, limit=MAX_TEXT, required=not follow_up, lines=True
+    )
     if follow_up:
         try:
+            if not DATE_RE.match(str(follow_up)):
+                raise ValueError(follow_up)
             day = date.fromisoformat(str(follow_up))
         except ValueError:
             errors["follow_up"] = "a date, YYYY-MM-DD"
         else:
+            follow_up = day.isoformat()
             if kind != "advice":
                 errors["follow_up"] = "a follow-up date goes with advice"
             elif not today < day <= today + timedelta(days=366):

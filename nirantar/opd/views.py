@@ -213,6 +213,7 @@ def _panel(
         "saved": saved,
         "called": called,
         "may_consult": allowed(request.user, CONSULT.name),
+        "may_vitals": allowed(request.user, VITALS.name),
         "may_print": allowed(request.user, PRINT_PRESCRIPTION.name),
         "may_queue": allowed(request.user, QUEUE.name),
         "closed": record.place.closed,
@@ -320,7 +321,7 @@ def recorder(name: str) -> Callable[..., HttpResponse]:
 def strike(request: HttpRequest, visit: str) -> HttpResponse:
     try:
         actions.do_strike(
-            request.user.username, request.POST.get("entry"), request.POST.get("reason")
+            request.user.username, request.POST.get("entry"), request.POST.get("reason"), visit
         )
     except ActionError as exc:
         return _panel(request, visit, error=exc, form="strike", values=request.POST)
