@@ -114,6 +114,14 @@
 
   // Suggestions from the other script: one click (or Enter on the chip) fills the field.
   document.addEventListener("click", function (event) {
+    // A search result opens the patient in the panel. The request is the panel's, not
+    // the button's: a search answer arriving meanwhile replaces the results, and htmx
+    // drops the response of a request whose element has left the page.
+    var result = event.target.closest ? event.target.closest("[data-open]") : null;
+    if (result && window.htmx) {
+      window.htmx.ajax("GET", result.getAttribute("data-open"), { target: "#panel", source: "#panel" });
+      return;
+    }
     var chip = event.target.closest ? event.target.closest("[data-fill]") : null;
     if (chip) {
       var field = document.getElementById(chip.getAttribute("data-fill"));
