@@ -62,11 +62,13 @@ def test_edges_keep_working_apart_and_converge_when_healed(cluster):
 
 
 def test_a_node_killed_mid_sync_resumes_with_nothing_twice_or_skipped(tmp_path):
-    hospital = Cluster(tmp_path, edges=1, env={"NIRANTAR_SYNC_BATCH": "20"}).start()
+    # Small batches and a long backlog: catching up must take long enough to be caught
+    # part-way, even on a loaded machine where the edge's first status reads are slow.
+    hospital = Cluster(tmp_path, edges=1, env={"NIRANTAR_SYNC_BATCH": "5"}).start()
     try:
         hub, edge = hospital.hub, hospital.edges[0]
         edge.stop()
-        for i in range(60):  # the edge misses 60 patients and their visits
+        for i in range(100):  # the edge misses 100 patients and their visits
             register(hub, "Backlog Patient " + "abcdefghij"[i % 10] * (1 + i // 10))
         total = hub.status()["vector"]["hub"]
         edge.start(sync_interval=0.5)
