@@ -820,3 +820,42 @@ def quarantine_lift(ctx: click.Context, name: str) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- the laboratory ------------------------------------------------------------------
+@main.group()
+def lab() -> None:
+    """The laboratory: the analyser listener and report checks."""
+
+
+@lab.command("listen")
+@click.option("--port", type=int, default=2575, show_default=True, help="MLLP port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.pass_context
+def lab_listen(ctx: click.Context, port: int, host: str) -> None:
+    """Receive analyser results over HL7 v2 MLLP (ORU^R01); answer each with an ACK."""
+    setup_django(_data_dir(ctx))
+    import asyncio
+
+    from nirantar.lab import hl7in
+
+    def ready(server: Any) -> None:
+        click.echo(f"Listening for HL7 (MLLP) on {host}:{port}", err=True)
+
+    import contextlib
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(hl7in.serve(host, port, ready=ready))
+
+
+@lab.command("check-report")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def lab_check_report(ctx: click.Context, path: Path) -> None:
+    """Say whether a laboratory report PDF is genuine and unaltered (exit 1 if not)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.lab import report
+
+    result = report.check_pdf(path.read_bytes())
+    click.echo(("GENUINE: " if result.genuine else "NOT GENUINE: ") + result.message)
+    sys.exit(0 if result.genuine else 1)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nirantar.errors import ValidationFailed
+from nirantar import timeutil
+from nirantar.errors import Conflict, NotFound, ValidationFailed
 from nirantar.lab import catalogue, events
-from nirantar.lab.models import LabOrder
-from nirantar.ledger.writer import writing
+from nirantar.lab.models import LabOrder, Result, Sample
+from nirantar.ledger.numbering import InvalidNumber
+from nirantar.ledger.writer import Writer, writing
+from nirantar.registration import queries as registration
 from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 SOURCES = ("opd", "ward", "lab")
@@ -71,3 +76,356 @@ def do_order(
             actor=actor,
         )
     return LabOrder.objects.get(order_no=order_no)
+
+
+# -- samples --------------------------------------------------------------------------
+
+
+def parse_accession(text: Any) -> str:
+    try:
+        return events.ACCESSION.normalise(str(text or ""))
+    except InvalidNumber as exc:
+        raise ValidationFailed(str(exc), {"accession": str(exc)}) from exc
+
+
+def find_sample(text: Any) -> Sample:
+    accession = parse_accession(text)
+    sample = Sample.objects.filter(accession=accession, is_collected=True).first()
+    if sample is None:
+        raise NotFound(f"no sample {accession}", {"accession": "not collected here (yet)"})
+    return sample
+
+
+def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:
+    """Collect an order's specimens: one sample per container, each with an accession
+    number minted here - so labels print with the hub down. Tests already in a live
+    sample of the order are not collected twice."""
+    order_no = str(order_text or "").strip().upper()
+    with writing() as w:
+        order = LabOrder.objects.filter(order_no=order_no).first()
+        if order is None:
+            raise NotFound(f"no lab order {order_no}", {"order": "not found"})
+        live = Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(status="rejected")
+        taken = {t for s in live if order.order_no in s.orders for t in s.tests}
+        pending = [t for t in order.tests if t not in taken]
+        if not pending:
+            raise Conflict(f"order {order_no} is collected already", {"order": "collected"})
+        by_container: dict[str, list[str]] = defaultdict(list)
+        for code in pending:
+            test = catalogue.TESTS.get(code)
+            by_container[test.container if test else code].append(code)
+        made = [_collect(w, actor, order, codes, replaces) for codes in by_container.values()]
+    return [Sample.objects.get(accession=a) for a in made]
+
+
+def _collect(w: Writer, actor: str, order: LabOrder, codes: list[str], replaces: str) -> str:
+    node_number, seq = w.next_number(events.ACCESSION.kind)
+    accession = events.ACCESSION.format(node_number, seq)
+    first = catalogue.TESTS.get(codes[0])
+    w.emit(
+        events.SAMPLE_COLLECTED,
+        f"patient:{order.uhid}",
+        {
+            "accession": accession,
+            "uhid": order.uhid,
+            "orders": [order.order_no],
+            "tests": codes,
+            "specimen": first.specimen if first else "",
+            "container": first.container if first else "",
+            "section": first.section if first else "",
+            "replaces": replaces,
+        },
+        actor=actor,
+    )
+    return accession
+
+
+def do_receive(actor: str, accession_text: Any) -> Sample:
+    with writing() as w:
+        sample = find_sample(accession_text)
+        if sample.status == "rejected":
+            raise Conflict(f"sample {sample.accession} was rejected", {"accession": "rejected"})
+        if events.STATUS_RANK[sample.status] < events.STATUS_RANK["received"]:
+            w.emit(
+                events.SAMPLE_RECEIVED,
+                f"patient:{sample.uhid}",
+                {"accession": sample.accession, "uhid": sample.uhid},
+                actor=actor,
+            )
+    return Sample.objects.get(accession=sample.accession)
+
+
+def do_reject(actor: str, accession_text: Any, reason: Any) -> list[Sample]:
+    """Reject a sample (haemolysed, clotted, insufficient, unlabelled) and collect its
+    tests again at once under a new accession: the new label prints with the rejection."""
+    if reason not in events.REJECTION_REASONS:
+        raise ValidationFailed(
+            "why is it rejected?", {"reason": "one of " + ", ".join(events.REJECTION_REASONS)}
+        )
+    with writing() as w:
+        sample = find_sample(accession_text)
+        if events.STATUS_RANK[sample.status] >= events.STATUS_RANK["verified"]:
+            raise Conflict(
+                f"sample {sample.accession} is {sample.status}: amend its results instead",
+                {"accession": sample.status},
+            )
+        w.emit(
+            events.SAMPLE_REJECTED,
+            f"patient:{sample.uhid}",
+            {"accession": sample.accession, "uhid": sample.uhid, "reason": reason},
+            actor=actor,
+        )
+        return [
+            Sample.objects.get(accession=a)
+            for order in LabOrder.objects.filter(order_no__in=sample.orders)
+            for a in [
+                _collect(
+                    w, actor, order, [t for t in sample.tests if t in order.tests], sample.accession
+                )
+            ]
+        ]
+
+
+# -- results --------------------------------------------------------------------------
+
+
+def flag_of(analyte: catalogue.Analyte, value: str, sex: str, years: int) -> tuple[str, str, str]:
+    """(flag, low, high) of a value against the patient's range: L/H, LL/HH when past a
+    critical limit, A for an abnormal text result; the range as printed."""
+    if analyte.qualitative:
+        normal = analyte.normal_text.lower()
+        return ("" if value.strip().lower() == normal else "A", analyte.normal_text, "")
+    band = analyte.range_for(sex, years)
+    low = "" if band is None or band.low is None else f"{band.low:g}"
+    high = "" if band is None or band.high is None else f"{band.high:g}"
+    number = float(value)
+    if analyte.critical_low is not None and number < analyte.critical_low:
+        return "LL", low, high
+    if analyte.critical_high is not None and number > analyte.critical_high:
+        return "HH", low, high
+    if band is not None and band.low is not None and number < band.low:
+        return "L", low, high
+    if band is not None and band.high is not None and number > band.high:
+        return "H", low, high
+    return "", low, high
+
+
+def clean_value(analyte: catalogue.Analyte, value: Any) -> str:
+    text = str(value if value is not None else "").strip()
+    if not text or len(text) > 200 or has_control_characters(text):
+        raise ValidationFailed(
+            f"no usable value for {analyte.code}", {analyte.code: "a value is required"}
+        )
+    if analyte.qualitative:
+        return text
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValidationFailed(
+            f"{analyte.code} must be a number, not {text[:20]!r}",
+            {analyte.code: "must be a number"},
+        ) from exc
+    if not number.is_finite():
+        raise ValidationFailed(f"{analyte.code} must be a number", {analyte.code: "not finite"})
+    return f"{number:.{analyte.decimals}f}"
+
+
+def patient_facts(uhid: str) -> tuple[str, int]:
+    patient = registration.get_patient(uhid)
+    if patient is None or patient.date_of_birth is None:
+        return (patient.sex if patient else "", 30)
+    age, unit = patient.age_on(timeutil.today())
+    return patient.sex, age if unit == "Y" else 0
+
+
+def record_results(
+    w: Writer,
+    actor: str,
+    sample: Sample,
+    values: dict[str, Any],
+    *,
+    source: str,
+    instrument: str = "",
+    control_id: str = "",
+    amends: dict[str, str] | None = None,
+    reason: str = "",
+) -> list[str]:
+    """Emit one result event per analyte (validated first: all or none). Returns their ids."""
+    if sample.status == "rejected":
+        raise Conflict(f"sample {sample.accession} was rejected", {"accession": "rejected"})
+    ordered = {a.code for a in catalogue.analytes_of(sample.tests)}
+    errors: dict[str, str] = {}
+    cleaned: list[tuple[catalogue.Analyte, str]] = []
+    for code, value in values.items():
+        analyte = catalogue.ANALYTES.get(str(code).upper())
+        if analyte is None or analyte.code not in ordered:
+            errors[str(code)[:20]] = "not a test ordered on this sample"
+            continue
+        try:
+            cleaned.append((analyte, clean_value(analyte, value)))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors or not cleaned:
+        raise ValidationFailed("the results can't be stored", errors or {"results": "none"})
+    sex, years = patient_facts(sample.uhid)
+    ids = []
+    for analyte, value in cleaned:
+        flag, low, high = flag_of(analyte, value, sex, years)
+        event = w.emit(
+            events.RESULT_RECORDED,
+            f"patient:{sample.uhid}",
+            {
+                "accession": sample.accession,
+                "uhid": sample.uhid,
+                "analyte": analyte.code,
+                "value": value,
+                "unit": analyte.unit,
+                "flag": flag,
+                "low": low,
+                "high": high,
+                "source": source,
+                "instrument": instrument,
+                "control_id": control_id,
+                "amends": (amends or {}).get(analyte.code, ""),
+                "reason": reason,
+            },
+            actor=actor,
+        )
+        ids.append(f"{event.origin}:{event.seq}")
+    return ids
+
+
+def do_enter_results(actor: str, accession_text: Any, values: Any) -> list[Result]:
+    """Results typed at the bench: awaiting verification, like an analyser's."""
+    if not isinstance(values, dict) or not values:
+        raise ValidationFailed("no results", {"results": "give analyte: value pairs"})
+    with writing() as w:
+        sample = find_sample(accession_text)
+        if events.STATUS_RANK[sample.status] >= events.STATUS_RANK["verified"]:
+            raise Conflict(
+                f"sample {sample.accession} is verified: amend a result instead",
+                {"accession": sample.status},
+            )
+        ids = record_results(w, actor, sample, values, source="manual")
+    return list(Result.objects.filter(result_id__in=ids))
+
+
+def current_results(sample: Sample) -> list[Result]:
+    """The standing result of each analyte: the latest, amendments replacing what they name."""
+    rows = list(
+        Result.objects.filter(accession=sample.accession, uhid=sample.uhid).order_by(
+            "at_ms", "result_id"
+        )
+    )
+    replaced = {r.amends for r in rows if r.amends}
+    latest: dict[str, Result] = {}
+    for row in rows:
+        if row.result_id not in replaced:
+            latest[row.analyte] = row
+    return list(latest.values())
+
+
+def do_verify(actor: str, accession_text: Any) -> Sample:
+    """A pathologist verifies every standing result of a sample."""
+    with writing() as w:
+        sample = find_sample(accession_text)
+        if sample.status == "rejected":
+            raise Conflict(f"sample {sample.accession} was rejected", {"accession": "rejected"})
+        if not awaiting_verification(sample):
+            raise Conflict(
+                f"sample {sample.accession} has nothing awaiting verification",
+                {"accession": "nothing to verify"},
+            )
+        results = current_results(sample)  # a verification covers every standing result
+        w.emit(
+            events.RESULTS_VERIFIED,
+            f"patient:{sample.uhid}",
+            {
+                "accession": sample.accession,
+                "uhid": sample.uhid,
+                "results": [r.result_id for r in results],
+            },
+            actor=actor,
+        )
+    return Sample.objects.get(accession=sample.accession)
+
+
+def do_amend(actor: str, accession_text: Any, values: Any, reason: Any) -> list[Result]:
+    """Amend verified results: new values naming the ones they replace, which stay visible;
+    the sample needs verifying (and reporting) again."""
+    why = str(reason or "").strip()
+    if len(why) < 3 or len(why) > 200 or has_control_characters(why):
+        raise ValidationFailed("an amendment needs a reason", {"reason": "a few words"})
+    if not isinstance(values, dict) or not values:
+        raise ValidationFailed("no results", {"results": "give analyte: value pairs"})
+    with writing() as w:
+        sample = find_sample(accession_text)
+        standing = {r.analyte: r.result_id for r in current_results(sample)}
+        missing = [str(a)[:20] for a in values if str(a).upper() not in standing]
+        if missing:
+            raise ValidationFailed(
+                "only a result that exists can be amended",
+                {m: "no result to amend" for m in missing},
+            )
+        values = {str(k).upper(): v for k, v in values.items()}
+        ids = record_results(w, actor, sample, values, source="manual", amends=standing, reason=why)
+    return list(Result.objects.filter(result_id__in=ids))
+
+
+def awaiting_verification(sample: Sample) -> list[Result]:
+    """Standing results no verification has covered (new, or amended since)."""
+    covered = set(sample.verified_results)
+    return [r for r in current_results(sample) if r.result_id not in covered]
+
+
+def do_issue_report(actor: str, accession_text: Any) -> Sample:
+    """Issue the report of a verified sample: its content hash, signed by this node."""
+    from nirantar.lab import report
+
+    with writing() as w:
+        sample = find_sample(accession_text)
+        if sample.status == "rejected" or not sample.verified_results:
+            raise Conflict(
+                f"sample {sample.accession} is not verified", {"accession": sample.status}
+            )
+        if awaiting_verification(sample):
+            raise Conflict(
+                f"sample {sample.accession} has results awaiting verification",
+                {"accession": "verify first"},
+            )
+        patient = registration.get_patient(sample.uhid)
+        if patient is None:
+            raise NotFound(f"no patient {sample.uhid}", {"uhid": "not registered here"})
+        digest = report.content_hash(report.content(sample, patient, current_results(sample)))
+        w.emit(
+            events.REPORT_ISSUED,
+            f"patient:{sample.uhid}",
+            {
+                "accession": sample.accession,
+                "uhid": sample.uhid,
+                "content_hash": digest,
+                "signature": report.sign_content(sample.accession, digest),
+            },
+            actor=actor,
+        )
+    return Sample.objects.get(accession=sample.accession)
+
+
+def do_resolve_failure(actor: str, failure: Any, note: Any) -> None:
+    from nirantar.lab.models import MessageFailure
+
+    text = str(note or "").strip()
+    if len(text) < 3 or len(text) > 200 or has_control_characters(text):
+        raise ValidationFailed("say how it was dealt with", {"note": "a few words"})
+    with writing() as w:
+        row = MessageFailure.objects.filter(failure_id=str(failure)[:60]).exclude(ack="").first()
+        if row is None:
+            raise NotFound(f"no queued message {str(failure)[:60]}", {"failure": "not found"})
+        if row.resolved:
+            raise Conflict("that message is resolved already", {"failure": "resolved"})
+        w.emit(
+            events.MESSAGE_RESOLVED,
+            events.ERRORS_STREAM,
+            {"failure": row.failure_id, "note": text},
+            actor=actor,
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from nirantar.lab import catalogue
-from nirantar.lab.models import LabOrder
+from nirantar.lab.models import LabOrder, MessageFailure, Sample
+from nirantar.registration import queries as registration
+from nirantar.registration.models import Patient
 
 MAX_ORDERS = 500
 
@@ -40,3 +42,65 @@ def test_names(codes: list[str]) -> list[tuple[str, str, str]]:
         test = catalogue.TESTS.get(code)
         named.append((code, test.name_en, test.name_hi) if test else (code, code, code))
     return named
+
+
+def access_sample(
+    user: Any, accession_text: str, *, action: str, via: str, request: Any = None
+) -> tuple[Sample, Patient | None]:
+    """A sample and its patient, read with a laboratory right; the read is audited."""
+    from nirantar.accounts import actions as account_actions
+    from nirantar.accounts.auth import client_address
+    from nirantar.lab.actions import find_sample
+
+    sample = find_sample(accession_text)
+    account_actions.do_record_access(
+        user,
+        sample.uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return sample, registration.get_patient(sample.uhid)
+
+
+def worklist(
+    section: str = "", statuses: tuple[str, ...] = ("collected", "received", "resulted")
+) -> list[Sample]:
+    rows = Sample.objects.filter(is_collected=True, status__in=statuses)
+    if section:
+        rows = rows.filter(section=section)
+    return list(rows.order_by("collected_at_ms")[:MAX_ORDERS])
+
+
+def failures(resolved: bool = False) -> list[MessageFailure]:
+    return list(
+        MessageFailure.objects.filter(resolved=resolved)
+        .exclude(ack="")
+        .order_by("-at_ms")[:MAX_ORDERS]
+    )
+
+
+def turnaround(since_ms: int) -> list[dict[str, Any]]:
+    """Collection to verification, in minutes, per test and per section (median, 90th)."""
+    samples = Sample.objects.filter(
+        is_collected=True, collected_at_ms__gte=since_ms, verified_at_ms__isnull=False
+    ).values_list("tests", "section", "collected_at_ms", "verified_at_ms")
+    by_key: dict[tuple[str, str], list[float]] = {}
+    for tests, section, collected, verified in samples:
+        minutes = (verified - collected) / 60000
+        by_key.setdefault(("section", section), []).append(minutes)
+        for test in tests:
+            by_key.setdefault(("test", test), []).append(minutes)
+    rows = []
+    for (kind, name), values in sorted(by_key.items()):
+        values.sort()
+        rows.append(
+            {
+                "kind": kind,
+                "name": name,
+                "samples": len(values),
+                "median_minutes": round(values[len(values) // 2], 1),
+                "p90_minutes": round(values[min(len(values) - 1, int(len(values) * 0.9))], 1),
+            }
+        )
+    return rows

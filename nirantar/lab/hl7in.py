@@ -1,0 +1,235 @@
+"""Analyser results over HL7 v2 (ORU^R01), and the MLLP listener that receives them.
+
+``handle(raw)`` turns one message into stored results (awaiting a pathologist's
+verification) and returns the acknowledgement to send back:
+
+- **AA** - every result stored; a message whose control id (MSH-10) this analyser
+  has already delivered is acknowledged again and stores nothing twice.
+- **AE** - the message is well formed but can't be taken as it is: an accession that
+  is not a sample here, a test code the analyser mapping does not know, a value that
+  is not a number, a result for a rejected sample.
+- **AR** - the message itself is unusable: not HL7, wrong encoding characters, not an
+  ORU^R01, too large.
+
+Anything not stored whole is kept in the laboratory's error queue (an event, so it
+reaches every node) for a person to resolve; a message is never dropped, and one bad
+result does not store the rest of its message half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import hl7
+
+from nirantar.errors import ActionError
+from nirantar.lab import actions, catalogue, events
+from nirantar.lab.models import Result, Sample
+from nirantar.ledger.numbering import InvalidNumber
+from nirantar.ledger.writer import writing
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 1_000_000  # bytes: an ORU with a few hundred results is ~50 KB
+ENCODING_CHARACTERS = "^~\\&"
+ACTOR = "analyser"
+
+
+@dataclass
+class Outcome:
+    ack: str  # AA | AE | AR
+    reason: str
+    stored: int = 0
+
+
+class Refused(Exception):
+    def __init__(self, ack: str, reason: str) -> None:
+        super().__init__(reason)
+        self.ack, self.reason = ack, reason
+
+
+def _field(segment: Any, index: int) -> str:
+    try:
+        return str(segment[index]).strip()
+    except (IndexError, KeyError):
+        return ""
+
+
+def _component(segment: Any, index: int) -> str:
+    """The first component of a field ("GLUC3^Glucose^L" -> "GLUC3")."""
+    return _field(segment, index).split("^")[0].strip()
+
+
+def parse(raw: bytes) -> Any:
+    if len(raw) > MAX_MESSAGE:
+        raise Refused("AR", f"message of {len(raw):,} bytes is over the {MAX_MESSAGE:,} limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r")
+    if not text.startswith("MSH"):
+        raise Refused("AR", "not an HL7 message (it does not begin with MSH)")
+    if text[4:8] != ENCODING_CHARACTERS or text[3] != "|":
+        raise Refused("AR", f"encoding characters must be |{ENCODING_CHARACTERS}")
+    try:
+        message = hl7.parse(text)
+        message.segment("MSH")
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the sender's
+        raise Refused("AR", f"the message does not parse: {exc}") from exc
+    return message
+
+
+def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
+    """(instrument, [(sample, {analyte: value})]) or Refused naming the first problem."""
+    msh = message.segment("MSH")
+    kind = _field(msh, 9)
+    if not kind.startswith("ORU^R01"):
+        raise Refused("AR", f"only ORU^R01 result messages are taken here, not {kind or '?'}")
+    instrument = _component(msh, 3)
+    batches: list[tuple[Sample, dict[str, str]]] = []
+    current: dict[str, str] | None = None
+    for segment in message:
+        name = str(segment[0])
+        if name == "OBR":
+            text = _component(segment, 3) or _component(segment, 2)
+            try:
+                accession = events.ACCESSION.normalise(text)
+            except InvalidNumber as exc:
+                raise Refused("AE", f"OBR accession {text!r}: {exc}") from exc
+            sample = Sample.objects.filter(accession=accession, is_collected=True).first()
+            if sample is None:
+                raise Refused("AE", f"no sample {accession} here (unknown accession)")
+            if sample.status == "rejected":
+                raise Refused("AE", f"sample {accession} was rejected ({sample.rejected_reason})")
+            current = {}
+            batches.append((sample, current))
+        elif name == "OBX":
+            if current is None:
+                raise Refused("AE", "an OBX before any OBR")
+            sample = batches[-1][0]
+            code = _component(segment, 3)
+            ordered = {a.code for a in catalogue.analytes_of(sample.tests)}
+            analyte = catalogue.instrument_analyte(instrument, code, ordered)
+            if analyte is None:
+                raise Refused(
+                    "AE",
+                    f"test code {code!r} of {instrument or 'this analyser'} is not "
+                    f"mapped to a test ordered on {sample.accession}",
+                )
+            current[analyte.code] = _field(segment, 5)
+    if not batches or not any(values for _, values in batches):
+        raise Refused("AE", "no results in the message")
+    return instrument, batches
+
+
+def _ack(message: Any, code: str, reason: str) -> bytes:
+    if message is None:  # nothing to answer to: a minimal ACK of our own
+        now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        text = f"MSH|^~\\&|NIRANTAR|LAB|||{now}||ACK|{now}|P|2.5\rMSA|{code}||{reason[:80]}"
+        return text.encode()
+    ack = message.create_ack(ack_code=code, application="NIRANTAR", facility="LAB")
+    text = str(ack)
+    if reason:
+        clean = reason.replace("|", "/").replace("^", " ").replace("\r", " ")[:200]
+        text = text.rstrip("\r") + f"|{clean}"  # MSA-3, the text message
+    return text.encode()
+
+
+def handle(raw: bytes) -> tuple[bytes, Outcome]:
+    """Store one message's results; return the ACK to send and what happened."""
+    message = None
+    instrument = control_id = ""
+    try:
+        message = parse(raw)
+        msh = message.segment("MSH")
+        instrument, control_id = _component(msh, 3), _field(msh, 10)
+        if not control_id:
+            raise Refused("AR", "the message has no control id (MSH-10)")
+        with writing() as w:
+            if Result.objects.filter(instrument=instrument, control_id=control_id).exists():
+                outcome = Outcome("AA", "already received; stored once")
+                return _ack(message, "AA", ""), outcome
+            instrument, batches = _results(message)
+            stored = 0
+            for sample, values in batches:
+                stored += len(
+                    actions.record_results(
+                        w,
+                        ACTOR,
+                        sample,
+                        values,
+                        source="analyser",
+                        instrument=instrument,
+                        control_id=control_id,
+                    )
+                )
+        return _ack(message, "AA", ""), Outcome("AA", "", stored)
+    except Refused as exc:
+        outcome = Outcome(exc.ack, exc.reason)
+    except ActionError as exc:  # a value the catalogue refuses (not a number, ...)
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+        outcome = Outcome("AE", f"{exc.message} ({detail})")
+    _queue(raw, instrument, control_id, outcome)
+    return _ack(message, outcome.ack, outcome.reason), outcome
+
+
+def _queue(raw: bytes, instrument: str, control_id: str, outcome: Outcome) -> None:
+    """Keep a message that was not stored, for a person: never dropped."""
+    with writing() as w:
+        w.emit(
+            events.MESSAGE_FAILED,
+            events.ERRORS_STREAM,
+            {
+                "instrument": instrument[:40],
+                "control_id": control_id[:60],
+                "ack": outcome.ack,
+                "reason": outcome.reason[:300],
+                # Kept whole up to the limit (as text: events hold text, not bytes).
+                "message": raw[:MAX_MESSAGE].decode("utf-8", "replace").replace("\x00", "\ufffd"),
+            },
+            actor=ACTOR,
+        )
+
+
+async def serve(host: str, port: int, *, ready: Any = None) -> None:
+    """The MLLP listener: one task per analyser connection; results are stored in a
+    worker thread, one message at a time per connection, each acknowledged."""
+
+    async def connected(reader: Any, writer: Any) -> None:
+        peer = writer.get_extra_info("peername")
+        try:
+            while not reader.at_eof():
+                try:
+                    raw = await reader.readblock()
+                except asyncio.IncompleteReadError:
+                    break
+                except ValueError:  # over the stream limit: refused, and the refusal kept
+                    reason = f"message over the {MAX_MESSAGE:,}-byte limit"
+                    await asyncio.to_thread(
+                        _queue, b"(too large to keep)", "", "", Outcome("AR", reason)
+                    )
+                    writer.writeblock(_ack(None, "AR", reason))
+                    await writer.drain()
+                    continue
+                except hl7.mllp.InvalidBlockError:
+                    writer.writeblock(_ack(None, "AR", "not an MLLP block"))
+                    await writer.drain()
+                    continue
+                reply, outcome = await asyncio.to_thread(handle, raw)
+                if outcome.ack != "AA":
+                    log.warning("%s from %s: %s", outcome.ack, peer, outcome.reason)
+                writer.writeblock(reply)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    server = await hl7.mllp.start_hl7_server(connected, host, port, limit=MAX_MESSAGE)
+    if ready is not None:
+        ready(server)
+    async with server:
+        await server.serve_forever()
