@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from nirantar.lab import catalogue
-from nirantar.lab.models import LabOrder, MessageFailure, Sample
+from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Patient
 
@@ -104,3 +105,56 @@ def turnaround(since_ms: int) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class ReportedResult:
+    accession: str
+    analyte: str
+    name: str
+    value: str
+    unit: str
+    flag: str
+    verified_at_ms: int | None
+
+
+def verified_results_for_visits(visits: list[Any]) -> dict[str, list[ReportedResult]]:
+    """Verified results of each visit's lab orders (what a doctor may act on), by visit."""
+    orders = orders_for_visits(visits)
+    order_visit = {o.order_no: visit for visit, found in orders.items() for o in found}
+    if not order_visit:
+        return {}
+    uhids = {v.uhid for v in visits}
+    samples = [
+        s
+        for s in Sample.objects.filter(uhid__in=uhids, is_collected=True).exclude(
+            verified_results=[]
+        )
+        if any(o in order_visit for o in s.orders)
+    ]
+    results = {
+        r.result_id: r
+        for r in Result.objects.filter(
+            result_id__in=[rid for s in samples for rid in s.verified_results]
+        )
+    }
+    found: dict[str, list[ReportedResult]] = {}
+    for sample in samples:
+        visit = next(order_visit[o] for o in sample.orders if o in order_visit)
+        for rid in sample.verified_results:
+            r = results.get(rid)
+            if r is None:
+                continue
+            analyte = catalogue.ANALYTES.get(r.analyte)
+            found.setdefault(visit, []).append(
+                ReportedResult(
+                    sample.accession,
+                    r.analyte,
+                    analyte.name if analyte else r.analyte,
+                    r.value,
+                    r.unit,
+                    r.flag,
+                    sample.verified_at_ms,
+                )
+            )
+    return found

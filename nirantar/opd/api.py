@@ -173,6 +173,16 @@ class LabOrderOut(Schema):
     node: str
 
 
+class LabResultOut(Schema):
+    accession: str
+    analyte: str
+    name: str
+    value: str
+    unit: str
+    flag: str
+    verified_at: str | None
+
+
 class VisitRecordOut(Schema):
     visit: str
     date: date
@@ -181,6 +191,7 @@ class VisitRecordOut(Schema):
     state: str
     entries: list[ClinicalEntryState]
     lab_orders: list[LabOrderOut]
+    lab_results: list[LabResultOut]
 
 
 class TimelineOut(Schema):
@@ -298,6 +309,18 @@ def record_out(record: queries.VisitRecord) -> dict[str, Any]:
         "state": record.place.step,
         "entries": [entry_state(v) for v in record.entries],
         "lab_orders": [lab_order_out(o) for o in record.lab_orders],
+        "lab_results": [
+            {
+                "accession": r.accession,
+                "analyte": r.analyte,
+                "name": r.name,
+                "value": r.value,
+                "unit": r.unit,
+                "flag": r.flag,
+                "verified_at": iso(r.verified_at_ms),
+            }
+            for r in record.lab_results
+        ],
     }
 
 

@@ -155,6 +155,7 @@ class VisitRecord:
     department: Department | None
     entries: list[EntryView]
     lab_orders: list[LabOrder]
+    lab_results: list[lab.ReportedResult] = field(default_factory=list)
 
     @property
     def step_label(self) -> str:
@@ -203,6 +204,7 @@ def _records(visits: list[Visit], entries: list[EntryRow]) -> list[VisitRecord]:
     numbers = [v.visit_no for v in visits]
     states = {(s.visit_no, s.uhid): s for s in QueueState.objects.filter(visit_no__in=numbers)}
     orders = lab.orders_for_visits(visits)
+    results = lab.verified_results_for_visits(visits)
     departments = {d.code: d for d in Department.objects.all()}
     return [
         VisitRecord(
@@ -211,6 +213,7 @@ def _records(visits: list[Visit], entries: list[EntryRow]) -> list[VisitRecord]:
             departments.get(v.department),
             entry_views(by_visit.get(v.visit_no, [])),
             orders.get(v.visit_no, []),
+            results.get(v.visit_no, []),
         )
         for v in visits
     ]

@@ -376,6 +376,10 @@ def records_html(records: list[queries.VisitRecord]) -> SafeString:
             ("lab", f"{gettext('Lab order')} {o.order_no}: {', '.join(o.tests)} ({o.status})")
             for o in r.lab_orders
         ]
+        lines += [
+            ("result", f"{x.name} {x.value} {x.unit}" + (f" ({x.flag})" if x.flag else ""))
+            for x in r.lab_results
+        ]
         items.append(
             format_html(
                 '<li class="visit-record" data-visit="{}"><div class="visit-line">'
