@@ -17,6 +17,7 @@ urlpatterns = [
     path("counter/", include("nirantar.registration.urls")),
     path("desk/", include("nirantar.opd.urls")),
     path("display/", include(display_urlpatterns)),
+    path("lab/", include("nirantar.lab.urls")),
     path("sync/", include("nirantar.ledger.urls")),
     path("", include("nirantar.accounts.urls")),
     path("status/", views.status, name="status"),

@@ -15,6 +15,7 @@ from nirantar.accounts.permissions import (
     allowed,
     public,
 )
+from nirantar.lab.permissions import COLLECT
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
@@ -28,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     for permission, where in (
         (REGISTER, "counter"),
         (QUEUE, "desk"),
+        (COLLECT, "lab-bench"),
         (READ_AUDIT, "audit"),
         (MANAGE_NODES, "status"),
         (DISPLAY, "displays"),
