@@ -429,3 +429,14 @@ def do_resolve_failure(actor: str, failure: Any, note: Any) -> None:
             {"failure": row.failure_id, "note": text},
             actor=actor,
         )
+
+
+def do_order_at_counter(actor: str, uhid_text: Any, tests: Any, note: str = "") -> LabOrder:
+    """Tests ordered at the lab counter from a paper prescription."""
+    from nirantar.registration.actions import parse_uhid
+
+    uhid = parse_uhid(uhid_text)
+    with writing():
+        if registration.get_patient(uhid) is None:
+            raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
+        return do_order(actor, uhid, tests, source="lab", note=note)

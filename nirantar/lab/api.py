@@ -42,6 +42,22 @@ class OrderOut(Schema):
     node: str
 
 
+def order_row(o: Any) -> dict[str, Any]:
+    return {
+        "order": o.order_no,
+        "uhid": o.uhid,
+        "visit": o.visit,
+        "tests": o.tests,
+        "status": o.status,
+        "source": o.source,
+        "department": o.department,
+        "note": o.note,
+        "at": timeutil.from_ms(o.at_ms).isoformat(),
+        "by": o.ordered_by,
+        "node": o.node,
+    }
+
+
 @router.get(
     "/lab/orders",
     response={200: list[OrderOut], **ERRORS},
@@ -62,22 +78,14 @@ def list_orders(
         via="api",
         address=client_address(request),
     )
-    return [
-        {
-            "order": o.order_no,
-            "uhid": o.uhid,
-            "visit": o.visit,
-            "tests": o.tests,
-            "status": o.status,
-            "source": o.source,
-            "department": o.department,
-            "note": o.note,
-            "at": timeutil.from_ms(o.at_ms).isoformat(),
-            "by": o.ordered_by,
-            "node": o.node,
-        }
-        for o in rows
-    ]
+    return [order_row(o) for o in rows]
+
+
+class CounterOrderIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    uhid: str = Field(..., max_length=20, examples=["101-0000001-3"])
+    tests: list[str] = Field(..., max_length=30, examples=[["CBC", "RBS"]])
+    note: str | None = Field(None, max_length=200, examples=["paper prescription, Dr. Rao"])
 
 
 class SampleResultOut(Schema):
@@ -236,6 +244,19 @@ def _read(request: HttpRequest, accession: str, action: str) -> dict[str, Any]:
         request.user, accession, action=action, via="api", request=request
     )
     return sample_out(sample, patient)
+
+
+@router.post(
+    "/lab/orders",
+    response={201: OrderOut, **ERRORS},
+    summary="Order tests at the lab counter (from a paper prescription)",
+    auth=needs(BENCH),
+)
+def order_at_counter(request: HttpRequest, payload: CounterOrderIn) -> Any:
+    order = actions.do_order_at_counter(
+        request.user.username, payload.uhid, payload.tests, payload.note or ""
+    )
+    return Status(201, order_row(order))
 
 
 @router.post(

@@ -52,6 +52,7 @@ def bench(request: HttpRequest) -> HttpResponse:
             "sections": catalogue.SECTIONS,
             "section": section,
             "may_bench": allowed(request.user, BENCH.name),
+            "tests": catalogue.TESTS.values(),
         },
     )
 
@@ -66,6 +67,25 @@ def _uncollected(order: LabOrder) -> bool:
         for t in s.tests
     }
     return any(t not in taken for t in order.tests)
+
+
+@require_POST
+@screen(BENCH.name)
+def counter_order(request: HttpRequest) -> HttpResponse:
+    """Tests ordered at the lab counter from a paper prescription."""
+    try:
+        order = actions.do_order_at_counter(
+            request.user.username,
+            request.POST.get("uhid", ""),
+            request.POST.getlist("tests"),
+            request.POST.get("note", ""),
+        )
+    except ActionError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        messages.error(request, exc.message + (f" ({detail})" if detail else ""))
+    else:
+        messages.success(request, f"Order {order.order_no}: {', '.join(order.tests)}")
+    return redirect("lab-bench")
 
 
 @require_POST

@@ -62,5 +62,22 @@ def test_from_the_bench_to_a_checked_report(registered, clerk_api, api_as, docto
     assert "RBS" in turnaround and "biochemistry" in turnaround
 
 
+def test_an_order_from_a_paper_prescription_at_the_lab_counter(registered, lab_tech, api_as):
+    bench = signed_in(lab_tech)
+    bench.post(
+        "/lab/order", {"uhid": registered["uhid"], "tests": ["CBC", "ESR"], "note": "Dr. Rao"}
+    )
+    [order] = api_as(lab_tech).get("/api/v1/lab/orders").json()
+    assert (order["uhid"], order["tests"], order["source"]) == (
+        registered["uhid"],
+        ["CBC", "ESR"],
+        "lab",
+    )
+    refused = api_as(lab_tech).post(
+        "/api/v1/lab/orders", {"uhid": "101-0000099-9", "tests": ["CBC"]}
+    )
+    assert refused.status_code in (400, 404)
+
+
 def test_a_clerk_has_no_laboratory(clerk):
     assert signed_in(clerk).get("/lab/").status_code == 403
