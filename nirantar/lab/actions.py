@@ -113,7 +113,8 @@ def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:
         by_container: dict[str, list[str]] = defaultdict(list)
         for code in pending:
             test = catalogue.TESTS.get(code)
-            by_container[test.container if test else code].append(code)
+            key = code if test is None or test.own_sample else test.container
+            by_container[key].append(code)
         made = [_collect(w, actor, order, codes, replaces) for codes in by_container.values()]
     return [Sample.objects.get(accession=a) for a in made]
 
@@ -164,6 +165,10 @@ def do_reject(actor: str, accession_text: Any, reason: Any) -> list[Sample]:
         )
     with writing() as w:
         sample = find_sample(accession_text)
+        if sample.status == "rejected":
+            raise Conflict(
+                f"sample {sample.accession} was rejected already", {"accession": "rejected"}
+            )
         if events.STATUS_RANK[sample.status] >= events.STATUS_RANK["verified"]:
             raise Conflict(
                 f"sample {sample.accession} is {sample.status}: amend its results instead",
@@ -198,7 +203,7 @@ def flag_of(analyte: catalogue.Analyte, value: str, sex: str, years: int) -> tup
     band = analyte.range_for(sex, years)
     low = "" if band is None or band.low is None else f"{band.low:g}"
     high = "" if band is None or band.high is None else f"{band.high:g}"
-    number = float(value)
+    number = float(split_value(value)[1] or 0)
     if analyte.critical_low is not None and number < analyte.critical_low:
         return "LL", low, high
     if analyte.critical_high is not None and number > analyte.critical_high:
@@ -218,16 +223,29 @@ def clean_value(analyte: catalogue.Analyte, value: Any) -> str:
         )
     if analyte.qualitative:
         return text
-    try:
-        number = Decimal(text)
-    except InvalidOperation as exc:
+    comparator, number = split_value(text)
+    if number is None:
         raise ValidationFailed(
             f"{analyte.code} must be a number, not {text[:20]!r}",
             {analyte.code: "must be a number"},
-        ) from exc
-    if not number.is_finite():
-        raise ValidationFailed(f"{analyte.code} must be a number", {analyte.code: "not finite"})
-    return f"{number:.{analyte.decimals}f}"
+        )
+    return f"{comparator}{number:.{analyte.decimals}f}"
+
+
+MAX_MAGNITUDE = Decimal(10) ** 9
+
+
+def split_value(text: str) -> tuple[str, Decimal | None]:
+    """("<", 0.5) from "<0.5": analysers report values beyond their range that way.
+    None for anything that is not a finite number of a sane size."""
+    comparator = text[0] if text[:1] in ("<", ">") else ""
+    try:
+        number = Decimal(text[len(comparator) :].strip())
+    except InvalidOperation:
+        return comparator, None
+    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+        return comparator, None
+    return comparator, number
 
 
 def patient_facts(uhid: str) -> tuple[str, int]:
@@ -253,6 +271,12 @@ def record_results(
     """Emit one result event per analyte (validated first: all or none). Returns their ids."""
     if sample.status == "rejected":
         raise Conflict(f"sample {sample.accession} was rejected", {"accession": "rejected"})
+    if not amends and sample.verified_results:
+        raise Conflict(
+            f"sample {sample.accession} is verified: a changed result is an amendment, "
+            "made by a pathologist with a reason",
+            {"accession": sample.status},
+        )
     ordered = {a.code for a in catalogue.analytes_of(sample.tests)}
     errors: dict[str, str] = {}
     cleaned: list[tuple[catalogue.Analyte, str]] = []
@@ -440,3 +464,26 @@ def do_order_at_counter(actor: str, uhid_text: Any, tests: Any, note: str = "") 
         if registration.get_patient(uhid) is None:
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
         return do_order(actor, uhid, tests, source="lab", note=note)
+
+
+def reported_results(sample: Sample) -> list[Result]:
+    """The results of the sample's issued report, exactly: refused (Conflict) if none was
+    issued, or if results changed since (an amendment awaiting verification and a new
+    report) - a signed report must never show values nobody verified."""
+    from nirantar.lab import report
+
+    if not sample.report_hash:
+        raise Conflict(f"sample {sample.accession} has no report yet", {"accession": sample.status})
+    patient = registration.get_patient(sample.uhid)
+    results = current_results(sample)
+    if (
+        patient is None
+        or awaiting_verification(sample)
+        or report.content_hash(report.content(sample, patient, results)) != sample.report_hash
+    ):
+        raise Conflict(
+            f"the report of {sample.accession} is out of date: its results were amended; "
+            "verify them and issue the report again",
+            {"accession": "report out of date"},
+        )
+    return results

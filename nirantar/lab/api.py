@@ -11,7 +11,6 @@ from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import queries as account_queries
 from nirantar.accounts.auth import client_address, needs
-from nirantar.errors import Conflict
 from nirantar.lab import actions, catalogue, queries, report
 from nirantar.lab.models import Result, Sample
 from nirantar.lab.permissions import (
@@ -373,10 +372,9 @@ def report_pdf(request: HttpRequest, accession: str) -> HttpResponse:
     sample, patient = queries.access_sample(
         request.user, accession, action="lab.report", via="pdf", request=request
     )
-    if not sample.report_hash or patient is None:
-        raise Conflict(f"sample {sample.accession} has no report yet", {"accession": sample.status})
+    results = actions.reported_results(sample)
     names = {u: n for u, (n, _) in account_queries.staff_names([sample.verified_by]).items()}
-    pdf = report.report_pdf(sample, patient, actions.current_results(sample), names)
+    pdf = report.report_pdf(sample, patient, results, names)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="report-{sample.accession}.pdf"'
     return response

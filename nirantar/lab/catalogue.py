@@ -53,6 +53,8 @@ class LabTest:
     specimen: str
     container: str = ""
     analytes: tuple[str, ...] = field(default_factory=tuple)
+    # Drawn at its own time (fasting, two hours after a meal): never shares a sample.
+    own_sample: bool = False
 
 
 def _a(code, name, loinc, unit, method, ranges=(), crit=(None, None), decimals=1, **kw):  # type: ignore[no-untyped-def]
@@ -312,6 +314,7 @@ TESTS: dict[str, LabTest] = {
             "fluoride plasma",
             FLUORIDE,
             ("GLUF",),
+            own_sample=True,
         ),
         LabTest(
             "PPBS",
@@ -321,6 +324,7 @@ TESTS: dict[str, LabTest] = {
             "fluoride plasma",
             FLUORIDE,
             ("GLUPP",),
+            own_sample=True,
         ),
         LabTest(
             "RBS",
@@ -330,6 +334,7 @@ TESTS: dict[str, LabTest] = {
             "fluoride plasma",
             FLUORIDE,
             ("GLUR",),
+            own_sample=True,
         ),
         LabTest(
             "HBA1C",

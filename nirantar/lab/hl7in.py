@@ -127,10 +127,12 @@ def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
     return instrument, batches
 
 
-def _ack(message: Any, code: str, reason: str) -> bytes:
-    if message is None:  # nothing to answer to: a minimal ACK of our own
+def _ack(message: Any, code: str, reason: str, raw: bytes = b"") -> bytes:
+    if message is None:  # unparsed: answer with our own ACK, echoing MSH-10 if readable
         now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-        text = f"MSH|^~\\&|NIRANTAR|LAB|||{now}||ACK|{now}|P|2.5\rMSA|{code}||{reason[:80]}"
+        control = _raw_control_id(raw)
+        clean = reason.replace("|", "/").replace("\r", " ")[:80]
+        text = f"MSH|^~\\&|NIRANTAR|LAB|||{now}||ACK|{now}|P|2.5\rMSA|{code}|{control}|{clean}"
         return text.encode()
     ack = message.create_ack(ack_code=code, application="NIRANTAR", facility="LAB")
     text = str(ack)
@@ -140,7 +142,32 @@ def _ack(message: Any, code: str, reason: str) -> bytes:
     return text.encode()
 
 
+def _raw_control_id(raw: bytes) -> str:
+    """MSH-10 read straight from the first line, for refusing a message that won't parse."""
+    first = raw[:2000].replace(b"\n", b"\r").split(b"\r", 1)[0].decode("latin-1")
+    fields = first.split("|")
+    control = fields[9] if first.startswith("MSH") and len(fields) > 9 else ""
+    return "".join(c for c in control if c.isalnum() or c in "-_.")[:60]
+
+
 def handle(raw: bytes) -> tuple[bytes, Outcome]:
+    """Store one message's results; return the ACK to send and what happened. Never
+    raises: whatever goes wrong is answered and kept in the error queue."""
+    try:
+        return _handle(raw)
+    except Exception as exc:  # noqa: BLE001 - a fault of ours: refuse, keep, log
+        log.exception("HL7 message could not be handled")
+        outcome = Outcome(
+            "AE", f"could not be stored here ({type(exc).__name__}); kept for a person"
+        )
+        try:
+            _queue(raw, "", _raw_control_id(raw), outcome)
+        except Exception:  # noqa: BLE001 - the queue itself failed: the ACK still goes
+            log.exception("HL7 message could not be queued")
+        return _ack(None, outcome.ack, outcome.reason, raw), outcome
+
+
+def _handle(raw: bytes) -> tuple[bytes, Outcome]:
     """Store one message's results; return the ACK to send and what happened."""
     message = None
     instrument = control_id = ""
@@ -150,6 +177,8 @@ def handle(raw: bytes) -> tuple[bytes, Outcome]:
         instrument, control_id = _component(msh, 3), _field(msh, 10)
         if not control_id:
             raise Refused("AR", "the message has no control id (MSH-10)")
+        if len(control_id) > 60 or len(instrument) > 40:
+            raise Refused("AR", "MSH-10 over 60 or MSH-3 over 40 characters")
         with writing() as w:
             if Result.objects.filter(instrument=instrument, control_id=control_id).exists():
                 outcome = Outcome("AA", "already received; stored once")
@@ -174,8 +203,8 @@ def handle(raw: bytes) -> tuple[bytes, Outcome]:
     except ActionError as exc:  # a value the catalogue refuses (not a number, ...)
         detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
         outcome = Outcome("AE", f"{exc.message} ({detail})")
-    _queue(raw, instrument, control_id, outcome)
-    return _ack(message, outcome.ack, outcome.reason), outcome
+    _queue(raw, instrument[:40], control_id[:60], outcome)
+    return _ack(message, outcome.ack, outcome.reason, raw), outcome
 
 
 def _queue(raw: bytes, instrument: str, control_id: str, outcome: Outcome) -> None:
@@ -190,7 +219,8 @@ def _queue(raw: bytes, instrument: str, control_id: str, outcome: Outcome) -> No
                 "ack": outcome.ack,
                 "reason": outcome.reason[:300],
                 # Kept whole up to the limit (as text: events hold text, not bytes).
-                "message": raw[:MAX_MESSAGE].decode("utf-8", "replace").replace("\x00", "\ufffd"),
+                "message": raw[:MAX_MESSAGE].decode("utf-8", "replace").replace("\x00", "\ufffd")
+                or "(empty message)",
             },
             actor=ACTOR,
         )

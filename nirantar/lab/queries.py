@@ -70,7 +70,16 @@ def worklist(
     rows = Sample.objects.filter(is_collected=True, status__in=statuses)
     if section:
         rows = rows.filter(section=section)
-    return list(rows.order_by("collected_at_ms")[:MAX_ORDERS])
+    found = list(rows.order_by("collected_at_ms")[:MAX_ORDERS])
+    # Amended after verification: the status stays verified, but it needs verifying again.
+    from nirantar.lab.actions import awaiting_verification
+
+    amended = set(Result.objects.exclude(amends="").values_list("accession", flat=True))
+    again = Sample.objects.filter(accession__in=amended, status__in=("verified", "reported"))
+    if section:
+        again = again.filter(section=section)
+    found += [s for s in again if awaiting_verification(s)]
+    return found
 
 
 def failures(resolved: bool = False) -> list[MessageFailure]:
