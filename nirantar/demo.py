@@ -34,6 +34,7 @@ DEMO_USERS = {
     "doctor": ("doctor", "Dr. Meera Iyer"),
     "nurse": ("nurse", "Sister Kavita Rawat"),
     "lab": ("lab", "Rohit Meena"),
+    "pathologist": ("pathologist", "Dr. Farah Siddiqui"),
     "admin": ("admin", "IT Administrator"),
     "auditor": ("auditor", "Privacy Officer"),
     "hall-tv": ("display", "Waiting hall display"),
@@ -308,6 +309,8 @@ class DemoHospital:
         self.say("  Try it: register a patient at counter-a, find them at counter-b.")
         self.say("  Sign in as doctor: F4 calls the next token at the Doctor's desk; as hall-tv")
         self.say("  (or anyone) open Token display to watch the calls on the waiting hall's TV.")
+        self.say("  Lab tests the doctor orders wait on the Laboratory screen (sign in as lab);")
+        self.say("  a pathologist verifies and issues the signed report.")
         self.say("  Then take the hub down - type  h  and Enter (again to bring it back) -")
         self.say("  and keep registering at both counters: they sync with each other.")
         self.say(f"  Without this prompt: kill $(cat {self.hub.data_dir}/serve.pid), and later")
