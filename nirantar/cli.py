@@ -818,10 +818,6 @@ def quarantine_lift(ctx: click.Context, name: str) -> None:
     click.echo(f"Lifted the quarantine of {name}.")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- the laboratory ------------------------------------------------------------------
 @main.group()
 def lab() -> None:
@@ -859,3 +855,7 @@ def lab_check_report(ctx: click.Context, path: Path) -> None:
     result = report.check_pdf(path.read_bytes())
     click.echo(("GENUINE: " if result.genuine else "NOT GENUINE: ") + result.message)
     sys.exit(0 if result.genuine else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

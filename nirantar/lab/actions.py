@@ -268,7 +268,8 @@ def record_results(
     amends: dict[str, str] | None = None,
     reason: str = "",
 ) -> list[str]:
-    """Emit one result event per analyte (validated first: all or none). Returns their ids."""
+    """Emit the sample's results as one event (validated first: all or none). Returns the
+    results' ids, ORIGIN:SEQ:INDEX."""
     if sample.status == "rejected":
         raise Conflict(f"sample {sample.accession} was rejected", {"accession": "rejected"})
     if not amends and sample.verified_results:
@@ -292,31 +293,37 @@ def record_results(
     if errors or not cleaned:
         raise ValidationFailed("the results can't be stored", errors or {"results": "none"})
     sex, years = patient_facts(sample.uhid)
-    ids = []
+    rows = []
     for analyte, value in cleaned:
         flag, low, high = flag_of(analyte, value, sex, years)
-        event = w.emit(
-            events.RESULT_RECORDED,
-            f"patient:{sample.uhid}",
+        rows.append(
             {
-                "accession": sample.accession,
-                "uhid": sample.uhid,
                 "analyte": analyte.code,
                 "value": value,
                 "unit": analyte.unit,
                 "flag": flag,
                 "low": low,
                 "high": high,
-                "source": source,
-                "instrument": instrument,
-                "control_id": control_id,
                 "amends": (amends or {}).get(analyte.code, ""),
-                "reason": reason,
-            },
-            actor=actor,
+            }
         )
-        ids.append(f"{event.origin}:{event.seq}")
-    return ids
+    # One event for what one sample's report of results said (an analyser's message,
+    # a bench entry): one signature, one row per analyte.
+    event = w.emit(
+        events.RESULTS_RECORDED,
+        f"patient:{sample.uhid}",
+        {
+            "accession": sample.accession,
+            "uhid": sample.uhid,
+            "results": rows,
+            "source": source,
+            "instrument": instrument,
+            "control_id": control_id,
+            "reason": reason,
+        },
+        actor=actor,
+    )
+    return [f"{event.origin}:{event.seq}:{i}" for i in range(len(rows))]
 
 
 def do_enter_results(actor: str, accession_text: Any, values: Any) -> list[Result]:

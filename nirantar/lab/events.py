@@ -7,9 +7,10 @@ lab.sample_collected  {accession, uhid, orders: [order], tests: [code], specimen
     create (the accession number is minted by the collecting node: no server needed)
 lab.sample_received   {accession, uhid}                       monotone status
 lab.sample_rejected   {accession, uhid, reason}               monotone status (terminal)
-lab.result_recorded   {accession, uhid, analyte, value, unit, flag, low, high, source,
-                       instrument, control_id, amends, reason}
-    append-only; id ORIGIN:SEQ; an amendment names the result it replaces
+lab.results_recorded  {accession, uhid, results: [{analyte, value, unit, flag, low, high,
+                       amends}], source, instrument, control_id, reason}
+    append-only; each result's id is ORIGIN:SEQ:INDEX; an amendment names the result
+    it replaces
 lab.results_verified  {accession, uhid, results: [result id]}  monotone status
 lab.report_issued     {accession, uhid, content_hash, signature} monotone status
 
@@ -24,7 +25,7 @@ TESTS_ORDERED = "lab.tests_ordered"
 SAMPLE_COLLECTED = "lab.sample_collected"
 SAMPLE_RECEIVED = "lab.sample_received"
 SAMPLE_REJECTED = "lab.sample_rejected"
-RESULT_RECORDED = "lab.result_recorded"
+RESULTS_RECORDED = "lab.results_recorded"
 RESULTS_VERIFIED = "lab.results_verified"
 REPORT_ISSUED = "lab.report_issued"
 MESSAGE_FAILED = "lab.message_failed"

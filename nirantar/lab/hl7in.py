@@ -19,12 +19,14 @@ result does not store the rest of its message half-way.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import hl7
+import hl7.mllp
 
 from nirantar.errors import ActionError
 from nirantar.lab import actions, catalogue, events
@@ -180,10 +182,25 @@ def _handle(raw: bytes) -> tuple[bytes, Outcome]:
         if len(control_id) > 60 or len(instrument) > 40:
             raise Refused("AR", "MSH-10 over 60 or MSH-3 over 40 characters")
         with writing() as w:
-            if Result.objects.filter(instrument=instrument, control_id=control_id).exists():
-                outcome = Outcome("AA", "already received; stored once")
-                return _ack(message, "AA", ""), outcome
             instrument, batches = _results(message)
+            earlier = set(
+                Result.objects.filter(instrument=instrument, control_id=control_id).values_list(
+                    "accession", "analyte", "value"
+                )
+            )
+            if earlier:  # this control id was delivered before: the same message, or not?
+                sent = {
+                    (sample.accession, code, actions.clean_value(catalogue.ANALYTES[code], v))
+                    for sample, values in batches
+                    for code, v in values.items()
+                }
+                if sent != earlier:
+                    raise Refused(
+                        "AE",
+                        f"control id {control_id} was used before for other results: "
+                        "not stored, kept for a person",
+                    )
+                return _ack(message, "AA", ""), Outcome("AA", "already received; stored once")
             stored = 0
             for sample, values in batches:
                 stored += len(
@@ -230,6 +247,11 @@ async def serve(host: str, port: int, *, ready: Any = None) -> None:
     """The MLLP listener: one task per analyser connection; results are stored in a
     worker thread, one message at a time per connection, each acknowledged."""
 
+    # One thread writes, whatever the number of analysers connected: the node has one
+    # writer anyway, and threads competing for it only wait on each other's retries.
+    writer_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hl7")
+    loop = asyncio.get_running_loop()
+
     async def connected(reader: Any, writer: Any) -> None:
         peer = writer.get_extra_info("peername")
         try:
@@ -240,8 +262,13 @@ async def serve(host: str, port: int, *, ready: Any = None) -> None:
                     break
                 except ValueError:  # over the stream limit: refused, and the refusal kept
                     reason = f"message over the {MAX_MESSAGE:,}-byte limit"
-                    await asyncio.to_thread(
-                        _queue, b"(too large to keep)", "", "", Outcome("AR", reason)
+                    await loop.run_in_executor(
+                        writer_thread,
+                        _queue,
+                        b"(too large to keep)",
+                        "",
+                        "",
+                        Outcome("AR", reason),
                     )
                     writer.writeblock(_ack(None, "AR", reason))
                     await writer.drain()
@@ -250,7 +277,7 @@ async def serve(host: str, port: int, *, ready: Any = None) -> None:
                     writer.writeblock(_ack(None, "AR", "not an MLLP block"))
                     await writer.drain()
                     continue
-                reply, outcome = await asyncio.to_thread(handle, raw)
+                reply, outcome = await loop.run_in_executor(writer_thread, handle, raw)
                 if outcome.ack != "AA":
                     log.warning("%s from %s: %s", outcome.ack, peer, outcome.reason)
                 writer.writeblock(reply)

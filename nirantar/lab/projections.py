@@ -24,7 +24,7 @@ for _type in (
     events.SAMPLE_COLLECTED,
     events.SAMPLE_RECEIVED,
     events.SAMPLE_REJECTED,
-    events.RESULT_RECORDED,
+    events.RESULTS_RECORDED,
     events.RESULTS_VERIFIED,
     events.REPORT_ISSUED,
     events.MESSAGE_FAILED,
@@ -147,36 +147,49 @@ def on_sample_moved(event: Event) -> None:
     sample.save()
 
 
-@handles(events.RESULT_RECORDED)
-def on_result(event: Event) -> None:
+RESULT_FIELDS = ("unit", "flag", "low", "high", "amends")
+
+
+@handles(events.RESULTS_RECORDED)
+def on_results(event: Event) -> None:
     body = event.body
     uhid = _patient(event)
     sample = _sample(event, uhid)
-    for key in ("unit", "flag", "low", "high", "instrument", "control_id", "amends", "reason"):
+    for key in ("instrument", "control_id", "reason"):
         _text(body, key, required=False)
     if body.get("source") not in ("manual", "analyser"):
         raise ValueError("source must be manual or analyser")
-    Result.objects.get_or_create(
-        result_id=f"{event.origin}:{event.seq}",
-        defaults={
-            "accession": sample.accession,
-            "uhid": uhid,
-            "analyte": _text(body, "analyte"),
-            "value": _text(body, "value"),
-            "unit": body.get("unit", ""),
-            "flag": body.get("flag", ""),
-            "low": body.get("low", ""),
-            "high": body.get("high", ""),
-            "source": body["source"],
-            "instrument": body.get("instrument", ""),
-            "control_id": body.get("control_id", ""),
-            "amends": body.get("amends", ""),
-            "reason": body.get("reason", ""),
-            "at_ms": event.hlc.wall,
-            "actor": event.actor,
-            "node": event.origin,
-        },
-    )
+    results = body.get("results")
+    if not isinstance(results, list) or not results:
+        raise ValueError("results must be a non-empty list")
+    rows = []
+    for index, result in enumerate(results):
+        if not isinstance(result, dict):
+            raise ValueError("a result must be an object")
+        for key in RESULT_FIELDS:
+            _text(result, key, required=False)
+        rows.append(
+            Result(
+                result_id=f"{event.origin}:{event.seq}:{index}",
+                accession=sample.accession,
+                uhid=uhid,
+                analyte=_text(result, "analyte"),
+                value=_text(result, "value"),
+                source=body["source"],
+                instrument=body.get("instrument", ""),
+                control_id=body.get("control_id", ""),
+                reason=body.get("reason", ""),
+                at_ms=event.hlc.wall,
+                actor=event.actor,
+                node=event.origin,
+                **{key: result.get(key, "") for key in RESULT_FIELDS},
+            )
+        )
+    Result.objects.bulk_create(rows, ignore_conflicts=True)
+    if sample.status == "resulted" and "resulted" in sample.stamps and sample.pk:
+        first = sample.stamps["resulted"]
+        if tuple(first) <= tuple(lww.stamp_of(event)):
+            return  # already resulted by an earlier event: nothing about the sample changes
     _advance(sample, "resulted", event)
     sample.save()
 

@@ -74,3 +74,13 @@ def test_fasting_and_post_meal_glucose_are_separate_draws(sample, registered):  
     assert sorted(s.tests for s in drawn) == [["FBS"], ["PPBS"]]
     with pytest.raises(Conflict):
         actions.do_collect("rohit", order.order_no)
+
+
+def test_a_control_id_reused_for_other_results_is_refused_not_lost(sample):  # noqa: F811
+    first, second = sample(["CBC"]), sample(["CBC"])
+    _, outcome = hl7in.handle(oru("0777", [(first.accession, ["HGB|13.1|g/dL"])]))
+    assert outcome.ack == "AA"
+    reply, outcome = hl7in.handle(oru("0777", [(second.accession, ["HGB|6.1|g/dL"])]))
+    assert outcome.ack == "AE" and "used before" in outcome.reason
+    assert MessageFailure.objects.filter(control_id="0777").count() == 1
+    assert not Result.objects.filter(accession=second.accession).exists()
