@@ -119,17 +119,22 @@ def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:
     return [Sample.objects.get(accession=a) for a in made]
 
 
-def _collect(w: Writer, actor: str, order: LabOrder, codes: list[str], replaces: str) -> str:
+def _collect(
+    w: Writer, actor: str, order: LabOrder | Sample, codes: list[str], replaces: str
+) -> str:
+    """A new sample of ``codes`` for an order (or, recollecting, for what a rejected
+    sample was collected for - its order need not have reached this node)."""
     node_number, seq = w.next_number(events.ACCESSION.kind)
     accession = events.ACCESSION.format(node_number, seq)
     first = catalogue.TESTS.get(codes[0])
+    orders = order.orders if isinstance(order, Sample) else [order.order_no]
     w.emit(
         events.SAMPLE_COLLECTED,
         f"patient:{order.uhid}",
         {
             "accession": accession,
             "uhid": order.uhid,
-            "orders": [order.order_no],
+            "orders": orders,
             "tests": codes,
             "specimen": first.specimen if first else "",
             "container": first.container if first else "",
@@ -180,15 +185,8 @@ def do_reject(actor: str, accession_text: Any, reason: Any) -> list[Sample]:
             {"accession": sample.accession, "uhid": sample.uhid, "reason": reason},
             actor=actor,
         )
-        return [
-            Sample.objects.get(accession=a)
-            for order in LabOrder.objects.filter(order_no__in=sample.orders)
-            for a in [
-                _collect(
-                    w, actor, order, [t for t in sample.tests if t in order.tests], sample.accession
-                )
-            ]
-        ]
+        again = _collect(w, actor, sample, list(sample.tests), sample.accession)
+        return [Sample.objects.get(accession=again)]
 
 
 # -- results --------------------------------------------------------------------------
@@ -341,12 +339,18 @@ def do_enter_results(actor: str, accession_text: Any, values: Any) -> list[Resul
     return list(Result.objects.filter(result_id__in=ids))
 
 
+def _result_order(result: Result) -> tuple[int, str, int, int]:
+    """Oldest first: by time, then node, then the event's sequence and the index in it
+    as numbers ("node:100" comes after "node:99")."""
+    origin, _, rest = result.result_id.partition(":")
+    seq, _, index = rest.partition(":")
+    return (result.at_ms, origin, int(seq or 0), int(index or 0))
+
+
 def current_results(sample: Sample) -> list[Result]:
     """The standing result of each analyte: the latest, amendments replacing what they name."""
-    rows = list(
-        Result.objects.filter(accession=sample.accession, uhid=sample.uhid).order_by(
-            "at_ms", "result_id"
-        )
+    rows = sorted(
+        Result.objects.filter(accession=sample.accession, uhid=sample.uhid), key=_result_order
     )
     replaced = {r.amends for r in rows if r.amends}
     latest: dict[str, Result] = {}

@@ -1,6 +1,7 @@
 """The laboratory's part of the JSON API: the orders waiting for it."""
 # No `from __future__ import annotations`: django-ninja reads these hints at import time.
 
+import re
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +12,7 @@ from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import queries as account_queries
 from nirantar.accounts.auth import client_address, needs
+from nirantar.accounts.permissions import allowed
 from nirantar.lab import actions, catalogue, queries, report
 from nirantar.lab.models import Result, Sample
 from nirantar.lab.permissions import (
@@ -25,6 +27,7 @@ from nirantar.registration import queries as registration
 from nirantar.schemas import ERRORS
 
 router = Router(tags=["laboratory"])
+UHID_IN_TEXT = re.compile(r"\b\d{3}-\d{7}-\d\b")
 
 
 class OrderOut(Schema):
@@ -183,10 +186,12 @@ def _iso(ms: int | None) -> str | None:
     return timeutil.from_ms(ms).isoformat() if ms else None
 
 
-def sample_out(sample: Sample, patient: Any) -> dict[str, Any]:
+def sample_out(sample: Sample, patient: Any, verified_only: bool = False) -> dict[str, Any]:
     rows = list(
         Result.objects.filter(accession=sample.accession, uhid=sample.uhid).order_by("at_ms")
     )
+    if verified_only:  # those who act on results see what a pathologist has verified
+        rows = [r for r in rows if r.result_id in sample.verified_results]
     standing = {r.result_id for r in actions.current_results(sample)}
     covered = set(sample.verified_results)
     results = []
@@ -242,7 +247,8 @@ def _read(request: HttpRequest, accession: str, action: str) -> dict[str, Any]:
     sample, patient = queries.access_sample(
         request.user, accession, action=action, via="api", request=request
     )
-    return sample_out(sample, patient)
+    bench = allowed(request.user, BENCH.name) or allowed(request.user, VERIFY.name)
+    return sample_out(sample, patient, verified_only=not bench)
 
 
 @router.post(
@@ -406,6 +412,12 @@ def worklist(request: HttpRequest, section: str = "") -> Any:
     auth=needs(BENCH),
 )
 def errors(request: HttpRequest, resolved: bool = False) -> Any:
+    rows = queries.failures(resolved)
+    # Raw messages name patients (PID): reading them is an audited read of each.
+    named = sorted({u for f in rows for u in UHID_IN_TEXT.findall(f.message)})
+    account_actions.do_record_search(
+        request.user, "lab error queue", named, via="api", address=client_address(request)
+    )
     return [
         {
             "failure": f.failure_id,
@@ -419,7 +431,7 @@ def errors(request: HttpRequest, resolved: bool = False) -> Any:
             "resolved": f.resolved,
             "note": f.resolved_note,
         }
-        for f in queries.failures(resolved)
+        for f in rows
     ]
 
 
@@ -438,11 +450,35 @@ def resolve(request: HttpRequest, failure: str, payload: ResolveIn) -> Any:
     "/lab/check-report",
     response={200: CheckOut, **ERRORS},
     summary="Is this report PDF (the request body) genuine and unaltered?",
-    openapi_extra={"requestBody": {"content": {"application/pdf": {}}}},
+    # Any content type will do: the body is read as the file's bytes.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
     auth=needs(CHECK_REPORT),
 )
 def check(request: HttpRequest) -> Any:
     result = report.check_pdf(request.body)
+    return {"genuine": result.genuine, "message": result.message}
+
+
+class CodeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(..., max_length=1000, description="the text of a report's QR code")
+
+
+@router.post(
+    "/lab/check-code",
+    response={200: CheckOut, **ERRORS},
+    summary="Is this QR code (from a printed report) genuine and current?",
+    auth=needs(CHECK_REPORT),
+)
+def check_code(request: HttpRequest, payload: CodeIn) -> Any:
+    result = report.check_qr(payload.code)
     return {"genuine": result.genuine, "message": result.message}
 
 

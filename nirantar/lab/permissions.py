@@ -2,8 +2,9 @@
 
 from nirantar.accounts.permissions import ROLES, define
 
+# Nurses collect samples on the wards and at the OPD, so they see what is to collect.
 READ_ORDERS = define(
-    "lab.orders", "See the tests ordered for the laboratory", {"lab", "pathologist"}
+    "lab.orders", "See the tests ordered for the laboratory", {"lab", "pathologist", "nurse"}
 )
 COLLECT = define(
     "lab.collect", "Collect samples and print their labels", {"lab", "pathologist", "nurse"}

@@ -82,6 +82,24 @@ def on_tests_ordered(event: Event) -> None:
         },
     )
     sequences.observe(events.ORDER.kind, str(node_number), seq)
+    _refresh_orders([body["order"]])
+
+
+def _refresh_orders(order_nos: list[str]) -> None:
+    """An order is collected once every test of it is in a sample not rejected. Worked out
+    from all that is known whenever an order or a sample changes, so in any order."""
+    for order in LabOrder.objects.filter(order_no__in=order_nos):
+        taken = {
+            test
+            for sample in Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(
+                status="rejected"
+            )
+            if order.order_no in sample.orders
+            for test in sample.tests
+        }
+        status = "collected" if all(t in taken for t in order.tests) else "ordered"
+        if order.status != status:
+            LabOrder.objects.filter(order_no=order.order_no).update(status=status)
 
 
 def _sample(event: Event, uhid: str) -> Sample:
@@ -126,6 +144,7 @@ def on_sample_collected(event: Event) -> None:
         sample.node = event.origin
     _advance(sample, "collected", event)
     sample.save()
+    _refresh_orders(sample.orders)
     sequences.observe(events.ACCESSION.kind, str(node_number), seq)
 
 
@@ -145,6 +164,8 @@ def on_sample_moved(event: Event) -> None:
         _advance(sample, "received", event)
         sample.received_at_ms = sample.stamps["received"][0]
     sample.save()
+    if sample.status == "rejected":
+        _refresh_orders(sample.orders)
 
 
 RESULT_FIELDS = ("unit", "flag", "low", "high", "amends")

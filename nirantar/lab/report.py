@@ -15,9 +15,9 @@ signing key (the key its events are signed with, known to every node):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,6 @@ from nirantar.printing.renderer import A4, LABEL_50x25, render_pdf
 from nirantar.registration.catalogue import SEXES
 from nirantar.registration.models import Patient
 
-TRAILER = b"\n%NIRANTAR-SIGNATURE "
 QR_PREFIX = "NIRANTAR-LAB"
 
 
@@ -150,18 +149,31 @@ def report_pdf(
             "digest": digest,
         },
     )
-    return sign_pdf(render_pdf(html, A4))
+    return sign_pdf(render_pdf(html, A4), sample.accession, digest)
 
 
 def _when(ms: int | None) -> str:
     return timeutil.local(timeutil.from_ms(ms)).strftime("%d-%m-%Y %H:%M") if ms else ""
 
 
-def sign_pdf(pdf: bytes) -> bytes:
+TRAILER_RE = re.compile(
+    rb"\n%NIRANTAR-SIGNATURE v1 ([A-Za-z0-9._-]{1,40}) (S-\d{3}-\d{7}-\d) ([0-9a-f]{64}) "
+    rb"([A-Za-z0-9+/=_-]{20,200})\n\Z"
+)
+
+
+def pdf_message(body: bytes, accession: str, digest: str) -> bytes:
+    """What a report PDF's signature covers. Labelled, so no other signature of the node
+    (an event's, a QR code's) can pass for a report's."""
+    return f"NIRANTAR-LAB-PDF|{accession}|{digest}|{hashlib.sha256(body).hexdigest()}".encode()
+
+
+def sign_pdf(pdf: bytes, accession: str, digest: str) -> bytes:
     local = node()
-    signature = keys.sign(local.key, pdf)
-    payload = base64.urlsafe_b64encode(f"{local.name}|{signature}".encode()).decode()
-    return pdf + TRAILER + payload.encode() + b"\n"
+    signature = keys.sign(local.key, pdf_message(pdf, accession, digest))
+    return (
+        pdf + f"\n%NIRANTAR-SIGNATURE v1 {local.name} {accession} {digest} {signature}\n".encode()
+    )
 
 
 @dataclass(frozen=True)
@@ -171,22 +183,47 @@ class Check:
     accession: str = ""
 
 
-def check_pdf(data: bytes) -> Check:
-    """Is this a report PDF a lab node of this hospital signed, byte for byte?"""
-    at = data.rfind(TRAILER)
-    if at < 0:
-        return Check(False, "no Nirantar signature in this file: not a Nirantar report")
-    body, tail = data[:at], data[at + len(TRAILER) :].strip()
-    try:
-        origin_name, signature = base64.urlsafe_b64decode(tail).decode().split("|", 1)
-    except (ValueError, UnicodeDecodeError):
-        return Check(False, "the signature is damaged")
-    origin = Origin.objects.filter(name=origin_name).first()
+def _signer(origin_name: str) -> tuple[Origin | None, str]:
+    origin = Origin.objects.filter(name=origin_name, kind=Origin.NODE).first()
     if origin is None:
-        return Check(False, f"signed by {origin_name}, which is not a node of this hospital")
-    if not keys.verify(origin.public_key, signature, body):
-        return Check(False, "the file was altered after it was signed: NOT genuine")
-    return Check(True, f"genuine and unaltered: signed by the laboratory node {origin_name}")
+        return None, f"signed by {origin_name}, which is not a node of this hospital"
+    if origin.revoked_after_seq is not None:
+        return None, f"signed by {origin_name}, whose key has been revoked: it can't vouch"
+    return origin, ""
+
+
+def _still_current(accession: str, digest: str) -> str:
+    """'' if the report is the sample's latest here, else why not (amended since)."""
+    from nirantar.lab.actions import awaiting_verification
+
+    sample = Sample.objects.filter(accession=accession).first()
+    if sample is None or not sample.report_hash:
+        return ""  # not synced here yet: the signature alone vouches for the file
+    if sample.report_hash != digest or awaiting_verification(sample):
+        return "its results were amended since: ask the laboratory for the current report"
+    return ""
+
+
+def check_pdf(data: bytes) -> Check:
+    """Is this a report PDF a lab node of this hospital signed, byte for byte, and is it
+    the sample's current report? The file must end with its signature line: anything
+    added after it (a PDF update redrawing a value) fails the check."""
+    found = TRAILER_RE.search(data[-400:])
+    if found is None:
+        return Check(False, "no Nirantar signature at the end of this file: NOT genuine")
+    body = data[: len(data) - len(found.group(0))]
+    origin_name, accession, digest, signature = (g.decode() for g in found.groups())
+    origin, problem = _signer(origin_name)
+    if origin is None:
+        return Check(False, problem, accession)
+    if not keys.verify(origin.public_key, signature, pdf_message(body, accession, digest)):
+        return Check(False, "the file was altered after it was signed: NOT genuine", accession)
+    stale = _still_current(accession, digest)
+    if stale:
+        return Check(False, f"signed, but not the current report: {stale}", accession)
+    return Check(
+        True, f"genuine and unaltered: report of {accession}, signed by {origin_name}", accession
+    )
 
 
 def check_qr(text: str) -> Check:

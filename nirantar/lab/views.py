@@ -16,8 +16,15 @@ from nirantar.accounts.auth import client_address
 from nirantar.accounts.permissions import allowed
 from nirantar.errors import ActionError
 from nirantar.lab import actions, catalogue, queries, report
-from nirantar.lab.models import LabOrder, Result, Sample
-from nirantar.lab.permissions import BENCH, CHECK_REPORT, COLLECT, READ_REPORT, VERIFY
+from nirantar.lab.models import Result
+from nirantar.lab.permissions import (
+    BENCH,
+    CHECK_REPORT,
+    COLLECT,
+    READ_ORDERS,
+    READ_REPORT,
+    VERIFY,
+)
 from nirantar.registration import queries as registration
 from nirantar.web.screens import screen
 
@@ -26,7 +33,7 @@ from nirantar.web.screens import screen
 @screen(COLLECT.name)
 def bench(request: HttpRequest) -> HttpResponse:
     section = request.GET.get("section", "")
-    pending = [o for o in queries.orders("ordered") if _uncollected(o)]
+    pending = queries.orders("ordered") if allowed(request.user, READ_ORDERS.name) else []
     samples = queries.worklist(section) if allowed(request.user, BENCH.name) else []
     critical = list(
         Result.objects.filter(flag__in=("HH", "LL"), accession__in=[s.accession for s in samples])
@@ -55,18 +62,6 @@ def bench(request: HttpRequest) -> HttpResponse:
             "tests": catalogue.TESTS.values(),
         },
     )
-
-
-def _uncollected(order: LabOrder) -> bool:
-    taken = {
-        t
-        for s in Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(
-            status="rejected"
-        )
-        if order.order_no in s.orders
-        for t in s.tests
-    }
-    return any(t not in taken for t in order.tests)
 
 
 @require_POST
@@ -112,6 +107,8 @@ def sample(request: HttpRequest, accession: str) -> HttpResponse:
     except ActionError as exc:
         return render(request, "web/403.html", {"message": exc.message}, status=exc.status)
     rows = list(Result.objects.filter(accession=found.accession, uhid=found.uhid).order_by("at_ms"))
+    if not (allowed(request.user, BENCH.name) or allowed(request.user, VERIFY.name)):
+        rows = [r for r in rows if r.result_id in found.verified_results]  # to act on
     standing = {r.result_id for r in actions.current_results(found)}
     analytes = catalogue.analytes_of(found.tests)
     return render(
@@ -171,7 +168,10 @@ def _act(request: HttpRequest, accession: str) -> HttpResponse:
     except ActionError as exc:
         detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
         messages.error(request, f"{exc.message}" + (f" ({detail})" if detail else ""))
-    return redirect("lab-sample", accession=actions.parse_accession(accession))
+    try:
+        return redirect("lab-sample", accession=actions.parse_accession(accession))
+    except ActionError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
 
 
 @require_GET
@@ -216,8 +216,11 @@ def check(request: HttpRequest) -> HttpResponse:
     result: Any = None
     if request.method == "POST":
         upload = request.FILES.get("report")
-        if upload is None or upload.size > 20_000_000:
-            result = report.Check(False, "choose a report PDF (at most 20 MB)")
+        code = request.POST.get("code", "").strip()[:1000]
+        if code:  # what a QR scanner typed: the printed report's code
+            result = report.check_qr(code)
+        elif upload is None or upload.size > 20_000_000:
+            result = report.Check(False, "choose a report PDF (at most 20 MB), or scan its code")
         else:
             result = report.check_pdf(upload.read())
     return render(request, "lab/check.html", {"result": result})

@@ -343,7 +343,9 @@ def test_who_may_do_what_and_reads_are_audited(
     seen = AuditEntry.objects.filter(patient=uhid, action="lab.sample")
     before = seen.filter(actor="meera").count()
     response = doc.get(url)
-    assert response.status_code == 200 and response.json()["results"][0]["value"] == "13.0"
+    # A doctor acts on verified results: an unverified value is not shown to them.
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert lab.get(url).json()["results"][0]["value"] == "13.0"
     assert seen.filter(actor="meera").count() == before + 1
     lab.get(url)
     assert seen.filter(actor="rohit").exists()
