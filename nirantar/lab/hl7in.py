@@ -54,6 +54,16 @@ class Refused(Exception):
         self.ack, self.reason = ack, reason
 
 
+# OBX-11 result statuses that carry no value to store: X cannot be obtained, D delete,
+# W wrong (withdrawn). Skipped; the rest of the message is stored.
+NO_RESULT = ("X", "D", "W")
+
+
+def _unit(text: str) -> str:
+    """Units compared as analysers write them: 10*3/uL is 10^3/uL, any case."""
+    return text.replace("*", "^").replace("µ", "u").replace("μ", "u").strip().lower()
+
+
 def _field(segment: Any, index: int) -> str:
     try:
         return str(segment[index]).strip()
@@ -122,6 +132,20 @@ def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
                     "AE",
                     f"test code {code!r} of {instrument or 'this analyser'} is not "
                     f"mapped to a test ordered on {sample.accession}",
+                )
+            status = _field(segment, 11).upper()
+            if status in NO_RESULT:  # "cannot be obtained", deleted, wrong: no value here
+                continue
+            if status == "P":
+                raise Refused(
+                    "AE", f"{analyte.code}: a preliminary result (OBX-11 P) is not stored"
+                )
+            unit = _field(segment, 6).strip()
+            if unit and analyte.unit and _unit(unit) != _unit(analyte.unit):
+                raise Refused(
+                    "AE",
+                    f"{analyte.code} sent in {unit!r}, but this laboratory reports it in "
+                    f"{analyte.unit!r}: not converted, not stored",
                 )
             current[analyte.code] = _field(segment, 5)
     if not batches or not any(values for _, values in batches):

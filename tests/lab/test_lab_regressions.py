@@ -84,3 +84,24 @@ def test_a_control_id_reused_for_other_results_is_refused_not_lost(sample):  # n
     assert outcome.ack == "AE" and "used before" in outcome.reason
     assert MessageFailure.objects.filter(control_id="0777").count() == 1
     assert not Result.objects.filter(accession=second.accession).exists()
+
+
+def test_a_unit_the_laboratory_does_not_report_in_is_refused(sample):  # noqa: F811
+    made = sample(["RBS"])
+    raw = oru("U-1", [(made.accession, ["GLUC3|5.5|mmol/L"])], instrument="COBASC311")
+    reply, outcome = hl7in.handle(raw)
+    assert outcome.ack == "AE" and "mmol/L" in outcome.reason
+    assert not Result.objects.filter(accession=made.accession).exists()
+    _, outcome = hl7in.handle(
+        oru("U-2", [(made.accession, ["GLUC3|99|mg/dl"])], instrument="COBASC311")
+    )
+    assert outcome.ack == "AA"  # the same unit in another case
+
+
+def test_an_obx_that_could_not_be_obtained_is_skipped_and_the_rest_stored(sample):  # noqa: F811
+    made = sample(["CBC"])
+    raw = oru("X-1", [(made.accession, ["HGB|13.1|g/dL", "PLT||10^3/uL"])]).replace(
+        b"OBX|2|NM|PLT^name^L|||10^3/uL|||||F", b"OBX|2|NM|PLT^name^L|||10^3/uL|||||X"
+    )
+    _, outcome = hl7in.handle(raw)
+    assert (outcome.ack, outcome.stored) == ("AA", 1)
