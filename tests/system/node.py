@@ -234,3 +234,50 @@ class NodeProcess:
     def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         status, _, content = self.request(method, path, body)
         return status, json.loads(content)
+
+
+# -- staff other than a node's own clerk -------------------------------------------
+
+
+class Staff:
+    """One user with an API token issued at one node (tokens replicate like users do)."""
+
+    def __init__(self, username: str, token: str) -> None:
+        self.username, self.token = username, token
+
+    def request(
+        self, node: NodeProcess, method: str, path: str, body: Any = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        return node.request(method, path, body, headers=headers)
+
+    def json(self, node: NodeProcess, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, _, content = self.request(node, method, path, body)
+        return status, json.loads(content) if content else None
+
+
+def add_user(node: NodeProcess, username: str, role: str, full_name: str = "") -> None:
+    """Add a user at ``node`` without touching the node's own default token."""
+    extra = ["--full-name", full_name] if full_name else []
+    node.run(
+        "user",
+        "add",
+        username,
+        "--role",
+        role,
+        *extra,
+        "--password-file",
+        "-",
+        input=f"{username}-has-a-long-passphrase\n",
+    )
+
+
+def staff_at(node: NodeProcess, username: str) -> Staff:
+    """A token for ``username`` issued at ``node``, once the node knows the user."""
+    from tests.system.cluster import wait_for
+
+    token = wait_for(
+        lambda: node.run("token", username, check=False).stdout.strip(),
+        what=f"{node.name} to know user {username}",
+    )
+    return Staff(username, token)

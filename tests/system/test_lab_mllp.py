@@ -6,7 +6,6 @@ stopped."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -22,12 +21,11 @@ from barcode.charsets.code128 import CODES
 from tests.pdf import compact, text
 from tests.system.cluster import Cluster, wait_for
 from tests.system.mllp import Listener, lab_command, oru
-from tests.system.node import NodeProcess
+from tests.system.node import NodeProcess, Staff, add_user, staff_at
 
 pytestmark = pytest.mark.system
 
 QUIET = {"NIRANTAR_PRINT_WARMUP": "0"}
-PASSWORD = "-has-a-long-passphrase"
 
 # What the analyser (a Sysmex XN-1000, MSH-3 "XN1000") sends for a CBC, in two messages
 # as it does when a rerun completes the panel: (its code, value, unit).
@@ -45,47 +43,6 @@ STORED = {
 
 
 # -- people and requests --------------------------------------------------------------
-
-
-class Staff:
-    """One user with an API token issued at one node."""
-
-    def __init__(self, username: str, token: str) -> None:
-        self.username, self.token = username, token
-
-    def request(
-        self, node: NodeProcess, method: str, path: str, body: Any = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        return node.request(method, path, body, headers=headers)
-
-    def json(self, node: NodeProcess, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        status, _, content = self.request(node, method, path, body)
-        return status, json.loads(content) if content else None
-
-
-def add_user(node: NodeProcess, username: str, role: str, full_name: str = "") -> None:
-    extra = ["--full-name", full_name] if full_name else []
-    node.run(
-        "user",
-        "add",
-        username,
-        "--role",
-        role,
-        *extra,
-        "--password-file",
-        "-",
-        input=f"{username}{PASSWORD}\n",
-    )
-
-
-def staff_at(node: NodeProcess, username: str) -> Staff:
-    """A token for ``username`` issued at ``node``, once the node knows the user."""
-    token = wait_for(
-        lambda: node.run("token", username, check=False).stdout.strip(),
-        what=f"{node.name} to know user {username}",
-    )
-    return Staff(username, token)
 
 
 def register_visit(node: NodeProcess, clerk: Staff, name: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ token made apart converge on one caller."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.system.cluster import Cluster, wait_for
-from tests.system.node import NodeProcess
+from tests.system.node import NodeProcess, Staff, add_user, staff_at
 
 pytestmark = pytest.mark.system
 
@@ -27,41 +26,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 # -- acting as a member of staff ---------------------------------------------------
-
-
-class Staff:
-    """One user with an API token issued at one node (tokens replicate like users do)."""
-
-    def __init__(self, username: str, token: str) -> None:
-        self.username = username
-        self.token = token
-
-    def json(self, node: NodeProcess, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        status, _, content = node.request(method, path, body, headers=headers)
-        return status, json.loads(content) if content else None
-
-
-def add_user(hub: NodeProcess, username: str, role: str) -> None:
-    hub.run(
-        "user",
-        "add",
-        username,
-        "--role",
-        role,
-        "--password-file",
-        "-",
-        input=f"{username}-has-a-long-passphrase\n",
-    )
-
-
-def staff_at(node: NodeProcess, username: str) -> Staff:
-    """A token for ``username`` issued at ``node``, once the node knows the user."""
-    token = wait_for(
-        lambda: node.run("token", username, check=False).stdout.strip(),
-        what=f"{node.name} to know user {username}",
-    )
-    return Staff(username, token)
 
 
 # -- the desk and the queue ----------------------------------------------------------
