@@ -304,7 +304,7 @@ class DemoHospital:
             f"{self.hub.data_dir / 'demo-passwords.txt'}):"
         )
         for username, (role, password) in self.passwords().items():
-            self.say(f"    {username:<8} {password}   ({role})")
+            self.say(f"    {username:<11} {password}   ({role})")
         self.say()
         self.say("  Try it: register a patient at counter-a, find them at counter-b.")
         self.say("  Sign in as doctor: F4 calls the next token at the Doctor's desk; as hall-tv")
