@@ -96,6 +96,12 @@ def find_sample(text: Any) -> Sample:
     return sample
 
 
+def collected_tests(order: LabOrder) -> set[str]:
+    """The order's tests already in a sample of it that was not rejected."""
+    live = Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(status="rejected")
+    return {t for s in live if order.order_no in s.orders for t in s.tests}
+
+
 def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:
     """Collect an order's specimens: one sample per container, each with an accession
     number minted here - so labels print with the hub down. Tests already in a live
@@ -105,8 +111,7 @@ def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:
         order = LabOrder.objects.filter(order_no=order_no).first()
         if order is None:
             raise NotFound(f"no lab order {order_no}", {"order": "not found"})
-        live = Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(status="rejected")
-        taken = {t for s in live if order.order_no in s.orders for t in s.tests}
+        taken = collected_tests(order)
         pending = [t for t in order.tests if t not in taken]
         if not pending:
             raise Conflict(f"order {order_no} is collected already", {"order": "collected"})

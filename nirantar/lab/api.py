@@ -10,7 +10,6 @@ from pydantic import ConfigDict
 
 from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
-from nirantar.accounts import queries as account_queries
 from nirantar.accounts.auth import client_address, needs
 from nirantar.accounts.permissions import allowed
 from nirantar.lab import actions, catalogue, queries, report
@@ -378,9 +377,7 @@ def report_pdf(request: HttpRequest, accession: str) -> HttpResponse:
     sample, patient = queries.access_sample(
         request.user, accession, action="lab.report", via="pdf", request=request
     )
-    results = actions.reported_results(sample)
-    names = {u: n for u, (n, _) in account_queries.staff_names([sample.verified_by]).items()}
-    pdf = report.report_pdf(sample, patient, results, names)
+    pdf = report.report_pdf(sample, patient, actions.reported_results(sample))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="report-{sample.accession}.pdf"'
     return response

@@ -105,6 +105,7 @@ def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
     instrument = _component(msh, 3)
     batches: list[tuple[Sample, dict[str, str]]] = []
     current: dict[str, str] | None = None
+    ordered: set[str] = set()
     for segment in message:
         name = str(segment[0])
         if name == "OBR":
@@ -119,13 +120,13 @@ def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
             if sample.status == "rejected":
                 raise Refused("AE", f"sample {accession} was rejected ({sample.rejected_reason})")
             current = {}
+            ordered = {a.code for a in catalogue.analytes_of(sample.tests)}
             batches.append((sample, current))
         elif name == "OBX":
             if current is None:
                 raise Refused("AE", "an OBX before any OBR")
             sample = batches[-1][0]
             code = _component(segment, 3)
-            ordered = {a.code for a in catalogue.analytes_of(sample.tests)}
             analyte = catalogue.instrument_analyte(instrument, code, ordered)
             if analyte is None:
                 raise Refused(

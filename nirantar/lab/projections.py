@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nirantar.lab import events
-from nirantar.lab.actions import SOURCES
+from nirantar.lab.actions import SOURCES, collected_tests
 from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
 from nirantar.ledger import lww, roster, sequences
 from nirantar.ledger.events import Event
@@ -89,14 +89,7 @@ def _refresh_orders(order_nos: list[str]) -> None:
     """An order is collected once every test of it is in a sample not rejected. Worked out
     from all that is known whenever an order or a sample changes, so in any order."""
     for order in LabOrder.objects.filter(order_no__in=order_nos):
-        taken = {
-            test
-            for sample in Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(
-                status="rejected"
-            )
-            if order.order_no in sample.orders
-            for test in sample.tests
-        }
+        taken = collected_tests(order)
         status = "collected" if all(t in taken for t in order.tests) else "ordered"
         if order.status != status:
             LabOrder.objects.filter(order_no=order.order_no).update(status=status)

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from nirantar import timeutil
+from nirantar.accounts import queries as accounts
 from nirantar.lab import catalogue
 from nirantar.lab.models import Result, Sample
 from nirantar.ledger import keys
@@ -118,10 +119,9 @@ def lines(results: list[Result]) -> list[Line]:
     return found
 
 
-def report_pdf(
-    sample: Sample, patient: Patient, results: list[Result], names: dict[str, str]
-) -> bytes:
+def report_pdf(sample: Sample, patient: Patient, results: list[Result]) -> bytes:
     digest = sample.report_hash
+    verifier = accounts.staff_names([sample.verified_by]).get(sample.verified_by)
     sex_en, sex_hi = SEXES.get(patient.sex, ("", ""))
     age, unit = patient.age_on(timeutil.today())
     html = render_to_string(
@@ -136,7 +136,7 @@ def report_pdf(
             "sex_hi": sex_hi,
             "lines": lines(results),
             "sections": catalogue.SECTIONS,
-            "verified_by": names.get(sample.verified_by, sample.verified_by),
+            "verified_by": verifier[0] if verifier else sample.verified_by,
             "verified_at": _when(sample.verified_at_ms),
             "collected_at": _when(sample.collected_at_ms),
             "reported_at": _when(sample.reported_at_ms),

@@ -195,16 +195,9 @@ def report_pdf(request: HttpRequest, accession: str) -> HttpResponse:
         found, patient = queries.access_sample(
             request.user, accession, action="lab.report", via="pdf", request=request
         )
+        pdf = report.report_pdf(found, patient, actions.reported_results(found))
     except ActionError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-    try:
-        results = actions.reported_results(found)
-    except ActionError as exc:
-        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-    from nirantar.accounts import queries as account_queries
-
-    names = {u: n for u, (n, _) in account_queries.staff_names([found.verified_by]).items()}
-    pdf = report.report_pdf(found, patient, results, names)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="report-{found.accession}.pdf"'
     return response

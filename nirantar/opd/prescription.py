@@ -99,6 +99,7 @@ def vitals_text(record: VisitRecord) -> list[tuple[str, str, str]]:
 def prescription_context(record: VisitRecord, patient: Patient) -> dict[str, Any]:
     visit = record.visit
     prescriptions = record.current("prescription")
+    drugs = lines(prescriptions)
     # Every prescriber signs for their own lines; with none, whoever made the diagnosis.
     authors = list(
         dict.fromkeys(
@@ -131,8 +132,8 @@ def prescription_context(record: VisitRecord, patient: Patient) -> dict[str, Any
         "vitals": vitals_text(record),
         "complaints": [v.data["text"] for v in record.current("complaints")],
         "diagnoses": record.current("diagnosis"),
-        "lines": lines(prescriptions),
-        "unlisted": any(not line.in_formulary for line in lines(prescriptions)),
+        "lines": drugs,
+        "unlisted": any(not line.in_formulary for line in drugs),
         "tests": [name for order in record.lab_orders for name in test_names(order.tests)],
         "advice": [v.data["text"] for v in advice if v.data.get("text")],
         "follow_up": follow_up,

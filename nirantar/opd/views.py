@@ -188,15 +188,14 @@ def _panel(
         )
     except ActionError as exc:
         return _message(request, exc)
-    allergies, alerts = queries.standing(patient.uhid)
-    past = queries.timeline(patient, limit=30)
+    past = queries.timeline(patient, limit=30)  # with the allergies and alerts that stand
     department = record.department
     context = {
         "record": record,
         "patient": patient,
         "age": _age(patient, timeutil.today()),
-        "allergies": allergies,
-        "alerts": alerts,
+        "allergies": past.allergies,
+        "alerts": past.alerts,
         "past": records_html([r for r in past.visits if r.visit.visit_no != record.visit.visit_no]),
         "staff": past.staff,
         "rooms": department.rooms if department else [],
