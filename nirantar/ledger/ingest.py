@@ -33,7 +33,7 @@ from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, GENESIS_PREV, Event
 from nirantar.ledger.hlc import HLC, wall_ms
 from nirantar.ledger.roster import AUTHORITY_TYPES, GENESIS, NODE_ENROLLED, NODE_REVOKED
-from nirantar.ledger.store import EventStore
+from nirantar.ledger.store import EventStore, WriterState
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,19 @@ class Ingestor:
         self.last_reason = ""
 
     # -- public -----------------------------------------------------------
+    def know(self, origin: str, state: WriterState) -> None:
+        """Take what a writer read of its own origin (enrolment, quarantine, head) in one
+        query, so its events are checked against it without asking again."""
+        self._keys[origin] = _Key(state.public_key, state.enrolment_hash, state.revoked_after_seq)
+        self._quarantined[origin] = state.quarantined
+        self._heads[origin] = state.head
+
+    def signed_here(self, event: Event) -> None:
+        """``event`` was just built and signed in this process with the key ``know`` found
+        enrolled: its hash and signature need no second check."""
+        self._hashed.add(event.hash)
+        self._vouched.add(event.hash)
+
     def head(self, origin: str) -> tuple[int, str | None, HLC]:
         if origin not in self._heads:
             self._heads[origin] = self.store.head_state(origin)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,19 @@ from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.hlc import HLC, ZERO
 
 BATCH = 2000
+
+
+@dataclass(frozen=True)
+class WriterState:
+    """What a writer of one origin must know before its first event, read in one query:
+    its enrolment (None if not enrolled here), whether it is quarantined, its head."""
+
+    number: int | None
+    public_key: str
+    enrolment_hash: str
+    revoked_after_seq: int | None
+    quarantined: bool
+    head: tuple[int, str | None, HLC]
 
 
 def from_row(row: models.Event) -> Event:
@@ -219,17 +233,42 @@ class EventStore(ABC):
     def count(self) -> int:
         return models.Event.objects.using(self.db).count()
 
+    def writer_state(self, origin: str) -> WriterState | None:
+        """The enrolment, quarantine and head of ``origin`` in one query (plain SQL: a
+        node's writer reads them at the start of every transaction); None if the origin
+        is not enrolled here."""
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                "SELECT o.number, o.public_key, o.enrolment_hash, o.revoked_after_seq, "
+                "EXISTS (SELECT 1 FROM ledger_quarantine q WHERE q.origin = o.name), "
+                "h.seq, h.hash, h.hlc_wall, h.hlc_count "
+                "FROM ledger_origin o LEFT JOIN ledger_head h ON h.origin = o.name "
+                "WHERE o.name = %s",
+                [origin],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        number, public_key, enrolment_hash, revoked, quarantined, seq, hash_, wall, count = row
+        head = (seq, hash_, HLC(wall, count)) if seq is not None else (0, None, ZERO)
+        return WriterState(number, public_key, enrolment_hash, revoked, bool(quarantined), head)
+
     def max_hlc(self, ceiling_ms: int | None = None) -> HLC:
         """The greatest timestamp stored, ignoring any later than ``ceiling_ms``.
 
         The ceiling keeps a peer whose clock runs far ahead from dragging this
-        node's clock (and so every timestamp it writes) into the future.
+        node's clock (and so every timestamp it writes) into the future. Plain SQL
+        on the (hlc_wall, hlc_count) index: every write transaction asks.
         """
-        qs = models.Event.objects.using(self.db)
-        if ceiling_ms is not None:
-            qs = qs.filter(hlc_wall__lte=ceiling_ms)
-        row = qs.order_by("-hlc_wall", "-hlc_count").values_list("hlc_wall", "hlc_count").first()
-        return HLC(*row) if row else ZERO
+        where = "WHERE hlc_wall <= %s " if ceiling_ms is not None else ""
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT hlc_wall, hlc_count FROM ledger_event {where}"  # noqa: S608 - no input
+                "ORDER BY hlc_wall DESC, hlc_count DESC LIMIT 1",
+                [ceiling_ms] if ceiling_ms is not None else [],
+            )
+            row = cursor.fetchone()
+        return HLC(row[0], row[1]) if row else ZERO
 
     def origin_events(
         self, origin: str, after: int = 0, upto: int | None = None, batch: int = BATCH

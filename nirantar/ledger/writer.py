@@ -28,7 +28,7 @@ from nirantar.ledger import events, hlc, keys, projection, roster, sequences
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Outcome
 from nirantar.ledger.models import Origin
-from nirantar.ledger.store import EventStore, store_for
+from nirantar.ledger.store import EventStore, WriterState, store_for
 
 
 class NotEnrolled(Unavailable):
@@ -52,17 +52,20 @@ class LocalNode:
         return Origin.objects.using(self.store.db).filter(name=self.name).first()
 
     def number(self) -> int:
-        row = self.origin_row()
-        if row is None or row.number is None:
+        return self.number_in(self.store.writer_state(self.name))
+
+    def number_in(self, state: WriterState | None) -> int:
+        """This node's number, as ``state`` (its row in the roster) enrols it, or NotEnrolled."""
+        if state is None or state.number is None:
             raise NotEnrolled(
                 f"node {self.name} is not enrolled in this hospital yet, so it cannot "
                 "issue numbers; an administrator must approve it on the hub"
             )
-        if row.public_key != self.public_key:
+        if state.public_key != self.public_key:
             raise NotEnrolled(f"node {self.name} is enrolled under a different key")
-        if row.revoked_after_seq is not None:
+        if state.revoked_after_seq is not None:
             raise NotEnrolled(f"node {self.name} has been revoked")
-        return row.number
+        return state.number
 
     def revoked(self) -> bool:
         row = self.origin_row()
@@ -122,6 +125,7 @@ class Writer:
         )
         self.emitted: list[Event] = []
         self._number: int | None = None
+        self._state: WriterState | None = None
         self._seen: hlc.HLC | None = None
 
     def emit(
@@ -129,8 +133,8 @@ class Writer:
     ) -> Event:
         """Sign and append an event as this node (or, where held here, as the authority)."""
         origin = origin or self.local.name
-        if origin == self.local.name and self._number is None:
-            self._number = self.local.number()  # refuses a node not (or no longer) enrolled
+        if origin == self.local.name:
+            self.node_number()  # refuses a node not (or no longer) enrolled
         if origin == AUTHORITY:
             if self.local.authority_key is None:
                 raise NotEnrolled("this node does not hold the hospital's authority key")
@@ -143,10 +147,10 @@ class Writer:
             if origin == AUTHORITY:
                 prev = events.GENESIS_PREV
             else:
-                row = self.local.origin_row()
-                if row is None:
+                state = self._state if origin == self.local.name else None
+                if state is None:
                     raise NotEnrolled(f"node {origin} is not enrolled, so it cannot write events")
-                prev = row.enrolment_hash
+                prev = state.enrolment_hash
         body = {"v": projection.current_version(type), **body}
         now = hlc.wall_ms()
         if self._seen is None:
@@ -167,6 +171,8 @@ class Writer:
             body=body,
             prev=prev,
         )
+        if origin == self.local.name:  # its key is the one node_number() found enrolled
+            self.ingestor.signed_here(event)
         outcome = self.ingestor.ingest(event, local=True)
         if outcome is not Outcome.ACCEPTED:  # a local event is always next in its chain
             raise RuntimeError(
@@ -176,8 +182,14 @@ class Writer:
         return event
 
     def node_number(self) -> int:
+        """This node's number; the first call reads its enrolment, quarantine and head
+        in one query, and the ingestor checks this transaction's events against them."""
         if self._number is None:
-            self._number = self.local.number()
+            state = self.store.writer_state(self.local.name)
+            self._number = self.local.number_in(state)  # refuses a missing row
+            if state is not None:
+                self.ingestor.know(self.local.name, state)
+            self._state = state
         return self._number
 
     def next_number(self, kind: str, scope: str | None = None) -> tuple[int, int]:
