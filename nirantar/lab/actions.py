@@ -13,6 +13,7 @@ from nirantar.lab.models import LabOrder, Result, Sample
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import Writer, writing
 from nirantar.registration import queries as registration
+from nirantar.registration.models import age_on
 from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 SOURCES = ("opd", "ward", "lab")
@@ -252,11 +253,14 @@ def split_value(text: str) -> tuple[str, Decimal | None]:
 
 
 def patient_facts(uhid: str) -> tuple[str, int]:
-    patient = registration.get_patient(uhid)
-    if patient is None or patient.date_of_birth is None:
-        return (patient.sex if patient else "", 30)
-    age, unit = patient.age_on(timeutil.today())
-    return patient.sex, age if unit == "Y" else 0
+    """(sex, age in years) for choosing reference ranges; two columns, not the record (this
+    runs for every analyser message)."""
+    found = registration.sex_and_birth(uhid)
+    if found is None or found[1] is None:
+        return (found[0] if found else "", 30)
+    sex, born = found
+    age, unit = age_on(born, timeutil.today())
+    return sex, age if unit == "Y" else 0
 
 
 def record_results(

@@ -28,6 +28,7 @@ from typing import Any
 import hl7
 import hl7.mllp
 
+from nirantar import sql
 from nirantar.errors import ActionError
 from nirantar.lab import actions, catalogue, events
 from nirantar.lab.models import Result, Sample
@@ -96,6 +97,27 @@ def parse(raw: bytes) -> Any:
     return message
 
 
+def _collected_sample(accession: str) -> Sample | None:
+    """What a message's results are checked against - not the whole row - in plain SQL:
+    this is read for every message (an unsaved Sample holding those columns)."""
+    row = sql.one(
+        "SELECT uhid, status, rejected_reason, tests, verified_results FROM lab_sample "
+        "WHERE accession = %s AND is_collected",
+        [accession],
+    )
+    if row is None:
+        return None
+    uhid, status, rejected_reason, tests, verified = row
+    return Sample(
+        accession=accession,
+        uhid=uhid,
+        status=status,
+        rejected_reason=rejected_reason,
+        tests=sql.json_value(tests),
+        verified_results=sql.json_value(verified),
+    )
+
+
 def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
     """(instrument, [(sample, {analyte: value})]) or Refused naming the first problem."""
     msh = message.segment("MSH")
@@ -114,7 +136,7 @@ def _results(message: Any) -> tuple[str, list[tuple[Sample, dict[str, str]]]]:
                 accession = events.ACCESSION.normalise(text)
             except InvalidNumber as exc:
                 raise Refused("AE", f"OBR accession {text!r}: {exc}") from exc
-            sample = Sample.objects.filter(accession=accession, is_collected=True).first()
+            sample = _collected_sample(accession)
             if sample is None:
                 raise Refused("AE", f"no sample {accession} here (unknown accession)")
             if sample.status == "rejected":

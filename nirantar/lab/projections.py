@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nirantar import sql
 from nirantar.lab import events
 from nirantar.lab.actions import SOURCES, collected_tests
 from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
@@ -96,6 +97,7 @@ def _refresh_orders(order_nos: list[str]) -> None:
 
 
 def _sample(event: Event, uhid: str) -> Sample:
+    """The event's sample, or a new unsaved one if it is not here yet."""
     accession = _text(event.body, "accession")
     events.ACCESSION.parse(accession)
     sample = Sample.objects.filter(accession=accession, uhid=uhid).first()
@@ -104,6 +106,19 @@ def _sample(event: Event, uhid: str) -> Sample:
             raise ValueError(f"sample {accession} belongs to another patient")
         sample = Sample(accession=accession, uhid=uhid, stamps={})
     return sample
+
+
+def _sample_progress(event: Event, uhid: str) -> Sample:
+    """The sample with only its status and stamps - all a result changes - read in plain
+    SQL (once an analyser message); unsaved and whole if it is not here yet."""
+    accession = _text(event.body, "accession")
+    row = sql.one(
+        "SELECT status, stamps FROM lab_sample WHERE accession = %s AND uhid = %s",
+        [accession, uhid],
+    )
+    if row is None:
+        return _sample(event, uhid)
+    return Sample(accession=accession, uhid=uhid, status=row[0], stamps=sql.json_value(row[1]))
 
 
 def _advance(sample: Sample, status: str, event: Event) -> None:
@@ -168,7 +183,7 @@ RESULT_FIELDS = ("unit", "flag", "low", "high", "amends")
 def on_results(event: Event) -> None:
     body = event.body
     uhid = _patient(event)
-    sample = _sample(event, uhid)
+    sample = _sample_progress(event, uhid)
     for key in ("instrument", "control_id", "reason"):
         _text(body, key, required=False)
     if body.get("source") not in ("manual", "analyser"):
@@ -200,12 +215,15 @@ def on_results(event: Event) -> None:
             )
         )
     Result.objects.bulk_create(rows, ignore_conflicts=True)
-    if sample.status == "resulted" and "resulted" in sample.stamps and sample.pk:
-        first = sample.stamps["resulted"]
-        if tuple(first) <= tuple(lww.stamp_of(event)):
-            return  # already resulted by an earlier event: nothing about the sample changes
+    first = sample.stamps.get("resulted")
+    if first is not None and tuple(first) <= tuple(lww.stamp_of(event)):
+        return  # already resulted by an earlier event: nothing about the sample changes
     _advance(sample, "resulted", event)
-    sample.save()
+    changed = Sample.objects.filter(accession=sample.accession).update(
+        status=sample.status, stamps=sample.stamps
+    )
+    if not changed:  # results that arrived before the collection: the sample starts here
+        sample.save()
 
 
 @handles(events.RESULTS_VERIFIED, events.REPORT_ISSUED)

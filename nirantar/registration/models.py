@@ -69,16 +69,20 @@ class Patient(models.Model):
 
     def age_on(self, day: date) -> tuple[int, str]:
         """Age as (number, unit) with unit Y, M or D - how Indian OPD slips write it."""
-        if self.date_of_birth is None:
-            return (0, "")
-        dob = self.date_of_birth
-        years = day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
-        if years >= 1:
-            return (years, "Y")
-        months = (day.year - dob.year) * 12 + day.month - dob.month - (day.day < dob.day)
-        if months >= 1:
-            return (months, "M")
-        return ((day - dob).days, "D")
+        return age_on(self.date_of_birth, day)
+
+
+def age_on(dob: date | None, day: date) -> tuple[int, str]:
+    """Age on ``day`` of someone born on ``dob``, as (number, unit) with unit Y, M or D."""
+    if dob is None:
+        return (0, "")
+    years = day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+    if years >= 1:
+        return (years, "Y")
+    months = (day.year - dob.year) * 12 + day.month - dob.month - (day.day < dob.day)
+    if months >= 1:
+        return (months, "M")
+    return ((day - dob).days, "D")
 
 
 class Visit(models.Model):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rapidfuzz import fuzz
 
+from nirantar import sql
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts.auth import client_address
@@ -39,6 +41,16 @@ def department(code: str) -> Department | None:
 
 def get_patient(uhid: str) -> Patient | None:
     return Patient.objects.filter(uhid=uhid, is_registered=True).first()
+
+
+def sex_and_birth(uhid: str) -> tuple[str, date | None] | None:
+    """(sex, date of birth) of a registered patient - what reference ranges need - in plain
+    SQL: it is asked for every analyser message."""
+    row = sql.one(
+        "SELECT sex, date_of_birth FROM registration_patient WHERE uhid = %s AND is_registered",
+        [uhid],
+    )
+    return (row[0], sql.date_value(row[1])) if row else None
 
 
 def access_patient(
