@@ -85,9 +85,9 @@ PANELS: dict[str, tuple[str, list[tuple[str, float, float, int, str]]]] = {
     "TFT": (
         "ACCESS2",
         [
-            ("TT3", 0.6, 2.2, 2, "ng/mL"),
+            ("TT3", 60.0, 220.0, 0, "ng/dL"),
             ("TT4", 4.0, 14.0, 1, "ug/dL"),
-            ("TSH3", 0.2, 9.0, 2, "uIU/mL"),
+            ("TSH3", 0.2, 9.0, 2, "mIU/L"),
         ],
     ),
 }
