@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "nirantar.registration",
     "nirantar.lab",
     "nirantar.opd",
+    "nirantar.wards",
     "nirantar.printing",
     "nirantar.web",
 ]

@@ -45,7 +45,10 @@ A5 = PageSize("a5", 148, 210)
 A4 = PageSize("a4", 210, 297)
 THERMAL_80 = PageSize("thermal80", 80, None)
 LABEL_50x25 = PageSize("label50x25", 50, 25)
-SIZES = {s.name: s for s in (A5, A4, THERMAL_80, LABEL_50x25)}
+# A patient wristband (thermal wristband printers take 1 x 11 inch bands; the clasp
+# takes the ends, so what is printed is about 250 x 25 mm).
+WRISTBAND = PageSize("wristband", 250, 25)
+SIZES = {s.name: s for s in (A5, A4, THERMAL_80, LABEL_50x25, WRISTBAND)}
 
 
 @dataclass

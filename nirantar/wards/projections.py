@@ -1,0 +1,487 @@
+"""Projections of ward events. The only code that writes ward tables.
+
+A bed's state is never stored by one event: after any placement, transfer, discharge,
+cleaning, reservation or service change touching a bed, its row is worked out again
+from everything known of it - the placements into it, when each ended, the latest
+cleaning, the reservation and service that stand. So every node that holds the same
+events shows the same board, whatever order they came in, and a property test and
+``rebuild --check`` hold it to that.
+
+Conflicts are worked out the same way. A placement lasts from its event to the
+admission's next placement or its discharge; two admissions' placements in one bed
+that overlap (two nodes, apart, each put a patient there) make the bed double-booked
+until a transfer or discharge ends the overlap. Two admissions of one patient open at
+once are an admission made twice. Both sides always stay in the record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from nirantar.ledger import lww, roster, sequences
+from nirantar.ledger.events import Event
+from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.registration.events import UHID
+from nirantar.wards import events
+from nirantar.wards.models import Admission, Bed, Conflict, Placement, Ward, WardEntry
+
+register_models(Ward, Bed, Admission, Placement, WardEntry, Conflict)
+for _type in (
+    events.WARD_DEFINED,
+    events.BED_SERVICE_SET,
+    events.BED_RESERVATION_SET,
+    events.BED_CLEANED,
+    events.PATIENT_ADMITTED,
+    events.PATIENT_TRANSFERRED,
+    events.PATIENT_DISCHARGED,
+    events.ENTRY_RECORDED,
+):
+    event_version(_type, 1)
+
+WARD_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+BED_PART = re.compile(r"^[A-Z0-9]{1,6}$")
+Stamp = tuple[Any, ...]
+
+
+def event_id(event: Event) -> str:
+    return f"{event.origin}:{event.seq}"
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = True, limit: int = 300) -> str:
+    value = body.get(key, None if required else "")
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"{key} must be {'non-empty ' if required else ''}text")
+    if len(value) > limit:
+        raise ValueError(f"{key} is over {limit} characters")
+    return value
+
+
+def ward_of_bed(bed: str) -> str:
+    """MW1-07 -> MW1; a bed code is its ward's code, a dash and its own part."""
+    ward, dash, part = bed.rpartition("-")
+    if not dash or not WARD_CODE.match(ward) or not BED_PART.match(part):
+        raise ValueError(f"{bed!r} is not a bed code (WARD-BED, e.g. MW1-07)")
+    return ward
+
+
+def _ward_stream(event: Event) -> str:
+    prefix = "ward:"
+    if not event.stream.startswith(prefix) or not WARD_CODE.match(event.stream[len(prefix) :]):
+        raise ValueError("a layout event must be in stream ward:CODE")
+    return event.stream[len(prefix) :]
+
+
+def _layout_bed(event: Event) -> Bed:
+    """The bed a layout event is about (a placeholder row if its ward's definition has not
+    arrived yet), checked to be in the event's ward."""
+    ward = _ward_stream(event)
+    code = _text(event.body, "bed", limit=16)
+    if ward_of_bed(code) != ward:
+        raise ValueError(f"bed {code} is not in ward {ward}")
+    bed = Bed.objects.filter(bed=code).first()
+    return bed or Bed(bed=code, ward=ward, listed=False, stamps={})
+
+
+def _patient(event: Event) -> tuple[str, str]:
+    """(admission, uhid) of a stay event, well-formed and in the patient's stream."""
+    body = event.body
+    uhid, admission = _text(body, "uhid"), _text(body, "admission", limit=24)
+    UHID.parse(uhid)
+    events.ADMISSION.parse(admission)
+    if event.stream != f"patient:{uhid}":
+        raise ValueError(f"a ward event must be in stream patient:{uhid}")
+    return admission, uhid
+
+
+def _admission(admission: str, uhid: str) -> Admission:
+    row = Admission.objects.filter(admission_no=admission).first()
+    if row is None:
+        return Admission(admission_no=admission, uhid=uhid)
+    if row.uhid != uhid:
+        raise ValueError(f"admission {admission} belongs to another patient")
+    return row
+
+
+# -- the layout ------------------------------------------------------------------------
+
+
+@handles(events.WARD_DEFINED)
+def on_ward_defined(event: Event) -> None:
+    body = event.body
+    code = _text(body, "code", limit=8)
+    if not WARD_CODE.match(code) or event.stream != f"ward:{code}":
+        raise ValueError("a ward's code is 1-8 capitals and digits, in stream ward:CODE")
+    kind, sex = _text(body, "kind"), _text(body, "sex")
+    if kind not in events.WARD_KINDS or sex not in events.WARD_SEXES:
+        raise ValueError(f"unknown ward kind {kind!r} or sex {sex!r}")
+    names = {key: _text(body, key, limit=80) for key in ("name_en", "name_hi")}
+    department = _text(body, "department", required=False, limit=10)
+    beds = body.get("beds")
+    if not isinstance(beds, list) or not beds or len(beds) > 500:
+        raise ValueError("a ward lists 1 to 500 beds")
+    listed: list[tuple[str, str]] = []
+    for item in beds:
+        if not isinstance(item, dict):
+            raise ValueError("a bed is an object {bed, room}")
+        bed, room = _text(item, "bed", limit=16), _text(item, "room", required=False, limit=40)
+        if ward_of_bed(bed) != code:
+            raise ValueError(f"bed {bed} is not in ward {code}")
+        listed.append((bed, room))
+    if len({bed for bed, _ in listed}) != len(listed):
+        raise ValueError("a bed is listed twice")
+    ward = Ward.objects.filter(code=code).first()
+    stamp = lww.stamp_of(event)
+    if ward is not None and not lww.newer(stamp, ward.stamp):
+        return  # an older definition: the standing one is kept
+    Ward.objects.update_or_create(
+        code=code,
+        defaults={**names, "kind": kind, "sex": sex, "department": department, "stamp": stamp},
+    )
+    known = {b.bed: b for b in Bed.objects.filter(ward=code)}
+    new: list[Bed] = []
+    for order, (bed, room) in enumerate(listed):
+        row = known.pop(bed, None)
+        if row is None:
+            new.append(Bed(bed=bed, ward=code, room=room, order=order, listed=True, stamps={}))
+        elif (row.room, row.order, row.listed) != (room, order, True):
+            Bed.objects.filter(bed=bed).update(room=room, order=order, listed=True)
+    Bed.objects.bulk_create(new)
+    if known:
+        Bed.objects.filter(bed__in=list(known)).update(listed=False)
+
+
+@handles(events.BED_SERVICE_SET)
+def on_bed_service_set(event: Event) -> None:
+    bed = _layout_bed(event)
+    in_service = event.body.get("in_service")
+    if not isinstance(in_service, bool):
+        raise ValueError("in_service must be true or false")
+    reason = _text(event.body, "reason", required=False, limit=200)
+    stamps = dict(bed.stamps)
+    if lww.assign(bed, stamps, "in_service", in_service, lww.stamp_of(event)):
+        bed.service_reason = reason
+        bed.stamps = stamps
+        bed.save()
+        refresh_beds([bed.bed])
+
+
+@handles(events.BED_RESERVATION_SET)
+def on_bed_reservation_set(event: Event) -> None:
+    bed = _layout_bed(event)
+    uhid = _text(event.body, "uhid", required=False, limit=20)
+    if uhid:
+        UHID.parse(uhid)
+    note = _text(event.body, "note", required=False, limit=200)
+    stamps = dict(bed.stamps)
+    if lww.assign(bed, stamps, "reserved_for", uhid, lww.stamp_of(event)):
+        bed.reservation_note = note
+        bed.stamps = stamps
+        bed.save()
+        refresh_beds([bed.bed])
+
+
+@handles(events.BED_CLEANED)
+def on_bed_cleaned(event: Event) -> None:
+    bed = _layout_bed(event)
+    stamps = dict(bed.stamps)
+    stamp = lww.stamp_of(event)
+    if lww.newer(stamp, stamps.get("cleaned")):
+        stamps["cleaned"] = stamp
+        bed.stamps = stamps
+        bed.save()
+        refresh_beds([bed.bed])
+
+
+# -- stays -----------------------------------------------------------------------------
+
+
+def _place(event: Event, admission: str, uhid: str, kind: str) -> None:
+    body = event.body
+    bed = _text(body, "bed", limit=16)
+    ward = _text(body, "ward", limit=8)
+    if ward_of_bed(bed) != ward:
+        raise ValueError(f"bed {bed} is not in ward {ward}")
+    Placement.objects.get_or_create(
+        placement_id=event_id(event),
+        defaults={
+            "admission_no": admission,
+            "uhid": uhid,
+            "ward": ward,
+            "bed": bed,
+            "kind": kind,
+            "reason": _text(body, "reason", required=False, limit=200),
+            "stamp": lww.stamp_of(event),
+            "at_ms": event.hlc.wall,
+            "actor": event.actor,
+        },
+    )
+    if not Bed.objects.filter(bed=bed).exists():  # its ward's layout has not arrived yet
+        Bed.objects.create(bed=bed, ward=ward, listed=False, stamps={})
+
+
+@handles(events.PATIENT_ADMITTED)
+def on_patient_admitted(event: Event) -> None:
+    body = event.body
+    admission, uhid = _patient(event)
+    node_number, seq = events.ADMISSION.parse(admission)
+    roster.check_minted_by(event, node_number, f"admission {admission}")
+    source = _text(body, "source")
+    if source not in events.SOURCES:
+        raise ValueError(f"unknown admission source {source!r}")
+    values = {
+        "attending": _text(body, "attending", limit=150),
+        "diagnosis": _text(body, "diagnosis", required=False),
+        "note": _text(body, "note", required=False),
+        "visit": _text(body, "visit", required=False, limit=24),
+    }
+    row = _admission(admission, uhid)
+    if not row.is_admitted:
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.is_admitted, row.source = True, source
+        row.admitted_ms, row.admitted_by, row.node = event.hlc.wall, event.actor, event.origin
+        row.save()
+    _place(event, admission, uhid, "admitted")
+    sequences.observe(events.ADMISSION.kind, str(node_number), seq)
+    refresh_stay(admission)
+
+
+@handles(events.PATIENT_TRANSFERRED)
+def on_patient_transferred(event: Event) -> None:
+    admission, uhid = _patient(event)
+    row = _admission(admission, uhid)
+    if row._state.adding:  # the transfer came before the admission: hold its place
+        row.save()
+    _place(event, admission, uhid, "transferred")
+    refresh_stay(admission)
+
+
+DISCHARGE_TEXTS = ("diagnoses", "procedures", "course", "condition", "medicines", "follow_up")
+
+
+@handles(events.PATIENT_DISCHARGED)
+def on_patient_discharged(event: Event) -> None:
+    body = event.body
+    admission, uhid = _patient(event)
+    kind = _text(body, "type")
+    if kind not in events.DISCHARGE_TYPES:
+        raise ValueError(f"unknown discharge type {kind!r}")
+    at = body.get("at")
+    if not isinstance(at, int) or at <= 0:
+        raise ValueError("at must be the discharge time in milliseconds")
+    summary = {key: _text(body, key, required=False, limit=4000) for key in DISCHARGE_TEXTS}
+    row = _admission(admission, uhid)
+    stamp = lww.stamp_of(event)
+    versions = [v for v in row.discharge_versions if v[0] != stamp]
+    versions.append([stamp, event.hash])
+    row.discharge_versions = sorted(versions)
+    if not row.discharged or tuple(stamp) < tuple(row.discharge_stamp):  # the earliest stands
+        row.discharged = True
+        row.discharge = {"type": kind, "by": event.actor, **summary}
+        row.discharge_stamp = stamp
+        row.discharged_ms = at
+        row.discharge_event_ms = event.hlc.wall
+    row.save()
+    refresh_stay(admission)
+
+
+@handles(events.ENTRY_RECORDED)
+def on_entry_recorded(event: Event) -> None:
+    body = event.body
+    admission, uhid = _patient(event)
+    kind = _text(body, "kind")
+    if kind not in events.ENTRY_KINDS:
+        raise ValueError(f"unknown entry kind {kind!r}")
+    at = body.get("at")
+    if not isinstance(at, int) or at <= 0:
+        raise ValueError("at must be the time of the entry in milliseconds")
+    data = body.get("data")
+    if not isinstance(data, dict) or not data:
+        raise ValueError("an entry's data is a non-empty object")
+    for key, value in data.items():
+        if (
+            not isinstance(key, str)
+            or not isinstance(value, str | int | float)
+            or (isinstance(value, str) and len(value) > 4000)
+        ):
+            raise ValueError(f"entry field {key!r} must be text or a number")
+    WardEntry.objects.get_or_create(
+        entry_id=event_id(event),
+        defaults={
+            "admission_no": admission,
+            "uhid": uhid,
+            "kind": kind,
+            "data": data,
+            "corrects": _text(body, "corrects", required=False, limit=60),
+            "at_ms": at,
+            "recorded_ms": event.hlc.wall,
+            "actor": event.actor,
+            "node": event.origin,
+        },
+    )
+
+
+# -- what is worked out again ----------------------------------------------------------
+
+
+@dataclass
+class Stay:
+    """One placement's time in its bed: from its event to the admission's next placement or
+    its discharge (None: still there)."""
+
+    admission: str
+    uhid: str
+    bed: str
+    start: Stamp
+    end: Stamp | None
+
+
+def _stays(admissions: list[str]) -> dict[str, list[Stay]]:
+    """Each admission's placements in order, each with when it ended."""
+    found: dict[str, list[Stay]] = {a: [] for a in admissions}
+    ends = {
+        a.admission_no: tuple(a.discharge_stamp) if a.discharged else None
+        for a in Admission.objects.filter(admission_no__in=admissions)
+    }
+    rows = Placement.objects.filter(admission_no__in=admissions).values_list(
+        "admission_no", "uhid", "bed", "stamp"
+    )
+    for admission, uhid, bed, stamp in rows:
+        found[admission].append(Stay(admission, uhid, bed, tuple(stamp), None))
+    for admission, stays in found.items():
+        stays.sort(key=lambda s: s.start)
+        discharged = ends.get(admission)
+        for this, following in zip(stays, [*stays[1:], None], strict=True):
+            this.end = following.start if following is not None else discharged
+            if discharged is not None and this.end is not None and discharged < this.end:
+                this.end = discharged
+        # A placement made after the discharge (apart, on another node) never began.
+        found[admission] = [
+            s for s in stays if discharged is None or s.start < discharged
+        ] or stays[:1]
+    return found
+
+
+def refresh_stay(admission: str) -> None:
+    """After an admission's placements or discharge changed: where it is now, and every bed
+    it has been in (their occupants and conflicts), and its patient's other admissions."""
+    stays = _stays([admission])[admission]
+    row = Admission.objects.filter(admission_no=admission).first()
+    if row is None or not stays:
+        return
+    current = stays[-1]
+    ward = ward_of_bed(current.bed)
+    if (row.bed, row.ward, tuple(row.placed_stamp)) != (current.bed, ward, current.start):
+        Admission.objects.filter(admission_no=admission).update(
+            bed=current.bed, ward=ward, placed_stamp=list(current.start)
+        )
+    beds = set(Placement.objects.filter(admission_no=admission).values_list("bed", flat=True))
+    refresh_beds(sorted(beds))
+    refresh_patient(row.uhid)
+
+
+def _clusters(stays: list[Stay]) -> list[list[Stay]]:
+    """Stays that overlap in time, grouped (a sweep over their starts)."""
+    groups: list[list[Stay]] = []
+    reach: Stamp | None = None  # the latest end in the current group (None: open)
+    open_group = False
+    for stay in sorted(stays, key=lambda s: s.start):
+        if groups and (open_group or (reach is not None and stay.start < reach)):
+            groups[-1].append(stay)
+        else:
+            groups.append([stay])
+            reach, open_group = None, False
+        if stay.end is None:
+            open_group = True
+        elif reach is None or stay.end > reach:
+            reach = stay.end
+    return [g for g in groups if len({s.admission for s in g}) > 1]
+
+
+def _conflict_rows(kind: str, subject: str, ward: str, groups: list[list[Stay]]) -> list[Conflict]:
+    rows = []
+    for group in groups:
+        starts = sorted(s.start for s in group)
+        ends = sorted((s.end for s in group), key=lambda e: (e is None, e or ()))
+        # The clash began with its second placement and ends when one stay is left.
+        settled = ends[-2]
+        admissions = sorted({s.admission for s in group})
+        begun = starts[1]
+        rows.append(
+            Conflict(
+                key=f"{kind}:{subject}:{begun[0]}-{begun[1]}-{begun[2]}",
+                kind=kind,
+                subject=subject,
+                ward=ward,
+                records=admissions,
+                detail=CONFLICT_DETAIL[kind].format(subject=subject, n=len(admissions)),
+                is_open=settled is None,
+                detected_ms=begun[0],
+                resolved_ms=settled[0] if settled is not None else None,
+            )
+        )
+    return rows
+
+
+CONFLICT_DETAIL = {
+    "double_booked": "bed {subject} was given to {n} patients at once",
+    "admitted_twice": "patient {subject} was admitted {n} times at once",
+}
+
+
+def _replace_conflicts(kind: str, subject: str, rows: list[Conflict]) -> None:
+    Conflict.objects.filter(kind=kind, subject=subject).delete()
+    Conflict.objects.bulk_create(rows)
+
+
+def refresh_beds(codes: list[str]) -> None:
+    """Work out again each bed's occupants, state and double-bookings from all that is
+    known of it."""
+    for code in codes:
+        bed = Bed.objects.filter(bed=code).first()
+        if bed is None:
+            continue
+        admissions = sorted(
+            set(Placement.objects.filter(bed=code).values_list("admission_no", flat=True))
+        )
+        stays = [s for found in _stays(admissions).values() for s in found if s.bed == code]
+        occupants = [s.admission for s in sorted(stays, key=lambda s: s.start) if s.end is None]
+        ended = [s.end for s in stays if s.end is not None]
+        vacated = max(ended) if ended else None
+        cleaned = bed.stamps.get("cleaned")
+        reserved = bed.stamps.get("reserved_for")
+        last_start = max((s.start for s in stays), default=None)
+        if occupants:
+            state = "occupied"
+        elif not bed.in_service:
+            state = "out_of_service"
+        elif vacated is not None and (cleaned is None or tuple(cleaned) < vacated):
+            state = "cleaning"
+        elif bed.reserved_for and (last_start is None or tuple(reserved or ()) > last_start):
+            state = "reserved"
+        else:
+            state = "vacant"
+        if (bed.state, bed.occupants) != (state, occupants):
+            Bed.objects.filter(bed=code).update(state=state, occupants=occupants)
+        _replace_conflicts(
+            "double_booked", code, _conflict_rows("double_booked", code, bed.ward, _clusters(stays))
+        )
+
+
+def refresh_patient(uhid: str) -> None:
+    """A patient with two admissions open at once (admitted at two nodes apart)."""
+    admissions = list(
+        Admission.objects.filter(uhid=uhid, is_admitted=True).values_list("admission_no", flat=True)
+    )
+    spans = []
+    for found in _stays(admissions).values():
+        if found:
+            ends = [s.end for s in found]
+            end = None if ends[-1] is None else ends[-1]
+            spans.append(Stay(found[0].admission, uhid, found[-1].bed, found[0].start, end))
+    ward = spans[0].bed.rpartition("-")[0] if spans else ""
+    _replace_conflicts(
+        "admitted_twice", uhid, _conflict_rows("admitted_twice", uhid, ward, _clusters(spans))
+    )

@@ -1,0 +1,271 @@
+"""Reads of the wards: the bed board, a stay's chart, the census, the conflict worklist.
+
+A board or list that shows patients is a read of each of them: the caller records which
+(``shown``) in the audit log, as the OPD and laboratory lists do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from nirantar import timeutil
+from nirantar.accounts import permissions
+from nirantar.accounts import queries as accounts
+from nirantar.lab.models import LabOrder
+from nirantar.registration import queries as registration
+from nirantar.registration.models import Patient, age_on
+from nirantar.wards.actions import find_admission
+from nirantar.wards.models import Admission, Bed, Conflict, Placement, Ward, WardEntry
+from nirantar.wards.permissions import READ_CHART
+
+
+@dataclass(frozen=True)
+class Occupant:
+    admission: str
+    uhid: str
+    name_en: str
+    name_hi: str
+    sex: str
+    age: str
+    since_ms: int | None
+    attending: str
+
+
+@dataclass(frozen=True)
+class BedView:
+    bed: str
+    ward: str
+    room: str
+    state: str
+    occupants: list[Occupant]
+    reserved_for: str
+    service_reason: str
+
+    @property
+    def double_booked(self) -> bool:
+        return len(self.occupants) > 1
+
+
+@dataclass
+class WardBoard:
+    ward: Ward
+    beds: list[BedView] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def _age(born: date | None, today: date) -> str:
+    number, unit = age_on(born, today)
+    return f"{number}{unit}" if unit else ""
+
+
+def wards(kind: str = "", sex: str = "") -> list[Ward]:
+    found = Ward.objects.order_by("code")
+    if kind:
+        found = found.filter(kind=kind)
+    if sex:
+        found = found.filter(sex__in=(sex, "any"))
+    return list(found)
+
+
+def board(ward: str = "", kind: str = "", sex: str = "") -> list[WardBoard]:
+    """Every listed bed of the chosen wards with its state and occupants, ward by ward.
+    Five queries whatever the number of beds."""
+    chosen = [w for w in wards(kind, sex) if not ward or w.code == ward]
+    boards = {w.code: WardBoard(w) for w in chosen}
+    beds = list(
+        Bed.objects.filter(ward__in=list(boards), listed=True)
+        .order_by("ward", "order")
+        .values_list("bed", "ward", "room", "state", "occupants", "reserved_for", "service_reason")
+    )
+    numbers = [number for row in beds for number in row[4]]
+    stays = (
+        {
+            a[0]: a
+            for a in Admission.objects.filter(admission_no__in=numbers).values_list(
+                "admission_no", "uhid", "admitted_ms", "attending"
+            )
+        }
+        if numbers
+        else {}
+    )
+    people = (
+        {
+            p[0]: p
+            for p in Patient.objects.filter(uhid__in={s[1] for s in stays.values()}).values_list(
+                "uhid", "name_en", "name_hi", "sex", "date_of_birth"
+            )
+        }
+        if stays
+        else {}
+    )
+    today = timeutil.today()
+    for bed, ward_code, room, state, occupants, reserved_for, reason in beds:
+        shown = []
+        for number in occupants:
+            _, uhid, since, attending = stays.get(number, (number, "", None, ""))
+            _, name_en, name_hi, sex, born = people.get(uhid, (uhid, "", "", "", None))
+            shown.append(
+                Occupant(number, uhid, name_en, name_hi, sex, _age(born, today), since, attending)
+            )
+        target = boards[ward_code]
+        target.beds.append(BedView(bed, ward_code, room, state, shown, reserved_for, reason))
+        target.counts[state] += 1
+        if len(occupants) > 1:
+            target.counts["double_booked"] += 1
+    return [b for b in boards.values()]
+
+
+def shown(boards: list[WardBoard]) -> list[str]:
+    """The patients a board showed, for the audit log."""
+    return sorted({o.uhid for b in boards for bed in b.beds for o in bed.occupants if o.uhid})
+
+
+def totals(boards: list[WardBoard]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for b in boards:
+        total.update(b.counts)
+    return total
+
+
+# -- a stay ----------------------------------------------------------------------------
+
+
+@dataclass
+class Chart:
+    admission: Admission
+    patient: Patient
+    placements: list[Placement]
+    entries: list[WardEntry]
+    orders: list[LabOrder]
+    names: dict[str, tuple[str, str]]  # username -> (full name, registration number)
+
+    def of(self, kind: str) -> list[WardEntry]:
+        return [e for e in self.entries if e.kind == kind]
+
+    @property
+    def corrected(self) -> set[str]:
+        return {e.corrects for e in self.entries if e.corrects}
+
+
+def chart(admission: Admission, patient: Patient) -> Chart:
+    placements = list(Placement.objects.filter(admission_no=admission.admission_no))
+    placements.sort(key=lambda p: tuple(p.stamp))
+    entries = list(
+        WardEntry.objects.filter(admission_no=admission.admission_no).order_by("at_ms", "entry_id")
+    )
+    orders = list(LabOrder.objects.filter(visit=admission.admission_no).order_by("at_ms"))
+    users = {admission.attending, admission.admitted_by, admission.discharge.get("by", "")}
+    users |= {e.actor for e in entries} | {p.actor for p in placements}
+    return Chart(
+        admission, patient, placements, entries, orders, accounts.staff_names(users - {""})
+    )
+
+
+def access_chart(
+    user: Any, admission_text: Any, *, action: str, via: str, request: Any = None
+) -> Chart:
+    """A stay's chart, if ``user`` may read it; the read is audited."""
+    permissions.require(user, READ_CHART.name, request)
+    admission = find_admission(admission_text)
+    patient = registration.access_patient(
+        user, admission.uhid, action=action, via=via, request=request
+    )
+    return chart(admission, patient)
+
+
+def open_admissions(ward: str = "") -> list[Admission]:
+    found = Admission.objects.filter(is_admitted=True, discharged=False)
+    if ward:
+        found = found.filter(ward=ward)
+    return list(found.order_by("ward", "bed"))
+
+
+# -- the census ------------------------------------------------------------------------
+
+
+@dataclass
+class CensusRow:
+    ward: Ward
+    beds: int  # in service
+    at_midnight: int = 0
+    admitted: int = 0
+    discharged: int = 0
+    transferred_in: int = 0
+    transferred_out: int = 0
+
+    @property
+    def occupancy(self) -> float:
+        return 100.0 * self.at_midnight / self.beds if self.beds else 0.0
+
+
+def _midnight_ms(day: date) -> int:
+    """The midnight that ends ``day`` in the hospital's time, in milliseconds."""
+    moment = datetime.combine(day + timedelta(days=1), time(0), tzinfo=timeutil.hospital_zone())
+    return int(moment.timestamp() * 1000)
+
+
+def census(day: date) -> tuple[list[CensusRow], int]:
+    """The midnight census of ``day`` by ward (patients in each ward as the day ended), with
+    the day's admissions, discharges and transfers. A patient is counted once: one with
+    two admissions open at once (a conflict) is counted in the earlier one's ward.
+    Returns the rows and the hospital's total."""
+    start, end = _midnight_ms(day - timedelta(days=1)), _midnight_ms(day)
+    rows = {w.code: CensusRow(w, 0) for w in Ward.objects.order_by("code")}
+    for ward_code, count in Counter(
+        Bed.objects.filter(listed=True, in_service=True).values_list("ward", flat=True)
+    ).items():
+        if ward_code in rows:
+            rows[ward_code].beds = count
+    stays = list(
+        Admission.objects.filter(is_admitted=True, admitted_ms__lt=end).values_list(
+            "admission_no", "uhid", "admitted_ms", "discharged_ms", "node"
+        )
+    )
+    placed: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for number, ward_code, at in Placement.objects.filter(at_ms__lt=end).values_list(
+        "admission_no", "ward", "at_ms"
+    ):
+        placed[number].append((at, ward_code))
+    counted: set[str] = set()
+    for number, uhid, admitted, discharged, _node in sorted(stays, key=lambda s: (s[2], s[4])):
+        moves = sorted(placed.get(number, []))
+        if not moves:
+            continue
+        present = discharged is None or discharged >= end
+        if present and uhid not in counted:
+            counted.add(uhid)
+            ward_code = moves[-1][1]
+            if ward_code in rows:
+                rows[ward_code].at_midnight += 1
+        if start <= admitted < end and moves[0][1] in rows:
+            rows[moves[0][1]].admitted += 1
+        if discharged is not None and start <= discharged < end and moves[-1][1] in rows:
+            rows[moves[-1][1]].discharged += 1
+        for (_, before), (at, after) in zip(moves, moves[1:], strict=False):
+            if start <= at < end and before != after:
+                if before in rows:
+                    rows[before].transferred_out += 1
+                if after in rows:
+                    rows[after].transferred_in += 1
+    result = list(rows.values())
+    return result, sum(r.at_midnight for r in result)
+
+
+# -- conflicts -------------------------------------------------------------------------
+
+
+def conflicts(include_resolved: bool = False, ward: str = "") -> list[Conflict]:
+    found = Conflict.objects.all()
+    if not include_resolved:
+        found = found.filter(is_open=True)
+    if ward:
+        found = found.filter(ward=ward)
+    return list(found.order_by("-is_open", "detected_ms", "key"))
+
+
+def conflict_admissions(rows: list[Conflict]) -> dict[str, Admission]:
+    numbers = {n for c in rows for n in c.records}
+    return {a.admission_no: a for a in Admission.objects.filter(admission_no__in=numbers)}
