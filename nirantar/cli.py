@@ -857,5 +857,42 @@ def lab_check_report(ctx: click.Context, path: Path) -> None:
     sys.exit(0 if result.genuine else 1)
 
 
+@main.group()
+def wards() -> None:
+    """Wards and beds: the layout every node shows on its bed board."""
+
+
+@wards.command("layout")
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--demo", is_flag=True, help="The demo hospital's nine wards (186 beds).")
+@click.option("--as", "actor", default="admin", show_default=True, help="Recorded as the author.")
+@click.pass_context
+def wards_layout(ctx: click.Context, path: Path | None, demo: bool, actor: str) -> None:
+    """Define wards and their beds from a JSON file (a list of wards, as PUT
+    /api/v1/wards/{code} takes them) or the demo's. A ward defined again is replaced."""
+    setup_django(_data_dir(ctx))
+    from nirantar.errors import ActionError
+    from nirantar.wards import actions as ward_actions
+    from nirantar.wards import catalogue as ward_catalogue
+
+    if demo == (path is not None):
+        raise click.UsageError("give a JSON file or --demo")
+    layout = ward_catalogue.demo_wards() if demo else json.loads(path.read_text())  # type: ignore[union-attr]
+    if not isinstance(layout, list):
+        raise click.UsageError("the file must hold a JSON list of wards")
+    beds = 0
+    for number, ward in enumerate(layout, start=1):
+        try:
+            ward_actions.do_define_ward(actor, ward)
+        except ActionError as exc:
+            code = ward.get("code") if isinstance(ward, dict) else None
+            detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+            raise click.ClickException(f"ward {number} ({code}): {exc.message} ({detail})") from exc
+        beds += len(ward["beds"])
+    click.echo(f"defined {len(layout)} wards, {beds} beds")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

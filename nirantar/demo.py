@@ -246,6 +246,7 @@ class DemoHospital:
         self.say("Creating the demo hospital (a hub and two counters) ...")
         self.hub.cli("init", "--hub", "--node", "hub", "--number", "1")
         self.hub.cli("demo-seed", "--users")
+        self.hub.cli("wards", "layout", "--demo")
         self.hub.start(self.host)
         self.hub.wait_up(self.host)
         for number, counter in enumerate(self.counters, start=2):
@@ -311,6 +312,8 @@ class DemoHospital:
         self.say("  (or anyone) open Token display to watch the calls on the waiting hall's TV.")
         self.say("  Lab tests the doctor orders wait on the Laboratory screen (sign in as lab);")
         self.say("  a pathologist verifies and issues the signed report.")
+        self.say("  Wards: the bed board, admissions (from the doctor's admission advice),")
+        self.say("  transfers, the nursing chart and discharge - sign in as nurse or doctor.")
         self.say("  Then take the hub down - type  h  and Enter (again to bring it back) -")
         self.say("  and keep registering at both counters: they sync with each other.")
         self.say(f"  Without this prompt: kill $(cat {self.hub.data_dir}/serve.pid), and later")

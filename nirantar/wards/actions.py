@@ -326,7 +326,7 @@ def do_transfer(actor: str, admission_text: Any, bed_text: Any, reason: Any = ""
     with writing() as w:
         row = _open(admission_text)
         target = parse_bed(bed_text)
-        if target == row.bed and len(Bed.objects.get(bed=row.bed).occupants) <= 1:
+        if target == row.bed:
             raise Conflict(f"{row.admission_no} is already in bed {target}", {"bed": "same bed"})
         bed = _bed_for(target, row.uhid)
         w.emit(

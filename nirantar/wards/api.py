@@ -14,7 +14,7 @@ from nirantar.accounts import actions as account_actions
 from nirantar.accounts.auth import client_address, needs
 from nirantar.accounts.permissions import allowed, require
 from nirantar.errors import Conflict as ConflictError
-from nirantar.errors import ValidationFailed
+from nirantar.errors import NotFound, ValidationFailed
 from nirantar.schemas import ERRORS
 from nirantar.wards import actions, documents, queries
 from nirantar.wards.models import Admission, Conflict, WardEntry
@@ -92,7 +92,7 @@ def beds(
 ) -> Any:
     boards = queries.board(ward.upper(), kind, sex)
     if ward and not boards:
-        raise ValidationFailed(f"no ward {ward}", {"ward": "no such ward"})
+        raise NotFound(f"no ward {ward}", {"ward": "no such ward"})
     account_actions.do_record_search(
         request.user,
         f"bed board {ward or kind or 'all'}",
@@ -318,7 +318,7 @@ class AdmitIn(Schema):
 )
 def admit(request: HttpRequest, payload: AdmitIn) -> Any:
     admission = actions.do_admit(request.user.username, payload.model_dump())
-    return Status(201, _read(request, admission.admission_no, "wards.admit"))
+    return Status(201, _admit_read(request, admission.admission_no, "wards.admit"))
 
 
 def _read(request: HttpRequest, admission: str, action: str) -> dict[str, Any]:
@@ -407,7 +407,7 @@ def discharge(request: HttpRequest, admission: str, payload: DischargeIn) -> Any
     return _read(request, admission, "wards.discharge")
 
 
-class EntryIn(Schema):
+class ChartEntryIn(Schema):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["vitals", "io", "nursing_note", "medication", "progress_note"]
     data: dict[str, str | int | float | None] = Field(..., examples=[{"pulse": 88}])
@@ -415,7 +415,7 @@ class EntryIn(Schema):
     corrects: str = Field("", max_length=60)
 
 
-class EntryOut(Schema):
+class ChartEntryOut(Schema):
     entry: str
     admission: str
     kind: str
@@ -445,11 +445,11 @@ def entry_out(e: WardEntry, corrected: set[str] | None = None) -> dict[str, Any]
 
 @router.post(
     "/admissions/{admission}/entries",
-    response={201: EntryOut, **ERRORS},
+    response={201: ChartEntryOut, **ERRORS},
     summary="Chart an entry: vitals, intake/output, nursing note, medicine given, progress note",
     auth=needs(CHART),
 )
-def record_entry(request: HttpRequest, admission: str, payload: EntryIn) -> Any:
+def record_entry(request: HttpRequest, admission: str, payload: ChartEntryIn) -> Any:
     if payload.kind == "progress_note":
         require(request.user, PROGRESS.name, request)  # doctors write progress notes
     entry = actions.do_record_entry(
@@ -463,7 +463,7 @@ def record_entry(request: HttpRequest, admission: str, payload: EntryIn) -> Any:
 
 @router.get(
     "/admissions/{admission}/entries",
-    response={200: list[EntryOut], **ERRORS},
+    response={200: list[ChartEntryOut], **ERRORS},
     summary="The stay's chart entries, oldest first (kind= to filter)",
     auth=needs(READ_CHART),
 )
@@ -475,13 +475,13 @@ def entries(request: HttpRequest, admission: str, kind: str = Query("", max_leng
     return [entry_out(e, corrected) for e in found.entries if not kind or e.kind == kind]
 
 
-class LabOrderIn(Schema):
+class WardLabOrderIn(Schema):
     model_config = ConfigDict(extra="forbid")
     tests: list[str] = Field(..., max_length=30, examples=[["CBC", "KFT"]])
     note: str = Field("", max_length=200)
 
 
-class LabOrderOut(Schema):
+class WardLabOrderOut(Schema):
     order: str
     tests: list[str]
     status: str
@@ -489,11 +489,11 @@ class LabOrderOut(Schema):
 
 @router.post(
     "/admissions/{admission}/lab-orders",
-    response={201: LabOrderOut, **ERRORS},
+    response={201: WardLabOrderOut, **ERRORS},
     summary="Order laboratory tests for an admitted patient (the ward's nurse collects)",
     auth=needs(PROGRESS),
 )
-def lab_order(request: HttpRequest, admission: str, payload: LabOrderIn) -> Any:
+def lab_order(request: HttpRequest, admission: str, payload: WardLabOrderIn) -> Any:
     order = actions.do_order_tests(request.user.username, admission, payload.tests, payload.note)
     return Status(201, {"order": order.order_no, "tests": order.tests, "status": order.status})
 

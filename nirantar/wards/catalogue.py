@@ -42,7 +42,7 @@ def _ward(
 
 
 def demo_wards() -> list[dict[str, Any]]:
-    """Nine wards, 183 beds: general wards for men and women, paediatric, maternity, an
+    """Nine wards, 186 beds: general wards for men and women, paediatric, maternity, an
     ICU, private rooms and emergency observation."""
     return [_ward(*row) for row in DEMO_WARDS]
 

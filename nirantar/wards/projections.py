@@ -472,16 +472,17 @@ def refresh_beds(codes: list[str]) -> None:
 
 def refresh_patient(uhid: str) -> None:
     """A patient with two admissions open at once (admitted at two nodes apart)."""
-    admissions = list(
+    admissions = sorted(
         Admission.objects.filter(uhid=uhid, is_admitted=True).values_list("admission_no", flat=True)
     )
     spans = []
     for found in _stays(admissions).values():
-        if found:
-            ends = [s.end for s in found]
-            end = None if ends[-1] is None else ends[-1]
-            spans.append(Stay(found[0].admission, uhid, found[-1].bed, found[0].start, end))
-    ward = spans[0].bed.rpartition("-")[0] if spans else ""
+        if found:  # the whole stay: its first placement to its last one's end
+            spans.append(
+                Stay(found[0].admission, uhid, found[-1].bed, found[0].start, found[-1].end)
+            )
+    spans.sort(key=lambda s: s.start)
+    ward = ward_of_bed(spans[0].bed) if spans else ""
     _replace_conflicts(
         "admitted_twice", uhid, _conflict_rows("admitted_twice", uhid, ward, _clusters(spans))
     )
