@@ -144,6 +144,19 @@ def do_define_ward(actor: str, data: Any) -> Ward:
     with writing() as w:
         if department:
             department = registration.find_department(department).code
+        kept = {b["bed"] for b in listed}
+        taken = [
+            bed
+            for bed, occupants in Bed.objects.filter(ward=code, listed=True).values_list(
+                "bed", "occupants"
+            )
+            if occupants and bed not in kept
+        ]
+        if taken:
+            raise Conflict(
+                f"beds {', '.join(taken)} have patients in them: transfer them first",
+                {"beds": "occupied beds can't be taken away"},
+            )
         w.emit(
             events.WARD_DEFINED,
             f"ward:{code}",

@@ -351,6 +351,8 @@ def _stays(admissions: list[str]) -> dict[str, list[Stay]]:
     for admission, uhid, bed, stamp in rows:
         found[admission].append(Stay(admission, uhid, bed, tuple(stamp), None))
     for admission, stays in found.items():
+        if not stays:  # a discharge that came before any placement: nothing to work out yet
+            continue
         stays.sort(key=lambda s: s.start)
         discharged = ends.get(admission)
         for this, following in zip(stays, [*stays[1:], None], strict=True):

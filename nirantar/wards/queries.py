@@ -221,17 +221,20 @@ def census(day: date) -> tuple[list[CensusRow], int]:
             rows[ward_code].beds = count
     stays = list(
         Admission.objects.filter(is_admitted=True, admitted_ms__lt=end).values_list(
-            "admission_no", "uhid", "admitted_ms", "discharged_ms", "node"
+            "admission_no", "uhid", "admitted_ms", "discharged_ms", "node", "discharge_stamp"
         )
     )
-    placed: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for number, ward_code, at in Placement.objects.filter(at_ms__lt=end).values_list(
-        "admission_no", "ward", "at_ms"
+    placed: dict[str, list[tuple[tuple[Any, ...], int, str]]] = defaultdict(list)
+    for number, ward_code, at, stamp in Placement.objects.filter(at_ms__lt=end).values_list(
+        "admission_no", "ward", "at_ms", "stamp"
     ):
-        placed[number].append((at, ward_code))
+        placed[number].append((tuple(stamp), at, ward_code))
     counted: set[str] = set()
-    for number, uhid, admitted, discharged, _node in sorted(stays, key=lambda s: (s[2], s[4])):
-        moves = sorted(placed.get(number, []))
+    for number, uhid, admitted, discharged, _, left in sorted(stays, key=lambda s: (s[2], s[4])):
+        placements = sorted(placed.get(number, []))
+        if left:  # as on the board: a move made apart after the discharge never began
+            placements = [p for p in placements if p[0] < tuple(left)] or placements[:1]
+        moves = [(at, ward_code) for _, at, ward_code in placements]
         if not moves:
             continue
         present = discharged is None or discharged >= end
@@ -269,3 +272,50 @@ def conflicts(include_resolved: bool = False, ward: str = "") -> list[Conflict]:
 def conflict_admissions(rows: list[Conflict]) -> dict[str, Admission]:
     numbers = {n for c in rows for n in c.records}
     return {a.admission_no: a for a in Admission.objects.filter(admission_no__in=numbers)}
+
+
+# -- for the screens' forms ------------------------------------------------------------
+
+
+def free_beds() -> list[tuple[str, str, str]]:
+    """(bed, state, reserved for) of every bed a patient could be put in now: vacant, or
+    reserved (for the patient it names), in layout order. For the forms' bed lists."""
+    return list(
+        Bed.objects.filter(listed=True, in_service=True, state__in=("vacant", "reserved"))
+        .order_by("ward", "order")
+        .values_list("bed", "state", "reserved_for")
+    )
+
+
+def double_booked(bed: str) -> bool:
+    """Whether more than one patient lies in ``bed`` now."""
+    occupants = Bed.objects.filter(bed=bed).values_list("occupants", flat=True).first()
+    return len(occupants or []) > 1
+
+
+def doctors() -> list[Any]:
+    """Active doctors, who may be a stay's attending."""
+    return list(accounts.users().filter(role="doctor", is_active=True).order_by("full_name"))
+
+
+def admission_advice(limit: int = 200) -> list[tuple[Any, Patient | None]]:
+    """Admission advised at the OPD and not acted on yet: not struck out, no admission made
+    from its visit, the patient not admitted now. Newest first, with the patient."""
+    from nirantar.opd.queries import admission_requests
+
+    advised = admission_requests(limit)
+    visits = [a.entry.visit for a in advised]
+    uhids = {a.entry.uhid for a in advised}
+    admitted_from = set(
+        Admission.objects.filter(visit__in=visits, is_admitted=True).values_list("visit", flat=True)
+    )
+    in_bed = set(
+        Admission.objects.filter(uhid__in=uhids, is_admitted=True, discharged=False).values_list(
+            "uhid", flat=True
+        )
+    )
+    pending = [
+        a for a in advised if a.entry.visit not in admitted_from and a.entry.uhid not in in_bed
+    ]
+    people = {p.uhid: p for p in Patient.objects.filter(uhid__in={a.entry.uhid for a in pending})}
+    return [(a, people.get(a.entry.uhid)) for a in pending]
