@@ -394,6 +394,25 @@ def do_discharge(actor: str, admission_text: Any, data: Any) -> Admission:
     return Admission.objects.get(admission_no=row.admission_no)
 
 
+def do_confirm_discharge(actor: str, admission_text: Any, discharge: Any, note: Any) -> Admission:
+    """Say which of the discharges made apart stands (the conflict worklist's resolution)."""
+    why = rules.clean_reason(note, required=True, field="note")
+    chosen = str(discharge or "")[:60]
+    with writing() as w:
+        row = find_admission(admission_text)
+        if chosen not in {v["discharge"] for v in row.discharge_versions}:
+            raise NotFound(
+                f"{row.admission_no} has no discharge {chosen}", {"discharge": "not found"}
+            )
+        w.emit(
+            events.DISCHARGE_CONFIRMED,
+            f"patient:{row.uhid}",
+            {"admission": row.admission_no, "uhid": row.uhid, "discharge": chosen, "note": why},
+            actor=actor,
+        )
+    return Admission.objects.get(admission_no=row.admission_no)
+
+
 # -- the chart -------------------------------------------------------------------------
 
 

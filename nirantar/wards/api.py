@@ -242,6 +242,15 @@ class PlacementOut(Schema):
     by: str
 
 
+class DischargeVersionOut(Schema):
+    discharge: str
+    type: str
+    at: str | None
+    by: str
+    standing: bool
+    recorded_at: str | None
+
+
 class AdmissionOut(Schema):
     admission: str
     uhid: str
@@ -258,6 +267,7 @@ class AdmissionOut(Schema):
     discharged: bool
     discharge: dict[str, Any]
     discharged_at: str | None
+    discharges: list[DischargeVersionOut]
     placements: list[PlacementOut]
     form: str
     wristband: str
@@ -282,6 +292,17 @@ def admission_out(a: Admission, placements: list[Any] | None = None) -> dict[str
         "discharged": a.discharged,
         "discharge": a.discharge,
         "discharged_at": _iso(a.discharged_ms),
+        "discharges": [
+            {
+                "discharge": v["discharge"],
+                "type": v["type"],
+                "at": _iso(v["at"]),
+                "by": v["by"],
+                "standing": v["stamp"] == a.discharge_stamp,
+                "recorded_at": _iso(v["stamp"][0]),
+            }
+            for v in a.discharge_versions
+        ],
         "placements": [
             {
                 "bed": p.bed,
@@ -404,6 +425,23 @@ class DischargeIn(Schema):
 )
 def discharge(request: HttpRequest, admission: str, payload: DischargeIn) -> Any:
     actions.do_discharge(request.user.username, admission, payload.model_dump())
+    return _read(request, admission, "wards.discharge")
+
+
+class ConfirmIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    discharge: str = Field(..., max_length=60, description="the discharge (its id) that stands")
+    note: str = Field(..., max_length=200)
+
+
+@router.post(
+    "/admissions/{admission}/discharge/confirm",
+    response={200: AdmissionOut, **ERRORS},
+    summary="Say which of two discharges made apart stands (resolves the conflict)",
+    auth=needs(PROGRESS),
+)
+def confirm_discharge(request: HttpRequest, admission: str, payload: ConfirmIn) -> Any:
+    actions.do_confirm_discharge(request.user.username, admission, payload.discharge, payload.note)
     return _read(request, admission, "wards.discharge")
 
 
@@ -615,7 +653,7 @@ class InvolvedOut(Schema):
 
 class ConflictOut(Schema):
     conflict: str
-    kind: Literal["double_booked", "admitted_twice"]
+    kind: Literal["double_booked", "admitted_twice", "contradictory_discharge"]
     subject: str
     ward: str
     detail: str

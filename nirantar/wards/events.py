@@ -19,7 +19,10 @@ wards.patient_transferred   {admission, uhid, ward, bed, reason}
     append-only placement; the admission's bed is its latest placement's
 wards.patient_discharged    {admission, uhid, type, at, diagnoses, procedures, course,
                              condition, medicines, follow_up}
-    the earliest discharge event stands; a second one that differs is a conflict
+    every discharge is kept; the earliest stands unless one is confirmed; two that
+    differ in type or time are a conflict until a doctor confirms one
+wards.discharge_confirmed   {admission, uhid, discharge (its event id), note}
+    last-writer-wins: the confirmed discharge stands
 wards.entry_recorded        {admission, uhid, kind, at, ...kind's fields}
     append-only: vitals, intake/output, nursing notes, medication given, progress notes;
     a correction is a new entry naming the one it corrects
@@ -38,6 +41,7 @@ BED_CLEANED = "wards.bed_cleaned"
 PATIENT_ADMITTED = "wards.patient_admitted"
 PATIENT_TRANSFERRED = "wards.patient_transferred"
 PATIENT_DISCHARGED = "wards.patient_discharged"
+DISCHARGE_CONFIRMED = "wards.discharge_confirmed"
 ENTRY_RECORDED = "wards.entry_recorded"
 
 ADMISSION = NumberFormat("admission", "IP", "admission number")

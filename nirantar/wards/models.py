@@ -63,13 +63,15 @@ class Admission(models.Model):
     ward = models.CharField(max_length=10, blank=True)  # where its latest placement put it
     bed = models.CharField(max_length=16, blank=True)
     placed_stamp = models.JSONField(default=list)
-    # The discharge that stands (the earliest event), and how many differing ones exist.
+    # The discharge that stands (the one confirmed, else the earliest event), and every
+    # discharge made: {discharge (event id), stamp, type, at, by, ...summary}.
     discharged = models.BooleanField(default=False)
     discharge = models.JSONField(default=dict)
     discharge_stamp = models.JSONField(default=list)
     discharged_ms = models.BigIntegerField(null=True)  # the time the discharge gives
     discharge_event_ms = models.BigIntegerField(null=True)
-    discharge_versions = models.JSONField(default=list)  # [[stamp, body hash]] all of them
+    discharge_versions = models.JSONField(default=list)
+    discharge_confirmed = models.JSONField(default=dict)  # {discharge, stamp, by, note}
 
     class Meta:
         db_table = "wards_admission"

@@ -36,6 +36,7 @@ for _type in (
     events.PATIENT_ADMITTED,
     events.PATIENT_TRANSFERRED,
     events.PATIENT_DISCHARGED,
+    events.DISCHARGE_CONFIRMED,
     events.ENTRY_RECORDED,
 ):
     event_version(_type, 1)
@@ -273,18 +274,48 @@ def on_patient_discharged(event: Event) -> None:
         raise ValueError("at must be the discharge time in milliseconds")
     summary = {key: _text(body, key, required=False, limit=4000) for key in DISCHARGE_TEXTS}
     row = _admission(admission, uhid)
-    stamp = lww.stamp_of(event)
-    versions = [v for v in row.discharge_versions if v[0] != stamp]
-    versions.append([stamp, event.hash])
-    row.discharge_versions = sorted(versions)
-    if not row.discharged or tuple(stamp) < tuple(row.discharge_stamp):  # the earliest stands
-        row.discharged = True
-        row.discharge = {"type": kind, "by": event.actor, **summary}
-        row.discharge_stamp = stamp
-        row.discharged_ms = at
-        row.discharge_event_ms = event.hlc.wall
+    version = {
+        "discharge": event_id(event),
+        "stamp": lww.stamp_of(event),
+        "type": kind,
+        "at": at,
+        "by": event.actor,
+        **summary,
+    }
+    versions = [v for v in row.discharge_versions if v["discharge"] != version["discharge"]]
+    row.discharge_versions = sorted([*versions, version], key=lambda v: tuple(v["stamp"]))
+    _settle_discharge(row)
     row.save()
     refresh_stay(admission)
+
+
+@handles(events.DISCHARGE_CONFIRMED)
+def on_discharge_confirmed(event: Event) -> None:
+    admission, uhid = _patient(event)
+    chosen = _text(event.body, "discharge", limit=60)
+    note = _text(event.body, "note", required=False, limit=200)
+    row = _admission(admission, uhid)
+    stamp = lww.stamp_of(event)
+    if not lww.newer(stamp, row.discharge_confirmed.get("stamp")):
+        return
+    row.discharge_confirmed = {"discharge": chosen, "stamp": stamp, "by": event.actor, "note": note}
+    _settle_discharge(row)
+    row.save()
+    refresh_stay(admission)
+
+
+def _settle_discharge(row: Admission) -> None:
+    """The discharge that stands: the one a doctor confirmed, else the earliest made."""
+    versions = row.discharge_versions
+    if not versions:
+        return
+    chosen = row.discharge_confirmed.get("discharge")
+    standing = next((v for v in versions if v["discharge"] == chosen), versions[0])
+    row.discharged = True
+    row.discharge = {k: standing[k] for k in ("type", "by", *DISCHARGE_TEXTS)}
+    row.discharge_stamp = standing["stamp"]
+    row.discharged_ms = standing["at"]
+    row.discharge_event_ms = standing["stamp"][0]
 
 
 @handles(events.ENTRY_RECORDED)
@@ -382,6 +413,35 @@ def refresh_stay(admission: str) -> None:
     beds = set(Placement.objects.filter(admission_no=admission).values_list("bed", flat=True))
     refresh_beds(sorted(beds))
     refresh_patient(row.uhid)
+    refresh_discharges(Admission.objects.get(admission_no=admission))
+
+
+def refresh_discharges(row: Admission) -> None:
+    """Discharges made apart that disagree (type or time) are a conflict until a doctor
+    confirms one made after them all."""
+    versions = row.discharge_versions
+    facts = {(v["type"], v["at"]) for v in versions}
+    rows = []
+    if len(facts) > 1:
+        second = versions[1]["stamp"]
+        confirmed = row.discharge_confirmed.get("stamp")
+        settled = confirmed is not None and tuple(confirmed) > tuple(versions[-1]["stamp"])
+        rows.append(
+            Conflict(
+                key=f"contradictory_discharge:{row.admission_no}:{second[0]}-{second[1]}-{second[2]}",
+                kind="contradictory_discharge",
+                subject=row.admission_no,
+                ward=row.ward,
+                records=[row.admission_no],
+                detail=CONFLICT_DETAIL["contradictory_discharge"].format(
+                    subject=row.admission_no, n=len(facts)
+                ),
+                is_open=not settled,
+                detected_ms=second[0],
+                resolved_ms=confirmed[0] if settled and confirmed else None,
+            )
+        )
+    _replace_conflicts("contradictory_discharge", row.admission_no, rows)
 
 
 def _clusters(stays: list[Stay]) -> list[list[Stay]]:
@@ -430,6 +490,7 @@ def _conflict_rows(kind: str, subject: str, ward: str, groups: list[list[Stay]])
 CONFLICT_DETAIL = {
     "double_booked": "bed {subject} was given to {n} patients at once",
     "admitted_twice": "patient {subject} was admitted {n} times at once",
+    "contradictory_discharge": "admission {subject} was discharged {n} different ways",
 }
 
 

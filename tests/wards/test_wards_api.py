@@ -932,7 +932,6 @@ def test_an_admin_defines_and_redefines_a_ward(hospital, api_as, admin, nurse):
     assert response.status_code == 400
 
 
-
 def test_a_redefinition_may_not_take_away_a_bed_with_a_patient_in_it(
     layout, admit, patient, api_as, admin, ward_nurse
 ):

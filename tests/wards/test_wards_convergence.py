@@ -513,23 +513,44 @@ def test_two_discharges_made_apart_the_earliest_stands_everywhere(apart, person,
     assert_every_order_gives(live, [admitted, normal, lama], layout_events())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second, differing discharge is kept (Admission.discharge_versions) but never "
-    "reaches the conflict worklist, though DESIGN.md names contradictory discharges among "
-    "the conflicts that go to a person",
-)
-def test_two_differing_discharges_made_apart_go_to_the_worklist(apart, person, staff):
-    ward_nurse, _ = staff
+def test_two_differing_discharges_made_apart_go_to_the_worklist_until_one_is_confirmed(
+    apart, person, staff
+):
+    ward_nurse, doc = staff
     admitted = apart.admit("ward-7", person("Suresh"), "MW1-08", at(8))
     arrive([admitted])
     # One node records a death, the other, apart, that the patient left against advice.
-    arrive(
-        [apart.discharge("ward-7", admitted, at(15), type="death", diagnoses="Cardiac arrest")],
-        [apart.discharge("ward-8", admitted, at(14), type="lama")],
-    )
+    died = apart.discharge("ward-7", admitted, at(15), type="death", diagnoses="Cardiac arrest")
+    left = apart.discharge("ward-8", admitted, at(14), type="lama")
+    arrive([died], [left])
+    number = admitted.body["admission"]
     [conflict] = worklist(ward_nurse)
-    assert conflict["records"][0]["admission"] == admitted.body["admission"]
+    assert conflict["kind"] == "contradictory_discharge" and conflict["open"]
+    assert [r["admission"] for r in conflict["records"]] == [number]
+    live = ward_dump()
+    assert_every_order_gives(live, [admitted, died, left], layout_events())
+    # Until a doctor says which stands, the earliest made does (LAMA, made first).
+    stay = doc.get(f"/api/v1/admissions/{number}").json()
+    assert stay["discharge"]["type"] == "lama"
+    assert {v["type"]: v["standing"] for v in stay["discharges"]} == {"death": False, "lama": True}
+    death = next(v["discharge"] for v in stay["discharges"] if v["type"] == "death")
+    refused = doc.post(
+        f"/api/v1/admissions/{number}/discharge/confirm", {"discharge": "x:1", "note": "checked"}
+    )
+    assert refused.status_code == 404
+    confirmed = doc.post(
+        f"/api/v1/admissions/{number}/discharge/confirm",
+        {"discharge": death, "note": "he was brought back and died on the ward"},
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["discharge"]["type"] == "death"
+    assert Admission.objects.get(admission_no=number).discharged_ms == at(15)
+    assert worklist(ward_nurse) == []
+    [settled] = worklist(ward_nurse, resolved=True)
+    assert settled["kind"] == "contradictory_discharge" and not settled["open"]
+    assert ward_nurse.post(
+        f"/api/v1/admissions/{number}/discharge/confirm", {"discharge": death, "note": "again"}
+    ).status_code in (401, 403)  # a nurse may not say which discharge stands
 
 
 def test_cleaning_a_bed_at_another_node_converges(apart, person, staff):
@@ -605,6 +626,13 @@ def _history(apart: Apart, person: Any, ward_nurse: Api, doc: Api) -> list[Event
         {"type": "normal", "diagnoses": "Admitted twice at two nodes"},
     )
     assert closed.status_code == 200, closed.content
+    uma_stay = doc.get(f"{url}/{a_uma.body['admission']}").json()
+    delivered = next(v["discharge"] for v in uma_stay["discharges"] if v["type"] == "normal")
+    confirmed = doc.post(
+        f"{url}/{a_uma.body['admission']}/discharge/confirm",
+        {"discharge": delivered, "note": "she went home after the delivery"},
+    )
+    assert confirmed.status_code == 200, confirmed.content
     assert ward_nurse.post("/api/v1/beds/ICU-02/cleaned").status_code == 200
     assert (
         ward_nurse.post(
@@ -643,7 +671,11 @@ def test_any_order_of_the_same_ward_events_gives_the_same_tables(apart, person, 
     live = projection.dump()
     assert live["wards.Conflict"] and live["wards.WardEntry"] and live["wards.Placement"]
     conflicts = {(c.kind, c.is_open) for c in Conflict.objects.all()}
-    assert conflicts == {("double_booked", False), ("admitted_twice", False)}
+    assert conflicts == {
+        ("double_booked", False),
+        ("admitted_twice", False),
+        ("contradictory_discharge", False),
+    }
     expected = _replay(sorted(history, key=lambda e: e.order_key))
     assert expected == live  # the order a rebuild replays gives what the node showed
 
