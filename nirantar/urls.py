@@ -18,6 +18,7 @@ urlpatterns = [
     path("desk/", include("nirantar.opd.urls")),
     path("display/", include(display_urlpatterns)),
     path("lab/", include("nirantar.lab.urls")),
+    path("wards/", include("nirantar.wards.urls")),
     path("sync/", include("nirantar.ledger.urls")),
     path("", include("nirantar.accounts.urls")),
     path("status/", views.status, name="status"),

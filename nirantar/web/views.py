@@ -21,6 +21,7 @@ from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
 from nirantar.opd.permissions import DISPLAY, QUEUE
 from nirantar.registration.permissions import REGISTER
+from nirantar.wards.permissions import BOARD
 from nirantar.web.screens import screen
 
 
@@ -33,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
         (READ_AUDIT, "audit"),
         (MANAGE_NODES, "status"),
         (DISPLAY, "displays"),
+        (BOARD, "wards-board"),
     ):
         if allowed(request.user, permission.name):
             return redirect(where)
