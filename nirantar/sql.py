@@ -1,7 +1,7 @@
-"""Plain SQL for the few reads on a hot path - an analyser's message and its projection -
-where building the query through the ORM costs ten times running it (measured: 0.45 ms
-against 0.03 ms for one row by key on SQLite). Same tables, both engines; everything else
-reads through the ORM.
+"""Plain SQL for the few reads on a hot path - an analyser's message and its projection,
+the whole hospital's bed board - where the ORM costs ten times the query (measured: 0.45 ms
+against 0.03 ms for one row by key on SQLite; thousands of rows decoded field by field).
+Same tables, both engines; everything else reads through the ORM.
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ def one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return tuple(row) if row is not None else None
+
+
+def rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Every row of a query with ``%s`` placeholders."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def json_value(value: Any) -> Any:

@@ -126,11 +126,23 @@ def _person(name_en: str, name_hi: str) -> str:
     return (name_hi or name_en) if _hindi() else (name_en or name_hi)
 
 
+AUDITED_KEY = "wards_audited"
+
+
 def _audit_list(request: HttpRequest, label: str, uhids: list[str]) -> None:
-    """Names on a list are a read of each patient (as the API's lists record them)."""
-    account_actions.do_record_search(
-        request.user, label, uhids, via="screen", address=client_address(request)
-    )
+    """Names on a list are a read of each patient. A board on a ward's screen refreshes all
+    day: each patient is recorded the first time this session shows them each day (as the
+    doctor's queue does), not again at every refresh - else the audit log would grow by the
+    whole hospital every time someone looks."""
+    today = timeutil.today().isoformat()
+    audited = request.session.get(AUDITED_KEY) or {}
+    already = set(audited.get("uhids", [])) if audited.get("day") == today else set()
+    new = [uhid for uhid in uhids if uhid not in already]
+    if new:
+        account_actions.do_record_search(
+            request.user, label, new, via="screen", address=client_address(request)
+        )
+        request.session[AUDITED_KEY] = {"day": today, "uhids": sorted(already.union(new))}
 
 
 def _problem(request: HttpRequest, exc: ActionError) -> HttpResponse:

@@ -171,6 +171,27 @@ def test_the_board_records_which_patients_it_showed(wards, registered, nurse, do
     assert AuditEntry.objects.filter(patient=registered["uhid"]).count() == 2
 
 
+def test_a_board_left_open_records_each_patient_once_a_day_and_newcomers_when_they_appear(
+    wards, registered, clerk_api, ram, nurse, doctor, records
+):
+    admitted(signed_in(nurse), registered["uhid"], "MW1-07", doctor)
+    AuditEntry.objects.all().delete()
+    screen = signed_in(records)  # the ward's screen, refreshing all day
+    for _ in range(3):
+        assert screen.get("/wards/").status_code == 200
+    assert AuditEntry.objects.filter(patient=registered["uhid"], actor="imran").count() == 1
+    other = clerk_api.post("/api/v1/patients", {**ram, "name_en": "Shyam Lal", "mobile": ""})
+    assert other.status_code == 201, other.content
+    newcomer = other.json()["uhid"]
+    admitted(signed_in(nurse), newcomer, "MW1-08", doctor)
+    assert screen.get("/wards/MW1/").status_code == 200
+    assert AuditEntry.objects.filter(patient=newcomer, actor="imran").count() == 1
+    assert AuditEntry.objects.filter(patient=registered["uhid"], actor="imran").count() == 1
+    # Another session (another screen, or after signing in again) records them again.
+    signed_in(records).get("/wards/")
+    assert AuditEntry.objects.filter(patient=registered["uhid"], actor="imran").count() == 2
+
+
 def test_the_board_filters_by_kind_and_sex(wards, nurse):
     client = signed_in(nurse)
     icu = client.get("/wards/?kind=icu").content.decode()
