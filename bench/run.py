@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench import lab, peer, registration, timeline
+from bench import lab, peer, registration, timeline, wards
 from bench.common import append_report, table
 
 
@@ -248,7 +248,75 @@ def lab_section(result: dict[str, Any]) -> str:
     )
 
 
-SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab")
+def wards_section(result: dict[str, Any]) -> str:
+    labels = {
+        "api": "GET /api/v1/beds (whole hospital, JSON)",
+        "screen": "GET /wards/ (hospital-wide bed board, HTML)",
+    }
+    rows = []
+    for key, label in labels.items():
+        if key not in result["requests"]:
+            status = result["missing"].get(key, "not measured")
+            rows.append([label, f"not measured (HTTP {status})", *[""] * 8])
+            continue
+        r = result["requests"][key]
+        s, w = r["server"], r["wall"]
+        met = "yes" if s["p95"] < wards.TARGET_MS else "**no**"
+        queries = "" if r.get("queries") is None else str(r["queries"])
+        rows.append(
+            [
+                label,
+                f"{r['shown']:,}",
+                f"{r['bytes'] / 1024:.0f} KiB",
+                queries,
+                fmt(s["p50"]),
+                fmt(s["p95"]),
+                fmt(s["p99"]),
+                fmt(s["max"]),
+                fmt(w["p95"]),
+                met,
+            ]
+        )
+    states = ", ".join(
+        f"{n:,} {state.replace('_', ' ')}" for state, n in sorted(result["states"].items())
+    )
+    return (
+        f"The bed board of the whole hospital: {result['beds']:,} beds in {result['wards']} "
+        "wards (`catalogue.hospital_wards`), one node on SQLite, 2 gunicorn workers x 4 "
+        "threads, one client on loopback (kept-alive connection), "
+        f"{result['iterations']} sequential requests of each after {result['warmup']} warm-up "
+        "(`python -m bench.wards`). The wards and patients were written through the node's "
+        "own actions before it served: the layout defined, "
+        f"{result['admitted']:,} patients registered and admitted to beds spread over every "
+        f"ward (men to men's wards, women to women's), {result['discharged']} of them then "
+        f"discharged (their beds awaiting cleaning), {result['reserved']} vacant beds "
+        f"reserved and {result['out_of_service']} taken out of service ({states}). "
+        f"The node held {result['events']:,} events; its database was "
+        f"{result['database_mb']} MB. A nurse asks: bearer token for the API, a signed-in "
+        "session for the screen. Every board is an audited read of the patients it shows, "
+        "so each request also writes an audit event. SQL queries per request were counted "
+        "in-process (Django test client, same data). The machine is shared: its 1-minute "
+        f"load average was up to {result['load']} while measuring. "
+        f"Target: under {wards.TARGET_MS} ms (server p95).\n\n"
+        + table(
+            [
+                "request (ms)",
+                "beds shown",
+                "size",
+                "SQL queries",
+                "server p50",
+                "server p95",
+                "server p99",
+                "server max",
+                "wall p95",
+                "under target",
+            ],
+            rows,
+        )
+    )
+
+
+SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab", "wards")
 TITLES = {
     "registration": "Registration counter",
     "search": "patient search",
@@ -256,12 +324,13 @@ TITLES = {
     "peer": "GNU Health",
     "timeline": "patient timeline (issue 5)",
     "lab": "laboratory MLLP ingest",
+    "wards": "bed board of the whole hospital",
 }
 
 
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
-        return "Registration counter, sync, patient timeline and laboratory ingest"
+        return "Registration counter, sync, patient timeline, laboratory ingest and bed board"
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return text[0].upper() + text[1:]
@@ -285,6 +354,9 @@ def main() -> None:
     parser.add_argument(
         "--lab-parallel", type=int, default=3, help="analyser connections at once (0: none)"
     )
+    parser.add_argument("--wards-beds", type=int, default=3300)
+    parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
+    parser.add_argument("--wards-requests", type=int, default=30)
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -331,6 +403,11 @@ def main() -> None:
     if "lab" in chosen:
         print(f"laboratory: {args.lab_messages:,} ORU^R01 messages over MLLP ...", flush=True)
         sections.append(lab_section(lab.run(args.lab_messages, args.lab_parallel)))
+    if "wards" in chosen:
+        print(f"bed board of {args.wards_beds:,} beds ...", flush=True)
+        sections.append(
+            wards_section(wards.run(args.wards_beds, args.wards_patients, args.wards_requests))
+        )
 
     body = "\n\n".join(sections)
     print(body)
