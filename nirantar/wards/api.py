@@ -2,10 +2,12 @@
 the census and the conflict worklist. Same actions, rules and audit as the screens."""
 # No `from __future__ import annotations`: django-ninja reads these hints at import time.
 
+import hashlib
 import json
 from datetime import date
 from typing import Any, Literal
 
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
@@ -104,13 +106,15 @@ def beds(
     boards = queries.board(ward.upper(), kind, sex)
     if ward and not boards:
         raise NotFound(f"no ward {ward}", {"ward": "no such ward"})
-    account_actions.do_record_search(
-        request.user,
-        f"bed board {ward or kind or 'all'}",
-        queries.shown(boards),
-        via="api",
-        address=client_address(request),
-    )
+    new = _not_shown_today(request, queries.shown(boards))
+    if new:
+        account_actions.do_record_search(
+            request.user,
+            f"bed board {ward or kind or 'all'}",
+            new,
+            via="api",
+            address=client_address(request),
+        )
     out = []
     for b in boards:
         for bed in b.beds:
@@ -149,6 +153,22 @@ def beds(
         json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder),
         content_type="application/json; charset=utf-8",
     )
+
+
+def _not_shown_today(request: HttpRequest, uhids: list[str]) -> list[str]:
+    """The patients this token's board has not shown yet today in this server process: a
+    board polled all day by a ward's system records each patient the first time it shows
+    them each day, as a screen's session does, not the whole hospital at every poll. (Kept
+    in the process's memory: a restart or another worker records them once more.)"""
+    token = request.headers.get("Authorization", "")
+    key = "wards-board:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    today = timeutil.today().isoformat()
+    seen = cache.get(key)
+    already: set[str] = seen[1] if seen and seen[0] == today else set()
+    new = [uhid for uhid in uhids if uhid not in already]
+    if new:
+        cache.set(key, (today, already.union(new)), timeout=36 * 3600)
+    return new
 
 
 class BedIn(Schema):

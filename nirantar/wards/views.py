@@ -165,9 +165,10 @@ def counts_html(counts: Any) -> SafeString:
         for state, label in STATES.items()
     ]
     if counts["double_booked"]:
+        label = gettext("Double-booked")  # not inside the f-string: xgettext can't see it there
         parts.append(
             '<span class="count double-count" data-count="double_booked" role="alert">'
-            f"⚠ {html.escape(gettext('Double-booked'))}: "
+            f"⚠ {html.escape(label)}: "
             f"<strong>{int(counts['double_booked'])}</strong></span>"
         )
     return mark_safe(" ".join(parts))  # noqa: S308 - the labels escaped, the rest numbers

@@ -1111,6 +1111,25 @@ def test_every_read_of_a_patient_on_the_wards_is_audited(
     assert Event.objects.filter(type="accounts.record_accessed", actor="meera").count() >= 2
 
 
+def test_a_board_polled_all_day_records_each_patient_once_a_day_and_newcomers_at_once(
+    layout, admit, patient, ward_nurse, api_as, nurse
+):
+    first = patient()
+    admit(first, "MW1-01")
+    shown = AuditEntry.objects.filter(action="patient.search_result", via="api")
+    for _ in range(3):
+        assert ward_nurse.get("/api/v1/beds").status_code == 200
+    assert shown.filter(patient=first).count() == 1
+    second = patient()
+    admit(second, "MW1-02")
+    ward_nurse.get("/api/v1/beds")
+    assert shown.filter(patient=second).count() == 1
+    assert shown.filter(patient=first).count() == 1
+    # Another token (another system, or a new one) records them again.
+    api_as(nurse).get("/api/v1/beds")
+    assert shown.filter(patient=first).count() == 2
+
+
 def test_the_conflict_worklist_read_is_audited_only_when_it_shows_patients(layout, ward_nurse):
     before = AuditEntry.objects.count()
     response = ward_nurse.get("/api/v1/conflicts")
