@@ -12,8 +12,9 @@ screen - asks for the whole hospital's board, one request after another.
 
 Server time is read from each response's Server-Timing header (the node's own time);
 wall time is what a client on loopback waited, on a kept-alive connection. Every board
-is a read of the patients it shows, so each request also writes an audit event, as in
-production. SQL queries per request are counted in-process (Django's test client, same
+is a read of the patients it shows: the first request of a session or token each day
+records every patient shown (here, in the warm-up), later ones only patients not shown
+yet, as in production. SQL queries per request are counted in-process (Django's test client, same
 settings and data).
 """
 
