@@ -47,7 +47,7 @@ demo: install system-packages
 test: install-test
 	$(MAKE) lint
 	$(BIN)/pytest -q
-	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -m "not browser and not system" tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab
+	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -m "not browser and not system" tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards
 
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench scripts
