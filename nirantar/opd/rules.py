@@ -71,7 +71,10 @@ def number(value: Any) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
-    result = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    try:
+        result = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    except OverflowError as exc:  # an integer of hundreds of digits
+        raise ValueError("not a number") from exc
     if not math.isfinite(result):
         raise ValueError("not a number")
     return result

@@ -311,7 +311,11 @@ class AdmissionOut(Schema):
     discharge_summary: str
 
 
-def admission_out(a: Admission, placements: list[Any] | None = None) -> dict[str, Any]:
+def admission_out(
+    a: Admission, placements: list[Any] | None = None, *, clinical: bool = True
+) -> dict[str, Any]:
+    """An admission; without ``clinical`` (a caller who may not read charts: the admission
+    desk, the records office's list) the diagnosis, note and discharge summary are left out."""
     base = f"/api/v1/admissions/{a.admission_no}"
     return {
         "admission": a.admission_no,
@@ -319,15 +323,15 @@ def admission_out(a: Admission, placements: list[Any] | None = None) -> dict[str
         "ward": a.ward,
         "bed": a.bed,
         "attending": a.attending,
-        "diagnosis": a.diagnosis,
+        "diagnosis": a.diagnosis if clinical else "",
         "source": a.source,
         "visit": a.visit,
-        "note": a.note,
+        "note": a.note if clinical else "",
         "admitted_at": _iso(a.admitted_ms),
         "admitted_by": a.admitted_by,
         "node": a.node,
         "discharged": a.discharged,
-        "discharge": a.discharge,
+        "discharge": a.discharge if clinical else {"type": a.discharge.get("type", "")},
         "discharged_at": _iso(a.discharged_ms),
         "discharges": [
             {
@@ -394,7 +398,7 @@ def _admit_read(request: HttpRequest, admission: str, action: str) -> dict[str, 
     account_actions.do_record_access(
         request.user, row.uhid, action, via="api", address=client_address(request)
     )
-    return admission_out(row)
+    return admission_out(row, clinical=False)
 
 
 @router.get(
@@ -412,7 +416,8 @@ def admissions(request: HttpRequest, ward: str = Query("", max_length=10)) -> An
         via="api",
         address=client_address(request),
     )
-    return [admission_out(a) for a in rows]
+    clinical = allowed(request.user, READ_CHART.name)
+    return [admission_out(a, clinical=clinical) for a in rows]
 
 
 @router.get(

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Q
+
 from nirantar import sql, timeutil
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
+from nirantar.errors import ValidationFailed
 from nirantar.lab.models import LabOrder
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Patient, age_on
@@ -222,6 +225,9 @@ class CensusRow:
         return 100.0 * self.at_midnight / self.beds if self.beds else 0.0
 
 
+CENSUS_FIRST, CENSUS_LAST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _midnight_ms(day: date) -> int:
     """The midnight that ends ``day`` in the hospital's time, in milliseconds."""
     moment = datetime.combine(day + timedelta(days=1), time(0), tzinfo=timeutil.hospital_zone())
@@ -233,6 +239,11 @@ def census(day: date) -> tuple[list[CensusRow], int]:
     the day's admissions, discharges and transfers. A patient is counted once: one with
     two admissions open at once (a conflict) is counted in the earlier one's ward.
     Returns the rows and the hospital's total."""
+    if not CENSUS_FIRST <= day <= CENSUS_LAST:
+        raise ValidationFailed(
+            "no census for that date",
+            {"date": f"between {CENSUS_FIRST.isoformat()} and {CENSUS_LAST.isoformat()}"},
+        )
     start, end = _midnight_ms(day - timedelta(days=1)), _midnight_ms(day)
     rows = {w.code: CensusRow(w, 0) for w in Ward.objects.order_by("code")}
     for ward_code, count in Counter(
@@ -240,13 +251,21 @@ def census(day: date) -> tuple[list[CensusRow], int]:
     ).items():
         if ward_code in rows:
             rows[ward_code].beds = count
+    # Only the stays the day can have seen: begun before it ended, not over before it began
+    # (a year's history is hundreds of thousands of stays; the day's are a few thousand).
+    relevant = Admission.objects.filter(is_admitted=True, admitted_ms__lt=end).filter(
+        Q(discharged_ms__isnull=True) | Q(discharged_ms__gte=start)
+    )
     stays = list(
-        Admission.objects.filter(is_admitted=True, admitted_ms__lt=end).values_list(
+        relevant.values_list(
             "admission_no", "uhid", "admitted_ms", "discharged_ms", "node", "discharge_stamp"
         )
     )
     placed: dict[str, list[tuple[tuple[Any, ...], int, str]]] = defaultdict(list)
-    for number, ward_code, at, stamp in Placement.objects.filter(at_ms__lt=end).values_list(
+    moves_of = Placement.objects.filter(
+        at_ms__lt=end, admission_no__in=relevant.values("admission_no")
+    )
+    for number, ward_code, at, stamp in moves_of.values_list(
         "admission_no", "ward", "at_ms", "stamp"
     ):
         placed[number].append((tuple(stamp), at, ward_code))

@@ -808,7 +808,10 @@ def census(request: HttpRequest) -> HttpResponse:
     if text:
         try:
             chosen = date.fromisoformat(text[:10])
+            if not queries.CENSUS_FIRST <= chosen <= queries.CENSUS_LAST:
+                raise ValueError(text)
         except ValueError:
+            chosen = today
             problem = gettext("A date is YYYY-MM-DD; today's census is shown.")
     rows, total = queries.census(chosen)
     beds = sum(r.beds for r in rows)

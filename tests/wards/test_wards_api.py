@@ -1136,3 +1136,41 @@ def test_the_conflict_worklist_read_is_audited_only_when_it_shows_patients(layou
     assert response.status_code == 200 and response.json() == []
     assert ward_nurse.get("/api/v1/conflicts?resolved=true").json() == []
     assert AuditEntry.objects.count() == before
+
+
+# -- found in review ---------------------------------------------------------------------
+def test_the_it_administrator_sees_no_patient_on_the_wards(layout, admit, patient, api_as, admin):
+    admit(patient(), "MW1-01", diagnosis="HIV-associated TB")
+    it = api_as(admin)
+    assert it.get("/api/v1/beds").status_code == 403
+    assert it.get("/api/v1/conflicts").status_code == 403
+    assert it.get("/api/v1/admissions").status_code == 403
+
+
+def test_the_list_of_admissions_shows_diagnoses_only_to_those_who_read_charts(
+    layout, admit, patient, clerk_api, ward_nurse
+):
+    admit(patient(), "MW1-01", diagnosis="HIV-associated TB", note="isolation")
+    [seen] = clerk_api.get("/api/v1/admissions").json()
+    assert (seen["diagnosis"], seen["note"], seen["bed"]) == ("", "", "MW1-01")
+    [charted] = ward_nurse.get("/api/v1/admissions").json()
+    assert (charted["diagnosis"], charted["note"]) == ("HIV-associated TB", "isolation")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
+def test_a_census_for_a_date_out_of_reach_is_refused_not_a_crash(layout, ward_nurse, day):
+    response = ward_nurse.get(f"/api/v1/census?date={day}")
+    assert response.status_code == 400, response.content
+    assert "date" in response.json()["error"]["fields"]
+
+
+def test_a_number_of_hundreds_of_digits_on_the_chart_is_refused_not_a_crash(
+    layout, admit, patient, ward_nurse
+):
+    number = admit(patient(), "MW1-01")["admission"]
+    huge = int("9" * 400)
+    for kind, data in (("io", {"intake_oral_ml": huge}), ("vitals", {"pulse": huge})):
+        response = ward_nurse.post(
+            f"/api/v1/admissions/{number}/entries", {"kind": kind, "data": data}
+        )
+        assert response.status_code == 400, response.content

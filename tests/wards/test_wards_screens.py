@@ -503,3 +503,10 @@ def test_the_board_in_hindi_names_wards_and_patients_in_hindi(wards, registered,
     board = client.get("/wards/").content.decode()
     assert '<html lang="hi">' in board and "मेडिकल वार्ड 1 (पुरुष)" in board
     assert "राम कुमार शर्मा" in cell(board, "MW1-07")
+
+
+def test_the_census_screen_answers_a_date_out_of_reach_with_today_and_a_message(wards, nurse):
+    for day in ("0001-01-01", "9999-12-31", "2026-02-30"):
+        response = signed_in(nurse).get(f"/wards/census?date={day}")
+        assert response.status_code == 200
+        assert "YYYY-MM-DD" in response.content.decode()
