@@ -41,8 +41,8 @@ for _type in (
 ):
     event_version(_type, 1)
 
-WARD_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
-BED_PART = re.compile(r"^[A-Z0-9]{1,6}$")
+WARD_CODE = re.compile(r"\A[A-Z][A-Z0-9]{0,7}\Z")
+BED_PART = re.compile(r"\A[A-Z0-9]{1,6}\Z")  # \Z: no trailing newline
 Stamp = tuple[Any, ...]
 
 
@@ -97,11 +97,12 @@ def _patient(event: Event) -> tuple[str, str]:
 
 
 def _admission(admission: str, uhid: str) -> Admission:
+    """The admission's row (a new, unsaved one if not here yet). Its patient is the one its
+    admission event names; what another event says of it under another UHID is kept (the
+    log keeps everything) but counts for nothing - whichever arrived first."""
     row = Admission.objects.filter(admission_no=admission).first()
     if row is None:
         return Admission(admission_no=admission, uhid=uhid)
-    if row.uhid != uhid:
-        raise ValueError(f"admission {admission} belongs to another patient")
     return row
 
 
@@ -150,7 +151,16 @@ def on_ward_defined(event: Event) -> None:
             Bed.objects.filter(bed=bed).update(room=room, order=order, listed=True)
     Bed.objects.bulk_create(new)
     if known:
-        Bed.objects.filter(bed__in=list(known)).update(listed=False)
+        # Beds this definition no longer lists leave the layout. One nobody was ever put in
+        # and nothing was ever recorded of goes altogether; the rest stay as the row a
+        # placement makes for a bed whose layout is unknown - so a node that met an older
+        # definition first ends with the same rows as one that never met it.
+        placed = set(Placement.objects.filter(bed__in=list(known)).values_list("bed", flat=True))
+        empty = [b for b, row in known.items() if b not in placed and not row.stamps]
+        Bed.objects.filter(bed__in=empty).delete()
+        Bed.objects.filter(bed__in=[b for b in known if b not in empty]).update(
+            listed=False, room="", order=0
+        )
 
 
 @handles(events.BED_SERVICE_SET)
@@ -238,10 +248,14 @@ def on_patient_admitted(event: Event) -> None:
         "visit": _text(body, "visit", required=False, limit=24),
     }
     row = _admission(admission, uhid)
+    if row.is_admitted and row.uhid != uhid:
+        raise ValueError(f"admission {admission} was already made for another patient")
     if not row.is_admitted:
         for key, value in values.items():
             setattr(row, key, value)
+        row.uhid = uhid  # the admission names the patient, whatever came before it
         row.is_admitted, row.source = True, source
+        _settle_discharge(row)
         row.admitted_ms, row.admitted_by, row.node = event.hlc.wall, event.actor, event.origin
         row.save()
     _place(event, admission, uhid, "admitted")
@@ -276,6 +290,7 @@ def on_patient_discharged(event: Event) -> None:
     row = _admission(admission, uhid)
     version = {
         "discharge": event_id(event),
+        "uhid": uhid,
         "stamp": lww.stamp_of(event),
         "type": kind,
         "at": at,
@@ -306,8 +321,10 @@ def on_discharge_confirmed(event: Event) -> None:
 
 def _settle_discharge(row: Admission) -> None:
     """The discharge that stands: the one a doctor confirmed, else the earliest made."""
-    versions = row.discharge_versions
+    versions = [v for v in row.discharge_versions if v.get("uhid", row.uhid) == row.uhid]
     if not versions:
+        row.discharged, row.discharge, row.discharge_stamp = False, {}, []
+        row.discharged_ms = row.discharge_event_ms = None
         return
     chosen = row.discharge_confirmed.get("discharge")
     standing = next((v for v in versions if v["discharge"] == chosen), versions[0])
@@ -376,11 +393,15 @@ def _stays(admissions: list[str]) -> dict[str, list[Stay]]:
         a.admission_no: tuple(a.discharge_stamp) if a.discharged else None
         for a in Admission.objects.filter(admission_no__in=admissions)
     }
+    patients = dict(
+        Admission.objects.filter(admission_no__in=admissions).values_list("admission_no", "uhid")
+    )
     rows = Placement.objects.filter(admission_no__in=admissions).values_list(
         "admission_no", "uhid", "bed", "stamp"
     )
     for admission, uhid, bed, stamp in rows:
-        found[admission].append(Stay(admission, uhid, bed, tuple(stamp), None))
+        if uhid == patients.get(admission, uhid):  # a move of another patient's counts not
+            found[admission].append(Stay(admission, uhid, bed, tuple(stamp), None))
     for admission, stays in found.items():
         if not stays:  # a discharge that came before any placement: nothing to work out yet
             continue
@@ -419,7 +440,7 @@ def refresh_stay(admission: str) -> None:
 def refresh_discharges(row: Admission) -> None:
     """Discharges made apart that disagree (type or time) are a conflict until a doctor
     confirms one made after them all."""
-    versions = row.discharge_versions
+    versions = [v for v in row.discharge_versions if v.get("uhid", row.uhid) == row.uhid]
     facts = {(v["type"], v["at"]) for v in versions}
     rows = []
     if len(facts) > 1:

@@ -83,7 +83,8 @@ def board(ward: str = "", kind: str = "", sex: str = "") -> list[WardBoard]:
         return []
     beds = sql.rows(
         "SELECT bed, ward, room, state, occupants, reserved_for, service_reason FROM wards_bed "
-        "WHERE listed AND (%s = '' OR ward = %s) ORDER BY ward, \"order\"",
+        "WHERE (listed OR state = 'occupied') AND (%s = '' OR ward = %s) "
+        'ORDER BY ward, "order", bed',
         [ward, ward],
     )
     # Everyone in a bed now, with who they are: the occupants of the beds above (a stay
@@ -175,10 +176,16 @@ class Chart:
 
 
 def chart(admission: Admission, patient: Patient) -> Chart:
-    placements = list(Placement.objects.filter(admission_no=admission.admission_no))
+    # Only what was recorded of this stay's own patient (a hostile node could name the
+    # admission under another UHID: kept in the log, shown nowhere).
+    placements = list(
+        Placement.objects.filter(admission_no=admission.admission_no, uhid=admission.uhid)
+    )
     placements.sort(key=lambda p: tuple(p.stamp))
     entries = list(
-        WardEntry.objects.filter(admission_no=admission.admission_no).order_by("at_ms", "entry_id")
+        WardEntry.objects.filter(admission_no=admission.admission_no, uhid=admission.uhid).order_by(
+            "at_ms", "entry_id"
+        )
     )
     orders = list(LabOrder.objects.filter(visit=admission.admission_no).order_by("at_ms"))
     users = {admission.attending, admission.admitted_by, admission.discharge.get("by", "")}

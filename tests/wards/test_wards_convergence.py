@@ -731,3 +731,76 @@ def test_the_census_after_the_partition_counts_every_patient_once(apart, person,
     today = census(ward_nurse, timeutil.today())
     assert today["total"] == 4
     assert today["by_ward"]["MW1"]["beds"] == 29  # MW1-10 is out of service
+
+
+# -- found in review ---------------------------------------------------------------------
+def _define(apart: Apart, origin: str, beds: list[str], when: int) -> Event:
+    body = {
+        "code": "ZZ1",
+        "name_en": "Ward ZZ1",
+        "name_hi": "वार्ड ZZ1",
+        "kind": "general",
+        "sex": "any",
+        "department": "",
+        "beds": [{"bed": f"ZZ1-{b}", "room": "1"} for b in beds],
+    }
+    return apart._next(origin, events.WARD_DEFINED, body, when, stream="ward:ZZ1")
+
+
+def test_a_ward_redefined_at_two_nodes_gives_the_same_beds_in_any_order(apart, person):
+    older = _define(apart, "ward-7", ["01", "02", "03"], at(9))
+    admitted = apart.admit("ward-7", person("Ram Kumar"), "ZZ1-03", at(9, 30))
+    newer = _define(apart, "ward-8", ["01"], at(10))
+    arrive([older, admitted], [newer])
+    live = ward_dump()
+    beds = {b.bed: (b.listed, b.state) for b in Bed.objects.filter(ward="ZZ1")}
+    # ZZ1-02 (no one ever in it) is gone; ZZ1-03 stays while its patient is in it.
+    assert beds == {"ZZ1-01": (True, "vacant"), "ZZ1-03": (False, "occupied")}
+    assert_every_order_gives(live, [older, admitted, newer], layout_events("ZZ1"))
+
+
+def test_a_patient_in_a_bed_another_node_took_out_of_the_layout_stays_on_the_board(
+    apart, person, staff
+):
+    ward_nurse, _ = staff
+    ram = person("Ram Kumar")
+    admitted = apart.admit("ward-7", ram, "MW1-30", at(9))
+    fewer = dict(next(w for w in catalogue.demo_wards() if w["code"] == "MW1"))
+    fewer["beds"] = fewer["beds"][:29]
+    redefined = apart._next("ward-8", events.WARD_DEFINED, fewer, at(10), stream="ward:MW1")
+    arrive([admitted], [redefined])
+    shown = board(ward_nurse, "?ward=MW1")
+    assert shown["MW1-30"]["state"] == "occupied"
+    assert shown["MW1-30"]["occupant"]["uhid"] == ram
+    assert census(ward_nurse)["by_ward"]["MW1"]["at_midnight"] == 1
+
+
+def test_a_move_naming_the_stay_under_another_patient_counts_for_nothing_in_any_order(
+    apart, person, staff
+):
+    ward_nurse, doc = staff
+    ram, mohan = person("Ram Kumar"), person("Mohan Lal")
+    admitted = apart.admit("ward-7", ram, "MW1-05", at(9))
+    forged = apart._next(  # the same admission number, another patient's UHID
+        "ward-8",
+        events.PATIENT_TRANSFERRED,
+        {
+            "admission": admitted.body["admission"],
+            "uhid": mohan,
+            "ward": "MW1",
+            "bed": "MW1-06",
+            "reason": "moved",
+        },
+        at(10, 5),
+        stream=f"patient:{mohan}",
+    )
+    arrive([forged], [admitted])
+    number = admitted.body["admission"]
+    row = Admission.objects.get(admission_no=number)
+    assert (row.uhid, row.bed) == (ram, "MW1-05")
+    assert board(ward_nurse, "?ward=MW1")["MW1-06"]["state"] == "vacant"
+    assert [p["bed"] for p in doc.get(f"/api/v1/admissions/{number}").json()["placements"]] == [
+        "MW1-05"
+    ]
+    live = ward_dump()
+    assert_every_order_gives(live, [admitted, forged], layout_events())
