@@ -894,5 +894,156 @@ def wards_layout(ctx: click.Context, path: Path | None, demo: bool, actor: str) 
     click.echo(f"defined {len(layout)} wards, {beds} beds")
 
 
+# -- backups ------------------------------------------------------------------------------
+@main.group("backup-key")
+def backup_key() -> None:
+    """The key pair backups are encrypted to (made once, away from the nodes)."""
+
+
+@backup_key.command("new")
+@click.argument("prefix", type=click.Path(dir_okay=False, path_type=Path))
+def backup_key_new(prefix: Path) -> None:
+    """Write PREFIX.pub (for the nodes) and PREFIX.key (keep it offline: it reads backups)."""
+    from nirantar import backup as backups
+
+    try:
+        private, public = backups.new_key_pair(prefix)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    click.echo(f"wrote {public} (give it to the nodes) and {private} (keep it offline)")
+    click.echo(f"fingerprint {backups.fingerprint(backups.load_public(public))}")
+
+
+@main.command("backup")
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    help="A directory (an external disk, a NAS mount), or s3://BUCKET/PREFIX (Object Lock; "
+    "endpoint in NIRANTAR_S3_ENDPOINT, credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).",
+)
+@click.option(
+    "--retain-days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(1, 3650),
+    help="On object storage: how long each object is locked (COMPLIANCE) against deletion.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup public key, PREFIX.pub.",
+)
+@click.pass_context
+def backup_command(ctx: click.Context, destination: str, key_path: Path, retain_days: int) -> None:
+    """Write this node's events not yet backed up there, encrypted, and a signed manifest."""
+    setup_django(_data_dir(ctx))
+    from nirantar import backup as backups
+
+    try:
+        public = backups.load_public(key_path)
+        made = backups.make_backup(backups.destination(destination, retain_days), public)
+    except backups.BackupError as exc:
+        fail(str(exc))
+    click.echo(
+        f"{made.manifest}: {made.events:,} new events in {made.segments} segments "
+        f"({made.total_events:,} in the backup) in {made.seconds:.1f} s"
+    )
+
+
+@main.command("restore")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="The backup: a directory, or s3://BUCKET/PREFIX.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup private key, PREFIX.key.",
+)
+@click.option(
+    "--node",
+    "node_name",
+    required=True,
+    help="This new node's name (a restored node is a new node: it is enrolled "
+    "under a new number before it writes).",
+)
+@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
+@click.pass_context
+def restore_command(
+    ctx: click.Context, source: str, key_path: Path, node_name: str, backed_up: str | None
+) -> None:
+    """Restore the newest backup onto a fresh node (an empty data directory): check every
+    manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
+    from nirantar import backup as backups
+    from nirantar import config
+    from nirantar.ledger import keys
+
+    data_dir = _data_dir(ctx)
+    if data_dir is None:
+        raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
+    if data_dir.exists() and any(data_dir.iterdir()):
+        fail(f"{data_dir} is not empty: restore onto a fresh node")
+    try:
+        private = backups.load_private(key_path)
+        dest = backups.destination(source)
+        name, manifest, _ = backups.newest_chain(dest, backed_up)[0]
+    except backups.BackupError as exc:
+        fail(str(exc))
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    node_config = config.NodeConfig(node=node_name)
+    try:
+        node_config.validate()
+    except config.ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    config.save(data_dir, node_config)
+    config.create_secret_key(data_dir)
+    keys.save_private(data_dir / "node.key", keys.generate())
+    setup_django(data_dir)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    click.echo(
+        f"restoring {name} ({manifest['events']:,} events of {manifest['node']}, "
+        f"made {manifest['made_at']})",
+        err=True,
+    )
+    with click.progressbar(length=manifest["events"], label="events", file=sys.stderr) as bar:
+        done = [0]
+
+        def step(count: int, total: int) -> None:
+            bar.update(count - done[0])
+            done[0] = count
+
+        try:
+            report = backups.restore(dest, private, progress=step, node=manifest["node"])
+        except backups.BackupError as exc:
+            fail(f"{exc}\nThe node in {data_dir} holds what was restored before the problem.")
+    click.echo(
+        f"restored {report.events:,} events of {report.origins} origins "
+        f"in {report.seconds:.1f} s from {report.manifest}"
+    )
+    click.echo(
+        f"duplicates {report.duplicates}, held {report.held}, refused {len(report.rejected)}"
+    )
+    for ref, reason in report.rejected[:50]:
+        click.echo(f"  refused {ref}: {reason}")
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}")
+    if report.rejected or report.problems or report.held:
+        sys.exit(1)
+    click.echo(
+        f"{node_name} is not enrolled: it serves what was restored read-only until an "
+        "administrator enrols it (nirantar enrol approve on the hub)"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,248 @@
+"""Backups through the commands an IT team types: `nirantar backup-key new`, `nirantar
+backup --to DIR --key PREFIX.pub`, and `nirantar restore --from DIR --key PREFIX.key`
+onto a fresh data directory. Real node processes on SQLite; the backup is a directory.
+
+Every way a backup can be spoiled that the issue names is tried: a changed byte (in a
+segment, in a manifest), a missing segment, a manifest from another hospital, and a
+destination rolled back to an older state."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.system.node import NodeProcess
+
+pytestmark = pytest.mark.system
+
+
+def patients(node: NodeProcess) -> list[str]:
+    with sqlite3.connect(node.data_dir / "nirantar.sqlite3") as db:
+        rows = db.execute("SELECT uhid FROM registration_patient ORDER BY uhid").fetchall()
+    return [r[0] for r in rows]
+
+
+def events(node: NodeProcess) -> int:
+    with sqlite3.connect(node.data_dir / "nirantar.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM ledger_event").fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def backed_up(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | NodeProcess]:
+    """A hub with patients, backed up twice to a directory (two manifests, a chain)."""
+    root = tmp_path_factory.mktemp("backup")
+    hub = NodeProcess(root / "hub", "hub", 1)
+    hub.init()
+    hub.run("demo-seed", "--patients", "6")
+    out = hub.run("backup-key", "new", str(root / "hospital")).stdout
+    assert "fingerprint" in out
+    assert oct((root / "hospital.key").stat().st_mode & 0o777) == "0o600"
+    first = hub.run("backup", "--to", str(root / "dest"), "--key", str(root / "hospital.pub"))
+    assert "manifests/hub/00000001.json" in first.stdout
+    hub.run("demo-seed", "--patients", "4")  # the seed adds to a node only once ...
+    hub.run(
+        "user",
+        "add",
+        "nurse",
+        "--role",
+        "nurse",
+        "--password-file",
+        "-",
+        input="nurse-has-a-long-passphrase\n",
+    )
+    second = hub.run("backup", "--to", str(root / "dest"), "--key", str(root / "hospital.pub"))
+    assert "manifests/hub/00000002.json" in second.stdout
+    return {"root": root, "hub": hub, "dest": root / "dest"}
+
+
+def copy_of(backed_up: dict, name: str) -> Path:
+    copy = Path(backed_up["root"]) / name
+    shutil.copytree(backed_up["dest"], copy)
+    return copy
+
+
+def restore(backed_up: dict, source: Path, name: str) -> tuple[NodeProcess, object]:
+    node = NodeProcess(Path(backed_up["root"]) / name, name)
+    result = node.run(
+        "restore",
+        "--from",
+        str(source),
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.key"),
+        "--node",
+        name,
+        check=False,
+    )
+    return node, result
+
+
+def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_up):
+    hub = backed_up["hub"]
+    node, result = restore(backed_up, backed_up["dest"], "hub-2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refused 0" in result.stdout and "held 0" in result.stdout
+    # Every event the hub held at its last backup, bar the record of that backup itself.
+    assert events(node) == events(hub) - 1
+    assert patients(node) == patients(hub) and len(patients(node)) == 6
+    verified = node.run("verify")
+    assert verified.stdout.startswith("OK:"), verified.stdout
+    # The restored node is a new node: it serves, but mints nothing until enrolled.
+    assert "not enrolled" in result.stdout
+
+
+def test_the_backup_can_not_be_read_without_its_private_key(backed_up):
+    segment = next(Path(backed_up["dest"], "segments").iterdir())
+    data = segment.read_bytes()
+    assert b"registration" not in data and b"patient" not in data
+    other = NodeProcess(Path(backed_up["root"]) / "x", "x")
+    other.run("backup-key", "new", str(Path(backed_up["root"]) / "other"))
+    result = other.run(
+        "restore",
+        "--from",
+        str(backed_up["dest"]),
+        "--key",
+        str(Path(backed_up["root"]) / "other.key"),
+        "--node",
+        "x",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "can't be decrypted with this key" in result.stderr
+
+
+def test_a_changed_byte_in_a_segment_is_found(backed_up):
+    copy = copy_of(backed_up, "dest-byte")
+    segment = sorted(Path(copy, "segments").iterdir())[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    segment.write_bytes(bytes(data))
+    node, result = restore(backed_up, copy, "hub-byte")
+    assert result.returncode != 0
+    assert "does not match its name (altered)" in result.stderr
+
+
+def test_a_changed_byte_in_a_manifest_is_found(backed_up):
+    copy = copy_of(backed_up, "dest-manifest")
+    path = Path(copy, "manifests/hub/00000002.json")
+    envelope = json.loads(path.read_text())
+    envelope["manifest"]["events"] += 1
+    path.write_text(json.dumps(envelope, indent=1))
+    node, result = restore(backed_up, copy, "hub-manifest")
+    assert result.returncode != 0
+    assert "signature does not verify" in result.stderr
+
+
+def test_a_missing_segment_is_found(backed_up):
+    copy = copy_of(backed_up, "dest-missing")
+    sorted(Path(copy, "segments").iterdir())[-1].unlink()
+    node, result = restore(backed_up, copy, "hub-missing")
+    assert result.returncode != 0
+    assert "is missing from" in result.stderr
+
+
+def test_a_manifest_from_another_hospital_is_found(backed_up, tmp_path):
+    other = NodeProcess(tmp_path / "other-hub", "hub", 1)
+    other.init("--hospital", "Another Hospital")
+    other.run(
+        "backup",
+        "--to",
+        str(tmp_path / "other-dest"),
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.pub"),
+    )
+    copy = copy_of(backed_up, "dest-foreign")
+    # The other hospital's hub is also called "hub": its manifest #1 slipped in as #3.
+    shutil.copy(
+        tmp_path / "other-dest/manifests/hub/00000001.json",
+        Path(copy, "manifests/hub/00000003.json"),
+    )
+    for segment in Path(tmp_path, "other-dest/segments").iterdir():
+        shutil.copy(segment, Path(copy, "segments", segment.name))
+    node, result = restore(backed_up, copy, "hub-foreign")
+    assert result.returncode != 0
+    assert "does not follow" in result.stderr or "another hospital" in result.stderr
+
+
+def test_a_destination_rolled_back_to_an_older_state_is_found_at_the_next_backup(
+    backed_up, tmp_path
+):
+    hub = backed_up["hub"]
+    dest = tmp_path / "rolled"
+    key = str(Path(backed_up["root"]) / "hospital.pub")
+    hub.run("backup", "--to", str(dest), "--key", key)
+    older = tmp_path / "older"
+    shutil.copytree(dest, older)
+    hub.run("backup", "--to", str(dest), "--key", key)
+    # The attacker puts back the older copy (the newest manifest gone).
+    shutil.rmtree(dest)
+    shutil.copytree(older, dest)
+    result = hub.run("backup", "--to", str(dest), "--key", key, check=False)
+    assert result.returncode != 0
+    assert "rolled back" in result.stderr
+    assert sorted(p.name for p in Path(dest, "manifests/hub").iterdir()) == ["00000001.json"]
+
+
+def test_a_backup_never_rewrites_what_it_wrote(backed_up, tmp_path):
+    hub = backed_up["hub"]
+    dest = tmp_path / "append-only"
+    key = str(Path(backed_up["root"]) / "hospital.pub")
+    hub.run("backup", "--to", str(dest), "--key", key)
+    before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    hub.run("backup", "--to", str(dest), "--key", key)
+    after = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    assert all(after[p] == data for p, data in before.items())
+    assert len(after) > len(before)
+
+
+# -- object storage with Object Lock ------------------------------------------------------
+def test_a_backup_to_object_storage_is_locked_and_restores(backed_up, s3_server, tmp_path):
+    from tests.backup.conftest import make_client
+
+    client = make_client(s3_server["endpoint"])
+    client.create_bucket(Bucket="nirantar-backups", ObjectLockEnabledForBucket=True)
+    env = {
+        "NIRANTAR_S3_ENDPOINT": s3_server["endpoint"],
+        "AWS_ACCESS_KEY_ID": s3_server["access_key"],
+        "AWS_SECRET_ACCESS_KEY": s3_server["secret_key"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    hub: NodeProcess = backed_up["hub"]
+    hub.extra_env.update(env)
+    key = str(Path(backed_up["root"]) / "hospital.pub")
+    made = hub.run(
+        "backup", "--to", "s3://nirantar-backups/aiims", "--key", key, "--retain-days", "30"
+    )
+    assert "manifests/hub/00000001.json" in made.stdout
+    objects = client.list_objects_v2(Bucket="nirantar-backups", Prefix="aiims/")["Contents"]
+    names = [o["Key"] for o in objects]
+    assert "aiims/manifests/hub/00000001.json" in names
+    segment = next(n for n in names if n.startswith("aiims/segments/"))
+    # Locked: COMPLIANCE, about 30 days; no one may delete it or shorten the lock.
+    retention = client.get_object_retention(Bucket="nirantar-backups", Key=segment)["Retention"]
+    assert retention["Mode"] == "COMPLIANCE"
+    version = client.head_object(Bucket="nirantar-backups", Key=segment)["VersionId"]
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        client.delete_object(Bucket="nirantar-backups", Key=segment, VersionId=version)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # Incremental: a second backup adds a manifest and writes no segment twice.
+    hub.run("backup", "--to", "s3://nirantar-backups/aiims", "--key", key)
+    objects = client.list_objects_v2(Bucket="nirantar-backups", Prefix="aiims/")["Contents"]
+    assert "aiims/manifests/hub/00000002.json" in [o["Key"] for o in objects]
+
+    node = NodeProcess(tmp_path / "from-s3", "from-s3", extra_env=env)
+    result = node.run(
+        "restore",
+        "--from",
+        "s3://nirantar-backups/aiims",
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.key"),
+        "--node",
+        "from-s3",
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert patients(node) == patients(hub)
