@@ -331,6 +331,8 @@ def make_backup(
     recipient = fingerprint(public_key)
     target = store.vector()
     new_segments = new_events = 0
+    if prior is not None and _only_its_own_record(store, local.name, covered, target):
+        return Made(previous[-1], prior["number"], 0, 0, prior["events"], 0.0)
 
     def flush(batch: list[Event]) -> None:
         nonlocal new_segments, new_events
@@ -393,6 +395,19 @@ def make_backup(
     return Made(
         name, number, new_segments, new_events, manifest["events"], time.perf_counter() - started
     )
+
+
+def _only_its_own_record(
+    store: Any, name: str, covered: dict[str, int], target: dict[str, int]
+) -> bool:
+    """Nothing happened since the last backup but its own record in the log: no backup."""
+    changed = {o for o, seq in target.items() if seq > covered.get(o, 0)}
+    if not changed:
+        return True
+    if changed != {name} or target[name] - covered.get(name, 0) != 1:
+        return False
+    only = store.get(name, target[name])
+    return only is not None and only.type == BACKUP_WRITTEN
 
 
 def last_recorded(dest: Destination, node: str) -> tuple[int, str] | None:

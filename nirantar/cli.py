@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,23 @@ def _check_ca(path: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The certificate's private key (PEM).",
 )
+@click.option(
+    "--backup-to",
+    default=None,
+    help="Back up beside serving, to this directory or s3://BUCKET/PREFIX (with --backup-key).",
+)
+@click.option(
+    "--backup-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup public key, PREFIX.pub.",
+)
+@click.option(
+    "--backup-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Minutes between backups.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -242,10 +260,15 @@ def serve(
     sync_interval: float,
     certfile: Path | None,
     keyfile: Path | None,
+    backup_to: str | None,
+    backup_key: Path | None,
+    backup_every: float,
 ) -> None:
     """Serve the screens and APIs with gunicorn, and sync with peers beside them."""
     if (certfile is None) != (keyfile is None):
         raise click.UsageError("give both --certfile and --keyfile, or neither")
+    if (backup_to is None) != (backup_key is None):
+        raise click.UsageError("give both --backup-to and --backup-key, or neither")
     if certfile is not None and keyfile is not None:
         _check_tls_pair(certfile, keyfile)
         # Before Django reads its settings: secure cookies and HSTS.
@@ -260,6 +283,7 @@ def serve(
         threads=threads,
         sync_interval=sync_interval,
         tls=(str(certfile), str(keyfile)) if certfile and keyfile else None,
+        backup=(backup_to, str(backup_key), backup_every) if backup_to and backup_key else None,
     )
 
 
@@ -936,21 +960,45 @@ def backup_key_new(prefix: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The backup public key, PREFIX.pub.",
 )
+@click.option(
+    "--every",
+    "every",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    help="Keep going: a backup every this many minutes (a failed one raises an alarm "
+    "on the node's status and is tried again next time).",
+)
 @click.pass_context
-def backup_command(ctx: click.Context, destination: str, key_path: Path, retain_days: int) -> None:
+def backup_command(
+    ctx: click.Context, destination: str, key_path: Path, retain_days: int, every: float | None
+) -> None:
     """Write this node's events not yet backed up there, encrypted, and a signed manifest."""
     setup_django(_data_dir(ctx))
     from nirantar import backup as backups
 
     try:
         public = backups.load_public(key_path)
-        made = backups.make_backup(backups.destination(destination, retain_days), public)
+        dest = backups.destination(destination, retain_days)
     except backups.BackupError as exc:
         fail(str(exc))
-    click.echo(
-        f"{made.manifest}: {made.events:,} new events in {made.segments} segments "
-        f"({made.total_events:,} in the backup) in {made.seconds:.1f} s"
-    )
+    while True:
+        try:
+            made = backups.make_backup(dest, public)
+        except Exception as exc:  # noqa: BLE001 - reported, and the loop goes on
+            if every is None:
+                fail(str(exc))
+            from nirantar.ledger.ingest import raise_alarm
+
+            raise_alarm("backup_failed", f"backup to {dest} failed: {exc}")
+            click.echo(f"backup to {dest} failed: {exc}", err=True)
+        else:
+            click.echo(
+                f"{made.manifest}: {made.events:,} new events in {made.segments} segments "
+                f"({made.total_events:,} in the backup) in {made.seconds:.1f} s"
+            )
+        if every is None:
+            return
+        time.sleep(every * 60)
 
 
 @main.command("restore")

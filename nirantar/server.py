@@ -76,6 +76,27 @@ def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     )
 
 
+def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[bytes]:
+    """Scheduled backups, in their own process beside gunicorn's workers."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "nirantar.cli",
+            "--data-dir",
+            str(settings.DATA_DIR),
+            "backup",
+            "--to",
+            destination,
+            "--key",
+            key,
+            "--every",
+            str(every),
+        ],
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
+
+
 def run(
     *,
     host: str,
@@ -84,8 +105,10 @@ def run(
     threads: int,
     sync_interval: float = 2.0,
     tls: tuple[str, str] | None = None,
+    backup: tuple[str, str, float] | None = None,
 ) -> None:
-    """Serve until stopped; ``tls`` is (certificate, key) to serve HTTPS."""
+    """Serve until stopped; ``tls`` is (certificate, key) to serve HTTPS; ``backup`` is
+    (destination, public key, minutes between backups)."""
     call_command("migrate", interactive=False, verbosity=0)
     from nirantar.ledger.writer import node
 
@@ -93,6 +116,7 @@ def run(
     if not local.enrolled():
         log.warning("node %s is not enrolled: it will not issue numbers", local.name)
     syncer = start_syncer(sync_interval)
+    helpers = [syncer] + ([start_backups(*backup)] if backup is not None else [])
     options: dict[str, Any] = {}
     if tls is not None:
         options["certfile"], options["keyfile"] = tls
@@ -112,8 +136,10 @@ def run(
             }
         ).run()
     finally:
-        syncer.terminate()
-        try:
-            syncer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            syncer.kill()
+        for helper in helpers:
+            helper.terminate()
+        for helper in helpers:
+            try:
+                helper.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                helper.kill()

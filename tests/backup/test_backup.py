@@ -59,6 +59,24 @@ def backed_up(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Node
     return {"root": root, "hub": hub, "dest": root / "dest"}
 
 
+_changes = iter(range(1, 1000))
+
+
+def change(node: NodeProcess) -> None:
+    """Something new on the node (a user added), so that a backup has something to write."""
+    name = f"staff{next(_changes)}"
+    node.run(
+        "user",
+        "add",
+        name,
+        "--role",
+        "nurse",
+        "--password-file",
+        "-",
+        input=f"{name}-has-a-long-passphrase\n",
+    )
+
+
 def copy_of(backed_up: dict, name: str) -> Path:
     copy = Path(backed_up["root"]) / name
     shutil.copytree(backed_up["dest"], copy)
@@ -176,6 +194,7 @@ def test_a_destination_rolled_back_to_an_older_state_is_found_at_the_next_backup
     hub.run("backup", "--to", str(dest), "--key", key)
     older = tmp_path / "older"
     shutil.copytree(dest, older)
+    change(hub)
     hub.run("backup", "--to", str(dest), "--key", key)
     # The attacker puts back the older copy (the newest manifest gone).
     shutil.rmtree(dest)
@@ -192,6 +211,10 @@ def test_a_backup_never_rewrites_what_it_wrote(backed_up, tmp_path):
     key = str(Path(backed_up["root"]) / "hospital.pub")
     hub.run("backup", "--to", str(dest), "--key", key)
     before = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    again = hub.run("backup", "--to", str(dest), "--key", key)
+    assert "0 new events" in again.stdout  # nothing new: nothing written
+    assert {p for p in dest.rglob("*") if p.is_file()} == set(before)
+    change(hub)
     hub.run("backup", "--to", str(dest), "--key", key)
     after = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
     assert all(after[p] == data for p, data in before.items())
@@ -229,6 +252,7 @@ def test_a_backup_to_object_storage_is_locked_and_restores(backed_up, s3_server,
         client.delete_object(Bucket="nirantar-backups", Key=segment, VersionId=version)
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
     # Incremental: a second backup adds a manifest and writes no segment twice.
+    change(hub)
     hub.run("backup", "--to", "s3://nirantar-backups/aiims", "--key", key)
     objects = client.list_objects_v2(Bucket="nirantar-backups", Prefix="aiims/")["Contents"]
     assert "aiims/manifests/hub/00000002.json" in [o["Key"] for o in objects]
@@ -246,3 +270,38 @@ def test_a_backup_to_object_storage_is_locked_and_restores(backed_up, s3_server,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert patients(node) == patients(hub)
+
+
+def test_a_serving_node_backs_itself_up_on_schedule(backed_up, tmp_path):
+    import time
+
+    node = NodeProcess(tmp_path / "ward", "ward", 9)
+    node.init()
+    dest = tmp_path / "scheduled"
+    key = str(Path(backed_up["root"]) / "hospital.pub")
+    node.start(extra=("--backup-to", str(dest), "--backup-key", key, "--backup-every", "0.05"))
+
+    def manifests(count: int) -> list[Path]:
+        deadline = time.monotonic() + 60
+        made: list[Path] = []
+        while time.monotonic() < deadline:
+            made = sorted(Path(dest, "manifests/ward").glob("*.json")) if dest.exists() else []
+            if len(made) >= count:
+                break
+            time.sleep(0.5)
+        return made
+
+    try:
+        assert len(manifests(1)) == 1, (node.data_dir / "serve.log").read_text()[-2000:]
+        time.sleep(8)  # rounds with nothing new write nothing
+        assert len(manifests(1)) == 1
+        status, _ = node.json(
+            "POST", "/api/v1/patients", {"name_en": "Ram Kumar", "sex": "M", "age_years": 40}
+        )
+        assert status == 201
+        assert len(manifests(2)) == 2
+        status, body = node.json("GET", "/api/v1/status")
+        assert status == 200
+        assert not [a for a in body.get("alarms", []) if a.get("kind") == "backup_failed"]
+    finally:
+        node.stop()

@@ -147,10 +147,13 @@ class NodeProcess:
         sync_interval: float = 2.0,
         tls: tuple[Path, Path] | None = None,
         ca: Path | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
-        """Serve (HTTPS with ``tls`` = (certificate, key), checked against ``ca``)."""
+        """Serve (HTTPS with ``tls`` = (certificate, key), checked against ``ca``); ``extra``
+        are more options of `nirantar serve`."""
         self.tls, self.ca = tls, ca
-        extra = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])] if tls else []
+        options = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])] if tls else []
+        options += list(extra)
         log = (self.data_dir / "serve.log").open("ab")
         self.server = subprocess.Popen(
             [
@@ -164,7 +167,7 @@ class NodeProcess:
                 str(threads),
                 "--sync-interval",
                 str(sync_interval),
-                *extra,
+                *options,
             ],
             env=self.env,
             stdout=log,
