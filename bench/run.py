@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench import lab, peer, registration, timeline, wards
+from bench import lab, peer, registration, restore, timeline, wards
 from bench.common import append_report, table
 
 
@@ -318,7 +318,38 @@ def wards_section(result: dict[str, Any]) -> str:
     )
 
 
-SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab", "wards")
+def restore_section(result: dict[str, Any]) -> str:
+    met = "yes" if result["events_per_second"] >= restore.TARGET else "**no**"
+    return (
+        "A backup of a node holding real events (patients registered through the actions, a "
+        "registration and a visit each; the sync benchmark's node) made with `nirantar "
+        "backup --to DIR`, then `nirantar restore --from DIR` onto a fresh data directory, "
+        "each as its own process, SQLite (`python -m bench.restore`). Restore decrypts and "
+        "checks every segment, verifies every chain link and the signatures that vouch for "
+        "them, ingests through the ingest path and projects every event. "
+        f"Backup: {result['backup_line']} ({result['backup_mb']} MB in "
+        f"{result['segments']} segments, {result['backup_seconds']:.1f} s). Restored node: "
+        f"`nirantar verify` {'passed' if result['verified'] else '**failed**'}; "
+        f"{result['patients_restored']:,} patients of {result['patients_source']:,}. "
+        f"Target: {restore.TARGET:,} events a second.\n\n"
+        + table(
+            ["restore", "events", "origins", "seconds", "events/s", "command (s)", "target met"],
+            [
+                [
+                    "`nirantar restore` of a directory backup",
+                    f"{result['events']:,}",
+                    str(result["origins"]),
+                    f"{result['restore_seconds']:.1f}",
+                    f"**{result['events_per_second']:,.0f}**",
+                    f"{result['command_seconds']:.1f}",
+                    met,
+                ]
+            ],
+        )
+    )
+
+
+SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab", "wards", "restore")
 TITLES = {
     "registration": "Registration counter",
     "search": "patient search",
@@ -327,12 +358,15 @@ TITLES = {
     "timeline": "patient timeline (issue 5)",
     "lab": "laboratory MLLP ingest",
     "wards": "bed board of the whole hospital",
+    "restore": "restore from a backup",
 }
 
 
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
-        return "Registration counter, sync, patient timeline, laboratory ingest and bed board"
+        return (
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board and restore"
+        )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return text[0].upper() + text[1:]
@@ -359,6 +393,7 @@ def main() -> None:
     parser.add_argument("--wards-beds", type=int, default=3300)
     parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
     parser.add_argument("--wards-requests", type=int, default=30)
+    parser.add_argument("--restore-events", type=int, default=100_000)
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -410,6 +445,15 @@ def main() -> None:
         sections.append(
             wards_section(wards.run(args.wards_beds, args.wards_patients, args.wards_requests))
         )
+    if "restore" in chosen:
+        print(f"restore of a backup of {args.restore_events:,} events ...", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.restore", "--events", str(args.restore_events)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
 
     body = "\n\n".join(sections)
     print(body)

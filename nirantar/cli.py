@@ -742,6 +742,31 @@ def enrol_revoke(ctx: click.Context, name: str, reason: str) -> None:
     click.echo(f"Revoked {name}: its events after #{event.body['after_seq']} are refused.")
 
 
+@enrol.command("self")
+@click.option("--number", required=True, type=click.IntRange(1, 999), help="A number never used.")
+@click.pass_context
+def enrol_self(ctx: click.Context, number: int) -> None:
+    """Enrol this node under a new NUMBER with the hospital's authority key, copied into its
+    data directory as authority.key (a hub restored from a backup, say)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger import bootstrap
+    from nirantar.ledger.ingest import Rejected
+    from nirantar.ledger.writer import NotEnrolled, node
+
+    local = node()
+    if local.authority_key is None:
+        fail("copy the hospital's authority key into this node's data directory as authority.key")
+    if local.enrolled():
+        fail(f"{local.name} is enrolled already (number {local.number()})")
+    try:
+        bootstrap.enrol(
+            local, node=local.name, number=number, public_key=local.public_key, actor="cli"
+        )
+    except (ValueError, NotEnrolled, Rejected) as exc:
+        fail(f"not enrolled: {exc}", 2)
+    click.echo(f"Enrolled {local.name} as number {number}: it issues numbers from now on.")
+
+
 @main.group()
 def peer() -> None:
     """The nodes this node syncs with."""

@@ -110,6 +110,20 @@ def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_u
     assert verified.stdout.startswith("OK:"), verified.stdout
     # The restored node is a new node: it serves, but mints nothing until enrolled.
     assert "not enrolled" in result.stdout
+    refused = node.run("demo-seed", "--patients", "1", check=False)
+    assert refused.returncode != 0 and "not enrolled" in refused.stderr
+    # With the hospital's authority key (kept offline) it enrols itself under a new number.
+    assert node.run("enrol", "self", "--number", "5", check=False).returncode != 0  # no key
+    wrong = NodeProcess(Path(backed_up["root"]) / "elsewhere", "elsewhere", 1)
+    wrong.init()
+    shutil.copy(wrong.data_dir / "authority.key", node.data_dir / "authority.key")
+    forged = node.run("enrol", "self", "--number", "5", check=False)
+    assert forged.returncode != 0, forged.stdout  # another hospital's authority key
+    shutil.copy(Path(hub.data_dir) / "authority.key", node.data_dir / "authority.key")
+    enrolled = node.run("enrol", "self", "--number", "5")
+    assert "number 5" in enrolled.stdout
+    node.run("demo-seed", "--patients", "1")
+    assert [u for u in patients(node) if u.startswith("005-")]
 
 
 def test_the_backup_can_not_be_read_without_its_private_key(backed_up):
