@@ -1118,5 +1118,48 @@ def restore_command(
     )
 
 
+@main.group()
+def drill() -> None:
+    """Rehearsals of the worst nights, on a demo cluster of real processes."""
+
+
+@drill.command("ransomware")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("drill-data"),
+    show_default=True,
+    help="Where the cluster lives (emptied).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--port",
+    default=8100,
+    show_default=True,
+    type=click.IntRange(1, 65533),
+    help="The hub's port; the two counters take the next two.",
+)
+@click.option(
+    "--patients",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Patients registered at each step.",
+)
+def drill_ransomware(root: Path, host: str, port: int, patients: int) -> None:
+    """Encrypt the hub's and a counter's databases, keep registering on the survivor, restore
+    a new hub from the backup, and count: `lost: 0` is the only pass (exit 0)."""
+    import shutil
+
+    from nirantar import drill as drills
+
+    if root.exists():
+        shutil.rmtree(root)
+    report = drills.ransomware(root.resolve(), host, port, patients)
+    click.echo(drills.text(report))
+    sys.exit(0 if report.lost == 0 and report.refused == 0 else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,226 @@
+"""`nirantar drill ransomware`: rehearse the worst night on a demo cluster, and count.
+
+A hub and two counters (the demo hospital, real processes on loopback) register patients
+and sync; the hub is backed up. Then the attack: the hub's database and one counter's are
+encrypted in place (overwritten with ciphertext of themselves) and those servers stop. The
+surviving counter keeps registering. Then the recovery the runbook describes: a new hub is
+restored from the backup, enrolled under a new number with the offline authority key,
+and takes everything since the backup from the surviving counter by sync; the lost
+counter is replaced by a new node that fills itself from the new hub.
+
+The report counts every event that existed anywhere before the attack or was written on
+the survivor during it, and how many of them the new hub holds: ``lost: N`` - 0 is the
+only passing value.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nirantar.demo import FIRST, LAST, DemoHospital, DemoNode
+
+
+@dataclass
+class DrillReport:
+    before: int = 0  # events in the hospital just before the attack
+    during: int = 0  # written on the survivor while the hub was gone
+    expected: int = 0
+    restored_from_backup: int = 0
+    after: int = 0  # on the new hub at the end
+    lost: int = 0
+    refused: int = 0
+    restore_seconds: float = 0.0
+    recovered_seconds: float = 0.0
+    patients_before: int = 0
+    patients_after: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+def _status(node: DemoNode) -> dict[str, Any]:
+    return dict(json.loads(node.cli("status", "--json")))
+
+
+def _union(vectors: list[dict[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for vector in vectors:
+        for origin, seq in vector.items():
+            merged[origin] = max(merged.get(origin, 0), seq)
+    return merged
+
+
+def _register(url: str, token: str, count: int, step: int) -> None:
+    for n in range(count):
+        name = f"{FIRST[(n + step) % len(FIRST)]} {LAST[(n * 3 + step) % len(LAST)]}"
+        body = json.dumps({"name_en": name, "sex": "F", "age_years": 30 + n}).encode()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback node
+            f"{url}/api/v1/patients",
+            data=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            if response.status != 201:
+                raise SystemExit(f"registering at {url} answered {response.status}")
+
+
+def _encrypt_in_place(data_dir: Path) -> None:
+    """What ransomware does to a database: the same bytes, encrypted with a key it keeps."""
+    key = secrets.token_bytes(4096)
+    for path in data_dir.glob("nirantar.sqlite3*"):
+        data = path.read_bytes()
+        path.write_bytes(bytes(b ^ key[i % len(key)] for i, b in enumerate(data)))
+
+
+def _wait(condition: Any, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillReport:
+    report = DrillReport()
+    say = report.lines.append
+    hospital = DemoHospital(root / "cluster", host, port)
+    hub, counter_a, counter_b = hospital.hub, *hospital.counters
+    offline = root / "offline"  # what the IT team keeps off the network
+    try:
+        hospital.set_up()
+        for node in hospital.nodes:
+            if not node.running:
+                node.start(host)
+        for node in hospital.nodes:
+            node.wait_up(host)
+        offline.mkdir(parents=True, exist_ok=True)
+        shutil.copy(hub.data_dir / "authority.key", offline / "authority.key")
+        hub.cli("backup-key", "new", str(offline / "backup"))
+        token = hub.cli("token", "clerk").strip()
+
+        def converged() -> bool:
+            vectors = [_status(n)["vector"] for n in hospital.nodes]
+            return all(v == vectors[0] for v in vectors)
+
+        _wait(converged, "the three nodes to hold the same events")
+        made = hub.cli("backup", "--to", str(root / "backup"), "--key", str(offline / "backup.pub"))
+        say(f"backup of the hub: {made.strip()}")
+        # After the backup: more work at both counters, which reaches the hub by sync.
+        _register(hospital.url(counter_a), token, patients, 1)
+        _register(hospital.url(counter_b), token, patients, 2)
+        _wait(converged, "the counters' new patients to reach every node")
+        vectors = [_status(n)["vector"] for n in hospital.nodes]
+        before = _union(vectors)
+        report.before = sum(before.values())
+        report.patients_before = _patients(hub)
+
+        # The attack: the hub and counter B encrypted; their servers stop.
+        for victim in (hub, counter_b):
+            victim.stop()
+            _encrypt_in_place(victim.data_dir)
+        say("attack: the hub's and counter-b's databases encrypted in place; both down")
+        # The hospital goes on at counter A.
+        _register(hospital.url(counter_a), token, patients, 3)
+        during = _status(counter_a)["vector"]
+        expected = _union([before, during])
+        report.expected = sum(expected.values())
+        report.during = report.expected - report.before
+        say(f"counter-a registered {patients} patients with the hub and counter-b gone")
+
+        # Recovery: a new hub from the backup, enrolled anew, filled by the survivor.
+        started = time.perf_counter()
+        new_hub = DemoNode("hub-2", root / "hub-2", hub.port)
+        restored = new_hub.cli(
+            "restore",
+            "--from",
+            str(root / "backup"),
+            "--key",
+            str(offline / "backup.key"),
+            "--node",
+            "hub-2",
+        )
+        report.restore_seconds = time.perf_counter() - started
+        report.restored_from_backup = sum(_status(new_hub)["vector"].values())
+        for line in restored.splitlines():
+            if line.startswith("duplicates"):
+                report.refused = int(line.rsplit("refused", 1)[1].strip())
+        shutil.copy(offline / "authority.key", new_hub.data_dir / "authority.key")
+        new_hub.cli("enrol", "self", "--number", "11")
+        new_hub.start(host)  # on the old hub's address: the counter's peer entry finds it
+        new_hub.wait_up(host)
+        counter_a.succeeds("sync")  # the survivor gives the new hub everything since the backup
+
+        def recovered() -> bool:
+            have = _status(new_hub)["vector"]
+            return all(have.get(o, 0) >= seq for o, seq in expected.items())
+
+        _wait(recovered, "the new hub to hold every event", timeout=60)
+        report.recovered_seconds = time.perf_counter() - started
+        # Counter B is replaced by a new node, which fills itself from the new hub.
+        replacement = DemoNode("counter-c", root / "counter-c", counter_b.port, "C")
+        code = (
+            replacement.cli(
+                "init",
+                "--node",
+                "counter-c",
+                "--join",
+                hospital.url(new_hub),
+                "--url",
+                hospital.url(replacement),
+                "--counter-letter",
+                "C",
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        new_hub.cli("enrol", "approve", code, "--number", "12")
+        replacement.start(host)
+        replacement.wait_up(host)
+        _wait(
+            lambda: (
+                replacement.succeeds("sync")
+                and all(_status(replacement)["vector"].get(o, 0) >= s for o, s in expected.items())
+            ),
+            "the replacement counter to fill itself",
+        )
+        after = _status(new_hub)["vector"]
+        report.after = sum(after.values())
+        report.lost = sum(max(0, seq - after.get(origin, 0)) for origin, seq in expected.items())
+        report.patients_after = _patients(new_hub)
+        new_hub.stop()
+        replacement.stop()
+    finally:
+        for node in hospital.nodes:
+            node.stop()
+    return report
+
+
+def _patients(node: DemoNode) -> int:
+    import sqlite3
+
+    with sqlite3.connect(node.data_dir / "nirantar.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM registration_patient").fetchone()[0])
+
+
+def text(report: DrillReport) -> str:
+    lines = [
+        "Ransomware drill",
+        *(f"  {line}" for line in report.lines),
+        f"events before the attack:     {report.before:,}",
+        f"written during the outage:    {report.during:,}",
+        f"restored from the backup:     {report.restored_from_backup:,}",
+        f"on the new hub at the end:    {report.after:,}",
+        f"patients before / after:      {report.patients_before:,} / {report.patients_after:,}",
+        f"restore took {report.restore_seconds:.1f} s; every event back after "
+        f"{report.recovered_seconds:.1f} s",
+        f"refused: {report.refused}",
+        f"lost: {report.lost}",
+    ]
+    return "\n".join(lines)
