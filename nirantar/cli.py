@@ -1026,39 +1026,15 @@ def backup_command(
         time.sleep(every * 60)
 
 
-@main.command("restore")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    help="The backup: a directory, or s3://BUCKET/PREFIX.",
-)
-@click.option(
-    "--key",
-    "key_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The backup private key, PREFIX.key.",
-)
-@click.option(
-    "--node",
-    "node_name",
-    required=True,
-    help="This new node's name (a restored node is a new node: it is enrolled "
-    "under a new number before it writes).",
-)
-@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
-@click.pass_context
-def restore_command(
-    ctx: click.Context, source: str, key_path: Path, node_name: str, backed_up: str | None
-) -> None:
-    """Restore the newest backup onto a fresh node (an empty data directory): check every
-    manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
+def _restore_onto(
+    data_dir: Path | None, source: str, key_path: Path, node_name: str, backed_up: str | None
+) -> Any:
+    """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
+    or fail saying why."""
     from nirantar import backup as backups
     from nirantar import config
     from nirantar.ledger import keys
 
-    data_dir = _data_dir(ctx)
     if data_dir is None:
         raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -1099,6 +1075,10 @@ def restore_command(
             report = backups.restore(dest, private, progress=step, node=manifest["node"])
         except backups.BackupError as exc:
             fail(f"{exc}\nThe node in {data_dir} holds what was restored before the problem.")
+    return report
+
+
+def _print_restored(report: Any) -> None:
     click.echo(
         f"restored {report.events:,} events of {report.origins} origins "
         f"in {report.seconds:.1f} s from {report.manifest}"
@@ -1112,9 +1092,124 @@ def restore_command(
         click.echo(f"PROBLEM: {problem}")
     if report.rejected or report.problems or report.held:
         sys.exit(1)
+
+
+@main.command("restore")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="The backup: a directory, or s3://BUCKET/PREFIX.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup private key, PREFIX.key.",
+)
+@click.option(
+    "--node",
+    "node_name",
+    required=True,
+    help="This new node's name (a restored node is a new node: it is enrolled "
+    "under a new number before it writes).",
+)
+@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
+@click.pass_context
+def restore_command(
+    ctx: click.Context, source: str, key_path: Path, node_name: str, backed_up: str | None
+) -> None:
+    """Restore the newest backup onto a fresh node (an empty data directory): check every
+    manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
+    report = _restore_onto(_data_dir(ctx), source, key_path, node_name, backed_up)
+    _print_restored(report)
     click.echo(
-        f"{node_name} is not enrolled: it serves what was restored read-only until an "
-        "administrator enrols it (nirantar enrol approve on the hub)"
+        f"{node_name} is not enrolled: it serves what was restored read-only until it is "
+        "enrolled under a new number (nirantar enrol self, with the authority key)"
+    )
+
+
+@main.command("rebuild-hub")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="The backup: a directory, or s3://BUCKET/PREFIX.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup private key, PREFIX.key.",
+)
+@click.option(
+    "--node",
+    "node_name",
+    required=True,
+    help="This new node's name (a restored node is a new node: it is enrolled "
+    "under a new number before it writes).",
+)
+@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
+@click.option(
+    "--number", required=True, type=click.IntRange(1, 999), help="A node number never used."
+)
+@click.option(
+    "--authority-key",
+    "authority_key",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The hospital's authority key (the offline copy).",
+)
+@click.option(
+    "--peer", "peers", multiple=True, help="An edge node's URL (repeat): it syncs with the new hub."
+)
+@click.pass_context
+def rebuild_hub(
+    ctx: click.Context,
+    source: str,
+    key_path: Path,
+    node_name: str,
+    backed_up: str | None,
+    number: int,
+    authority_key: Path,
+    peers: tuple[str, ...],
+) -> None:
+    """A new hub from the newest backup and every node that kept working: restore, enrol
+    under a new number with the authority key, and take the edges as peers. Serve it at the
+    old hub's address: each edge then gives it everything written since the backup."""
+    import shutil
+
+    data_dir = _data_dir(ctx)
+    report = _restore_onto(data_dir, source, key_path, node_name, backed_up)
+    _print_restored(report)
+    assert data_dir is not None
+    shutil.copy(authority_key, data_dir / "authority.key")
+    (data_dir / "authority.key").chmod(0o600)
+    from nirantar import operations
+    from nirantar.ledger import bootstrap
+    from nirantar.ledger.ingest import Rejected
+    from nirantar.ledger.writer import NotEnrolled, node, reset_node
+
+    reset_node()  # loaded before the authority key was there
+    local = node()
+    try:
+        bootstrap.enrol(
+            local, node=local.name, number=number, public_key=local.public_key, actor="cli"
+        )
+    except (ValueError, NotEnrolled, Rejected) as exc:
+        fail(f"restored, but not enrolled: {exc}", 2)
+    click.echo(f"Enrolled {local.name} as number {number}.")
+    for url in peers:
+        try:
+            operations.add_peer(url)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        click.echo(f"Added peer {url}.")
+    click.echo(
+        "Next: nirantar serve at the old hub's address (the edges' peer entries find it); "
+        "each edge gives it everything since the backup on its next sync round."
     )
 
 

@@ -16,6 +16,7 @@ only passing value.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import time
@@ -138,21 +139,27 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
         started = time.perf_counter()
         new_hub = DemoNode("hub-2", root / "hub-2", hub.port)
         restored = new_hub.cli(
-            "restore",
+            "rebuild-hub",
             "--from",
             str(root / "backup"),
             "--key",
             str(offline / "backup.key"),
             "--node",
             "hub-2",
+            "--number",
+            "11",
+            "--authority-key",
+            str(offline / "authority.key"),
+            "--peer",
+            hospital.url(counter_a),
         )
         report.restore_seconds = time.perf_counter() - started
-        report.restored_from_backup = sum(_status(new_hub)["vector"].values())
+        report.restored_from_backup = sum(
+            int(n.replace(",", "")) for n in re.findall(r"restored ([\d,]+) events", restored)
+        )
         for line in restored.splitlines():
             if line.startswith("duplicates"):
                 report.refused = int(line.rsplit("refused", 1)[1].strip())
-        shutil.copy(offline / "authority.key", new_hub.data_dir / "authority.key")
-        new_hub.cli("enrol", "self", "--number", "11")
         new_hub.start(host)  # on the old hub's address: the counter's peer entry finds it
         new_hub.wait_up(host)
         counter_a.succeeds("sync")  # the survivor gives the new hub everything since the backup
