@@ -44,10 +44,21 @@ $(SYSSTAMP):
 demo: install system-packages
 	$(BIN)/nirantar --data-dir demo-data demo
 
+PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards
+
+# The PostgreSQL run (no node processes, no browser) goes beside the SQLite run: that one
+# spends most of its time in node processes starting and syncing, leaving the second core
+# of a 2-core machine mostly idle. Its output follows the SQLite run's.
 test: install-test
 	$(MAKE) lint
-	$(BIN)/pytest -q
-	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -m "not browser and not system" tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards
+	@base=$$(mktemp -d); log=$$base/postgres.log; \
+	echo "PostgreSQL run started beside (it reports after the SQLite run)"; \
+	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/tmp \
+	  -m "not browser and not system" $(PG_TESTS) > $$log 2>&1 & pg=$$!; \
+	$(BIN)/pytest -q; sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "PostgreSQL run ($(PG_TESTS)):"; cat $$log; rm -rf $$base; \
+	test $$sqlite -eq 0 && test $$postgres -eq 0
 
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench scripts
