@@ -742,13 +742,8 @@ def enrol_revoke(ctx: click.Context, name: str, reason: str) -> None:
     click.echo(f"Revoked {name}: its events after #{event.body['after_seq']} are refused.")
 
 
-@enrol.command("self")
-@click.option("--number", required=True, type=click.IntRange(1, 999), help="A number never used.")
-@click.pass_context
-def enrol_self(ctx: click.Context, number: int) -> None:
-    """Enrol this node under a new NUMBER with the hospital's authority key, copied into its
-    data directory as authority.key (a hub restored from a backup, say)."""
-    setup_django(_data_dir(ctx))
+def _enrol_self(number: int) -> None:
+    """Enrol this node under ``number`` with the authority key in its data directory."""
     from nirantar.ledger import bootstrap
     from nirantar.ledger.ingest import Rejected
     from nirantar.ledger.writer import NotEnrolled, node
@@ -764,7 +759,19 @@ def enrol_self(ctx: click.Context, number: int) -> None:
         )
     except (ValueError, NotEnrolled, Rejected) as exc:
         fail(f"not enrolled: {exc}", 2)
-    click.echo(f"Enrolled {local.name} as number {number}: it issues numbers from now on.")
+
+
+@enrol.command("self")
+@click.option("--number", required=True, type=click.IntRange(1, 999), help="A number never used.")
+@click.pass_context
+def enrol_self(ctx: click.Context, number: int) -> None:
+    """Enrol this node under a new NUMBER with the hospital's authority key, copied into its
+    data directory as authority.key (a hub restored from a backup, say)."""
+    setup_django(_data_dir(ctx))
+    from nirantar.ledger.writer import node
+
+    _enrol_self(number)
+    click.echo(f"Enrolled {node().name} as number {number}: it issues numbers from now on.")
 
 
 @main.group()
@@ -1094,28 +1101,41 @@ def _print_restored(report: Any) -> None:
         sys.exit(1)
 
 
+def _restore_options(command: Any) -> Any:
+    """The options of `restore` and `rebuild-hub`: which backup, its key, the new node."""
+    for option in reversed(
+        [
+            click.option(
+                "--from",
+                "source",
+                required=True,
+                help="The backup: a directory, or s3://BUCKET/PREFIX.",
+            ),
+            click.option(
+                "--key",
+                "key_path",
+                required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="The backup private key, PREFIX.key.",
+            ),
+            click.option(
+                "--node",
+                "node_name",
+                required=True,
+                help="This new node's name (a restored node is a new node: it is "
+                "enrolled under a new number before it writes).",
+            ),
+            click.option(
+                "--of", "backed_up", default=None, help="Whose backup, if several nodes' are there."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @main.command("restore")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    help="The backup: a directory, or s3://BUCKET/PREFIX.",
-)
-@click.option(
-    "--key",
-    "key_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The backup private key, PREFIX.key.",
-)
-@click.option(
-    "--node",
-    "node_name",
-    required=True,
-    help="This new node's name (a restored node is a new node: it is enrolled "
-    "under a new number before it writes).",
-)
-@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
+@_restore_options
 @click.pass_context
 def restore_command(
     ctx: click.Context, source: str, key_path: Path, node_name: str, backed_up: str | None
@@ -1131,27 +1151,7 @@ def restore_command(
 
 
 @main.command("rebuild-hub")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    help="The backup: a directory, or s3://BUCKET/PREFIX.",
-)
-@click.option(
-    "--key",
-    "key_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The backup private key, PREFIX.key.",
-)
-@click.option(
-    "--node",
-    "node_name",
-    required=True,
-    help="This new node's name (a restored node is a new node: it is enrolled "
-    "under a new number before it writes).",
-)
-@click.option("--of", "backed_up", default=None, help="Whose backup, if several nodes' are there.")
+@_restore_options
 @click.option(
     "--number", required=True, type=click.IntRange(1, 999), help="A node number never used."
 )
@@ -1188,19 +1188,11 @@ def rebuild_hub(
     shutil.copy(authority_key, data_dir / "authority.key")
     (data_dir / "authority.key").chmod(0o600)
     from nirantar import operations
-    from nirantar.ledger import bootstrap
-    from nirantar.ledger.ingest import Rejected
-    from nirantar.ledger.writer import NotEnrolled, node, reset_node
+    from nirantar.ledger.writer import reset_node
 
     reset_node()  # loaded before the authority key was there
-    local = node()
-    try:
-        bootstrap.enrol(
-            local, node=local.name, number=number, public_key=local.public_key, actor="cli"
-        )
-    except (ValueError, NotEnrolled, Rejected) as exc:
-        fail(f"restored, but not enrolled: {exc}", 2)
-    click.echo(f"Enrolled {local.name} as number {number}.")
+    _enrol_self(number)
+    click.echo(f"Enrolled {node_name} as number {number}.")
     for url in peers:
         try:
             operations.add_peer(url)

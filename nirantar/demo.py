@@ -145,6 +145,16 @@ def ensure_patients(count: int = 12, seed: int = 7) -> int:
 
 
 # -- the orchestra (runs outside any node) ------------------------------------------
+def wait_until(condition: Any, what: str, timeout: float = 90) -> None:
+    """Ask ``condition`` every second until it holds, or give up saying what for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
 @dataclass
 class DemoNode:
     name: str
@@ -279,12 +289,7 @@ class DemoHospital:
             )
 
     def _wait_until(self, condition: Any, what: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(1)
-        raise SystemExit(f"timed out waiting for {what}")
+        wait_until(condition, what, timeout)
 
     def passwords(self) -> dict[str, list[str]]:
         path = self.hub.data_dir / "demo-passwords.txt"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nirantar.demo import FIRST, LAST, DemoHospital, DemoNode
+from nirantar.demo import FIRST, LAST, DemoHospital, DemoNode, wait_until
 
 
 @dataclass
@@ -79,15 +79,6 @@ def _encrypt_in_place(data_dir: Path) -> None:
         path.write_bytes(bytes(b ^ key[i % len(key)] for i, b in enumerate(data)))
 
 
-def _wait(condition: Any, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillReport:
     report = DrillReport()
     say = report.lines.append
@@ -110,13 +101,13 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
             vectors = [_status(n)["vector"] for n in hospital.nodes]
             return all(v == vectors[0] for v in vectors)
 
-        _wait(converged, "the three nodes to hold the same events")
+        wait_until(converged, "the three nodes to hold the same events")
         made = hub.cli("backup", "--to", str(root / "backup"), "--key", str(offline / "backup.pub"))
         say(f"backup of the hub: {made.strip()}")
         # After the backup: more work at both counters, which reaches the hub by sync.
         _register(hospital.url(counter_a), token, patients, 1)
         _register(hospital.url(counter_b), token, patients, 2)
-        _wait(converged, "the counters' new patients to reach every node")
+        wait_until(converged, "the counters' new patients to reach every node")
         vectors = [_status(n)["vector"] for n in hospital.nodes]
         before = _union(vectors)
         report.before = sum(before.values())
@@ -168,7 +159,7 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
             have = _status(new_hub)["vector"]
             return all(have.get(o, 0) >= seq for o, seq in expected.items())
 
-        _wait(recovered, "the new hub to hold every event", timeout=60)
+        wait_until(recovered, "the new hub to hold every event", timeout=60)
         report.recovered_seconds = time.perf_counter() - started
         # Counter B is replaced by a new node, which fills itself from the new hub.
         replacement = DemoNode("counter-c", root / "counter-c", counter_b.port, "C")
@@ -190,7 +181,7 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
         new_hub.cli("enrol", "approve", code, "--number", "12")
         replacement.start(host)
         replacement.wait_up(host)
-        _wait(
+        wait_until(
             lambda: (
                 replacement.succeeds("sync")
                 and all(_status(replacement)["vector"].get(o, 0) >= s for o, s in expected.items())

@@ -58,43 +58,23 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_syncer(interval: float) -> subprocess.Popen[bytes]:
-    """The node's sync loop, in its own process beside gunicorn's workers."""
+def _beside(*args: str) -> subprocess.Popen[bytes]:
+    """`nirantar ARGS` for this node, in its own process beside gunicorn's workers, ending
+    when `serve` ends."""
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "nirantar.cli",
-            "--data-dir",
-            str(settings.DATA_DIR),
-            "sync",
-            "--forever",
-            "--interval",
-            str(interval),
-        ],
+        [sys.executable, "-m", "nirantar.cli", "--data-dir", str(settings.DATA_DIR), *args],
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
     )
+
+
+def start_syncer(interval: float) -> subprocess.Popen[bytes]:
+    """The node's sync loop."""
+    return _beside("sync", "--forever", "--interval", str(interval))
 
 
 def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[bytes]:
-    """Scheduled backups, in their own process beside gunicorn's workers."""
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "nirantar.cli",
-            "--data-dir",
-            str(settings.DATA_DIR),
-            "backup",
-            "--to",
-            destination,
-            "--key",
-            key,
-            "--every",
-            str(every),
-        ],
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
-    )
+    """Scheduled backups."""
+    return _beside("backup", "--to", destination, "--key", key, "--every", str(every))
 
 
 def run(
