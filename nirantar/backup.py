@@ -378,20 +378,23 @@ def make_backup(
     name = _manifest_name(local.name, number)
     data = json.dumps(envelope, ensure_ascii=False, indent=1).encode()
     dest.put(name, data)
-    from nirantar.ledger.writer import writing
+    from nirantar.ledger.writer import NotEnrolled, writing
 
-    with writing() as w:
-        w.emit(
-            BACKUP_WRITTEN,
-            f"backup:{local.name}",
-            {
-                "destination": dest.label,
-                "number": number,
-                "manifest": hashlib.sha256(data).hexdigest(),
-                "events": manifest["events"],
-            },
-            actor="backup",
-        )
+    try:
+        with writing() as w:
+            w.emit(
+                BACKUP_WRITTEN,
+                f"backup:{local.name}",
+                {
+                    "destination": dest.label,
+                    "number": number,
+                    "manifest": hashlib.sha256(data).hexdigest(),
+                    "events": manifest["events"],
+                },
+                actor="backup",
+            )
+    except NotEnrolled:
+        pass  # a node not (yet) enrolled writes no events: its backup goes unrecorded
     return Made(
         name, number, new_segments, new_events, manifest["events"], time.perf_counter() - started
     )
