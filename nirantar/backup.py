@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from nirantar.ledger import keys
-from nirantar.ledger.canonical import canonical_text
+from nirantar.ledger.canonical import NotCanonical, canonical_text, loads_canonical
 from nirantar.ledger.events import AUTHORITY, Event
 
 FORMAT = "nirantar-backup 1"
@@ -504,7 +504,10 @@ def _segment_events(
     for line in lines.split(b"\n"):
         if line:
             count += 1
-            yield Event.from_wire(json.loads(line))
+            try:  # as sync reads a peer's events: floats and oddities refused while parsing
+                yield Event.from_wire(loads_canonical(line), parsed_canonically=True)
+            except (NotCanonical, ValueError) as exc:
+                raise BackupError(f"{name}: event {count} is not well formed ({exc})") from exc
     if count != segment["events"]:
         raise BackupError(f"{name} holds {count} events, its manifest says {segment['events']}")
 
@@ -530,11 +533,16 @@ def restore(
     store = local_node().store
     total = manifest["events"]
     for segment in manifest["segments"]:
-        batch = list(_segment_events(dest, segment, private))
-        result = ingest_remote(store, batch, source=f"backup:{manifest['node']}")
-        report.events += len(result.accepted)
-        report.duplicates += result.duplicates
-        report.rejected.extend(result.rejected)
+        events = list(_segment_events(dest, segment, private))
+        # The authority's chain (genesis, enrolments) first and on its own: a batch is vouched
+        # for by one signature per origin only once that origin's key is known.
+        roster = [e for e in events if e.origin == AUTHORITY]
+        rest = [e for e in events if e.origin != AUTHORITY]
+        for batch in (roster, rest) if roster else (rest,):
+            result = ingest_remote(store, batch, source=f"backup:{manifest['node']}")
+            report.events += len(result.accepted)
+            report.duplicates += result.duplicates
+            report.rejected.extend(result.rejected)
         if progress is not None:
             progress(report.events + report.duplicates, total)
     from nirantar.ledger.models import Held
