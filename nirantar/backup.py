@@ -3,7 +3,9 @@
 A **backup key pair** (X25519) is made once, away from the nodes: ``PREFIX.pub`` goes on
 each node, ``PREFIX.key`` stays offline with the hospital's IT team. A node encrypts to
 the public half (HPKE, RFC 9180: X25519, HKDF-SHA256, AES-256-GCM), so a node taken over
-by an attacker can write backups but can neither read them nor forge one that restores.
+by an attacker can write backups but cannot read them; and since each manifest must
+include everything the one before it listed, it cannot make a restore drop what was
+backed up before it was taken.
 
 A backup destination holds two kinds of file, and none is ever rewritten or deleted:
 
@@ -26,6 +28,8 @@ import base64
 import hashlib
 import json
 import os
+import re
+import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -126,8 +130,9 @@ class Directory:
     def put(self, name: str, data: bytes) -> None:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.partial")
-        with open(temporary, "wb") as out:
+        descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        temporary = Path(partial)
+        with os.fdopen(descriptor, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -138,6 +143,11 @@ class Directory:
                 raise BackupError(f"{name} exists with other content; not overwritten") from exc
         finally:
             temporary.unlink()
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the new name survives a power cut, not only its bytes
+        finally:
+            os.close(directory)
 
     def get(self, name: str) -> bytes:
         try:
@@ -276,7 +286,44 @@ def read_manifest(dest: Destination, name: str) -> tuple[dict[str, Any], str, by
         raise BackupError(f"{name} is not a backup manifest") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{name} is not a backup manifest of this format")
-    return manifest, str(signature), raw
+    problem = _malformed(manifest, name)
+    if problem or not isinstance(signature, str):
+        raise BackupError(f"{name} is not a well-formed backup manifest ({problem or 'signature'})")
+    return manifest, signature, raw
+
+
+SEGMENT_NAME = re.compile(r"\A[0-9a-f]{64}\.seg\Z")
+MANIFEST_NAME = re.compile(r"\Amanifests/([a-z][a-z0-9-]{0,39})/(\d{8})\.json\Z")
+
+
+def _malformed(m: dict[str, Any], name: str) -> str:
+    """What is wrong with a manifest's shape, or "" - before any field is trusted or used."""
+    for key in ("hospital", "node", "node_key", "recipient", "prev", "made_at"):
+        if not isinstance(m.get(key), str):
+            return f"{key} is not text"
+    for key in ("number", "events"):
+        if not isinstance(m.get(key), int) or isinstance(m.get(key), bool) or m[key] < 0:
+            return f"{key} is not a count"
+    vector, segments = m.get("vector"), m.get("segments")
+    if not isinstance(vector, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in vector.items()
+    ):
+        return "vector is not origin: seq"
+    if not isinstance(segments, list) or not all(
+        isinstance(g, dict)
+        and isinstance(g.get("name"), str)
+        and SEGMENT_NAME.match(g["name"])
+        and isinstance(g.get("events"), int)
+        for g in segments
+    ):
+        return "segments are not named by their hashes with their counts"
+    if sum(g["events"] for g in segments) != m["events"]:
+        return "its events are not its segments' events"
+    found = MANIFEST_NAME.match(name)
+    if found is None or found.group(1) != m["node"] or int(found.group(2)) != m["number"]:
+        return "its name is not manifests/NODE/NUMBER.json of its own node and number"
+    return ""
 
 
 @dataclass
@@ -306,7 +353,8 @@ def make_backup(
     own_key = local.public_key
     previous = sorted(dest.names(f"manifests/{local.name}/"))
     recorded = last_recorded(dest, local.name)
-    newest = int(previous[-1].rsplit("/", 1)[1].split(".")[0]) if previous else 0
+    numbers = [int(m.group(2)) for m in map(MANIFEST_NAME.match, previous) if m]
+    newest = max(numbers, default=0)
     if recorded and newest < recorded[0]:
         raise BackupError(
             f"{dest} has been rolled back: this node wrote manifest #{recorded[0]} there "
@@ -441,6 +489,7 @@ class Restored:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     origins: int = 0
     seconds: float = 0.0
+    hospital: str = ""  # as its genesis names it
     problems: list[str] = field(default_factory=list)
 
 
@@ -455,14 +504,10 @@ def newest_chain(
     if not names:
         raise BackupError(f"no backup manifests in {dest}")
     nodes = sorted({n.split("/")[1] for n in names})
-    if len(nodes) > 1 and node is None:
-        newest = max(
-            nodes,
-            key=lambda n: read_manifest(
-                dest, max(x for x in names if x.startswith(f"manifests/{n}/"))
-            )[0]["made_at"],
+    if len(nodes) > 1:
+        raise BackupError(
+            f"{dest} holds the backups of {', '.join(nodes)}: say whose to restore (--of NODE)"
         )
-        names = [n for n in names if n.startswith(f"manifests/{newest}/")]
     chain: list[tuple[str, dict[str, Any], str]] = []
     following: dict[str, Any] | None = None
     for name in sorted(names, reverse=True):
@@ -477,6 +522,16 @@ def newest_chain(
                 "node_key"
             ) != following.get("node_key"):
                 raise BackupError(f"{name} belongs to another hospital or node than its successor")
+            # A later manifest only adds: every segment before, every event before. One
+            # that lists less - even signed by the node - would drop what was backed up.
+            earlier = manifest["segments"]
+            if following["segments"][: len(earlier)] != earlier or any(
+                following["vector"].get(origin, 0) < seq
+                for origin, seq in manifest["vector"].items()
+            ):
+                raise BackupError(
+                    f"{chain[-1][0]} does not include all that {name} backed up: refused"
+                )
         if not keys.verify(str(manifest.get("node_key")), signature, _signed_bytes(manifest)):
             raise BackupError(f"{name}: its signature does not verify (altered)")
         chain.append((name, manifest, signature))
@@ -517,6 +572,7 @@ def restore(
     private: X25519PrivateKey,
     progress: Callable[[int, int], None] | None = None,
     node: str | None = None,
+    authority: str | None = None,
 ) -> Restored:
     """Ingest the newest backup into this (fresh) node through the one ingest path."""
     from nirantar.ledger.models import Origin
@@ -537,6 +593,16 @@ def restore(
         # The authority's chain (genesis, enrolments) first and on its own: a batch is vouched
         # for by one signature per origin only once that origin's key is known.
         roster = [e for e in events if e.origin == AUTHORITY]
+        genesis_event = next((e for e in roster if e.seq == 1), None)
+        if (
+            authority is not None
+            and genesis_event is not None
+            and (genesis_event.body.get("authority_key") != authority)
+        ):
+            raise BackupError(
+                "this backup is of another hospital: its genesis names another authority key "
+                "than the one given; nothing restored"
+            )
         rest = [e for e in events if e.origin != AUTHORITY]
         for batch in (roster, rest) if roster else (rest,):
             result = ingest_remote(store, batch, source=f"backup:{manifest['node']}")
@@ -549,9 +615,12 @@ def restore(
 
     report.held = Held.objects.using(store.db).count()
     genesis = store.get(AUTHORITY, 1)
+    report.hospital = str(genesis.body.get("hospital", "")) if genesis else ""
     if genesis is None or genesis.hash != manifest["hospital"]:
         report.problems.append("the restored log's genesis is not the hospital the manifest names")
     signer = Origin.objects.using(store.db).filter(name=manifest["node"]).first()
+    if signer is not None and signer.revoked_after_seq is not None:
+        report.problems.append(f"{manifest['node']}, whose backup this is, was revoked")
     if signer is None or signer.public_key != manifest["node_key"]:
         report.problems.append(
             f"the manifest was signed with a key the hospital never enrolled for {manifest['node']}"

@@ -1034,7 +1034,12 @@ def backup_command(
 
 
 def _restore_onto(
-    data_dir: Path | None, source: str, key_path: Path, node_name: str, backed_up: str | None
+    data_dir: Path | None,
+    source: str,
+    key_path: Path,
+    node_name: str,
+    backed_up: str | None,
+    authority: str | None = None,
 ) -> Any:
     """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
     or fail saying why."""
@@ -1046,6 +1051,11 @@ def _restore_onto(
         raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
     if data_dir.exists() and any(data_dir.iterdir()):
         fail(f"{data_dir} is not empty: restore onto a fresh node")
+    node_config = config.NodeConfig(node=node_name)
+    try:
+        node_config.validate()
+    except config.ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
     try:
         private = backups.load_private(key_path)
         dest = backups.destination(source)
@@ -1054,11 +1064,6 @@ def _restore_onto(
         fail(str(exc))
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
-    node_config = config.NodeConfig(node=node_name)
-    try:
-        node_config.validate()
-    except config.ConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
     config.save(data_dir, node_config)
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
@@ -1079,10 +1084,22 @@ def _restore_onto(
             done[0] = count
 
         try:
-            report = backups.restore(dest, private, progress=step, node=manifest["node"])
+            report = backups.restore(
+                dest, private, progress=step, node=manifest["node"], authority=authority
+            )
         except backups.BackupError as exc:
             fail(f"{exc}\nThe node in {data_dir} holds what was restored before the problem.")
     return report
+
+
+def report_genesis(report: Any) -> str:
+    """The restored hospital's genesis hash, short: the hospital's identity, which no other
+    hospital shares."""
+    from nirantar.ledger.events import AUTHORITY
+    from nirantar.ledger.writer import node
+
+    genesis = node().store.get(AUTHORITY, 1)
+    return genesis.hash[:16] if genesis else "none"
 
 
 def _print_restored(report: Any) -> None:
@@ -1090,6 +1107,7 @@ def _print_restored(report: Any) -> None:
         f"restored {report.events:,} events of {report.origins} origins "
         f"in {report.seconds:.1f} s from {report.manifest}"
     )
+    click.echo(f"hospital: {report.hospital} (genesis {report_genesis(report)})")
     click.echo(
         f"duplicates {report.duplicates}, held {report.held}, refused {len(report.rejected)}"
     )
@@ -1181,8 +1199,14 @@ def rebuild_hub(
     old hub's address: each edge then gives it everything written since the backup."""
     import shutil
 
+    from nirantar.ledger import keys
+
     data_dir = _data_dir(ctx)
-    report = _restore_onto(data_dir, source, key_path, node_name, backed_up)
+    try:
+        authority = keys.public_text(keys.load_private(authority_key))
+    except (ValueError, OSError) as exc:
+        raise click.BadParameter(f"{authority_key} is not an authority key: {exc}") from exc
+    report = _restore_onto(data_dir, source, key_path, node_name, backed_up, authority)
     _print_restored(report)
     assert data_dir is not None
     shutil.copy(authority_key, data_dir / "authority.key")

@@ -161,7 +161,7 @@ def test_a_changed_byte_in_a_manifest_is_found(backed_up):
     copy = copy_of(backed_up, "dest-manifest")
     path = Path(copy, "manifests/hub/00000002.json")
     envelope = json.loads(path.read_text())
-    envelope["manifest"]["events"] += 1
+    envelope["manifest"]["made_at"] = "2026-01-01T00:00:00+00:00"  # well-formed, altered
     path.write_text(json.dumps(envelope, indent=1))
     node, result = restore(backed_up, copy, "hub-manifest")
     assert result.returncode != 0
@@ -196,7 +196,10 @@ def test_a_manifest_from_another_hospital_is_found(backed_up, tmp_path):
         shutil.copy(segment, Path(copy, "segments", segment.name))
     node, result = restore(backed_up, copy, "hub-foreign")
     assert result.returncode != 0
-    assert "does not follow" in result.stderr or "another hospital" in result.stderr
+    assert any(
+        reason in result.stderr
+        for reason in ("does not follow", "another hospital", "not a well-formed")
+    ), result.stderr
 
 
 def test_a_destination_rolled_back_to_an_older_state_is_found_at_the_next_backup(
@@ -319,3 +322,99 @@ def test_a_serving_node_backs_itself_up_on_schedule(backed_up, tmp_path):
         assert not [a for a in body.get("alarms", []) if a.get("kind") == "backup_failed"]
     finally:
         node.stop()
+
+
+# -- found in review ----------------------------------------------------------------------
+def test_a_manifest_signed_by_the_node_that_backs_up_less_than_before_is_refused(backed_up):
+    """The node's key in an attacker's hands: a new manifest #3, validly signed, that lists
+    only #1's segments (dropping what #2 added). Restore must not take it."""
+    import hashlib
+
+    from nirantar import backup as backups
+    from nirantar.ledger import keys
+
+    copy = copy_of(backed_up, "dest-shorter")
+    first = json.loads(Path(copy, "manifests/hub/00000001.json").read_text())["manifest"]
+    second_raw = Path(copy, "manifests/hub/00000002.json").read_bytes()
+    forged = {**first, "number": 3, "prev": hashlib.sha256(second_raw).hexdigest()}
+    node_key = keys.load_private(Path(backed_up["hub"].data_dir) / "node.key")
+    signature = keys.sign(node_key, backups._signed_bytes(forged))
+    Path(copy, "manifests/hub/00000003.json").write_text(
+        json.dumps({"manifest": forged, "signature": signature})
+    )
+    node, result = restore(backed_up, copy, "hub-shorter")
+    assert result.returncode != 0
+    assert "does not include all that" in result.stderr
+    assert not node.data_dir.exists()  # refused before anything was made
+
+
+def test_backups_of_several_nodes_in_one_place_need_saying_whose(backed_up, tmp_path):
+    copy = copy_of(backed_up, "dest-several")
+    other = NodeProcess(tmp_path / "ward", "ward", 9)
+    other.init()
+    other.run("backup", "--to", str(copy), "--key", str(Path(backed_up["root"]) / "hospital.pub"))
+    node, result = restore(backed_up, copy, "hub-several")
+    assert result.returncode != 0 and "--of NODE" in result.stderr
+    chosen = node.run(
+        "restore",
+        "--from",
+        str(copy),
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.key"),
+        "--node",
+        "hub-several",
+        "--of",
+        "hub",
+        check=False,
+    )
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"number": "2"},
+        {"vector": ["hub"]},
+        {"segments": [{"name": "../../../dev/zero", "events": 1}]},
+        {"events": 1},
+    ],
+)
+def test_a_malformed_manifest_is_refused_with_a_reason_not_a_crash(backed_up, change):
+    copy = copy_of(backed_up, f"dest-malformed-{sorted(change)[0]}")
+    path = Path(copy, "manifests/hub/00000002.json")
+    envelope = json.loads(path.read_text())
+    envelope["manifest"].update(change)
+    path.write_text(json.dumps(envelope))
+    node, result = restore(backed_up, copy, f"hub-malformed-{sorted(change)[0]}")
+    assert result.returncode != 0
+    assert "not a well-formed backup manifest" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rebuild_hub_refuses_another_hospitals_backup_before_restoring_it(backed_up, tmp_path):
+    other = NodeProcess(tmp_path / "other-hub", "hub", 1)
+    other.init("--hospital", "Another Hospital")
+    other.run(
+        "backup",
+        "--to",
+        str(tmp_path / "theirs"),
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.pub"),
+    )
+    node = NodeProcess(tmp_path / "hub-2", "hub-2")
+    result = node.run(
+        "rebuild-hub",
+        "--from",
+        str(tmp_path / "theirs"),
+        "--key",
+        str(Path(backed_up["root"]) / "hospital.key"),
+        "--node",
+        "hub-2",
+        "--number",
+        "11",
+        "--authority-key",
+        str(Path(backed_up["hub"].data_dir) / "authority.key"),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "another hospital" in result.stderr
