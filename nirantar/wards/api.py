@@ -394,9 +394,8 @@ def _admit_read(request: HttpRequest, admission: str, action: str) -> dict[str, 
     with the audit of the patient's record."""
     if allowed(request.user, READ_CHART.name):
         return _read(request, admission, action)
-    row = actions.find_admission(admission)
-    account_actions.do_record_access(
-        request.user, row.uhid, action, via="api", address=client_address(request)
+    row, _ = queries.access_admission(
+        request.user, admission, action=action, via="api", request=request
     )
     return admission_out(row, clinical=False)
 

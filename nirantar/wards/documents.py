@@ -10,18 +10,14 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from nirantar import timeutil
-from nirantar.accounts import actions as account_actions
-from nirantar.accounts.auth import client_address
-from nirantar.accounts.permissions import allowed, require
+from nirantar.accounts.permissions import allowed
 from nirantar.errors import NotFound
 from nirantar.printing import barcodes
 from nirantar.printing.renderer import A4, WRISTBAND, render_pdf
-from nirantar.registration import queries as registration
 from nirantar.registration.catalogue import SEXES
-from nirantar.wards.actions import find_admission
 from nirantar.wards.models import Ward
-from nirantar.wards.permissions import ADMIT, READ_CHART
-from nirantar.wards.queries import Chart, access_chart, chart
+from nirantar.wards.permissions import READ_CHART
+from nirantar.wards.queries import Chart, access_admission, access_chart, chart
 
 DISCHARGE_TYPES = {
     "normal": ("Discharged", "छुट्टी"),
@@ -45,14 +41,11 @@ def stay_for_print(request: Any, admission_text: Any, *, action: str) -> Chart:
     read charts) or ward staff. The print is an audited read of the patient."""
     if allowed(request.user, READ_CHART.name):
         return access_chart(request.user, admission_text, action=action, via="pdf", request=request)
-    require(request.user, ADMIT.name, request)
-    admission = find_admission(admission_text)
-    patient = registration.get_patient(admission.uhid)
+    admission, patient = access_admission(
+        request.user, admission_text, action=action, via="pdf", request=request
+    )
     if patient is None:
         raise NotFound(f"no patient {admission.uhid}", {"uhid": "not registered here"})
-    account_actions.do_record_access(
-        request.user, patient.uhid, action, via="pdf", address=client_address(request)
-    )
     return chart(admission, patient)
 
 

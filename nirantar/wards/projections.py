@@ -170,12 +170,7 @@ def on_bed_service_set(event: Event) -> None:
     if not isinstance(in_service, bool):
         raise ValueError("in_service must be true or false")
     reason = _text(event.body, "reason", required=False, limit=200)
-    stamps = dict(bed.stamps)
-    if lww.assign(bed, stamps, "in_service", in_service, lww.stamp_of(event)):
-        bed.service_reason = reason
-        bed.stamps = stamps
-        bed.save()
-        refresh_beds([bed.bed])
+    _set_if_newer(event, bed, "in_service", in_service, service_reason=reason)
 
 
 @handles(events.BED_RESERVATION_SET)
@@ -185,9 +180,16 @@ def on_bed_reservation_set(event: Event) -> None:
     if uhid:
         UHID.parse(uhid)
     note = _text(event.body, "note", required=False, limit=200)
+    _set_if_newer(event, bed, "reserved_for", uhid, reservation_note=note)
+
+
+def _set_if_newer(event: Event, bed: Bed, field: str, value: Any, **with_it: str) -> None:
+    """A last-writer-wins field of a bed (and the text that goes with it), then the bed's
+    state worked out again."""
     stamps = dict(bed.stamps)
-    if lww.assign(bed, stamps, "reserved_for", uhid, lww.stamp_of(event)):
-        bed.reservation_note = note
+    if lww.assign(bed, stamps, field, value, lww.stamp_of(event)):
+        for key, text in with_it.items():
+            setattr(bed, key, text)
         bed.stamps = stamps
         bed.save()
         refresh_beds([bed.bed])

@@ -14,15 +14,17 @@ from typing import Any
 from django.db.models import Q
 
 from nirantar import sql, timeutil
+from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
+from nirantar.accounts.auth import client_address
 from nirantar.errors import ValidationFailed
 from nirantar.lab.models import LabOrder
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Patient, age_on
 from nirantar.wards.actions import find_admission
 from nirantar.wards.models import Admission, Bed, Conflict, Placement, Ward, WardEntry
-from nirantar.wards.permissions import READ_CHART
+from nirantar.wards.permissions import ADMIT, READ_CHART
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,24 @@ def access_chart(
         user, admission.uhid, action=action, via=via, request=request
     )
     return chart(admission, patient)
+
+
+def access_admission(
+    user: Any, admission_text: Any, *, action: str, via: str, request: Any = None
+) -> tuple[Admission, Patient | None]:
+    """A stay's admission (not its chart) and its patient, for the admission desk that
+    admitted or prints for them; an audited read of the patient."""
+    if not permissions.allowed(user, READ_CHART.name):
+        permissions.require(user, ADMIT.name, request)
+    admission = find_admission(admission_text)
+    account_actions.do_record_access(
+        user,
+        admission.uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return admission, registration.get_patient(admission.uhid)
 
 
 def open_admissions(ward: str = "") -> list[Admission]:

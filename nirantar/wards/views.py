@@ -31,7 +31,6 @@ from nirantar.errors import Conflict as ConflictError
 from nirantar.lab import catalogue as lab_catalogue
 from nirantar.opd.rules import VITALS
 from nirantar.printing.renderer import RendererUnavailable
-from nirantar.registration import queries as registration
 from nirantar.registration.catalogue import SEXES
 from nirantar.registration.models import Patient
 from nirantar.wards import actions, documents, events, queries
@@ -422,13 +421,11 @@ def _admitted(request: HttpRequest) -> dict[str, Any] | None:
     if request.method != "GET" or not number:
         return None
     try:
-        row = actions.find_admission(number)
+        row, patient = queries.access_admission(
+            request.user, number, action="wards.admit", via="screen", request=request
+        )
     except ActionError:
         return None
-    patient = registration.get_patient(row.uhid)
-    account_actions.do_record_access(
-        request.user, row.uhid, "wards.admit", via="screen", address=client_address(request)
-    )
     return {
         "a": row,
         "name": _person(patient.name_en, patient.name_hi) if patient else "",
