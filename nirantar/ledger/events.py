@@ -14,14 +14,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import uuid_utils.compat as uuid_compat
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from nirantar.ledger import keys
-from nirantar.ledger.canonical import NotCanonical, canonical
+from nirantar.ledger.canonical import MAX_SAFE_INTEGER, NotCanonical, canonical, loads_canonical
 from nirantar.ledger.hlc import HLC
 
 GENESIS_PREV = "0" * 64
@@ -101,60 +103,199 @@ class Event:
         ``parsed_canonically``: ``data`` came from ``loads_canonical``, which has
         already refused floats, big integers and non-ASCII keys.
         """
-        if not isinstance(data, dict):
-            raise MalformedEvent("an event is a JSON object")
-        expected = {
-            "id",
-            "origin",
-            "seq",
-            "hlc",
-            "actor",
-            "type",
-            "stream",
-            "body",
-            "prev",
-            "hash",
-            "sig",
-        }
-        if set(data) != expected:
-            raise MalformedEvent(f"event fields must be exactly {sorted(expected)}")
+        fields = _checked_fields(data)
         try:
-            event = cls(
-                id=_str(data, "id", UUID_RE),
-                origin=_str(data, "origin", ORIGIN_RE),
-                seq=_positive_int(data, "seq"),
-                hlc=HLC.from_list(data["hlc"]),
-                actor=_str(data, "actor", max_length=MAX_ACTOR),
-                type=_str(data, "type", TYPE_RE, max_length=MAX_TYPE),
-                stream=_str(data, "stream", max_length=MAX_STREAM),
-                body=_dict(data, "body"),
-                prev=_str(data, "prev", HEX64_RE),
-                hash=_str(data, "hash", HEX64_RE),
-                sig=_str(data, "sig", max_length=100),
-            )
-            if event.hlc.counter > MAX_COUNTER:
-                raise MalformedEvent("the HLC counter is out of range")
-            # Keys sort as actor, body, hlc, ...: the body's canonical text sits whole
-            # inside the header's, so it is encoded once and kept for storing.
-            body_text = canonical(event.body, checked=parsed_canonically)
-            rest = dict(event.header())
-            del rest["body"], rest["actor"]
-            content = (
-                b'{"actor":'
-                + canonical(event.actor)
-                + b',"body":'
-                + body_text
-                + b","
-                + canonical(rest, checked=True)[1:]
-            )
+
+            def encode(value: Any) -> bytes:
+                return canonical(value, checked=parsed_canonically)
+
+            return _hashed(cls, fields, encode, canonical)
         except (ValueError, NotCanonical) as exc:
             raise MalformedEvent(str(exc)) from exc
-        return dataclasses.replace(
-            event,
-            checked=True,
-            content_hash=hashlib.sha256(content).hexdigest(),
-            body_text=body_text.decode("utf-8"),
-        )
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Event:
+        """Parse one event from a line of canonical JSON (a backup segment, a sync batch).
+
+        Refuses exactly what ``from_wire(loads_canonical(line))`` refuses and gives the
+        same event, but fast for the usual case - a line that is already the canonical
+        encoding of an event holding only canonical values: parsed and re-encoded by
+        orjson, whose encoding of every string and integer is the same as
+        ``canonical``'s (tests/ledger/test_events_fast.py checks every code point). Any
+        line it is not sure of goes the careful way. Restore and catch-up parse
+        hundreds of thousands of events; this is most of what made them slow.
+        """
+        event = _fast(cls, line)
+        if event is not None:
+            return event
+        try:
+            return cls.from_wire(loads_canonical(line), parsed_canonically=True)
+        except (NotCanonical, ValueError) as exc:
+            if isinstance(exc, MalformedEvent):
+                raise
+            raise MalformedEvent(str(exc)) from exc
+
+
+# What, after the body, a canonical event line must be, field by field as from_wire
+# checks them (a narrower form: anything else goes the careful way). The groups are
+# the parts of the header the hash covers; hash and sig are not in it.
+_TAIL = re.compile(
+    rb',"hash":"[0-9a-f]{64}"'
+    rb'(,"hlc":\[(?:0|[1-9][0-9]*),(?:0|[1-9][0-9]*)\]'
+    rb',"id":"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"'
+    rb',"origin":"[a-z][a-z0-9-]{0,39}","prev":"[0-9a-f]{64}","seq":[1-9][0-9]*)'
+    rb',"sig":"[^"\\]{1,100}"'
+    rb'(,"stream":"[^"\\]{1,800}","type":"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+"\})'
+)
+
+
+def _fast(cls: type[Event], line: bytes) -> Event | None:
+    """The event, if ``line`` is the canonical encoding of a well-formed one; else None
+    (and the careful parse decides)."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict or data.keys() != _WIRE_FIELDS:
+        return None
+    actor, body, hlc = data["actor"], data["body"], data["hlc"]
+    if (
+        type(actor) is not str
+        or not 0 < len(actor) <= MAX_ACTOR
+        or type(body) is not dict
+        or not _plain(body)
+    ):
+        return None
+    # A canonical line is {"actor":A,"body":B then the tail, each part as canonical
+    # encodes it; the header the hash covers is the line without the hash and signature.
+    head = b'{"actor":' + orjson.dumps(actor) + b',"body":'
+    body_text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    end = len(head) + len(body_text)
+    if not line.startswith(head) or line[len(head) : end] != body_text:
+        return None
+    tail = _TAIL.fullmatch(line, end)
+    if (
+        tail is None  # then every field after the body is of its form; type and hlc ASCII
+        or data["seq"] > MAX_SAFE_INTEGER
+        or hlc[0] > MAX_SAFE_INTEGER
+        or hlc[1] > MAX_COUNTER
+        or len(data["stream"]) > MAX_STREAM
+        or len(data["type"]) > MAX_TYPE
+    ):
+        return None
+    content = line[:end] + tail[1] + tail[2]
+    return cls(
+        id=data["id"],
+        origin=data["origin"],
+        seq=data["seq"],
+        hlc=HLC(hlc[0], hlc[1]),
+        actor=actor,
+        type=data["type"],
+        stream=data["stream"],
+        body=body,
+        prev=data["prev"],
+        hash=data["hash"],
+        sig=data["sig"],
+        checked=True,
+        content_hash=hashlib.sha256(content).hexdigest(),
+        body_text=body_text.decode("utf-8"),
+    )
+
+
+_WIRE_FIELDS = frozenset(
+    {"id", "origin", "seq", "hlc", "actor", "type", "stream", "body", "prev", "hash", "sig"}
+)
+
+
+def _checked_fields(data: object) -> dict[str, Any]:
+    """The fields of a received event, each checked for its form (MalformedEvent if not)."""
+    if not isinstance(data, dict):
+        raise MalformedEvent("an event is a JSON object")
+    if data.keys() != _WIRE_FIELDS:
+        raise MalformedEvent(f"event fields must be exactly {sorted(_WIRE_FIELDS)}")
+    try:
+        hlc = HLC.from_list(data["hlc"])
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from exc
+    if hlc.counter > MAX_COUNTER:
+        raise MalformedEvent("the HLC counter is out of range")
+    return {
+        "id": _str(data, "id", UUID_RE),
+        "origin": _str(data, "origin", ORIGIN_RE),
+        "seq": _positive_int(data, "seq"),
+        "hlc": hlc,
+        "actor": _str(data, "actor", max_length=MAX_ACTOR),
+        "type": _str(data, "type", TYPE_RE, max_length=MAX_TYPE),
+        "stream": _str(data, "stream", max_length=MAX_STREAM),
+        "body": _dict(data, "body"),
+        "prev": _str(data, "prev", HEX64_RE),
+        "hash": _str(data, "hash", HEX64_RE),
+        "sig": _str(data, "sig", max_length=100),
+    }
+
+
+def _hashed(
+    cls: type[Event],
+    fields: dict[str, Any],
+    encode: Callable[[Any], bytes],
+    encode_flat: Callable[[Any], bytes],
+) -> Event:
+    """The event with its content hash and body text computed once, as received.
+
+    Keys sort as actor, body, hlc, ...: the body's canonical text sits whole inside the
+    header's, so it is encoded once and kept for storing. ``encode`` sorts keys;
+    ``encode_flat`` is used only for the actor, a plain string.
+    """
+    body_text = encode(fields["body"])
+    rest = {
+        "hlc": fields["hlc"].as_list(),
+        "id": fields["id"],
+        "origin": fields["origin"],
+        "prev": fields["prev"],
+        "seq": fields["seq"],
+        "stream": fields["stream"],
+        "type": fields["type"],
+    }
+    content = (
+        b'{"actor":'
+        + encode_flat(fields["actor"])
+        + b',"body":'
+        + body_text
+        + b","
+        + encode(rest)[1:]
+    )
+    return cls(
+        **fields,
+        checked=True,
+        content_hash=hashlib.sha256(content).hexdigest(),
+        body_text=body_text.decode("utf-8"),
+    )
+
+
+def _plain(value: dict[str, Any] | list[Any]) -> bool:
+    """True if ``value`` (a dict or list) holds only what canonical JSON allows: no floats,
+    integers within +/-(2**53 - 1), ASCII object keys. One loop, leaves checked inline."""
+    pending = [value]
+    while pending:
+        container = pending.pop()
+        if type(container) is dict:
+            if not "".join(container).isascii():  # its keys, all strings
+                return False
+            items = container.values()
+        else:
+            items = container
+        for item in items:
+            kind = type(item)
+            if kind is str or kind is bool or item is None:
+                continue
+            if kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif kind is dict or kind is list:
+                pending.append(item)
+            else:
+                return False
+    return True
 
 
 def _str(

@@ -32,7 +32,6 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from nirantar.ledger import models, projection, roster, transport
-from nirantar.ledger.canonical import NotCanonical, loads_canonical
 from nirantar.ledger.events import AUTHORITY, Event, MalformedEvent
 from nirantar.ledger.hlc import wall_ms
 from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Report, raise_alarm
@@ -125,8 +124,8 @@ def from_ndjson(data: bytes) -> list[Event]:
         if not line.strip():
             continue
         try:
-            events.append(Event.from_wire(loads_canonical(line), parsed_canonically=True))
-        except (ValueError, MalformedEvent, NotCanonical) as exc:
+            events.append(Event.from_line(line))
+        except ValueError as exc:  # MalformedEvent, NotCanonical
             raise MalformedEvent(f"line {number}: {exc}") from exc
     return events
 
