@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connection
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _encode(value: Any) -> str:
+    return orjson.dumps(value).decode()  # compact, non-ASCII as itself, keys in order
 
 
 def _placeholder(column: str, json_columns: Sequence[str]) -> str:

@@ -9,6 +9,7 @@ numbers live in ``sequences.py``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -46,14 +47,20 @@ def verhoeff_check_digit(digits: str) -> str:
     return str(_INV[c])
 
 
+# _P row by position from the right, for numbers of up to 32 digits.
+_P_AT = [_P[i % 8] for i in range(32)]
+
+
 def verhoeff_valid(digits: str) -> bool:
     c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _D[c][_P[i % 8][int(ch)]]
+    for row, digit in zip(_P_AT, map(int, reversed(digits)), strict=False):
+        c = _D[c][row[digit]]
     return c == 0
 
 
 MAX_SEQUENCE = 9_999_999
+_SPACES = re.compile(r"[\s-]")
+_ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 
 
@@ -77,6 +84,11 @@ class NumberFormat:
     prefix: str = ""
     label: str = "number"
 
+    @functools.cached_property
+    def _written(self) -> re.Pattern[str]:
+        prefix = f"{re.escape(self.prefix)}-" if self.prefix else ""
+        return re.compile(prefix + r"([0-9]{3})-([0-9]{7})-([0-9])")
+
     def format(self, node_number: int, seq: int) -> str:
         body = f"{node_number:03d}{seq:07d}"
         digits = f"{node_number:03d}-{seq:07d}-{verhoeff_check_digit(body)}"
@@ -84,10 +96,14 @@ class NumberFormat:
 
     def parse(self, text: str) -> tuple[int, int]:
         """Return (node number, sequence) of a typed number, with or without dashes/spaces."""
-        cleaned = re.sub(r"[\s-]", "", text or "").upper().translate(_DEVANAGARI_DIGITS)
+        written = self._written.fullmatch(text or "")
+        if written is not None:  # as format() writes it, as events carry it
+            cleaned = written[1] + written[2] + written[3]
+        else:
+            cleaned = _SPACES.sub("", text or "").upper().translate(_DEVANAGARI_DIGITS)
         if self.prefix and cleaned.startswith(self.prefix):
             cleaned = cleaned[len(self.prefix) :]
-        if not re.fullmatch(r"[0-9]{11}", cleaned):
+        if not _ELEVEN_DIGITS.fullmatch(cleaned):
             example = self.format(101, 1)
             raise InvalidNumber("format", f"a {self.label} has 11 digits, like {example}")
         if not verhoeff_valid(cleaned):

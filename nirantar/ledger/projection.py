@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import models as dj_models
@@ -36,6 +37,8 @@ _models: list[type[dj_models.Model]] = []
 _dump_only: list[type[dj_models.Model]] = []
 _upcasters: dict[tuple[str, int], Upcaster] = {}
 _current_versions: dict[str, int] = {}
+# Set up for a bulk load; each returns the function that finishes it afterwards.
+_bulk_hooks: list[Callable[[], Callable[[], None]]] = []
 
 
 class ProjectionFailed(Exception):
@@ -82,6 +85,30 @@ def register_dump_only(*models: type[dj_models.Model]) -> None:
     for model in models:
         if model not in _dump_only:
             _dump_only.append(model)
+
+
+def defer_in_bulk(hook: Callable[[], Callable[[], None]]) -> Callable[[], Callable[[], None]]:
+    """Register work a projection would rather do once after a bulk load than per row.
+
+    ``hook()`` runs before the load (say, dropping a trigger that indexes each row) and
+    returns what puts things right after it (recreating the trigger, indexing every row
+    at once). Only for loads into empty tables by one process: a restore.
+    """
+    _bulk_hooks.append(hook)
+    return hook
+
+
+@contextmanager
+def bulk_loading() -> Iterator[None]:
+    """Defer the registered per-row work until the end of the block, even if it fails."""
+    finishers: list[Callable[[], None]] = []
+    try:
+        for hook in _bulk_hooks:
+            finishers.append(hook())
+        yield
+    finally:
+        for finish in reversed(finishers):
+            finish()
 
 
 def event_version(type: str, version: int) -> None:

@@ -12,13 +12,23 @@ up after a day apart receives tens of thousands of them at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
+
+from django.db import connection
 
 from nirantar.ledger import bulk, lww, roster, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.numbering import InvalidNumber
-from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
+from nirantar.ledger.projection import (
+    defer_in_bulk,
+    event_version,
+    handles,
+    handles_batch,
+    register_models,
+)
 from nirantar.registration import events
 from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.rules import PATIENT_FIELDS
@@ -62,12 +72,16 @@ def field_values(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def search_text(patient: Patient) -> str:
+def search_text(patient: Any) -> str:
     parts = (patient.name_en, patient.name_hi, patient.guardian_name)
     return " | ".join(p.lower() for p in parts if p)[:400]
 
 
 PATIENT_COLUMNS = [f.attname for f in Patient._meta.concrete_fields if f.attname != "id"]
+_BLANK = Patient()
+# A new patient's row before its events are applied: what Patient() holds, without making
+# a model instance per patient (a restore makes hundreds of thousands).
+PATIENT_DEFAULTS = {c: getattr(_BLANK, c) for c in PATIENT_COLUMNS if c != "field_stamps"}
 
 
 @handles_batch(events.PATIENT_REGISTERED, events.PATIENT_CORRECTED)
@@ -75,7 +89,7 @@ def on_patient_events(batch: list[Event]) -> Failures:
     """Registrations and corrections: last-writer-wins per field, every value kept."""
     failures: Failures = []
     uhids = {str(e.body.get("uhid", "")) for e in batch}
-    patients = {p.uhid: p for p in Patient.objects.filter(uhid__in=uhids)}
+    patients: dict[str, Any] = {p.uhid: p for p in Patient.objects.filter(uhid__in=uhids)}
     new: set[str] = set()
     touched: set[str] = set()
     minted: dict[str, int] = {}
@@ -97,16 +111,23 @@ def on_patient_events(batch: list[Event]) -> Failures:
             continue
         patient = patients.get(uhid)
         if patient is None:
-            patient = patients[uhid] = Patient(uhid=uhid, field_stamps={})
+            patient = patients[uhid] = SimpleNamespace(
+                **{**PATIENT_DEFAULTS, "uhid": uhid, "field_stamps": {}}
+            )
             new.add(uhid)
         touched.add(uhid)
         stamps = dict(patient.field_stamps)
         stamp = lww.stamp_of(event)
-        for field, value in values.items():
-            stored = date.fromisoformat(value) if field == "date_of_birth" and value else value
-            if field != "date_of_birth" and stored is None:
-                stored = ""
-            lww.assign(patient, stamps, field, stored, stamp)
+        stored = {field: "" if value is None else value for field, value in values.items()}
+        if "date_of_birth" in values:
+            dob = values["date_of_birth"]
+            stored["date_of_birth"] = date.fromisoformat(dob) if dob else dob
+        if not stamps:  # nothing set yet (a registration, mostly): every value stands
+            vars(patient).update(stored)
+            stamps = dict.fromkeys(stored, stamp)
+        else:
+            for field, value in stored.items():
+                lww.assign(patient, stamps, field, value, stamp)
         if kind == "registered":
             first = stamps.get("_registered")
             if first is None or tuple(stamp) < tuple(first):  # the earliest registration counts
@@ -126,7 +147,7 @@ def on_patient_events(batch: list[Event]) -> Failures:
         bulk.insert_ignore(
             Patient._meta.db_table,
             PATIENT_COLUMNS,
-            ([_column(p, c) for c in PATIENT_COLUMNS] for p in created),
+            (_row(vars(p)) for p in created),
             json_columns=("field_stamps",),
         )
     if updated:
@@ -136,9 +157,14 @@ def on_patient_events(batch: list[Event]) -> Failures:
     return failures
 
 
-def _column(patient: Patient, column: str) -> Any:
-    value = getattr(patient, column)
-    return value.isoformat() if isinstance(value, date) else value
+_DOB = PATIENT_COLUMNS.index("date_of_birth")
+
+
+def _row(values: dict[str, Any]) -> list[Any]:
+    row = [values[c] for c in PATIENT_COLUMNS]
+    if isinstance(row[_DOB], date):
+        row[_DOB] = row[_DOB].isoformat()
+    return row
 
 
 VISIT_COLUMNS = (
@@ -196,3 +222,33 @@ def on_visits(batch: list[Event]) -> Failures:
     for (kind, scope), last in observed.items():
         sequences.observe(kind, scope, last)
     return failures
+
+
+@defer_in_bulk
+def _name_index_once() -> Callable[[], None]:
+    """On SQLite, restore fills the name index once at the end, not a row at a time.
+
+    The FTS5 trigram index is kept by triggers on the patient table; indexing 50,000
+    names one insert at a time took 3.9 s here, inserting them bare and rebuilding the
+    index 1.2 s (measured on a restore; bench/restore.py).
+    """
+    if connection.vendor != "sqlite":
+        return lambda: None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+            [Patient._meta.db_table],
+        )
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+
+    def finish() -> None:
+        with connection.cursor() as cursor:
+            for _, sql in triggers:
+                cursor.execute(sql)
+            cursor.execute(
+                "INSERT INTO registration_patient_fts(registration_patient_fts) VALUES ('rebuild')"
+            )
+
+    return finish
