@@ -28,23 +28,28 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import re
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from nirantar.ledger import keys
-from nirantar.ledger.canonical import NotCanonical, canonical_text, loads_canonical
+from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, Event
+
+if TYPE_CHECKING:
+    from nirantar.ledger.store import EventStore
 
 FORMAT = "nirantar-backup 1"
 SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
@@ -560,11 +565,51 @@ def _segment_events(
         if line:
             count += 1
             try:  # as sync reads a peer's events: floats and oddities refused while parsing
-                yield Event.from_wire(loads_canonical(line), parsed_canonically=True)
-            except (NotCanonical, ValueError) as exc:
+                yield Event.from_line(line)
+            except ValueError as exc:
                 raise BackupError(f"{name}: event {count} is not well formed ({exc})") from exc
     if count != segment["events"]:
         raise BackupError(f"{name} holds {count} events, its manifest says {segment['events']}")
+
+
+def _read_ahead(
+    dest: Destination, segments: list[dict[str, Any]], private: X25519PrivateKey
+) -> Iterator[list[Event]]:
+    """Each segment's events, read, checked and parsed by a thread one segment ahead.
+
+    The database's own work (SQLite runs without Python's lock) then overlaps with the
+    next segment's decrypting and parsing. The thread touches no database. A problem
+    with a segment is raised here, in order, when its turn comes.
+    """
+    ready: queue.Queue[list[Event] | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for segment in segments:
+                events = list(_segment_events(dest, segment, private))
+                while not stop.is_set():
+                    try:
+                        ready.put(events, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the restoring thread
+            ready.put(exc)
+
+    reader = threading.Thread(target=read, name="backup-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def restore(
@@ -575,8 +620,8 @@ def restore(
     authority: str | None = None,
 ) -> Restored:
     """Ingest the newest backup into this (fresh) node through the one ingest path."""
-    from nirantar.ledger.models import Origin
-    from nirantar.ledger.sync import ingest_remote
+    from nirantar.ledger import projection
+    from nirantar.ledger.models import Held, Origin
     from nirantar.ledger.writer import node as local_node
 
     started = time.perf_counter()
@@ -587,9 +632,43 @@ def restore(
         if not dest.exists(f"segments/{segment['name']}"):
             raise BackupError(f"segments/{segment['name']} is missing from {dest}")
     store = local_node().store
+    # Onto a fresh node, per-row indexing (the name search) is done once at the end.
+    with projection.bulk_loading():
+        _restore_segments(dest, manifest, private, store, report, progress, authority)
+    report.held = Held.objects.using(store.db).count()
+    genesis = store.get(AUTHORITY, 1)
+    report.hospital = str(genesis.body.get("hospital", "")) if genesis else ""
+    if genesis is None or genesis.hash != manifest["hospital"]:
+        report.problems.append("the restored log's genesis is not the hospital the manifest names")
+    signer = Origin.objects.using(store.db).filter(name=manifest["node"]).first()
+    if signer is not None and signer.revoked_after_seq is not None:
+        report.problems.append(f"{manifest['node']}, whose backup this is, was revoked")
+    if signer is None or signer.public_key != manifest["node_key"]:
+        report.problems.append(
+            f"the manifest was signed with a key the hospital never enrolled for {manifest['node']}"
+        )
+    vector = store.vector()
+    short = {o: s for o, s in manifest["vector"].items() if vector.get(o, 0) < s}
+    if short:
+        report.problems.append(f"events the manifest lists did not arrive: {short}")
+    report.origins = len(vector)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _restore_segments(
+    dest: Destination,
+    manifest: dict[str, Any],
+    private: X25519PrivateKey,
+    store: EventStore,
+    report: Restored,
+    progress: Callable[[int, int], None] | None,
+    authority: str | None,
+) -> None:
+    from nirantar.ledger.sync import ingest_remote
+
     total = manifest["events"]
-    for segment in manifest["segments"]:
-        events = list(_segment_events(dest, segment, private))
+    for events in _read_ahead(dest, manifest["segments"], private):
         # The authority's chain (genesis, enrolments) first and on its own: a batch is vouched
         # for by one signature per origin only once that origin's key is known.
         roster = [e for e in events if e.origin == AUTHORITY]
@@ -611,27 +690,6 @@ def restore(
             report.rejected.extend(result.rejected)
         if progress is not None:
             progress(report.events + report.duplicates, total)
-    from nirantar.ledger.models import Held
-
-    report.held = Held.objects.using(store.db).count()
-    genesis = store.get(AUTHORITY, 1)
-    report.hospital = str(genesis.body.get("hospital", "")) if genesis else ""
-    if genesis is None or genesis.hash != manifest["hospital"]:
-        report.problems.append("the restored log's genesis is not the hospital the manifest names")
-    signer = Origin.objects.using(store.db).filter(name=manifest["node"]).first()
-    if signer is not None and signer.revoked_after_seq is not None:
-        report.problems.append(f"{manifest['node']}, whose backup this is, was revoked")
-    if signer is None or signer.public_key != manifest["node_key"]:
-        report.problems.append(
-            f"the manifest was signed with a key the hospital never enrolled for {manifest['node']}"
-        )
-    vector = store.vector()
-    short = {o: s for o, s in manifest["vector"].items() if vector.get(o, 0) < s}
-    if short:
-        report.problems.append(f"events the manifest lists did not arrive: {short}")
-    report.origins = len(vector)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def b64(data: bytes) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -1064,6 +1065,13 @@ def _restore_onto(
         fail(str(exc))
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
+    # Until the restore has finished, no node starts from this directory.
+    unfinished = data_dir / config.UNFINISHED
+    unfinished.write_text(
+        f"A restore from {source} began here at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC. "
+        "This file is removed when it finishes.\n"
+    )
+    config.restoring_here()
     config.save(data_dir, node_config)
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
@@ -1088,7 +1096,12 @@ def _restore_onto(
                 dest, private, progress=step, node=manifest["node"], authority=authority
             )
         except backups.BackupError as exc:
-            fail(f"{exc}\nThe node in {data_dir} holds what was restored before the problem.")
+            fail(
+                f"{exc}\nThe restore did not finish: {data_dir} is marked unfinished and no node "
+                "starts from it. Delete it and restore again (from another copy, if this one "
+                "is damaged)."
+            )
+    unfinished.unlink()
     return report
 
 

@@ -24,6 +24,17 @@ NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 COUNTER_LETTER_RE = re.compile(r"^[A-Z]{1,2}$")
 
 
+# Present in a data directory while a restore fills it; no node starts from one that has it.
+UNFINISHED = "restore-unfinished"
+_restoring_here = False
+
+
+def restoring_here() -> None:
+    """This process is the restore filling its data directory: let it load the node."""
+    global _restoring_here  # noqa: PLW0603 - one process, one restore
+    _restoring_here = True
+
+
 class ConfigError(Exception):
     """The data directory is missing, incomplete or unsafe. The message says how to fix it."""
 
@@ -56,6 +67,12 @@ def data_dir_from_env() -> Path | None:
 
 def load(data_dir: Path) -> NodeConfig:
     path = data_dir / "node.json"
+    if (data_dir / UNFINISHED).exists() and not _restoring_here:
+        raise ConfigError(
+            f"a restore into {data_dir} did not finish, so it may hold only part of the "
+            f"backup ({data_dir / UNFINISHED} says which). Delete the directory and restore "
+            "again."
+        )
     if not path.exists():
         raise ConfigError(
             f"{data_dir} is not a Nirantar node (no node.json). "

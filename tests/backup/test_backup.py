@@ -155,6 +155,12 @@ def test_a_changed_byte_in_a_segment_is_found(backed_up):
     node, result = restore(backed_up, copy, "hub-byte")
     assert result.returncode != 0
     assert "does not match its name (altered)" in result.stderr
+    # What was made before the problem is marked unfinished: no node starts from it.
+    assert "did not finish" in result.stderr
+    for command in (["status"], ["serve", "--port", "1"]):
+        refused = node.run(*command, check=False)
+        assert refused.returncode != 0
+        assert "did not finish" in refused.stderr and "restore again" in refused.stderr
 
 
 def test_a_changed_byte_in_a_manifest_is_found(backed_up):
