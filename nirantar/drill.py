@@ -1,16 +1,19 @@
 """`nirantar drill ransomware`: rehearse the worst night on a demo cluster, and count.
 
 A hub and two counters (the demo hospital, real processes on loopback) register patients
-and sync; the hub is backed up. Then the attack: the hub's database and one counter's are
-encrypted in place (overwritten with ciphertext of themselves) and those servers stop. The
-surviving counter keeps registering. Then the recovery the runbook describes: a new hub is
-restored from the backup, enrolled under a new number with the offline authority key,
-and takes everything since the backup from the surviving counter by sync; the lost
-counter is replaced by a new node that fills itself from the new hub.
+and sync. Counter A closes; counter B registers more, which reach the hub; the hub is
+backed up. Then the attack: the hub's database and counter B's are encrypted in place
+(overwritten with ciphertext of themselves) and those servers stop - so counter B's last
+patients are now only in the backup. Counter A opens again and keeps registering alone.
+Then the recovery the runbook describes: a new hub is restored from the backup, enrolled
+under a new number with the offline authority key, and takes everything since the backup
+from the surviving counter by sync; the lost counter is replaced by a new node that fills
+itself from the new hub.
 
-The report counts every event that existed anywhere before the attack or was written on
-the survivor during it, and how many of them the new hub holds: ``lost: N`` - 0 is the
-only passing value.
+The report counts every event the backup covers or the survivor holds, before the attack
+and during it, and how many of them the new hub holds: ``lost: N`` - 0 is the only passing
+value. What the attacked nodes wrote after the backup (the hub's own record of it) is out
+of every copy's reach; the report lists it by type.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ class DrillReport:
     before: int = 0  # events in the hospital just before the attack
     during: int = 0  # written on the survivor while the hub was gone
     expected: int = 0
+    only_in_backup: int = 0  # events no surviving node held: the backup had to bring them
+    # Written on the attacked nodes after the backup (the hub's record of that backup):
+    # out of every copy's reach by construction, listed by type, not counted as lost.
+    out_of_reach: list[str] = field(default_factory=list)
     restored_from_backup: int = 0
     after: int = 0  # on the new hub at the end
     lost: int = 0
@@ -102,28 +109,43 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
             return all(v == vectors[0] for v in vectors)
 
         wait_until(converged, "the three nodes to hold the same events")
+        # Counter A closes (its cable is out): what counter B registers now reaches the hub,
+        # and so the backup, but no node that will survive the attack.
+        counter_a.stop()
+        _register(hospital.url(counter_b), token, patients, 0)
+        wait_until(
+            lambda: _status(hub)["vector"] == _status(counter_b)["vector"],
+            "counter-b's new patients to reach the hub",
+        )
+        covered = _status(hub)["vector"]
         made = hub.cli("backup", "--to", str(root / "backup"), "--key", str(offline / "backup.pub"))
         say(f"backup of the hub: {made.strip()}")
-        # After the backup: more work at both counters, which reaches the hub by sync.
-        _register(hospital.url(counter_a), token, patients, 1)
-        _register(hospital.url(counter_b), token, patients, 2)
-        wait_until(converged, "the counters' new patients to reach every node")
-        vectors = [_status(n)["vector"] for n in hospital.nodes]
-        before = _union(vectors)
-        report.before = sum(before.values())
         report.patients_before = _patients(hub)
 
         # The attack: the hub and counter B encrypted; their servers stop.
+        out_of_reach = sorted({*_written_after(hub, covered), *_written_after(counter_b, covered)})
         for victim in (hub, counter_b):
             victim.stop()
             _encrypt_in_place(victim.data_dir)
         say("attack: the hub's and counter-b's databases encrypted in place; both down")
-        # The hospital goes on at counter A.
+        # Counter A opens again and the hospital goes on there, alone.
+        counter_a.start(host)
+        counter_a.wait_up(host)
+        survivor = _status(counter_a)["vector"]
+        only_in_backup = sum(max(0, s - survivor.get(o, 0)) for o, s in covered.items())
+        say(
+            f"{only_in_backup} events (counter-b's, while counter-a was closed) are now only "
+            "in the backup"
+        )
         _register(hospital.url(counter_a), token, patients, 3)
         during = _status(counter_a)["vector"]
+        before = _union([covered, survivor])
+        report.before = sum(before.values())
         expected = _union([before, during])
         report.expected = sum(expected.values())
         report.during = report.expected - report.before
+        report.only_in_backup = only_in_backup
+        report.out_of_reach = out_of_reach
         say(f"counter-a registered {patients} patients with the hub and counter-b gone")
 
         # Recovery: a new hub from the backup, enrolled anew, filled by the survivor.
@@ -200,6 +222,23 @@ def ransomware(root: Path, host: str, port: int, patients: int = 5) -> DrillRepo
     return report
 
 
+def _written_after(node: DemoNode, covered: dict[str, int]) -> list[str]:
+    """The events ``node`` holds beyond what the backup covers, as "origin#seq type"."""
+    import sqlite3
+
+    found: list[str] = []
+    with sqlite3.connect(node.data_dir / "nirantar.sqlite3") as db:
+        for origin in _status(node)["vector"]:
+            found += [
+                f"{origin}#{n} {kind}"
+                for n, kind in db.execute(
+                    "SELECT seq, type FROM ledger_event WHERE origin = ? AND seq > ? ORDER BY seq",
+                    [origin, covered.get(origin, 0)],
+                )
+            ]
+    return found
+
+
 def _patients(node: DemoNode) -> int:
     import sqlite3
 
@@ -212,6 +251,7 @@ def text(report: DrillReport) -> str:
         "Ransomware drill",
         *(f"  {line}" for line in report.lines),
         f"events before the attack:     {report.before:,}",
+        f"  of them only in the backup: {report.only_in_backup:,}",
         f"written during the outage:    {report.during:,}",
         f"restored from the backup:     {report.restored_from_backup:,}",
         f"on the new hub at the end:    {report.after:,}",
@@ -221,4 +261,9 @@ def text(report: DrillReport) -> str:
         f"refused: {report.refused}",
         f"lost: {report.lost}",
     ]
+    if report.out_of_reach:
+        lines.append(
+            "written on the attacked nodes after the backup, out of any copy's reach: "
+            + ", ".join(report.out_of_reach)
+        )
     return "\n".join(lines)

@@ -59,6 +59,14 @@ def test_the_ransomware_drill_loses_nothing(tmp_path):
     assert re.search(r"^refused: 0$", result.stdout, re.M), result.stdout
     written = int(re.search(r"written during the outage:\s+(\d+)", result.stdout).group(1))
     assert written == 3  # the survivor's registrations with the hub gone
+    # Counter B's registrations while counter A was closed were on no surviving node: the
+    # backup had to bring them back.
+    only_backup = int(re.search(r"only in the backup:\s+(\d+)", result.stdout).group(1))
+    assert only_backup >= 3
+    # The one thing out of reach is the hub's own record of the backup, written after it.
+    reach = re.search(r"out of any copy's reach: (.*)$", result.stdout, re.M)
+    assert reach is not None and reach.group(1).endswith("backup.written"), result.stdout
+    assert reach.group(1).count(",") == 0, result.stdout
     before, after = map(
         int, re.search(r"patients before / after:\s+(\d+) / (\d+)", result.stdout).groups()
     )
