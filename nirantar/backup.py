@@ -366,6 +366,17 @@ def make_backup(
             f"(recorded in its log), but the newest there now is #{newest}. Nothing written; "
             "check the destination, or back up to a new one"
         )
+    if recorded:
+        # The number alone is not enough: a copy of the destination taken from elsewhere,
+        # or a manifest rewritten, can have the same numbers. The log has its hash.
+        number, digest = recorded
+        name = _manifest_name(local.name, number)
+        if hashlib.sha256(dest.get(name)).hexdigest() != digest:
+            raise BackupError(
+                f"{dest}: {name} is not the manifest this node wrote there (its log records "
+                "another hash): the destination was replaced or altered. Nothing written; "
+                "check the destination, or back up to a new one"
+            )
     prior: dict[str, Any] | None = None
     prior_raw = b""
     if previous:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import zlib
@@ -607,6 +608,8 @@ def status(ctx: click.Context, as_json: bool, digest: bool) -> None:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
     click.echo(f"node {info['node']} (number {info['number']}) of {info['hospital']}")
+    if info["genesis"]:
+        click.echo(f"hospital genesis {info['genesis'][:16]} (note it down: restore checks it)")
     if info["joining"]:
         click.echo(
             f"waiting for the hub {info['joining']['hub']} to approve join code "
@@ -1040,6 +1043,7 @@ def _restore_onto(
     key_path: Path,
     node_name: str,
     backed_up: str | None,
+    genesis: str | None,
     authority: str | None = None,
 ) -> Any:
     """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
@@ -1057,12 +1061,19 @@ def _restore_onto(
         node_config.validate()
     except config.ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
+    if genesis is not None and not re.fullmatch(r"[0-9a-f]{16,64}", genesis.strip().lower()):
+        raise click.BadParameter("16 to 64 hex digits, as `nirantar status` shows it", "--genesis")
     try:
         private = backups.load_private(key_path)
         dest = backups.destination(source)
         name, manifest, _ = backups.newest_chain(dest, backed_up)[0]
     except backups.BackupError as exc:
         fail(str(exc))
+    if genesis is not None and not manifest["hospital"].startswith(genesis.strip().lower()):
+        fail(
+            f"{name} is the backup of another hospital (genesis {manifest['hospital'][:16]}, "
+            f"not {genesis.strip().lower()[:16]}): nothing restored"
+        )
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
     # Until the restore has finished, no node starts from this directory.
@@ -1159,6 +1170,12 @@ def _restore_options(command: Any) -> Any:
             click.option(
                 "--of", "backed_up", default=None, help="Whose backup, if several nodes' are there."
             ),
+            click.option(
+                "--genesis",
+                default=None,
+                help="The hospital's genesis (16+ hex digits, as `nirantar status` shows it): "
+                "a backup of any other hospital is refused before anything is restored.",
+            ),
         ]
     ):
         command = option(command)
@@ -1169,11 +1186,16 @@ def _restore_options(command: Any) -> Any:
 @_restore_options
 @click.pass_context
 def restore_command(
-    ctx: click.Context, source: str, key_path: Path, node_name: str, backed_up: str | None
+    ctx: click.Context,
+    source: str,
+    key_path: Path,
+    node_name: str,
+    backed_up: str | None,
+    genesis: str | None,
 ) -> None:
     """Restore the newest backup onto a fresh node (an empty data directory): check every
     manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
-    report = _restore_onto(_data_dir(ctx), source, key_path, node_name, backed_up)
+    report = _restore_onto(_data_dir(ctx), source, key_path, node_name, backed_up, genesis)
     _print_restored(report)
     click.echo(
         f"{node_name} is not enrolled: it serves what was restored read-only until it is "
@@ -1203,6 +1225,7 @@ def rebuild_hub(
     key_path: Path,
     node_name: str,
     backed_up: str | None,
+    genesis: str | None,
     number: int,
     authority_key: Path,
     peers: tuple[str, ...],
@@ -1219,7 +1242,7 @@ def rebuild_hub(
         authority = keys.public_text(keys.load_private(authority_key))
     except (ValueError, OSError) as exc:
         raise click.BadParameter(f"{authority_key} is not an authority key: {exc}") from exc
-    report = _restore_onto(data_dir, source, key_path, node_name, backed_up, authority)
+    report = _restore_onto(data_dir, source, key_path, node_name, backed_up, genesis, authority)
     _print_restored(report)
     assert data_dir is not None
     shutil.copy(authority_key, data_dir / "authority.key")

@@ -135,6 +135,9 @@ def status() -> dict[str, Any]:
         "revoked": revoked,
         "joining": joining,
         "hospital": authority.hospital if authority else "",
+        # The hospital's identity: the hash of its genesis, which no other hospital shares.
+        # `restore --genesis` checks a backup against it; the runbook says to note it down.
+        "genesis": authority.enrolment_hash if authority else "",
         "vector": mine,
         "events": local.store.count(),
         "held": models.Held.objects.count(),

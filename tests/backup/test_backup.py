@@ -9,6 +9,7 @@ destination rolled back to an older state."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -83,7 +84,7 @@ def copy_of(backed_up: dict, name: str) -> Path:
     return copy
 
 
-def restore(backed_up: dict, source: Path, name: str) -> tuple[NodeProcess, object]:
+def restore(backed_up: dict, source: Path, name: str, *more: str) -> tuple[NodeProcess, object]:
     node = NodeProcess(Path(backed_up["root"]) / name, name)
     result = node.run(
         "restore",
@@ -93,6 +94,7 @@ def restore(backed_up: dict, source: Path, name: str) -> tuple[NodeProcess, obje
         str(Path(backed_up["root"]) / "hospital.key"),
         "--node",
         name,
+        *more,
         check=False,
     )
     return node, result
@@ -424,3 +426,37 @@ def test_rebuild_hub_refuses_another_hospitals_backup_before_restoring_it(backed
     )
     assert result.returncode != 0
     assert "another hospital" in result.stderr
+
+
+def test_a_destination_swapped_for_another_copy_with_the_same_numbers_is_found(backed_up, tmp_path):
+    hub = backed_up["hub"]
+    key = str(Path(backed_up["root"]) / "hospital.pub")
+    first, second = tmp_path / "first", tmp_path / "second"
+    hub.run("backup", "--to", str(first), "--key", key)
+    change(hub)
+    hub.run("backup", "--to", str(second), "--key", key)
+    # Each holds a manifest #1, validly signed by the hub; the attacker puts the second
+    # where the first was. The numbers agree with the hub's log; the hash does not.
+    shutil.rmtree(first)
+    shutil.copytree(second, first)
+    change(hub)
+    result = hub.run("backup", "--to", str(first), "--key", key, check=False)
+    assert result.returncode != 0
+    assert "not the manifest this node wrote there" in result.stderr
+    assert sorted(p.name for p in Path(first, "manifests/hub").iterdir()) == ["00000001.json"]
+
+
+def test_restore_checks_the_hospital_it_is_told_before_restoring(backed_up):
+    hub = backed_up["hub"]
+    shown = re.search(r"hospital genesis ([0-9a-f]{16})", hub.run("status").stdout)
+    assert shown, "status shows the hospital's genesis for the runbook to note down"
+    other = NodeProcess(Path(backed_up["root"]) / "other-hospital", "other", 1)
+    other.init()
+    theirs = re.search(r"hospital genesis ([0-9a-f]{16})", other.run("status").stdout).group(1)
+    node, result = restore(backed_up, backed_up["dest"], "hub-wrong", "--genesis", theirs)
+    assert result.returncode != 0
+    assert "backup of another hospital" in result.stderr and "nothing restored" in result.stderr
+    assert not node.data_dir.exists()
+    node, result = restore(backed_up, backed_up["dest"], "hub-right", "--genesis", shown.group(1))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"genesis {shown.group(1)}" in result.stdout
