@@ -135,7 +135,9 @@ class EventStore(ABC):
         """
         if not events:
             return
-        now = datetime.now(UTC)
+        now: Any = datetime.now(UTC)
+        if connections[self.db].vendor == "sqlite":
+            now = now.isoformat(" ")  # as Django's adapter writes it, once for all rows
         with connections[self.db].cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO ledger_event (id, origin, seq, hlc_wall, hlc_count, actor, type, "
