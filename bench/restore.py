@@ -28,10 +28,19 @@ from bench.sync import source_node
 TARGET = 20_000  # events restored a second (the issue's goal on this machine)
 
 
-def nirantar(data_dir: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+
+
+def nirantar(
+    data_dir: Path | None, *args: str, measure: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run a nirantar command as its own process; ``measure``: under GNU time, whose last
+    line of stderr is then the process's peak resident memory in KiB."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIRANTAR_"))}
     env.update({"NIRANTAR_PRINT_WARMUP": "0", "NIRANTAR_LOG_LEVEL": "WARNING"})
     head = [sys.executable, "-m", "nirantar.cli"]
+    if measure and TIME:
+        head = [TIME, "-f", "%M", *head]
     if data_dir is not None:
         head += ["--data-dir", str(data_dir)]
     return subprocess.run(
@@ -66,8 +75,11 @@ def run(events: int = 100_000) -> dict[str, Any]:
             str(root / "bench.key"),
             "--node",
             "restored",
+            measure=True,
         )
         seconds = time.perf_counter() - started
+        # The restoring process's own peak (its worker process opens segments beside it).
+        peak = restored.stderr.strip().splitlines()[-1] if TIME else ""
         report = re.search(
             r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout
         )
@@ -87,6 +99,8 @@ def run(events: int = 100_000) -> dict[str, Any]:
             "patients_source": count(source, patients),
             "patients_restored": count(root / "restored", patients),
             "verified": verified,
+            "peak_rss_mb": round(int(peak) / 1024) if peak.isdigit() else None,
+            "database_mb": round((root / "restored" / "nirantar.sqlite3").stat().st_size / 2**20),
         }
     result["events_per_second"] = result["events"] / result["restore_seconds"]
     return result

@@ -333,7 +333,17 @@ def restore_section(result: dict[str, Any]) -> str:
         f"{result['patients_restored']:,} patients of {result['patients_source']:,}. "
         f"Target: {restore.TARGET:,} events a second.\n\n"
         + table(
-            ["restore", "events", "origins", "seconds", "events/s", "command (s)", "target met"],
+            [
+                "restore",
+                "events",
+                "origins",
+                "seconds",
+                "events/s",
+                "command (s)",
+                "peak RSS (MB)",
+                "database (MB)",
+                "target met",
+            ],
             [
                 [
                     "`nirantar restore` of a directory backup",
@@ -342,6 +352,8 @@ def restore_section(result: dict[str, Any]) -> str:
                     f"{result['restore_seconds']:.1f}",
                     f"**{result['events_per_second']:,.0f}**",
                     f"{result['command_seconds']:.1f}",
+                    str(result.get("peak_rss_mb") or "-"),
+                    str(result.get("database_mb") or "-"),
                     met,
                 ]
             ],
