@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,6 +297,7 @@ def _plain(value: dict[str, Any] | list[Any]) -> bool:
     pending = [value]
     while pending:
         container = pending.pop()
+        items: Iterable[Any]
         if type(container) is dict:
             if not "".join(container).isascii():  # its keys, all strings
                 return False
