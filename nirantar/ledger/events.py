@@ -294,7 +294,7 @@ def _hashed(
 def _plain(value: dict[str, Any] | list[Any]) -> bool:
     """True if ``value`` (a dict or list) holds only what canonical JSON allows: no floats,
     integers within +/-(2**53 - 1), ASCII object keys. One loop, leaves checked inline."""
-    pending = [value]
+    pending: list[Any] = [value]
     while pending:
         container = pending.pop()
         items: Iterable[Any]
