@@ -41,6 +41,7 @@ class Patient(models.Model):
     guardian_name = models.CharField(max_length=100, blank=True)
     mobile = models.CharField(max_length=10, blank=True)
     abha_number = models.CharField(max_length=14, blank=True)
+    abha_address = models.CharField(max_length=40, blank=True)  # lower-cased, name@abdm
     category = models.CharField(max_length=20, blank=True)
     address_line = models.CharField(max_length=200, blank=True)
     district = models.CharField(max_length=60, blank=True)
@@ -58,6 +59,7 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["mobile"], name="patient_mobile"),
             models.Index(fields=["abha_number"], name="patient_abha"),
+            models.Index(fields=["abha_address"], name="patient_abha_address"),
         ]
 
     def __str__(self) -> str:
