@@ -6,6 +6,8 @@ from datetime import date
 
 from django.db import models
 
+from nirantar.registration.rules import format_abha_number
+
 
 class Department(models.Model):
     code = models.CharField(max_length=10, primary_key=True)
@@ -68,6 +70,11 @@ class Patient(models.Model):
     @property
     def display_name(self) -> str:
         return self.name_en or self.name_hi
+
+    @property
+    def abha_number_display(self) -> str:
+        """XX-XXXX-XXXX-XXXX, as on the patient's ABHA card."""
+        return format_abha_number(self.abha_number)
 
     def age_on(self, day: date) -> tuple[int, str]:
         """Age as (number, unit) with unit Y, M or D - how Indian OPD slips write it."""
