@@ -174,6 +174,10 @@ LOGOUT_REDIRECT_URL = "login"
 # Start Chromium in each server worker at once, so the first slip is as fast as the rest.
 PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)
 
+# The ABDM gateway: a dotted path to a class implementing registration.abdm.AbhaGateway.
+# Empty (the default): not connected; ABHAs are format-checked only.
+ABDM_GATEWAY = os.environ.get("NIRANTAR_ABDM_GATEWAY", "")
+
 # Raise an alarm when this node's own events have reached no peer for this long.
 BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)
 

@@ -53,7 +53,15 @@ class PatientIn(Strict):
     guardian_relation: Relation | None = None
     guardian_name: str | None = Field(None, max_length=rules.MAX_NAME)
     mobile: str | None = Field(None, max_length=20, examples=["9876543210"])
-    abha_number: str | None = Field(None, max_length=20)
+    abha_number: str | None = Field(
+        None,
+        max_length=20,
+        description="14 digits, hyphens optional",
+        examples=["91-5101-6530-5101"],
+    )
+    abha_address: str | None = Field(
+        None, max_length=64, description="stored lower-cased", examples=["ram.sharma@abdm"]
+    )
     category: Literal[tuple(CATEGORIES)] = "general"  # type: ignore[valid-type]
     address: AddressIn | None = None
 
@@ -70,6 +78,7 @@ class PatientPatch(Strict):
     guardian_name: str | None = Field(None, max_length=rules.MAX_NAME)
     mobile: str | None = Field(None, max_length=20)
     abha_number: str | None = Field(None, max_length=20)
+    abha_address: str | None = Field(None, max_length=64)
     category: Literal[tuple(CATEGORIES)] | None = None  # type: ignore[valid-type]
     address: AddressIn | None = None
     reason: str | None = Field(None, max_length=200)
@@ -93,7 +102,8 @@ class PatientOut(Schema):
     guardian_relation: str
     guardian_name: str
     mobile: str
-    abha_number: str
+    abha_number: str = Field(..., description="14 digits, no hyphens; '' if not known")
+    abha_address: str = Field(..., description="lower-cased; '' if not known")
     category: str
     address: AddressOut
     registered_at: str | None
@@ -156,6 +166,7 @@ def patient_out(patient: Patient) -> dict[str, Any]:
         "guardian_name": patient.guardian_name,
         "mobile": patient.mobile,
         "abha_number": patient.abha_number,
+        "abha_address": patient.abha_address,
         "category": patient.category,
         "address": {
             "line": patient.address_line,

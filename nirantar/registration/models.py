@@ -6,6 +6,8 @@ from datetime import date
 
 from django.db import models
 
+from nirantar.registration.rules import format_abha_number
+
 
 class Department(models.Model):
     code = models.CharField(max_length=10, primary_key=True)
@@ -41,6 +43,7 @@ class Patient(models.Model):
     guardian_name = models.CharField(max_length=100, blank=True)
     mobile = models.CharField(max_length=10, blank=True)
     abha_number = models.CharField(max_length=14, blank=True)
+    abha_address = models.CharField(max_length=40, blank=True)  # lower-cased, name@abdm
     category = models.CharField(max_length=20, blank=True)
     address_line = models.CharField(max_length=200, blank=True)
     district = models.CharField(max_length=60, blank=True)
@@ -58,6 +61,7 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["mobile"], name="patient_mobile"),
             models.Index(fields=["abha_number"], name="patient_abha"),
+            models.Index(fields=["abha_address"], name="patient_abha_address"),
         ]
 
     def __str__(self) -> str:
@@ -66,6 +70,11 @@ class Patient(models.Model):
     @property
     def display_name(self) -> str:
         return self.name_en or self.name_hi
+
+    @property
+    def abha_number_display(self) -> str:
+        """XX-XXXX-XXXX-XXXX, as on the patient's ABHA card."""
+        return format_abha_number(self.abha_number)
 
     def age_on(self, day: date) -> tuple[int, str]:
         """Age as (number, unit) with unit Y, M or D - how Indian OPD slips write it."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext
 from rapidfuzz import fuzz
 
 from nirantar import sql
@@ -109,7 +110,8 @@ def access_visit(
 
 
 def classify(query: str) -> tuple[str, str]:
-    """What a clerk typed: ('uhid' | 'visit' | 'mobile' | 'abha' | 'name', normalised value)."""
+    """What a clerk typed, normalised: ('uhid' | 'visit' | 'mobile' | 'abha' | 'abha_address' |
+    'name', value). Anything with an @ is an ABHA address: no name, number or UHID has one."""
     text = rules.normalise_text(query)
     if not text:
         raise ValidationFailed("type a name, mobile number or UHID", {"q": "empty search"})
@@ -117,6 +119,11 @@ def classify(query: str) -> tuple[str, str]:
         raise ValidationFailed("search too long", {"q": f"at most {MAX_QUERY} characters"})
     if has_control_characters(text):
         raise ValidationFailed("the search " + CONTROL_MESSAGE, {"q": CONTROL_MESSAGE})
+    if "@" in text:
+        address, error = rules.clean_abha_address(text)
+        if error:
+            raise ValidationFailed(gettext("not an ABHA address"), {"q": error})
+        return "abha_address", address
     compact = rules.ascii_digits(re.sub(r"[\s\-]", "", text)).upper()
     digits = compact.isascii() and compact.isdecimal()
     if (
@@ -150,7 +157,8 @@ def classify(query: str) -> tuple[str, str]:
 
 
 def find_patients(query: str, limit: int = 20) -> tuple[str, list[Patient]]:
-    """Patients matching a UHID, visit number, mobile, ABHA number or part of a name."""
+    """Patients matching a UHID, visit number, mobile, ABHA number or address, or part of a
+    name."""
     kind, value = classify(query)
     registered = Patient.objects.filter(is_registered=True)
     if kind == "uhid":
@@ -162,6 +170,8 @@ def find_patients(query: str, limit: int = 20) -> tuple[str, list[Patient]]:
         return kind, list(registered.filter(mobile=value).order_by("-registered_at_ms")[:limit])
     if kind == "abha":
         return kind, list(registered.filter(abha_number=value)[:limit])
+    if kind == "abha_address":
+        return kind, list(registered.filter(abha_address=value)[:limit])
     candidates = search.name_candidates(value.split())
 
     def rank(p: Patient) -> tuple[bool, float, int]:

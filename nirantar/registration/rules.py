@@ -11,6 +11,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from django.utils.translation import gettext
+
 from nirantar.errors import ValidationFailed
 from nirantar.registration.catalogue import CATEGORIES, RELATIONS, SEXES, STATES
 from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
@@ -28,6 +30,19 @@ ANY_NAME_RE = re.compile(
 )
 MOBILE_RE = re.compile(r"^[6-9][0-9]{9}$")
 ABHA_RE = re.compile(r"^[0-9]{14}$")
+# The ABHA address's user part, verbatim from NHA's ABHA v3 API ("Abha Address Validation"):
+# letters and digits, at most one "." and one "_", neither first nor last.
+ABHA_ADDRESS_USER_RE = re.compile(
+    r"(^[a-zA-Z0-9]+[.]?[a-zA-Z0-9]*[_]?[a-zA-Z0-9]+$)"
+    r"|(^[a-zA-Z0-9]+[_]?[a-zA-Z0-9]*[.]?[a-zA-Z0-9]+$)"
+)
+# Production, sandbox, and the NDHM-era suffix older cards still carry. We store what the
+# card says: the mapping of old @ndhm addresses to @abdm is not documented anywhere.
+ABHA_ADDRESS_SUFFIXES = ("abdm", "sbx", "ndhm")
+# v3 creates 8-18 characters, but addresses made under the older policy can be as short as
+# 4 and no older upper bound is published: refusing a real card is worse than a loose
+# bound, so 4-32 (the cap only keeps junk out).
+ABHA_ADDRESS_USER_LENGTH = (4, 32)
 PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
 # A name must hold at least one letter (not only signs, digits or joiners).
 LETTER_RE = re.compile(r"[A-Za-z\u0904-\u0939\u0958-\u0961\u0972-\u097F]")
@@ -41,6 +56,42 @@ def ascii_digits(value: str) -> str:
     return value.translate(DEVANAGARI_DIGITS)
 
 
+def format_abha_number(digits: str) -> str:
+    """14 stored digits as ABDM shows them, XX-XXXX-XXXX-XXXX; anything else unchanged."""
+    if not ABHA_RE.match(digits or ""):
+        return digits or ""
+    return f"{digits[:2]}-{digits[2:6]}-{digits[6:10]}-{digits[10:]}"
+
+
+def clean_abha_address(value: Any) -> tuple[str, str | None]:
+    """(the address as stored, or the error to show). Stored lower-cased.
+
+    Only the shape is checked - whether the address exists is the national gateway's
+    to say (see ``abdm.py``). ABDM does not say whether addresses are case-sensitive;
+    we treat them as case-insensitive, like the usernames they are, so a clerk's
+    capitals never hide a patient from the search.
+    """
+    text = str(value or "").strip().lower()
+    if not text:
+        return "", None
+    user, at, suffix = text.partition("@")
+    if not at or "@" in suffix:
+        return text, gettext("an ABHA address looks like name@abdm")
+    if suffix not in ABHA_ADDRESS_SUFFIXES:
+        return text, gettext("an ABHA address ends in @abdm (@sbx in the ABDM sandbox)")
+    low, high = ABHA_ADDRESS_USER_LENGTH
+    if not low <= len(user) <= high:
+        return text, gettext("before the @: %(low)d to %(high)d characters") % {
+            "low": low,
+            "high": high,
+        }
+    if not ABHA_ADDRESS_USER_RE.match(user):
+        return text, gettext(
+            "before the @: letters and digits, at most one . and one _, not first or last"
+        )
+    return text, None
+
+
 PATIENT_FIELDS = (
     "name_hi",
     "name_en",
@@ -51,6 +102,7 @@ PATIENT_FIELDS = (
     "guardian_name",
     "mobile",
     "abha_number",
+    "abha_address",
     "category",
     "address_line",
     "district",
@@ -69,6 +121,7 @@ API_FIELDS = {
     "guardian_name",
     "mobile",
     "abha_number",
+    "abha_address",
     "category",
     "address",
 }
@@ -258,8 +311,15 @@ def clean_patient(data: Any, today: date, *, partial: bool = False) -> dict[str,
     if given("abha_number"):
         abha = ascii_digits(re.sub(r"[\s\-]", "", str(data.get("abha_number") or "")))
         if abha and not ABHA_RE.match(abha):
-            errors["abha_number"] = "an ABHA number has 14 digits"
+            # Format only: issued numbers seem to end in a Luhn check digit, but ABDM
+            # documents none, and refusing a patient's real card is worse than a typo.
+            errors["abha_number"] = gettext("an ABHA number has 14 digits")
         out["abha_number"] = abha
+
+    if given("abha_address"):
+        out["abha_address"], error = clean_abha_address(data.get("abha_address"))
+        if error:
+            errors["abha_address"] = error
 
     if given("category"):
         category = str(data.get("category") or "general").strip().lower()

@@ -304,6 +304,7 @@ def correct_patient(request: HttpRequest, uhid: str) -> HttpResponse:
 def _values(patient: Patient) -> dict[str, Any]:
     values = {name: getattr(patient, name, "") for name in FORM_FIELDS if hasattr(patient, name)}
     values["date_of_birth"] = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
+    values["abha_number"] = patient.abha_number_display
     values.update(
         address_line=patient.address_line,
         address_district=patient.district,
