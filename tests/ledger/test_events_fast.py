@@ -99,9 +99,9 @@ def test_any_body_is_parsed_or_refused_as_the_careful_way_does(body, layout):
 def test_any_header_field_is_checked_as_the_careful_way_does(name, value):
     data = {**signed({"v": 1, "a": "कक्ष"}), name: value}
     try:
-        line = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8", "surrogatepass")
+        line = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
     except ValueError:
         return
     agree(line)
