@@ -156,8 +156,8 @@ def _name_text(name: dict[str, Any], where: str) -> str:
     return " ".join([*given, family]).strip() or _string(name.get("text"), f"{where}.text")
 
 
-def names(resource: dict[str, Any]) -> dict[str, str]:
-    """{"name_en": ..., "name_hi": ...}: the best-ranked name in each script."""
+def names(resource: dict[str, Any]) -> dict[str, tuple[int, int, str]]:
+    """{"name_en": (rank, index, text), "name_hi": ...}: the best-ranked name per script."""
     best: dict[str, tuple[int, int, str]] = {}
     for i, name in enumerate(_list(resource.get("name"), "Patient.name")):
         where = f"Patient.name[{i}]"
@@ -171,7 +171,7 @@ def names(resource: dict[str, Any]) -> dict[str, str]:
         rank = (NAME_USES[use], i, text)
         if key not in best or rank < best[key]:
             best[key] = rank
-    return {key: rank[2] for key, rank in best.items()}
+    return best
 
 
 def _refuse(diagnostics: str, expression: str, code: str = "business-rule") -> Invalid:
@@ -203,7 +203,7 @@ def _birth_date(resource: dict[str, Any]) -> str | None:
     return birth or None
 
 
-def _mobile(resource: dict[str, Any]) -> str | None:
+def _mobile(resource: dict[str, Any]) -> tuple[bool, int, str] | None:
     phones = []
     for i, point in enumerate(_list(resource.get("telecom"), "Patient.telecom")):
         where = f"Patient.telecom[{i}]"
@@ -213,11 +213,11 @@ def _mobile(resource: dict[str, Any]) -> str | None:
         if value:
             mobile = _string(point.get("use"), f"{where}.use") == "mobile"
             phones.append((not mobile, i, value))
-    return min(phones)[2] if phones else None
+    return min(phones) if phones else None
 
 
-def _abha(resource: dict[str, Any]) -> str | None:
-    found = set()
+def _abha(resource: dict[str, Any]) -> tuple[set[int], str | None]:
+    found, used = set(), set()
     for i, ident in enumerate(_list(resource.get("identifier"), "Patient.identifier")):
         where = f"Patient.identifier[{i}]"
         system = _string(ident.get("system"), f"{where}.system")
@@ -229,14 +229,15 @@ def _abha(resource: dict[str, Any]) -> str | None:
             )
         if system in ABHA_SYSTEMS and value:
             found.add(abha_digits(value))
+            used.add(i)
     if len(found) > 1:
         raise _refuse(
             "a patient has one ABHA number; two different ones were given", "Patient.identifier"
         )
-    return found.pop() if found else None
+    return used, (found.pop() if found else None)
 
 
-def _address(resource: dict[str, Any]) -> dict[str, str] | None:
+def _address(resource: dict[str, Any]) -> tuple[int, dict[str, str]] | None:
     addresses = _list(resource.get("address"), "Patient.address")
     if not addresses:
         return None
@@ -256,35 +257,76 @@ def _address(resource: dict[str, Any]) -> dict[str, str] | None:
         "state": _string(chosen.get("state"), f"{where}.state"),
         "pin": _string(chosen.get("postalCode"), f"{where}.postalCode"),
     }
-    return {k: v for k, v in out.items() if v}
+    return i, {k: v for k, v in out.items() if v}
 
 
-def registration_data(resource: dict[str, Any]) -> dict[str, Any]:
-    """The registration action's input for a structurally valid Patient, or Invalid."""
+# Elements the record keeps (some of their parts may still be dropped, see below).
+KEPT = {"resourceType", "name", "gender", "birthDate", "telecom", "address", "identifier"}
+NAME_PARTS_KEPT = {"use", "given", "family", "text"}
+ADDRESS_PARTS_KEPT = {"use", "line", "city", "district", "state", "postalCode", "country"}
+
+
+def registration_data(resource: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(the registration action's input, the elements it can't hold) for a structurally
+    valid Patient; Invalid when the Patient can't be registered."""
     if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime"):
         raise _refuse("a deceased patient can't be registered", "Patient.deceased", "not-supported")
     if resource.get("active") is False:
         raise _refuse("an inactive record can't be registered", "Patient.active", "not-supported")
-    data: dict[str, Any] = {**names(resource), "sex": _sex(resource)}
+    chosen = names(resource)
+    data: dict[str, Any] = {key: rank[2] for key, rank in chosen.items()}
+    data["sex"] = _sex(resource)
     birth = _birth_date(resource)
     if birth:
         data["date_of_birth"] = birth
-    mobile, abha, address = _mobile(resource), _abha(resource), _address(resource)
+    mobile, (abha_used, abha), address = _mobile(resource), _abha(resource), _address(resource)
     if mobile:
-        data["mobile"] = mobile
+        data["mobile"] = mobile[2]
     if abha:
         data["abha_number"] = abha
     if address:
-        data["address"] = address
-    return data
+        data["address"] = address[1]
+    used = {
+        "name": {rank[1] for rank in chosen.values()},
+        "identifier": abha_used,
+        "telecom": {mobile[1]} if mobile else set(),
+        "address": {address[0]} if address else set(),
+    }
+    return data, _dropped(resource, used)
+
+
+def _dropped(resource: dict[str, Any], used: dict[str, set[int]]) -> list[str]:
+    """Where the posted Patient says more than the record can hold: what will not be kept."""
+    dropped = [
+        f"Patient.{key}"
+        for key in resource
+        if key not in KEPT and not (key == "active" and resource[key] is True)
+    ]
+    for element, indexes in used.items():
+        for i, _ in enumerate(resource.get(element) or []):
+            if i not in indexes:
+                dropped.append(f"Patient.{element}[{i}]")
+    parts_kept = {"name": NAME_PARTS_KEPT, "address": ADDRESS_PARTS_KEPT}
+    for element, kept in parts_kept.items():
+        for i in sorted(used[element]):
+            part = resource[element][i]
+            dropped += [f"Patient.{element}[{i}].{key}" for key in part if key not in kept]
+            if element == "name" and (part.get("given") or part.get("family")) and "text" in part:
+                dropped.append(f"Patient.name[{i}].text")
+    return dropped
 
 
 def refusal(fields: dict[str, str], message: str) -> Invalid:
-    """Registration's ValidationFailed, as FHIR issues naming the elements."""
-    issues = []
+    """Registration's ValidationFailed, as FHIR issues naming the elements (once each)."""
+    issues: dict[tuple[str, str], dict[str, Any]] = {}
     for field, problem in sorted(fields.items()):
         expression = FIELD_EXPRESSIONS.get(field)
-        if expression is None and field.startswith("address"):
-            expression = "Patient.address"
-        issues.append(issue("business-rule", f"{field}: {problem}", expression or "Patient"))
-    return Invalid(422, issues or [issue("business-rule", message)])
+        if expression is None:
+            expression = "Patient.address" if field.startswith("address") else "Patient"
+        if field.startswith("age_"):
+            problem = "a date of birth is required to register a patient"
+        issues.setdefault(
+            (expression, problem),
+            issue("business-rule", f"{expression}: {problem}", expression),
+        )
+    return Invalid(422, list(issues.values()) or [issue("business-rule", message)])

@@ -206,35 +206,37 @@ def _searchset(request: HttpRequest, params: dict[str, str], page: search.Page) 
         links.append(link("next", page.offset + page.count))
     if page.offset > 0:
         links.append(link("previous", max(0, page.offset - page.count)))
-    return {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": timeutil.now().isoformat(),
         "total": page.total,
         "link": links,
-        "entry": [
+    }
+    if page.patients:  # FHIR forbids an empty list (ele-1)
+        bundle["entry"] = [
             {
                 "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{p.uhid}"),
                 "resource": resources.patient_resource(p),
                 "search": {"mode": "match"},
             }
             for p in page.patients
-        ],
-    }
+        ]
+    return bundle
 
 
-def checked_registration(resource: Any) -> dict[str, Any]:
-    """A posted Patient as the registration action's input, checked by the same rules the
-    counter's registrations are, before anything is written."""
+def checked_registration(resource: Any) -> tuple[dict[str, Any], list[str]]:
+    """(the registration action's input, elements not kept) for a posted Patient, checked
+    by the same rules as the counter's registrations, before anything is written."""
     found = problems("Patient", resource)
     if found:
         raise Invalid(400, found)
-    data = resources.registration_data(resource)
+    data, dropped = resources.registration_data(resource)
     try:
         registration.rules.clean_patient(data, timeutil.today())
     except ValidationFailed as exc:
         raise resources.refusal(exc.fields, exc.message) from exc
-    return data
+    return data, dropped
 
 
 def _register(request: HttpRequest, data: dict[str, Any]) -> Any:
@@ -245,13 +247,19 @@ def _register(request: HttpRequest, data: dict[str, Any]) -> Any:
 
 
 def _create(request: HttpRequest) -> HttpResponse:
-    data = checked_registration(_body(request))
+    """Register; answer 201 with the record, or - with ``Prefer: return=OperationOutcome`` -
+    with what was not kept, so a client can see exactly what the record holds."""
+    data, dropped = checked_registration(_body(request))
     record = _register(request, data)
-    return fhir_response(
-        resources.patient_resource(record),
-        201,
-        {"Location": request.build_absolute_uri(f"/fhir/Patient/{record.uhid}")},
-    )
+    location = {"Location": request.build_absolute_uri(f"/fhir/Patient/{record.uhid}")}
+    if "return=operationoutcome" in request.headers.get("Prefer", "").replace(" ", "").lower():
+        notes = [
+            issue("informational", f"{path} is not kept", path, severity="information")
+            for path in dropped
+        ]
+        notes = notes or [issue("informational", "everything was kept", severity="information")]
+        return fhir_response(outcome(notes), 201, location)
+    return fhir_response(resources.patient_resource(record), 201, location)
 
 
 @operation({"POST": (REGISTER,)})
@@ -272,7 +280,7 @@ def transaction_bundle(request: HttpRequest) -> HttpResponse:
             400,
             [issue("too-costly", f"at most {MAX_TRANSACTION_ENTRIES} entries", "Bundle.entry")],
         )
-    checked = [_checked_entry(entry, i) for i, entry in enumerate(entries)]
+    checked = [_checked_entry(entry, i)[0] for i, entry in enumerate(entries)]
     with writing():  # one durable transaction: every registration, or none
         records = [_register(request, data) for data in checked]
     return fhir_response(
@@ -292,7 +300,7 @@ def transaction_bundle(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _checked_entry(entry: dict[str, Any], index: int) -> dict[str, Any]:
+def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], list[str]]:
     where = f"Bundle.entry[{index}]"
     request = entry.get("request") or {}
     if request.get("method") != "POST" or str(request.get("url", "")).strip("/") != "Patient":
