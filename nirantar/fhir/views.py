@@ -139,6 +139,10 @@ def operation(rules: dict[str, tuple[Permission, ...]]) -> Callable[[View], View
             except ActionError as exc:
                 code = "invalid" if exc.status < 500 else "exception"
                 return error_response(exc.status, [issue(code, exc.message)])
+            except Exception:
+                # A fault of ours: still FHIR, and the details stay in the log.
+                log.exception("FHIR %s %s failed", request.method, request.path)
+                return error_response(500, [issue("exception", "internal error (logged)")])
 
         wrapper.nirantar_permission = BEARER_RULE  # type: ignore[attr-defined]
         wrapper.nirantar_fhir_rules = {  # type: ignore[attr-defined]
@@ -283,21 +287,21 @@ def transaction_bundle(request: HttpRequest) -> HttpResponse:
     checked = [_checked_entry(entry, i)[0] for i, entry in enumerate(entries)]
     with writing():  # one durable transaction: every registration, or none
         records = [_register(request, data) for data in checked]
-    return fhir_response(
-        {
-            "resourceType": "Bundle",
-            "type": "transaction-response",
-            "timestamp": timeutil.now().isoformat(),
-            "entry": [
-                {
-                    "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{r.uhid}"),
-                    "resource": resources.patient_resource(r),
-                    "response": {"status": "201 Created", "location": f"Patient/{r.uhid}"},
-                }
-                for r in records
-            ],
-        }
-    )
+    answer: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "timestamp": timeutil.now().isoformat(),
+    }
+    if records:  # FHIR forbids an empty list (ele-1)
+        answer["entry"] = [
+            {
+                "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{r.uhid}"),
+                "resource": resources.patient_resource(r),
+                "response": {"status": "201 Created", "location": f"Patient/{r.uhid}"},
+            }
+            for r in records
+        ]
+    return fhir_response(answer)
 
 
 def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], list[str]]:
