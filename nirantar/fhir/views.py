@@ -41,6 +41,8 @@ FORMATS = {"json", *JSON_TYPES}
 # Marks a FHIR view for the permission matrix: bearer tokens, a rule per HTTP method.
 BEARER_RULE = "fhir-bearer"
 MAX_TRANSACTION_ENTRIES = 100
+# An action's refusal (ActionError.status) as OperationOutcome.issue.code.
+ACTION_ISSUE_CODES = {403: "forbidden", 404: "not-found", 409: "conflict", 422: "business-rule"}
 
 View = Callable[..., HttpResponse]
 
@@ -137,7 +139,9 @@ def operation(rules: dict[str, tuple[Permission, ...]]) -> Callable[[View], View
             except NotFound as exc:
                 return error_response(404, [issue("not-found", exc.message)])
             except ActionError as exc:
-                code = "invalid" if exc.status < 500 else "exception"
+                code = ACTION_ISSUE_CODES.get(
+                    exc.status, "invalid" if exc.status < 500 else "exception"
+                )
                 return error_response(exc.status, [issue(code, exc.message)])
             except Exception:
                 # A fault of ours: still FHIR, and the details stay in the log.

@@ -55,7 +55,10 @@ def test_a_role_without_the_right_is_refused_and_nothing_is_audited(fhir_as, aud
 
 def test_breaking_the_glass_needs_a_reason_and_is_flagged(fhir_as, lab_tech, made):
     client = fhir_as(lab_tech)
-    assert client.get(f"/fhir/Patient/{made['id']}").status_code == 403
+    refused = client.get(f"/fhir/Patient/{made['id']}")
+    assert refused.status_code == 403
+    assert refused.json()["issue"][0]["code"] == "forbidden"
+    assert "reason" in refused.json()["issue"][0]["diagnostics"]
     response = client.get(
         f"/fhir/Patient/{made['id']}", **{"X-Emergency-Reason": "collapsed at the lab counter"}
     )
