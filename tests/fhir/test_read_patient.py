@@ -3,6 +3,7 @@
 import pytest
 
 from nirantar.accounts.models import AuditEntry
+from nirantar.fhir import views
 from tests.fhir.conftest import asha
 
 
@@ -74,3 +75,17 @@ def test_a_patient_registered_at_the_counter_reads_back_in_fhir(clerk_fhir, regi
     assert body["address"][0]["postalCode"] == "261001"
     assert body["contact"][0]["name"]["text"] == "Shyam Lal"
     assert body["contact"][0]["relationship"][0]["text"] == "S/O"
+
+
+def test_an_invalid_resource_of_ours_is_logged_and_answered_500(
+    clerk_fhir, made, monkeypatch, caplog
+):
+    """Every resource is validated before it is sent: a bug of ours must not reach a client
+    as if it were FHIR."""
+    monkeypatch.setattr(
+        views.resources, "patient_resource", lambda p: {"resourceType": "Patient", "gender": 5}
+    )
+    response = clerk_fhir.client.get(f"/fhir/Patient/{made['id']}", headers=clerk_fhir.headers)
+    assert response.status_code == 500
+    assert response.json()["issue"][0]["code"] == "exception"
+    assert "invalid FHIR Patient" in caplog.text

@@ -131,3 +131,10 @@ def test_each_patient_a_search_returned_is_audited(clerk_fhir, clerk, made):
 def test_searching_needs_the_right_to_read_patients(fhir_as, lab_tech, made):
     assert fhir_as(None).get("/fhir/Patient?name=kumar").status_code == 401
     assert fhir_as(lab_tech).get("/fhir/Patient?name=kumar").status_code == 403
+
+
+def test_a_patient_registered_at_the_counter_is_found_through_fhir(clerk_fhir, registered):
+    for query in ("name=ram%20kumar", "phone=9876543210", f"identifier={registered['uhid']}"):
+        body = clerk_fhir.get(f"/fhir/Patient?{query}").json()
+        assert [e["resource"]["id"] for e in body["entry"]] == [registered["uhid"]], query
+        assert body["entry"][0]["fullUrl"].endswith(f"/fhir/Patient/{registered['uhid']}")
