@@ -149,8 +149,8 @@ def _list(value: Any, where: str) -> list[dict[str, Any]]:
 
 
 def _name_text(name: dict[str, Any], where: str) -> str:
-    """ "Given Family" as the counter writes a name; ``text`` when there are no parts.
-    Prefixes and suffixes (Drs., MSc) are titles, not part of a registered name."""
+    """The name as the counter writes it - given names, then family - or ``text`` when it
+    has no parts. Prefixes and suffixes (Drs., MSc) are titles, not part of the name."""
     given = _strings(name.get("given"), f"{where}.given")
     family = _string(name.get("family"), f"{where}.family")
     return " ".join([*given, family]).strip() or _string(name.get("text"), f"{where}.text")

@@ -109,6 +109,8 @@ def test_the_body_must_be_json_of_a_json_type(clerk_fhir):
     assert clerk_fhir.post("/fhir/Patient", raw='{"birthDate": NaN}').status_code == 400
     deep = "[" * 100_000 + "]" * 100_000
     assert clerk_fhir.post("/fhir/Patient", raw=deep).status_code == 400
+    huge = json.dumps(asha(text={"status": "generated", "div": "x" * 3_000_000}))
+    assert clerk_fhir.post("/fhir/Patient", raw=huge).status_code == 413
     form = clerk_fhir.post("/fhir/Patient", raw="a=b", content_type="text/plain")
     assert form.status_code == 415
     as_json = clerk_fhir.post(
