@@ -17,7 +17,7 @@ SEARCH_PARAMS = [
     ("name", "string", "any part of the name, in English or Hindi, as the counter finds it"),
     ("phone", "token", "the 10-digit mobile number (+91 optional)"),
     ("birthdate", "date", "YYYY, YYYY-MM or YYYY-MM-DD; eq only"),
-    ("gender", "token", "male | female | other | unknown"),
+    ("gender", "token", "male | female | other | unknown; only with another parameter"),
     ("_count", "number", f"page size, 0-{MAX_COUNT} (default {DEFAULT_COUNT})"),
     ("_offset", "number", "where the page starts; follow the Bundle's next/previous links"),
 ]

@@ -31,6 +31,9 @@ from nirantar.registration.actions import parse_uhid
 from nirantar.registration.models import Patient
 
 SEARCH_PARAMS = ("identifier", "name", "phone", "birthdate", "gender")
+# A search must name at least one of these: gender alone would page through half of
+# tens of millions of records - a bulk export, not a search.
+SELECTIVE_PARAMS = ("identifier", "name", "phone", "birthdate")
 CONTROL_PARAMS = ("_count", "_offset", "_format")
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
@@ -72,10 +75,10 @@ def read_params(query: Any) -> dict[str, str]:
         if len(values[0]) > MAX_VALUE:
             raise _bad(key, f"at most {MAX_VALUE} characters")
         params[key] = values[0]
-    if not any(params.get(p) for p in SEARCH_PARAMS):
+    if not any(params.get(p) for p in SELECTIVE_PARAMS):
         raise Invalid(
             400,
-            [issue("invalid", "give at least one of: " + ", ".join(SEARCH_PARAMS))],
+            [issue("invalid", "give at least one of: " + ", ".join(SELECTIVE_PARAMS))],
         )
     return params
 
