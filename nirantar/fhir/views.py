@@ -29,7 +29,7 @@ from nirantar.fhir import capability, resources, search
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
 from nirantar.ledger.writer import writing
 from nirantar.registration import actions as registration
-from nirantar.registration import queries
+from nirantar.registration import queries, rules
 from nirantar.registration.api import EMERGENCY_HEADER
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
 
@@ -241,7 +241,7 @@ def checked_registration(resource: Any) -> tuple[dict[str, Any], list[str]]:
         raise Invalid(400, found)
     data, dropped = resources.registration_data(resource)
     try:
-        registration.rules.clean_patient(data, timeutil.today())
+        rules.clean_patient(data, timeutil.today())
     except ValidationFailed as exc:
         raise resources.refusal(exc.fields, exc.message) from exc
     return data, dropped
