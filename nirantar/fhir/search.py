@@ -103,13 +103,19 @@ def _identifier(qs: QuerySet[Patient], value: str) -> QuerySet[Patient]:
         except ValidationFailed as exc:
             raise _bad("identifier", exc.message) from exc
     if system in ABHA_SYSTEMS:
-        return qs.filter(abha_number=abha_digits(code))
+        return _abha(qs, code)
     if system:
         return qs.none()  # we hold no identifiers of any other system
     try:
         return qs.filter(uhid=parse_uhid(code))
     except ValidationFailed:
-        return qs.filter(abha_number=abha_digits(code))
+        return _abha(qs, code)
+
+
+def _abha(qs: QuerySet[Patient], code: str) -> QuerySet[Patient]:
+    # Never filter on "": it is the value of every record without an ABHA number.
+    digits = abha_digits(code)
+    return qs.filter(abha_number=digits) if rules.ABHA_RE.match(digits) else qs.none()
 
 
 def _birthdate(qs: QuerySet[Patient], value: str) -> QuerySet[Patient]:
@@ -158,7 +164,9 @@ def search(params: dict[str, str]) -> Page:
     if params.get("identifier"):
         qs = _identifier(qs, params["identifier"])
     if params.get("phone"):
-        qs = qs.filter(mobile=_phone(params["phone"]))
+        # Never filter on "": it is the value of every record without a mobile number.
+        phone = _phone(params["phone"])
+        qs = qs.filter(mobile=phone) if rules.MOBILE_RE.match(phone) else qs.none()
     if params.get("birthdate"):
         qs = _birthdate(qs, params["birthdate"])
     if params.get("gender"):

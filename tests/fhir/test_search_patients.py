@@ -145,3 +145,18 @@ def test_a_patient_registered_at_the_counter_is_found_through_fhir(clerk_fhir, r
         body = clerk_fhir.get(f"/fhir/Patient?{query}").json()
         assert [e["resource"]["id"] for e in body["entry"]] == [registered["uhid"]], query
         assert body["entry"][0]["fullUrl"].endswith(f"/fhir/Patient/{registered['uhid']}")
+
+
+def test_an_empty_identifier_or_phone_matches_nobody_not_everyone(clerk_fhir, made):
+    """A record without an ABHA number or mobile holds "" there; "" must not match it."""
+    for query in (
+        "identifier=%7C",
+        f"identifier={ABHA}%7C",
+        f"identifier={ABHA}%7C---",
+        "phone=%2B91",
+        "phone=-",
+        "phone=()",
+    ):
+        response = clerk_fhir.get(f"/fhir/Patient?{query}")
+        assert response.status_code == 200, query
+        assert response.json()["total"] == 0, query
