@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from nirantar.fhir import views
 
@@ -7,5 +7,6 @@ urlpatterns = [
     path("metadata", views.metadata, name="fhir-metadata"),
     path("Patient", views.patients, name="fhir-patients"),
     path("Patient/<str:uhid>", views.patient, name="fhir-patient"),
-    path("<path:rest>", views.not_found, name="fhir-not-found"),
+    # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
+    re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
 ]

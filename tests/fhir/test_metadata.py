@@ -41,3 +41,9 @@ def test_a_method_the_endpoint_lacks_is_405_with_allow(clerk_fhir):
     assert response.status_code == 405
     assert response["Allow"] == "GET"
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_odd_path_is_still_a_fhir_404(fhir_as):
+    """Found by the fuzz test: a newline in the path escaped <path:> into Django's HTML 404."""
+    for path in ("/fhir/Patient/%2F%0A", "/fhir/%0A", "/fhir/Patient/a/b"):
+        assert fhir_as(None).get(path).status_code == 404, path
