@@ -44,7 +44,7 @@ $(SYSSTAMP):
 demo: install system-packages
 	$(BIN)/nirantar --data-dir demo-data demo
 
-PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards
+PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir
 
 # The PostgreSQL run (no node processes, no browser) goes beside the SQLite run: that one
 # spends most of its time in node processes starting and syncing, leaving the second core

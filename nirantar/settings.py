@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "nirantar.lab",
     "nirantar.opd",
     "nirantar.wards",
+    "nirantar.fhir",
     "nirantar.printing",
     "nirantar.web",
 ]

@@ -24,6 +24,7 @@ urlpatterns = [
     path("status/", views.status, name="status"),
     path("enrolment/", views.enrolment, name="enrolment"),
     path("api/v1/", api.urls),
+    path("fhir/", include("nirantar.fhir.urls")),
 ]
 
 handler403 = "nirantar.web.views.permission_denied"

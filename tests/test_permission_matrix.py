@@ -2,9 +2,10 @@
 
 Each screen declares its rule (``@screen(PERMISSION)`` or ``@public``), each API
 operation its own (``auth=needs(PERMISSION, ...)``), each sync view its node
-check. This test finds every route, fails for one with no rule, and calls each
-one as every role (and as nobody): a role the rule names is let through, any
-other gets 403, and nobody signed in gets 401 or the sign-in page.
+check, each FHIR endpoint a rule per HTTP method (``@operation({...})``). This
+test finds every route, fails for one with no rule, and calls each one as every
+role (and as nobody): a role the rule names is let through, any other gets 403,
+and nobody signed in gets 401 or the sign-in page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nirantar.accounts import actions as accounts
 from nirantar.accounts.auth import RoleBearer
 from nirantar.accounts.permissions import REGISTRY, ROLES
 from nirantar.api import api
+from nirantar.fhir.views import BEARER_RULE
 from tests.conftest import PASSWORD, make_user
 
 PUBLIC_API = {"/api/v1/openapi.json"}
@@ -56,7 +58,19 @@ def test_every_screen_declares_its_rule():
     ]
     assert not undeclared, f"routes with no permission rule: {undeclared}"
     rules = {view.nirantar_permission for _, view in screen_routes()}
-    assert rules - {None} - NODE_RULES <= set(REGISTRY)
+    assert rules - {None} - NODE_RULES - {BEARER_RULE} <= set(REGISTRY)
+    for _, view in fhir_routes():
+        assert view.nirantar_fhir_rules, view
+        for names in view.nirantar_fhir_rules.values():
+            assert set(names) <= set(REGISTRY)
+
+
+def fhir_routes() -> list[tuple[str, object]]:
+    return [
+        (route, view)
+        for route, view in screen_routes()
+        if getattr(view, "nirantar_permission", None) == BEARER_RULE
+    ]
 
 
 def test_every_api_operation_declares_its_rule():
@@ -111,6 +125,8 @@ def test_each_screen_lets_exactly_the_roles_its_rule_names(world):
         if rule in NODE_RULES:
             assert call(anonymous, method, path) in (400, 401), path  # unsigned
             continue
+        if rule == BEARER_RULE:
+            continue  # tested below, with tokens
         status = call(anonymous, method, path)
         assert status == 302 or status == 401, (path, status)
         for role, user in world["people"].items():
@@ -144,3 +160,32 @@ def test_each_api_operation_lets_exactly_the_roles_its_rule_names(world):
                 assert status not in (401, 403), (method, path, role, status)
             else:
                 assert status == 403, (method, path, role, status)
+
+
+def test_each_fhir_operation_lets_exactly_the_roles_its_rule_names(world):
+    """FHIR takes bearer tokens only: a signed-in screen session is not enough."""
+    tokens = {
+        role: accounts.do_issue_token("test", user.username)
+        for role, user in world["people"].items()
+    }
+    for route, view in fhir_routes():
+        path = fill(route, world)
+        for method, names in view.nirantar_fhir_rules.items():
+            if not names:
+                assert call(Client(), method, path) not in (401, 403), (method, path)
+                continue
+            assert call(Client(), method, path) == 401, (method, path)
+            session = Client()
+            assert session.login(username=world["people"]["records"].username, password=PASSWORD)
+            assert call(session, method, path) == 401, (method, path, "session")
+            roles = frozenset().union(*(REGISTRY[name].roles for name in names))
+            for role, token in tokens.items():
+                headers = {
+                    "Authorization": f"Bearer {token}",
+                    "X-Emergency-Reason": "matrix test: checking the rule",
+                }
+                status = call(Client(), method, path, headers=headers)
+                if role in roles:
+                    assert status not in (401, 403), (method, path, role, status)
+                else:
+                    assert status == 403, (method, path, role, status)

@@ -1,0 +1,12 @@
+from django.urls import path, re_path
+
+from nirantar.fhir import views
+
+urlpatterns = [
+    path("", views.transaction_bundle, name="fhir-transaction"),
+    path("metadata", views.metadata, name="fhir-metadata"),
+    path("Patient", views.patients, name="fhir-patients"),
+    path("Patient/<str:uhid>", views.patient, name="fhir-patient"),
+    # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
+    re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
+]

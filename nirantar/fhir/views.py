@@ -1,0 +1,338 @@
+"""The FHIR R4 REST endpoints under /fhir/.
+
+Authentication is the JSON API's bearer token and the same permissions
+(``RoleBearer``); a screen session never authorises a FHIR request, so no
+cookie can be used to forge one. Every answer is FHIR JSON, every error an
+OperationOutcome. Every resource we send is validated with fhirclient first: a
+failure there is our fault, logged, and answered with a 500 OperationOutcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from nirantar import timeutil
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts.auth import RoleBearer, client_address
+from nirantar.accounts.permissions import Permission, public
+from nirantar.errors import ActionError, NotFound, ValidationFailed
+from nirantar.fhir import capability, resources, search
+from nirantar.fhir.validation import Invalid, issue, outcome, problems
+from nirantar.ledger.writer import writing
+from nirantar.registration import actions as registration
+from nirantar.registration import queries, rules
+from nirantar.registration.api import EMERGENCY_HEADER
+from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = {FHIR_JSON, "application/json"}
+FORMATS = {"json", *JSON_TYPES}
+# Marks a FHIR view for the permission matrix: bearer tokens, a rule per HTTP method.
+BEARER_RULE = "fhir-bearer"
+MAX_TRANSACTION_ENTRIES = 100
+# An action's refusal (ActionError.status) as OperationOutcome.issue.code.
+ACTION_ISSUE_CODES = {403: "forbidden", 404: "not-found", 409: "conflict", 422: "business-rule"}
+
+View = Callable[..., HttpResponse]
+
+
+def fhir_response(
+    resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    found = problems(str(resource.get("resourceType")), resource)
+    if found:
+        log.error("invalid FHIR %s built by the server: %s", resource.get("resourceType"), found)
+        resource = outcome([issue("exception", "the server built an invalid resource (logged)")])
+        status, headers = 500, {}
+    response = HttpResponse(
+        json.dumps(resource, ensure_ascii=False),
+        status=status,
+        content_type=FHIR_JSON + "; charset=utf-8",
+    )
+    # Patient data must not linger in shared caches.
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(status: int, issues: list[dict[str, Any]], **headers: str) -> HttpResponse:
+    return fhir_response(outcome(issues), status, headers)
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _negotiate(request: HttpRequest) -> None:
+    """JSON only: ``_format`` and ``Accept`` may ask for it, or for anything."""
+    wanted = request.GET.get("_format")
+    if wanted is not None and wanted.lower() not in FORMATS:
+        raise Invalid(406, [issue("not-supported", "only JSON is served (_format=json)")])
+    accept = request.headers.get("Accept", "")
+    if accept:
+        offered = {_media_type(part) for part in accept.split(",")}
+        if not offered & (JSON_TYPES | {"*/*", "application/*"}):
+            raise Invalid(406, [issue("not-supported", "only FHIR JSON is served")])
+
+
+def _body(request: HttpRequest) -> Any:
+    if _media_type(request.content_type or "") not in JSON_TYPES:
+        raise Invalid(
+            415, [issue("not-supported", "send application/fhir+json (or application/json)")]
+        )
+    try:
+        return json.loads(request.body, parse_constant=_no_constant)
+    except RequestDataTooBig as exc:
+        raise Invalid(413, [issue("too-costly", "the request body is too large")]) from exc
+    except (ValueError, RecursionError) as exc:
+        raise Invalid(400, [issue("structure", "the request body is not valid JSON")]) from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _authenticate(request: HttpRequest, permissions: tuple[Permission, ...]) -> Any:
+    user = RoleBearer(*(p.name for p in permissions))(request)
+    if user is None:
+        raise Invalid(
+            401, [issue("login", "a valid API token is required (Authorization: Bearer ...)")]
+        )
+    return user
+
+
+def operation(rules: dict[str, tuple[Permission, ...]]) -> Callable[[View], View]:
+    """A FHIR endpoint answering ``rules``' methods, each to a token holding one of its
+    permissions. Auth is checked before the body is read, so a refused caller learns
+    nothing from validation errors."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            allow = ", ".join(sorted(rules))
+            try:
+                if request.method not in rules:
+                    raise Invalid(405, [issue("not-supported", f"use {allow}")])
+                _negotiate(request)
+                if rules[request.method]:
+                    _authenticate(request, rules[request.method])
+                return view(request, *args, **kwargs)
+            except Invalid as exc:
+                extra = {"Allow": allow} if exc.status == 405 else {}
+                if exc.status == 401:
+                    extra["WWW-Authenticate"] = "Bearer"
+                return error_response(exc.status, exc.issues, **extra)
+            except PermissionDenied as exc:
+                return error_response(403, [issue("forbidden", str(exc) or "not allowed")])
+            except NotFound as exc:
+                return error_response(404, [issue("not-found", exc.message)])
+            except ActionError as exc:
+                code = ACTION_ISSUE_CODES.get(
+                    exc.status, "invalid" if exc.status < 500 else "exception"
+                )
+                return error_response(exc.status, [issue(code, exc.message)])
+            except Exception:
+                # A fault of ours: still FHIR, and the details stay in the log.
+                log.exception("FHIR %s %s failed", request.method, request.path)
+                return error_response(500, [issue("exception", "internal error (logged)")])
+
+        wrapper.nirantar_permission = BEARER_RULE  # type: ignore[attr-defined]
+        wrapper.nirantar_fhir_rules = {  # type: ignore[attr-defined]
+            method: tuple(p.name for p in permissions) for method, permissions in rules.items()
+        }
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+@operation({"GET": ()})
+def metadata(request: HttpRequest) -> HttpResponse:
+    """Public, as FHIR clients expect: it says what the server does, nothing about patients."""
+    return fhir_response(capability.statement(request.build_absolute_uri("/fhir")))
+
+
+@operation({"GET": (READ_PATIENT,), "POST": (REGISTER,)})
+def patients(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _create(request)
+    return _search(request)
+
+
+@operation({"GET": (READ_PATIENT, BREAK_GLASS)})
+def patient(request: HttpRequest, uhid: str) -> HttpResponse:
+    """Read one record: audited by ``access_patient``, as the JSON API reads it."""
+    try:
+        registration.parse_uhid(uhid)
+    except ValidationFailed as exc:
+        raise NotFound(f"no Patient/{uhid[:40]}") from exc
+    record = queries.access_patient(
+        request.user,
+        uhid,
+        action="patient.read",
+        via="fhir",
+        request=request,
+        reason=request.headers.get(EMERGENCY_HEADER, ""),
+    )
+    return fhir_response(resources.patient_resource(record))
+
+
+def _search(request: HttpRequest) -> HttpResponse:
+    params = search.read_params(request.GET)
+    page = search.search(params)
+    # Names on a result list are a read: audited as the counter's search audits them.
+    account_actions.do_record_search(
+        request.user,
+        request.GET.urlencode(),
+        [p.uhid for p in page.patients],
+        via="fhir",
+        address=client_address(request),
+    )
+    return fhir_response(_searchset(request, params, page))
+
+
+def _searchset(request: HttpRequest, params: dict[str, str], page: search.Page) -> dict[str, Any]:
+    def link(relation: str, offset: int) -> dict[str, str]:
+        query = {k: v for k, v in sorted(params.items()) if k not in ("_offset", "_format")}
+        query.update({"_count": str(page.count), "_offset": str(offset)})
+        url = request.build_absolute_uri(f"/fhir/Patient?{urlencode(query)}")
+        return {"relation": relation, "url": url}
+
+    links = [link("self", page.offset)]
+    if page.offset + page.count < page.total and page.count:
+        links.append(link("next", page.offset + page.count))
+    if page.offset > 0:
+        links.append(link("previous", max(0, page.offset - page.count)))
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": timeutil.now().isoformat(),
+        "total": page.total,
+        "link": links,
+    }
+    if page.patients:  # FHIR forbids an empty list (ele-1)
+        bundle["entry"] = [
+            {
+                "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{p.uhid}"),
+                "resource": resources.patient_resource(p),
+                "search": {"mode": "match"},
+            }
+            for p in page.patients
+        ]
+    return bundle
+
+
+def checked_registration(resource: Any) -> tuple[dict[str, Any], list[str]]:
+    """(the registration action's input, elements not kept) for a posted Patient, checked
+    by the same rules as the counter's registrations, before anything is written."""
+    found = problems("Patient", resource)
+    if found:
+        raise Invalid(400, found)
+    data, dropped = resources.registration_data(resource)
+    try:
+        rules.clean_patient(data, timeutil.today())
+    except ValidationFailed as exc:
+        raise resources.refusal(exc.fields, exc.message) from exc
+    return data, dropped
+
+
+def _register(request: HttpRequest, data: dict[str, Any]) -> Any:
+    try:
+        return registration.do_register_patient(request.user.username, data)
+    except ValidationFailed as exc:
+        raise resources.refusal(exc.fields, exc.message) from exc
+
+
+def _create(request: HttpRequest) -> HttpResponse:
+    """Register; answer 201 with the record, or - with ``Prefer: return=OperationOutcome`` -
+    with what was not kept, so a client can see exactly what the record holds."""
+    data, dropped = checked_registration(_body(request))
+    record = _register(request, data)
+    location = {"Location": request.build_absolute_uri(f"/fhir/Patient/{record.uhid}")}
+    if "return=operationoutcome" in request.headers.get("Prefer", "").replace(" ", "").lower():
+        notes = [
+            issue("informational", f"{path} is not kept", path, severity="information")
+            for path in dropped
+        ]
+        notes = notes or [issue("informational", "everything was kept", severity="information")]
+        return fhir_response(outcome(notes), 201, location)
+    return fhir_response(resources.patient_resource(record), 201, location)
+
+
+@operation({"POST": (REGISTER,)})
+def transaction_bundle(request: HttpRequest) -> HttpResponse:
+    """A transaction of Patient creates: every entry is checked first, then all are
+    registered in one database transaction - all of them, or (on any refusal) none."""
+    bundle = _body(request)
+    found = problems("Bundle", bundle)
+    if found:
+        raise Invalid(400, found)
+    if bundle.get("type") != "transaction":
+        raise Invalid(
+            400, [issue("not-supported", "only a transaction Bundle is accepted", "Bundle.type")]
+        )
+    entries = bundle.get("entry") or []
+    if len(entries) > MAX_TRANSACTION_ENTRIES:
+        raise Invalid(
+            400,
+            [issue("too-costly", f"at most {MAX_TRANSACTION_ENTRIES} entries", "Bundle.entry")],
+        )
+    checked = [_checked_entry(entry, i)[0] for i, entry in enumerate(entries)]
+    with writing():  # one durable transaction: every registration, or none
+        records = [_register(request, data) for data in checked]
+    answer: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "timestamp": timeutil.now().isoformat(),
+    }
+    if records:  # FHIR forbids an empty list (ele-1)
+        answer["entry"] = [
+            {
+                "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{r.uhid}"),
+                "resource": resources.patient_resource(r),
+                "response": {"status": "201 Created", "location": f"Patient/{r.uhid}"},
+            }
+            for r in records
+        ]
+    return fhir_response(answer)
+
+
+def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], list[str]]:
+    where = f"Bundle.entry[{index}]"
+    request = entry.get("request") or {}
+    if request.get("method") != "POST" or str(request.get("url", "")).strip("/") != "Patient":
+        raise Invalid(
+            422,
+            [issue("not-supported", "each entry must be POST Patient", f"{where}.request")],
+        )
+    try:
+        return checked_registration(entry.get("resource"))
+    except Invalid as exc:
+        for found in exc.issues:
+            found["diagnostics"] = f"{where}: {found['diagnostics']}"
+            found["expression"] = [
+                e.replace("Patient", f"{where}.resource", 1) for e in found.get("expression", [])
+            ]
+            if not found["expression"]:
+                del found["expression"]
+        raise
+
+
+@public
+@csrf_exempt
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything else under /fhir/: an OperationOutcome, not the screens' HTML 404 page."""
+    return error_response(
+        404, [issue("not-found", f"this server has no /fhir/{rest[:60]}; see /fhir/metadata")]
+    )

@@ -1,0 +1,112 @@
+"""Hypothesis throws odd requests at every FHIR endpoint: the answer is never a 5xx.
+
+Each answer must also be FHIR: an OperationOutcome for an error, and valid R4 (the
+client in conftest.py checks both). Bodies are built near the shape of a Patient,
+so that they get past the JSON parser and reach the mapping and the rules.
+"""
+
+import json
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nirantar.fhir.search import CONTROL_PARAMS, SEARCH_PARAMS
+from tests.fhir.conftest import asha
+
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(["male", "female", "other", "unknown", "1990-04-01", "1990", "+919812345678"]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+PATIENT_KEYS = [
+    "name",
+    "gender",
+    "birthDate",
+    "telecom",
+    "address",
+    "identifier",
+    "active",
+    "deceasedBoolean",
+    "id",
+    "meta",
+    "contact",
+]
+patients = st.builds(
+    lambda base, changes: {**base, **changes},
+    st.builds(asha),
+    st.dictionaries(st.sampled_from(PATIENT_KEYS), json_values, max_size=3),
+)
+name_parts = st.fixed_dictionaries(
+    {},
+    optional={
+        "use": st.sampled_from(["official", "usual", "maiden", "x"]),
+        "given": st.lists(st.text(max_size=15), max_size=3),
+        "family": st.text(max_size=15),
+        "text": st.text(max_size=20),
+    },
+)
+patients_with_names = st.builds(
+    lambda names: asha(name=names), st.lists(name_parts, min_size=0, max_size=3)
+)
+params = st.dictionaries(
+    st.sampled_from([*SEARCH_PARAMS, *CONTROL_PARAMS, "family", "_sort"]),
+    st.text(max_size=25),
+    max_size=4,
+)
+
+
+@pytest.fixture
+def fuzz_fhir(fhir_as, records):
+    # A records clerk may register and read: the widest of the roles.
+    return fhir_as(records)
+
+
+@FUZZ
+@given(body=st.one_of(patients, patients_with_names, json_values))
+def test_creating_never_answers_with_a_server_error(fuzz_fhir, body):
+    fuzz_fhir.post("/fhir/Patient", body)
+
+
+@FUZZ
+@given(entries=st.lists(st.one_of(patients, json_values), max_size=3), kind=st.text(max_size=12))
+def test_a_transaction_never_answers_with_a_server_error(fuzz_fhir, entries, kind):
+    bundle = {
+        "resourceType": "Bundle",
+        "type": kind or "transaction",
+        "entry": [
+            {"resource": e, "request": {"method": "POST", "url": "Patient"}} for e in entries
+        ],
+    }
+    fuzz_fhir.post("/fhir/", bundle)
+
+
+@FUZZ
+@given(query=params)
+def test_searching_never_answers_with_a_server_error(fuzz_fhir, query):
+    fuzz_fhir.get("/fhir/Patient?" + urlencode(query))
+
+
+@FUZZ
+@given(uhid=st.text(min_size=1, max_size=40), raw=st.text(max_size=40))
+def test_reading_and_odd_bodies_never_answer_with_a_server_error(fuzz_fhir, uhid, raw):
+    fuzz_fhir.get("/fhir/Patient/" + quote(uhid, safe=""))
+    fuzz_fhir.post("/fhir/Patient", raw=raw)
+    fuzz_fhir.post("/fhir/", raw=json.dumps(raw))
