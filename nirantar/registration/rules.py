@@ -85,7 +85,7 @@ def clean_abha_address(value: Any) -> tuple[str, str | None]:
             "low": low,
             "high": high,
         }
-    if not ABHA_ADDRESS_USER_RE.match(user):
+    if not ABHA_ADDRESS_USER_RE.fullmatch(user):
         return text, gettext(
             "before the @: letters and digits, at most one . and one _, not first or last"
         )

@@ -79,6 +79,7 @@ def test_an_abha_address_of_any_shape_abdm_issues_is_accepted(clerk_api, ram, ad
         "_ramsharma@abdm",
         "ram..sharma@abdm",
         "ram.k.sharma@abdm",  # at most one dot
+        "ramsharma\n@abdm",  # a newline inside (a regex $ would let it through)
         "ram_k_sharma@abdm",  # at most one underscore
         "ram-sharma@abdm",
         "ram sharma@abdm",
