@@ -21,6 +21,28 @@ SEARCH_PARAMS = [
     ("_count", "number", f"page size, 0-{MAX_COUNT} (default {DEFAULT_COUNT})"),
     ("_offset", "number", "where the page starts; follow the Bundle's next/previous links"),
 ]
+PAGING = SEARCH_PARAMS[-2:]
+ENCOUNTER_PARAMS = [
+    ("patient", "reference", "the patient's UHID (or Patient/UHID); required unless subject"),
+    ("subject", "reference", "Patient/UHID"),
+    *PAGING,
+]
+
+
+def _resource(
+    kind: str, interactions: list[str], params: list[tuple[str, str, str]]
+) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "interaction": [{"code": code} for code in interactions],
+        "versioning": "no-version",
+        "readHistory": False,
+        "updateCreate": False,
+        "conditionalCreate": False,
+        "searchParam": [
+            {"name": name, "type": kind_, "documentation": doc} for name, kind_, doc in params
+        ],
+    }
 
 
 def statement(base_url: str) -> dict[str, Any]:
@@ -42,22 +64,8 @@ def statement(base_url: str) -> dict[str, Any]:
                     "description": "Authorization: Bearer <token>. Reads are audited.",
                 },
                 "resource": [
-                    {
-                        "type": "Patient",
-                        "interaction": [
-                            {"code": "read"},
-                            {"code": "search-type"},
-                            {"code": "create"},
-                        ],
-                        "versioning": "no-version",
-                        "readHistory": False,
-                        "updateCreate": False,
-                        "conditionalCreate": False,
-                        "searchParam": [
-                            {"name": name, "type": kind, "documentation": doc}
-                            for name, kind, doc in SEARCH_PARAMS
-                        ],
-                    }
+                    _resource("Patient", ["read", "search-type", "create"], SEARCH_PARAMS),
+                    _resource("Encounter", ["read", "search-type"], ENCOUNTER_PARAMS),
                 ],
                 "interaction": [{"code": "transaction"}],
             }

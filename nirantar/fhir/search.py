@@ -53,19 +53,24 @@ def _bad(param: str, message: str) -> Invalid:
     return Invalid(400, [issue("invalid", f"{param}: {message}", param)])
 
 
-def read_params(query: Any) -> dict[str, str]:
-    """One value per known parameter, from a QueryDict."""
+def read_params(
+    query: Any,
+    names: tuple[str, ...] = SEARCH_PARAMS,
+    selective: tuple[str, ...] = SELECTIVE_PARAMS,
+) -> dict[str, str]:
+    """One value per known parameter (``names``, Patient's unless told), from a QueryDict;
+    at least one of ``selective`` must be given."""
     params: dict[str, str] = {}
     for key in query:
         values = query.getlist(key)
-        if key not in SEARCH_PARAMS + CONTROL_PARAMS:
+        if key not in names + CONTROL_PARAMS:
             raise Invalid(
                 400,
                 [
                     issue(
                         "not-supported",
                         f"unknown search parameter {key[:40]!r}; supported: "
-                        + ", ".join(SEARCH_PARAMS + CONTROL_PARAMS),
+                        + ", ".join(names + CONTROL_PARAMS),
                         key[:40],
                     )
                 ],
@@ -75,12 +80,20 @@ def read_params(query: Any) -> dict[str, str]:
         if len(values[0]) > MAX_VALUE:
             raise _bad(key, f"at most {MAX_VALUE} characters")
         params[key] = values[0]
-    if not any(params.get(p) for p in SELECTIVE_PARAMS):
+    if selective and not any(params.get(p) for p in selective):
         raise Invalid(
             400,
-            [issue("invalid", "give at least one of: " + ", ".join(SELECTIVE_PARAMS))],
+            [issue("invalid", "give at least one of: " + ", ".join(selective))],
         )
     return params
+
+
+def paging(params: dict[str, str]) -> tuple[int, int]:
+    """(_count, _offset) of a search."""
+    return (
+        _whole(params, "_count", DEFAULT_COUNT, MAX_COUNT),
+        _whole(params, "_offset", 0, 10**9),
+    )
 
 
 def _whole(params: dict[str, str], key: str, default: int, high: int) -> int:
@@ -158,8 +171,7 @@ def _names(value: str) -> list[Patient]:
 
 
 def search(params: dict[str, str]) -> Page:
-    count = _whole(params, "_count", DEFAULT_COUNT, MAX_COUNT)
-    offset = _whole(params, "_offset", 0, 10**9)
+    count, offset = paging(params)
     qs = Patient.objects.filter(is_registered=True)
     if params.get("identifier"):
         qs = _identifier(qs, params["identifier"])

@@ -7,6 +7,8 @@ urlpatterns = [
     path("metadata", views.metadata, name="fhir-metadata"),
     path("Patient", views.patients, name="fhir-patients"),
     path("Patient/<str:uhid>", views.patient, name="fhir-patient"),
+    path("Encounter", views.encounters, name="fhir-encounters"),
+    path("Encounter/<str:visit>", views.encounter, name="fhir-encounter"),
     # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
     re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
 ]

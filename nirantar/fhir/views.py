@@ -26,12 +26,14 @@ from nirantar.accounts.auth import RoleBearer, client_address
 from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
+from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
 from nirantar.ledger.writer import writing
 from nirantar.registration import actions as registration
 from nirantar.registration import queries, rules
 from nirantar.registration.api import EMERGENCY_HEADER
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
+from nirantar.wards import queries as ward_queries
 
 log = logging.getLogger(__name__)
 
@@ -203,32 +205,54 @@ def _search(request: HttpRequest) -> HttpResponse:
 
 
 def _searchset(request: HttpRequest, params: dict[str, str], page: search.Page) -> dict[str, Any]:
-    def link(relation: str, offset: int) -> dict[str, str]:
+    return searchset(
+        request,
+        "Patient",
+        params,
+        [(p.uhid, resources.patient_resource(p)) for p in page.patients],
+        page.total,
+        page.offset,
+        page.count,
+    )
+
+
+def searchset(
+    request: HttpRequest,
+    kind: str,
+    params: dict[str, str],
+    found: list[tuple[str, dict[str, Any]]],
+    total: int,
+    offset: int,
+    count: int,
+) -> dict[str, Any]:
+    """A searchset Bundle of one page (``found``: (id, resource)), with self/next/previous."""
+
+    def link(relation: str, at: int) -> dict[str, str]:
         query = {k: v for k, v in sorted(params.items()) if k not in ("_offset", "_format")}
-        query.update({"_count": str(page.count), "_offset": str(offset)})
-        url = request.build_absolute_uri(f"/fhir/Patient?{urlencode(query)}")
+        query.update({"_count": str(count), "_offset": str(at)})
+        url = request.build_absolute_uri(f"/fhir/{kind}?{urlencode(query)}")
         return {"relation": relation, "url": url}
 
-    links = [link("self", page.offset)]
-    if page.offset + page.count < page.total and page.count:
-        links.append(link("next", page.offset + page.count))
-    if page.offset > 0:
-        links.append(link("previous", max(0, page.offset - page.count)))
+    links = [link("self", offset)]
+    if offset + count < total and count:
+        links.append(link("next", offset + count))
+    if offset > 0:
+        links.append(link("previous", max(0, offset - count)))
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": timeutil.now().isoformat(),
-        "total": page.total,
+        "total": total,
         "link": links,
     }
-    if page.patients:  # FHIR forbids an empty list (ele-1)
+    if found:  # FHIR forbids an empty list (ele-1)
         bundle["entry"] = [
             {
-                "fullUrl": request.build_absolute_uri(f"/fhir/Patient/{p.uhid}"),
-                "resource": resources.patient_resource(p),
+                "fullUrl": request.build_absolute_uri(f"/fhir/{kind}/{key}"),
+                "resource": resource,
                 "search": {"mode": "match"},
             }
-            for p in page.patients
+            for key, resource in found
         ]
     return bundle
 
@@ -327,6 +351,56 @@ def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], l
             if not found["expression"]:
                 del found["expression"]
         raise
+
+
+ENCOUNTER_PARAMS = ("patient", "subject")
+
+
+@operation({"GET": (READ_PATIENT,)})
+def encounters(request: HttpRequest) -> HttpResponse:
+    """A patient's OPD visits and stays, newest first: one audited read of the patient."""
+    params = search.read_params(request.GET, ENCOUNTER_PARAMS, ENCOUNTER_PARAMS)
+    count, offset = search.paging(params)
+    uhid = _search_uhid(encounter_resources.patient_param(params))
+    try:
+        queries.access_patient(
+            request.user, uhid, action="encounter.search", via="fhir", request=request
+        )
+    except NotFound:
+        found: list[dict[str, Any]] = []  # nobody to read: an empty result, nothing audited
+    else:
+        found = encounter_resources.encounters_of(uhid)
+    page = [(r["id"], r) for r in found[offset : offset + count]]
+    return fhir_response(searchset(request, "Encounter", params, page, len(found), offset, count))
+
+
+def _search_uhid(text: str) -> str:
+    try:
+        return registration.parse_uhid(text)
+    except ValidationFailed as exc:
+        raise Invalid(400, [issue("invalid", f"patient: {exc.message}", "patient")]) from exc
+
+
+@operation({"GET": (READ_PATIENT,)})
+def encounter(request: HttpRequest, visit: str) -> HttpResponse:
+    """A visit (OP-...) through ``access_visit``, a stay (IP-...) through
+    ``access_admission``: audited as the JSON API audits them."""
+    kind = encounter_resources.kind_of(visit)
+    try:
+        if kind == "visit":
+            row, _ = queries.access_visit(
+                request.user, visit, action="visit.read", via="fhir", request=request
+            )
+            state = encounter_resources.queue_state(row)
+            return fhir_response(encounter_resources.visit_encounter(row, state))
+        if kind == "admission":
+            stay, _ = ward_queries.access_admission(
+                request.user, visit, action="wards.admission", via="fhir", request=request
+            )
+            return fhir_response(encounter_resources.admission_encounter(stay))
+    except ValidationFailed as exc:
+        raise NotFound(f"no Encounter/{visit[:40]}") from exc
+    raise NotFound(f"no Encounter/{visit[:40]}; ids are visit (OP-...) or admission (IP-...)")
 
 
 @public

@@ -87,3 +87,34 @@ def asha(**changes: Any) -> dict[str, Any]:
     }
     resource.update(changes)
     return resource
+
+
+@pytest.fixture
+def layout(hospital: Any) -> None:
+    """The demo hospital's wards, defined as an admin would."""
+    from nirantar.wards import actions as ward_actions
+    from nirantar.wards import catalogue as ward_catalogue
+
+    for ward in ward_catalogue.demo_wards():
+        ward_actions.do_define_ward("admin", ward)
+
+
+@pytest.fixture
+def visit(clerk_api: Any, registered: dict[str, Any]) -> str:
+    """An OPD visit of the registered patient, made at the counter through the JSON API."""
+    response = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "MED"})
+    assert response.status_code == 201, response.content
+    return str(response.json()["visit"])
+
+
+@pytest.fixture
+def admit(api_as: Any, nurse: User, doctor: User, layout: None) -> Any:
+    """admit(uhid, bed, **fields) -> the admission number (a nurse admits, through the API)."""
+
+    def make(uhid: str, bed: str, **fields: Any) -> str:
+        body = {"uhid": uhid, "bed": bed, "attending": doctor.username, **fields}
+        response = api_as(nurse).post("/api/v1/admissions", body)
+        assert response.status_code == 201, response.content
+        return str(response.json()["admission"])
+
+    return make

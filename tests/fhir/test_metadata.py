@@ -8,7 +8,7 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert body["resourceType"] == "CapabilityStatement"
     assert body["fhirVersion"] == "4.0.1"
     [rest] = body["rest"]
-    [patient] = rest["resource"]
+    patient, encounter = rest["resource"]
     assert patient["type"] == "Patient"
     assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {
@@ -19,6 +19,9 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
         "gender",
         "_count",
     }
+    assert encounter["type"] == "Encounter"
+    assert {i["code"] for i in encounter["interaction"]} == {"read", "search-type"}
+    assert {p["name"] for p in encounter["searchParam"]} >= {"patient", "subject", "_count"}
     assert rest["interaction"] == [{"code": "transaction"}]
 
 
@@ -31,7 +34,7 @@ def test_it_serves_json_only(fhir_as):
 
 
 def test_an_unknown_resource_type_is_a_404_operation_outcome(fhir_as):
-    response = fhir_as(None).get("/fhir/Encounter/1")
+    response = fhir_as(None).get("/fhir/Condition/1")
     assert response.status_code == 404
     assert response.json()["issue"][0]["code"] == "not-found"
 
