@@ -27,6 +27,12 @@ ENCOUNTER_PARAMS = [
     ("subject", "reference", "Patient/UHID"),
     *PAGING,
 ]
+OBSERVATION_PARAMS = [
+    *ENCOUNTER_PARAMS[:2],
+    ("category", "token", "laboratory only (vital signs are not served yet)"),
+    ("code", "token", "a LOINC code (http://loinc.org|718-7 or 718-7); commas for any of"),
+    *PAGING,
+]
 
 
 def _resource(
@@ -66,6 +72,7 @@ def statement(base_url: str) -> dict[str, Any]:
                 "resource": [
                     _resource("Patient", ["read", "search-type", "create"], SEARCH_PARAMS),
                     _resource("Encounter", ["read", "search-type"], ENCOUNTER_PARAMS),
+                    _resource("Observation", ["read", "search-type"], OBSERVATION_PARAMS),
                 ],
                 "interaction": [{"code": "transaction"}],
             }

@@ -9,6 +9,8 @@ urlpatterns = [
     path("Patient/<str:uhid>", views.patient, name="fhir-patient"),
     path("Encounter", views.encounters, name="fhir-encounters"),
     path("Encounter/<str:visit>", views.encounter, name="fhir-encounter"),
+    path("Observation", views.observations, name="fhir-observations"),
+    path("Observation/<str:observation>", views.observation, name="fhir-observation"),
     # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
     re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
 ]

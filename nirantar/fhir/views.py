@@ -27,7 +27,11 @@ from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
 from nirantar.fhir import encounters as encounter_resources
+from nirantar.fhir import observations as observation_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
+from nirantar.lab import queries as lab_queries
+from nirantar.lab.models import Result, Sample
+from nirantar.lab.permissions import READ_REPORT
 from nirantar.ledger.writer import writing
 from nirantar.registration import actions as registration
 from nirantar.registration import queries, rules
@@ -401,6 +405,53 @@ def encounter(request: HttpRequest, visit: str) -> HttpResponse:
     except ValidationFailed as exc:
         raise NotFound(f"no Encounter/{visit[:40]}") from exc
     raise NotFound(f"no Encounter/{visit[:40]}; ids are visit (OP-...) or admission (IP-...)")
+
+
+OBSERVATION_PARAMS = ("patient", "subject", "category", "code")
+
+
+@operation({"GET": (READ_REPORT,)})
+def observations(request: HttpRequest) -> HttpResponse:
+    """A patient's verified laboratory results: one audited read of the patient, recorded as
+    the laboratory's reads are (the right to read reports, not to read the record)."""
+    params = search.read_params(request.GET, OBSERVATION_PARAMS, ("patient", "subject"))
+    count, offset = search.paging(params)
+    uhid = _search_uhid(encounter_resources.patient_param(params))
+    if params.get("category"):
+        observation_resources.category_param(params["category"])
+    codes = observation_resources.loinc_param(params["code"]) if params.get("code") else None
+    found: list[dict[str, Any]] = []
+    if queries.get_patient(uhid) is not None:  # nobody to read: empty, nothing audited
+        account_actions.do_record_access(
+            request.user,
+            uhid,
+            "observation.search",
+            via="fhir",
+            address=client_address(request),
+        )
+        found = observation_resources.observations_of(uhid, codes)
+    page = [(r["id"], r) for r in found[offset : offset + count]]
+    return fhir_response(searchset(request, "Observation", params, page, len(found), offset, count))
+
+
+@operation({"GET": (READ_REPORT,)})
+def observation(request: HttpRequest, observation: str) -> HttpResponse:
+    """One verified result, read through the laboratory's ``access_sample`` (audited)."""
+    missing = NotFound(f"no Observation/{observation[:40]}")
+    number = observation_resources.result_id(observation)
+    row = Result.objects.filter(result_id=number).first() if number else None
+    sample = (
+        Sample.objects.filter(accession=row.accession, uhid=row.uhid, is_collected=True).first()
+        if row
+        else None
+    )
+    if row is None or sample is None or row not in observation_resources.verified(sample):
+        raise missing
+    sample, _ = lab_queries.access_sample(
+        request.user, sample.accession, action="lab.result", via="fhir", request=request
+    )
+    encounter = observation_resources.encounters_of_samples([sample]).get(sample.accession, "")
+    return fhir_response(observation_resources.observation(row, sample, encounter))
 
 
 @public

@@ -8,7 +8,7 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert body["resourceType"] == "CapabilityStatement"
     assert body["fhirVersion"] == "4.0.1"
     [rest] = body["rest"]
-    patient, encounter = rest["resource"]
+    patient, encounter, observation = rest["resource"]
     assert patient["type"] == "Patient"
     assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {
@@ -22,6 +22,8 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert encounter["type"] == "Encounter"
     assert {i["code"] for i in encounter["interaction"]} == {"read", "search-type"}
     assert {p["name"] for p in encounter["searchParam"]} >= {"patient", "subject", "_count"}
+    assert observation["type"] == "Observation"
+    assert {p["name"] for p in observation["searchParam"]} >= {"patient", "category", "code"}
     assert rest["interaction"] == [{"code": "transaction"}]
 
 
