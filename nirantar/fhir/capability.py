@@ -33,6 +33,11 @@ OBSERVATION_PARAMS = [
     ("code", "token", "a LOINC code (http://loinc.org|718-7 or 718-7); commas for any of"),
     *PAGING,
 ]
+LOCATION_PARAMS = [
+    ("type", "token", "ward (or wa) | bed (or bd): the physicalType"),
+    ("partof", "reference", "a ward (Location/MW1 or MW1): its beds"),
+    *PAGING,
+]
 
 
 def _resource(
@@ -73,6 +78,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     _resource("Patient", ["read", "search-type", "create"], SEARCH_PARAMS),
                     _resource("Encounter", ["read", "search-type"], ENCOUNTER_PARAMS),
                     _resource("Observation", ["read", "search-type"], OBSERVATION_PARAMS),
+                    _resource("Location", ["read", "search-type"], LOCATION_PARAMS),
                 ],
                 "interaction": [{"code": "transaction"}],
             }

@@ -11,6 +11,8 @@ urlpatterns = [
     path("Encounter/<str:visit>", views.encounter, name="fhir-encounter"),
     path("Observation", views.observations, name="fhir-observations"),
     path("Observation/<str:observation>", views.observation, name="fhir-observation"),
+    path("Location", views.locations, name="fhir-locations"),
+    path("Location/<str:location>", views.location, name="fhir-location"),
     # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
     re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
 ]

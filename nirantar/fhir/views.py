@@ -27,6 +27,7 @@ from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
 from nirantar.fhir import encounters as encounter_resources
+from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
 from nirantar.lab import queries as lab_queries
@@ -38,6 +39,7 @@ from nirantar.registration import queries, rules
 from nirantar.registration.api import EMERGENCY_HEADER
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
 from nirantar.wards import queries as ward_queries
+from nirantar.wards.permissions import BOARD
 
 log = logging.getLogger(__name__)
 
@@ -452,6 +454,28 @@ def observation(request: HttpRequest, observation: str) -> HttpResponse:
     )
     encounter = observation_resources.encounters_of_samples([sample]).get(sample.accession, "")
     return fhir_response(observation_resources.observation(row, sample, encounter))
+
+
+LOCATION_PARAMS = ("type", "partof")
+
+
+@operation({"GET": (BOARD,)})
+def locations(request: HttpRequest) -> HttpResponse:
+    """Wards and beds: the layout and each bed's state, as the bed board's right allows.
+    No patient is named, so nothing is audited."""
+    params = search.read_params(request.GET, LOCATION_PARAMS, ())
+    count, offset = search.paging(params)
+    page, total = location_resources.search(params, offset, count)
+    found = [(r["id"], r) for r in page]
+    return fhir_response(searchset(request, "Location", params, found, total, offset, count))
+
+
+@operation({"GET": (BOARD,)})
+def location(request: HttpRequest, location: str) -> HttpResponse:
+    found = location_resources.location(location)
+    if found is None:
+        raise NotFound(f"no Location/{location[:40]}")
+    return fhir_response(found)
 
 
 @public

@@ -8,7 +8,7 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert body["resourceType"] == "CapabilityStatement"
     assert body["fhirVersion"] == "4.0.1"
     [rest] = body["rest"]
-    patient, encounter, observation = rest["resource"]
+    patient, encounter, observation, location = rest["resource"]
     assert patient["type"] == "Patient"
     assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {
@@ -24,6 +24,8 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert {p["name"] for p in encounter["searchParam"]} >= {"patient", "subject", "_count"}
     assert observation["type"] == "Observation"
     assert {p["name"] for p in observation["searchParam"]} >= {"patient", "category", "code"}
+    assert location["type"] == "Location"
+    assert {p["name"] for p in location["searchParam"]} >= {"type", "partof"}
     assert rest["interaction"] == [{"code": "transaction"}]
 
 
