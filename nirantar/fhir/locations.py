@@ -11,6 +11,7 @@ from typing import Any
 
 from nirantar.fhir.validation import Invalid, issue
 from nirantar.wards.models import Bed, Ward
+from nirantar.wards.projections import WARD_CODE, ward_of_bed
 
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
@@ -75,15 +76,25 @@ def bed_location(bed: Bed) -> dict[str, Any]:
     return resource
 
 
+def _bed_code(text: str) -> bool:
+    try:
+        ward_of_bed(text)
+    except ValueError:
+        return False
+    return True
+
+
 def location(code: str) -> dict[str, Any] | None:
+    """A ward or bed by its code; None for anything else (never sent to the database
+    unless it is shaped like a code, so odd characters can't upset it)."""
     text = code.strip().upper()
-    if not text or len(text) > 20:
-        return None
-    ward = Ward.objects.filter(code=text).first()
-    if ward is not None:
-        return ward_location(ward)
-    bed = Bed.objects.filter(bed=text).first()
-    return bed_location(bed) if bed is not None else None
+    if WARD_CODE.match(text):
+        ward = Ward.objects.filter(code=text).first()
+        return ward_location(ward) if ward is not None else None
+    if _bed_code(text):
+        bed = Bed.objects.filter(bed=text).first()
+        return bed_location(bed) if bed is not None else None
+    return None
 
 
 def search(params: dict[str, str], offset: int, count: int) -> tuple[list[dict[str, Any]], int]:
@@ -92,6 +103,8 @@ def search(params: dict[str, str], offset: int, count: int) -> tuple[list[dict[s
     if kind and kind not in TYPES:
         raise Invalid(400, [issue("invalid", "type: ward (wa) or bed (bd)", "type")])
     partof = params.get("partof", "").removeprefix("Location/").strip().upper()
+    if params.get("partof") and not WARD_CODE.match(partof):
+        raise Invalid(400, [issue("invalid", "partof: a ward, Location/CODE", "partof")])
     wards = Ward.objects.order_by("code")
     beds = Bed.objects.filter(listed=True).order_by("ward", "order", "bed")
     if partof:

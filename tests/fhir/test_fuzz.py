@@ -79,6 +79,35 @@ def fuzz_fhir(fhir_as, records):
     return fhir_as(records)
 
 
+@pytest.fixture
+def clinical_fuzz(fhir_as, records, registered, visit, admit):
+    """Records may read encounters, results and beds; a patient with a visit and a stay."""
+    admit(registered["uhid"], "MW1-01", source="opd", visit=visit)
+    return fhir_as(records), registered["uhid"]
+
+
+CLINICAL_PARAMS = ["patient", "subject", "category", "code", "type", "partof", "_count", "date"]
+clinical_values = st.one_of(
+    st.text(max_size=25),
+    st.sampled_from(
+        [
+            "Patient/",
+            "laboratory",
+            "vital-signs",
+            "http://loinc.org|718-7",
+            "718-7,",
+            "|",
+            "ward",
+            "bd",
+            "Location/MW1",
+            "0",
+            "100",
+        ]
+    ),
+)
+clinical_params = st.dictionaries(st.sampled_from(CLINICAL_PARAMS), clinical_values, max_size=4)
+
+
 @FUZZ
 @given(body=st.one_of(patients, patients_with_names, json_values))
 def test_creating_never_answers_with_a_server_error(fuzz_fhir, body):
@@ -110,3 +139,33 @@ def test_reading_and_odd_bodies_never_answer_with_a_server_error(fuzz_fhir, uhid
     fuzz_fhir.get("/fhir/Patient/" + quote(uhid, safe=""))
     fuzz_fhir.post("/fhir/Patient", raw=raw)
     fuzz_fhir.post("/fhir/", raw=json.dumps(raw))
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["Encounter", "Observation", "Location"]),
+    query=clinical_params,
+    with_patient=st.booleans(),
+)
+def test_searching_clinical_resources_never_answers_with_a_server_error(
+    clinical_fuzz, kind, query, with_patient
+):
+    client, uhid = clinical_fuzz
+    if with_patient and "patient" not in query:
+        query = {**query, "patient": uhid}
+    client.get(f"/fhir/{kind}?" + urlencode(query))
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["Encounter", "Observation", "Location"]),
+    key=st.one_of(
+        st.text(min_size=1, max_size=40),
+        st.sampled_from(["OP-", "IP-", "lab-", "lab-a.1.1", "MW1-", "OP-101-0000001-"]).flatmap(
+            lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)
+        ),
+    ),
+)
+def test_reading_clinical_resources_never_answers_with_a_server_error(clinical_fuzz, kind, key):
+    client, _ = clinical_fuzz
+    client.get(f"/fhir/{kind}/" + quote(key, safe=""))

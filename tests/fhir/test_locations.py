@@ -67,9 +67,9 @@ def test_search_by_type_and_partof_and_paging(fhir_as, nurse, layout):
 
 def test_bad_searches_are_400_and_unknown_ids_404(fhir_as, nurse, layout):
     client = fhir_as(nurse)
-    for query in ("type=room", "name=MW1", "type=ward&type=bed", "_count=1000"):
+    for query in ("type=room", "name=MW1", "type=ward&type=bed", "_count=1000", "partof=%00"):
         assert client.get(f"/fhir/Location?{query}").status_code == 400, query
-    for bad in ("NOPE", "MW1-99", "x" * 300):
+    for bad in ("NOPE", "MW1-99", "x" * 300, "MW1%00", "MW1-%00"):
         response = client.get(f"/fhir/Location/{bad}")
         assert response.status_code == 404, bad
         assert response.json()["issue"][0]["code"] == "not-found"
