@@ -16,10 +16,12 @@ from nirantar.opd.models import QueueState
 from nirantar.registration import events as registration_events
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Visit
+from nirantar.wards.events import ADMISSION
 from nirantar.wards.models import Admission, Ward
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 DISCHARGE_DISPOSITION = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
+DEPARTMENT_SYSTEM = "urn:nirantar:department"
 VISIT_SYSTEM = "urn:nirantar:visit"
 ADMISSION_SYSTEM = "urn:nirantar:admission"
 CLASSES = {
@@ -71,7 +73,7 @@ def visit_encounter(visit: Visit, state: QueueState | None) -> dict[str, Any]:
         "status": visit_status(visit, state),
         "class": CLASSES["AMB"],
         "serviceType": {
-            "coding": [{"system": "urn:nirantar:department", "code": visit.department}],
+            "coding": [{"system": DEPARTMENT_SYSTEM, "code": visit.department}],
             "text": department.name_en if department else visit.department,
         },
         "subject": {"reference": f"Patient/{visit.uhid}"},
@@ -92,7 +94,7 @@ def admission_encounter(admission: Admission) -> dict[str, Any]:
     if ward is not None and ward.department:
         department = registration.department(ward.department)
         resource["serviceType"] = {
-            "coding": [{"system": "urn:nirantar:department", "code": ward.department}],
+            "coding": [{"system": DEPARTMENT_SYSTEM, "code": ward.department}],
             "text": department.name_en if department else ward.department,
         }
     period: dict[str, str] = {}
@@ -128,11 +130,11 @@ def admission_encounter(admission: Admission) -> dict[str, Any]:
 
 
 def kind_of(number: str) -> str:
-    """'visit' or 'admission', by the number's prefix; NotFound-worthy otherwise."""
+    """'visit' or 'admission', by the number's prefix; '' for anything else."""
     compact = number.strip().upper()
     if compact.startswith(registration_events.VISIT.prefix):
         return "visit"
-    if compact.startswith("IP"):
+    if compact.startswith(ADMISSION.prefix):
         return "admission"
     return ""
 

@@ -34,6 +34,20 @@ def test_the_opd_queue_gives_the_status(clerk_fhir, visit, api_as, doctor):
     doc = api_as(doctor)
     assert doc.post(f"/api/v1/visits/{visit}/start").status_code == 200
     assert clerk_fhir.get(f"/fhir/Encounter/{visit}").json()["status"] == "in-progress"
+    assert doc.post(f"/api/v1/visits/{visit}/close").status_code == 200
+    done = clerk_fhir.get(f"/fhir/Encounter/{visit}").json()
+    assert done["status"] == "finished"
+    assert done["period"]["end"] >= done["period"]["start"]
+
+
+def test_a_past_visit_never_seen_is_cancelled(clerk_fhir, visit, monkeypatch):
+    from datetime import timedelta
+
+    from nirantar import timeutil
+
+    tomorrow = timeutil.today() + timedelta(days=1)
+    monkeypatch.setattr(timeutil, "today", lambda: tomorrow)
+    assert clerk_fhir.get(f"/fhir/Encounter/{visit}").json()["status"] == "cancelled"
 
 
 def test_a_stay_reads_as_an_inpatient_encounter_with_its_bed(fhir_as, nurse, registered, admit):
