@@ -104,7 +104,11 @@ def admission_encounter(admission: Admission) -> dict[str, Any]:
         period["end"] = _iso(admission.discharged_ms)
     if period:
         resource["period"] = period
-    if admission.visit:
+    # Only a visit of the same patient: a bad peer could name someone else's.
+    if (
+        admission.visit
+        and Visit.objects.filter(visit_no=admission.visit, uhid=admission.uhid).exists()
+    ):
         resource["partOf"] = {"reference": f"Encounter/{admission.visit}"}
     if admission.discharged:
         kind = str(admission.discharge.get("type", ""))
