@@ -10,6 +10,7 @@ numbers live in ``sequences.py``.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -47,13 +48,10 @@ def verhoeff_check_digit(digits: str) -> str:
     return str(_INV[c])
 
 
-# _P row by position from the right, for numbers of up to 32 digits.
-_P_AT = [_P[i % 8] for i in range(32)]
-
-
 def verhoeff_valid(digits: str) -> bool:
     c = 0
-    for row, digit in zip(_P_AT, map(int, reversed(digits)), strict=False):
+    # _P's rows in turn from the right (position i uses row i % 8), for any length.
+    for row, digit in zip(itertools.cycle(_P), map(int, reversed(digits)), strict=False):
         c = _D[c][row[digit]]
     return c == 0
 
