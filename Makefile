@@ -46,19 +46,27 @@ demo: install system-packages
 
 PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir
 
-# The PostgreSQL run (no node processes, no browser) goes beside the SQLite run: that one
-# spends most of its time in node processes starting and syncing, leaving the second core
-# of a 2-core machine mostly idle. Its output follows the SQLite run's.
+# Two lines of tests at once, one per core of a 2-core machine. In front: the tests that
+# start node processes or a browser (marked system or browser), which spend much of their
+# time waiting on those. Beside them: the PostgreSQL run, then every other test on
+# SQLite. Each test runs in exactly one of the two SQLite runs. The side line's output
+# follows the front's.
 test: install-test
 	$(MAKE) lint
-	@base=$$(mktemp -d); log=$$base/postgres.log; \
-	echo "PostgreSQL run started beside (it reports after the SQLite run)"; \
-	NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/tmp \
-	  -m "not browser and not system" $(PG_TESTS) > $$log 2>&1 & pg=$$!; \
-	$(BIN)/pytest -q; sqlite=$$?; \
-	wait $$pg; postgres=$$?; \
-	echo "PostgreSQL run ($(PG_TESTS)):"; cat $$log; rm -rf $$base; \
-	test $$sqlite -eq 0 && test $$postgres -eq 0
+	@base=$$(mktemp -d); \
+	echo "Beside this: the PostgreSQL run, then the SQLite run of in-process tests (they report after it)"; \
+	( NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/pg \
+	    -m "not browser and not system" $(PG_TESTS) > $$base/postgres.log 2>&1; \
+	  echo $$? > $$base/postgres.rc; \
+	  $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/unit \
+	    -m "not browser and not system" > $$base/unit.log 2>&1; \
+	  echo $$? > $$base/unit.rc ) & side=$$!; \
+	$(BIN)/pytest -q -m "system or browser"; front=$$?; \
+	wait $$side; \
+	echo "SQLite run, in-process tests:"; cat $$base/unit.log; \
+	echo "PostgreSQL run ($(PG_TESTS)):"; cat $$base/postgres.log; \
+	unit=$$(cat $$base/unit.rc); postgres=$$(cat $$base/postgres.rc); rm -rf $$base; \
+	test $$front -eq 0 && test $$unit -eq 0 && test $$postgres -eq 0
 
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench scripts
