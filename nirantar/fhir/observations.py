@@ -197,14 +197,9 @@ def category_param(value: str) -> None:
         )
 
 
-def observations_of(uhid: str, codes: set[str] | None) -> list[dict[str, Any]]:
-    """Every verified result of the patient, newest sample first."""
-    samples = list(
-        Sample.objects.filter(uhid=uhid, is_collected=True)
-        .exclude(verified_results=[])
-        .exclude(status="rejected")
-    )
-    samples.sort(key=lambda s: (-(s.collected_at_ms or 0), s.accession))
+def observations_of(samples: list[Sample], codes: set[str] | None) -> list[dict[str, Any]]:
+    """Every verified result of these samples (``lab.queries.access_reported_samples``),
+    in their order."""
     encounters = encounters_of_samples(samples)
     found = []
     for sample in samples:

@@ -422,16 +422,10 @@ def observations(request: HttpRequest) -> HttpResponse:
     if params.get("category"):
         observation_resources.category_param(params["category"])
     codes = observation_resources.loinc_param(params["code"]) if params.get("code") else None
-    found: list[dict[str, Any]] = []
-    if queries.get_patient(uhid) is not None:  # nobody to read: empty, nothing audited
-        account_actions.do_record_access(
-            request.user,
-            uhid,
-            "observation.search",
-            via="fhir",
-            address=client_address(request),
-        )
-        found = observation_resources.observations_of(uhid, codes)
+    samples = lab_queries.access_reported_samples(
+        request.user, uhid, action="observation.search", via="fhir", request=request
+    )
+    found = observation_resources.observations_of(samples, codes)
     page = [(r["id"], r) for r in found[offset : offset + count]]
     return fhir_response(searchset(request, "Observation", params, page, len(found), offset, count))
 

@@ -64,6 +64,33 @@ def access_sample(
     return sample, registration.get_patient(sample.uhid)
 
 
+def access_reported_samples(
+    user: Any, uhid: str, *, action: str, via: str, request: Any = None
+) -> list[Sample]:
+    """A patient's samples with verified results, newest first, read with a laboratory
+    right (the right to read reports, not the record); the read is audited. Nobody
+    registered under ``uhid``: nothing, and nothing audited."""
+    from nirantar.accounts import actions as account_actions
+    from nirantar.accounts.auth import client_address
+
+    if registration.get_patient(uhid) is None:
+        return []
+    account_actions.do_record_access(
+        user,
+        uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    samples = list(
+        Sample.objects.filter(uhid=uhid, is_collected=True)
+        .exclude(verified_results=[])
+        .exclude(status="rejected")
+    )
+    samples.sort(key=lambda s: (-(s.collected_at_ms or 0), s.accession))
+    return samples
+
+
 def worklist(
     section: str = "", statuses: tuple[str, ...] = ("collected", "received", "resulted")
 ) -> list[Sample]:
