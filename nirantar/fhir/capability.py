@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nirantar import timeutil
+from nirantar.fhir.documents import NRCES, SERVED_DOCUMENTS
 from nirantar.fhir.resources import ABHA_SYSTEM, UHID_SYSTEM
 from nirantar.fhir.search import DEFAULT_COUNT, MAX_COUNT
 
@@ -56,6 +57,22 @@ def _resource(
     }
 
 
+def composition() -> dict[str, Any]:
+    """ABDM documents: a Composition is read, and $document gives it as a document Bundle."""
+    resource = _resource("Composition", ["read"], [])
+    del resource["searchParam"]  # none: a document is found through its record's number
+    resource["supportedProfile"] = [NRCES + kind.profile for kind in SERVED_DOCUMENTS]
+    resource["operation"] = [
+        {
+            "name": "document",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Composition-document",
+            "documentation": "GET Composition/{id}/$document: the document Bundle (NRCeS "
+            "DocumentBundle); no parameters",
+        }
+    ]
+    return resource
+
+
 def statement(base_url: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
@@ -79,6 +96,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     _resource("Encounter", ["read", "search-type"], ENCOUNTER_PARAMS),
                     _resource("Observation", ["read", "search-type"], OBSERVATION_PARAMS),
                     _resource("Location", ["read", "search-type"], LOCATION_PARAMS),
+                    composition(),
                 ],
                 "interaction": [{"code": "transaction"}],
             }

@@ -26,6 +26,7 @@ from nirantar.accounts.auth import RoleBearer, client_address
 from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
+from nirantar.fhir import documents as document_resources
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
@@ -34,12 +35,15 @@ from nirantar.lab import queries as lab_queries
 from nirantar.lab.models import Result, Sample
 from nirantar.lab.permissions import READ_REPORT
 from nirantar.ledger.writer import writing
+from nirantar.opd.permissions import READ_CLINICAL
+from nirantar.printing.renderer import RendererUnavailable
 from nirantar.registration import actions as registration
 from nirantar.registration import queries, rules
 from nirantar.registration.api import EMERGENCY_HEADER
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
+from nirantar.wards import documents as ward_documents
 from nirantar.wards import queries as ward_queries
-from nirantar.wards.permissions import BOARD
+from nirantar.wards.permissions import BOARD, READ_CHART
 
 log = logging.getLogger(__name__)
 
@@ -470,6 +474,67 @@ def location(request: HttpRequest, location: str) -> HttpResponse:
     if found is None:
         raise NotFound(f"no Location/{location[:40]}")
     return fhir_response(found)
+
+
+# Each kind of document checks its own right when it is read (a discharge summary the
+# chart's, a report the laboratory's); a token needs one of them to get that far.
+DOCUMENT_RULE = (READ_CHART, READ_CLINICAL, READ_REPORT)
+
+
+def _document(request: HttpRequest, key: str) -> document_resources.Document:
+    """The ABDM document a Composition id names, read through its module's audited
+    accessor (one audit entry per read)."""
+    missing = NotFound(
+        f"no Composition/{key[:40]}; ids are dischargesummary-IP-..., opconsult-OP-..., "
+        "prescription-OP-... or diagnosticreport-S-..."
+    )
+    parsed = document_resources.parse_id(key)
+    if parsed is None:
+        raise missing
+    kind, number = parsed
+    if kind is document_resources.DISCHARGE_SUMMARY:
+        try:
+            found = ward_queries.access_chart(
+                request.user, number, action="wards.discharge_summary", via="fhir", request=request
+            )
+        except ValidationFailed as exc:
+            raise missing from exc
+        if not found.admission.discharged:
+            raise NotFound(f"{found.admission.admission_no} is not discharged: no summary yet")
+        return document_resources.discharge_summary(
+            found, _pdf(ward_documents.discharge_summary_pdf, found)
+        )
+    raise NotFound(f"{kind.profile} documents are not served yet")
+
+
+def _pdf(make: Callable[[Any], bytes], source: Any) -> bytes | None:
+    """The printed document, or None (logged) while printing is unavailable: the
+    document is still whole without its PDF."""
+    try:
+        return make(source)
+    except RendererUnavailable:
+        log.warning("a FHIR document is sent without its PDF: printing is unavailable")
+        return None
+
+
+@operation({"GET": DOCUMENT_RULE})
+def composition(request: HttpRequest, composition: str) -> HttpResponse:
+    """The Composition alone, its references relative (``Patient/UHID``, ...)."""
+    return fhir_response(_document(request, composition).composition)
+
+
+@operation({"GET": DOCUMENT_RULE})
+def document(request: HttpRequest, composition: str) -> HttpResponse:
+    """FHIR's ``$document``: the Composition and everything it references, as a
+    ``document`` Bundle (ABDM's unit of exchange)."""
+    unknown = sorted(set(request.GET) - {"_format"})
+    if unknown:
+        raise Invalid(
+            400,
+            [issue("not-supported", f"$document takes no parameters here ({unknown[0][:40]!r})")],
+        )
+    found = _document(request, composition)
+    return fhir_response(document_resources.bundle(found, request.build_absolute_uri("/fhir")))
 
 
 @public

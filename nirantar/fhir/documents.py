@@ -1,0 +1,557 @@
+"""ABDM health-record documents: FHIR R4 ``document`` Bundles shaped by the NRCeS profiles.
+
+A document is a Composition (what it is, whose, from which encounter, by whom, for which
+hospital, and its sections) and every resource it references, in one Bundle with the
+Composition first. The Composition's id names the record it is made from:
+
+* ``dischargesummary-IP-...``: a discharged stay (DischargeSummaryRecord);
+* ``opconsult-OP-...`` and ``prescription-OP-...``: an OPD visit (OPConsultRecord,
+  PrescriptionRecord) - not built yet;
+* ``diagnosticreport-S-...``: a sample's report (DiagnosticReportRecord) - not built yet.
+
+Resources are built with relative references (``Patient/UHID``); ``bundle`` gives every
+entry a ``urn:uuid`` fullUrl and rewrites the references to them. The uuids are uuid5 of
+``Type/id``, so the same resource has the same fullUrl in every document and on every
+node, and a document built twice from the same record is the same document. urn:uuid
+rather than our own URLs: a document travels (through the ABDM gateway to another
+hospital) where this server's URLs mean nothing, several of its resources (Practitioner,
+Organization, DocumentReference) have no endpoint here, and NRCeS's examples do the same.
+
+Profile conformance is claimed in ``meta.profile`` and checked by our tests against the
+codes NRCeS fixes (docs/fhir.md); no NRCeS profile validator is run.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import html
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from nirantar import timeutil
+from nirantar.accounts import queries as account_queries
+from nirantar.fhir import encounters as encounter_resources
+from nirantar.fhir import locations as location_resources
+from nirantar.fhir.resources import ABHA_SYSTEM, IDENTIFIER_TYPES, patient_resource
+from nirantar.registration.models import Patient
+
+log = logging.getLogger(__name__)
+
+NRCES = "https://nrces.in/ndhm/fhir/r4/StructureDefinition/"
+NRCES_IDENTIFIER_TYPES = "https://nrces.in/ndhm/fhir/r4/CodeSystem/ndhm-identifier-type-code"
+SCT = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+# A globally unique identifier written as a URI (urn:uuid:...), FHIR's own system for it.
+URI_SYSTEM = "urn:ietf:rfc:3986"
+STAFF_SYSTEM = "urn:nirantar:staff"
+MEDICAL_REGISTRATION_SYSTEM = "urn:nirantar:medical-registration"
+HOSPITAL_ID = "hospital"
+# Every document's uuids are made in this namespace (uuid5 of "Type/id").
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:nirantar:fhir")
+XHTML = "http://www.w3.org/1999/xhtml"
+# Characters XML 1.0 cannot hold (a narrative div is XHTML).
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+FHIR_ID = re.compile(r"[^A-Za-z0-9\-.]")
+
+# NRCeS's profile of each resource type a document may hold. DiagnosticReport is claimed
+# as DiagnosticReportLab only when it has what that profile requires (see _profiled).
+PROFILES = {
+    kind: NRCES + kind
+    for kind in (
+        "Patient",
+        "Practitioner",
+        "Organization",
+        "Encounter",
+        "Condition",
+        "AllergyIntolerance",
+        "Procedure",
+        "ServiceRequest",
+        "MedicationStatement",
+        "MedicationRequest",
+        "DocumentReference",
+        "Observation",
+        "Specimen",
+        "Binary",
+    )
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of ABDM document: its id prefix, NRCeS profile and Composition.type."""
+
+    prefix: str
+    profile: str
+    code: str
+    display: str  # fixed by the profile: sent verbatim
+    title: str
+
+
+DISCHARGE_SUMMARY = Kind(
+    "dischargesummary",
+    "DischargeSummaryRecord",
+    "373942005",
+    "Discharge summary",
+    "Discharge summary",
+)
+OP_CONSULT = Kind(
+    "opconsult",
+    "OPConsultRecord",
+    "371530004",
+    "Clinical consultation report",
+    "OPD consultation",
+)
+PRESCRIPTION = Kind(
+    "prescription", "PrescriptionRecord", "440545006", "Prescription record", "Prescription"
+)
+DIAGNOSTIC_REPORT = Kind(
+    "diagnosticreport",
+    "DiagnosticReportRecord",
+    "721981007",
+    "Diagnostic studies report",
+    "Diagnostic report",
+)
+KINDS = {k.prefix: k for k in (DISCHARGE_SUMMARY, OP_CONSULT, PRESCRIPTION, DIAGNOSTIC_REPORT)}
+# The kinds this server builds (the CapabilityStatement lists their profiles).
+SERVED_DOCUMENTS = [DISCHARGE_SUMMARY]
+MAX_ID = 64  # FHIR's id: [A-Za-z0-9\-\.]{1,64}
+
+
+@dataclass
+class Document:
+    """A Composition and the resources it references, with relative references."""
+
+    composition: dict[str, Any]
+    resources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_id(composition_id: str) -> tuple[Kind, str] | None:
+    """(the kind, the record's number) a Composition id names; None if it names none."""
+    prefix, dash, number = composition_id.partition("-")
+    kind = KINDS.get(prefix)
+    if kind is None or not dash or not number or len(composition_id) > MAX_ID:
+        return None
+    if FHIR_ID.search(number):
+        return None
+    return kind, number
+
+
+def composition_id(kind: Kind, number: str) -> str:
+    return f"{kind.prefix}-{number}"
+
+
+# -- small builders ---------------------------------------------------------------------
+
+
+def coding(system: str, code: str, display: str) -> dict[str, str]:
+    return {"system": system, "code": code, "display": display}
+
+
+def concept(system: str, code: str, display: str, text: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"coding": [coding(system, code, display)]}
+    if text:
+        out["text"] = text
+    return out
+
+
+def narrative(text: str) -> dict[str, str]:
+    """Free text as a generated XHTML narrative: escaped, one line per line."""
+    lines = [html.escape(NOT_XML.sub("", line)) for line in text.strip().splitlines()]
+    body = "<br/>".join(lines) or "-"
+    return {"status": "generated", "div": f'<div xmlns="{XHTML}"><p>{body}</p></div>'}
+
+
+def reference(resource: dict[str, Any]) -> str:
+    return f"{resource['resourceType']}/{resource['id']}"
+
+
+def section(
+    title: str,
+    code: dict[str, Any],
+    entries: list[dict[str, Any]] | None = None,
+    text: str = "",
+    typed: bool = False,
+) -> dict[str, Any] | None:
+    """A Composition section of ``entries`` (resources) and/or a narrative ``text``; None
+    when it would hold neither (FHIR's cmp-1: a section has text, entries or sections).
+    ``typed``: each entry also says its resource type (PrescriptionRecord and
+    DiagnosticReportRecord slice their entries on it)."""
+    entries = entries or []
+    if not entries and not text.strip():
+        return None
+    out: dict[str, Any] = {"title": title, "code": code}
+    if text.strip():
+        out["text"] = narrative(text)
+    if entries:
+        out["entry"] = [
+            {"reference": reference(r), **({"type": r["resourceType"]} if typed else {})}
+            for r in entries
+        ]
+    return out
+
+
+def sct_section(
+    title: str, code: str, display: str, entries: Any = None, text: str = "", typed: bool = False
+) -> dict[str, Any] | None:
+    return section(title, concept(SCT, code, display), entries, text, typed)
+
+
+def _iso(ms: int) -> str:
+    return timeutil.from_ms(ms).isoformat()
+
+
+# -- the people and the hospital -------------------------------------------------------
+
+
+def practitioner_id(username: str) -> str:
+    """A FHIR id for a username: the characters an id may not hold become dashes."""
+    return (FHIR_ID.sub("-", username) or "unknown")[:MAX_ID]
+
+
+def practitioners(usernames: list[str]) -> list[dict[str, Any]]:
+    """Practitioners for these staff, from the accounts (no patient data: not audited)."""
+    wanted = [u for u in dict.fromkeys(usernames) if u]
+    names = account_queries.staff_names(wanted)
+    found = []
+    for username in wanted:
+        full_name, registration_no = names.get(username, ("", ""))
+        identifiers: list[dict[str, Any]] = [{"system": STAFF_SYSTEM, "value": username}]
+        if registration_no:
+            identifiers.append(
+                {
+                    "type": concept(IDENTIFIER_TYPES, "MD", "Medical License number"),
+                    "system": MEDICAL_REGISTRATION_SYSTEM,
+                    "value": registration_no,
+                }
+            )
+        found.append(
+            {
+                "resourceType": "Practitioner",
+                "id": practitioner_id(username),
+                "identifier": identifiers,
+                "name": [{"text": full_name or username}],
+            }
+        )
+    return found
+
+
+def organization() -> dict[str, Any]:
+    """The hospital, as the node's configuration names it (``node.json``). It has no
+    Health Facility Registry (HFR) id: none is configured anywhere yet."""
+    resource: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": HOSPITAL_ID,
+        "active": True,
+        "type": [
+            concept(
+                "http://terminology.hl7.org/CodeSystem/organization-type",
+                "prov",
+                "Healthcare Provider",
+            )
+        ],
+        "name": settings.NODE.hospital,
+    }
+    if settings.NODE.hospital_hi:
+        resource["alias"] = [settings.NODE.hospital_hi]
+    return resource
+
+
+def patient(record: Patient) -> dict[str, Any]:
+    """The Patient as NRCeS wants it: ``name.text`` (always, as the record holds names) and
+    every identifier typed with a coding (system, code, display)."""
+    resource = patient_resource(record)
+    for identifier in resource["identifier"]:
+        if identifier.get("system") == ABHA_SYSTEM:
+            identifier["type"] = concept(
+                NRCES_IDENTIFIER_TYPES, "HIN", "Health ID issued by NDHM", "ABHA number"
+            )
+        else:
+            identifier["type"] = concept(IDENTIFIER_TYPES, "MR", "Medical record number", "UHID")
+    return resource
+
+
+# -- the Composition and the Bundle ---------------------------------------------------
+
+
+def composition(
+    kind: Kind,
+    number: str,
+    *,
+    uhid: str,
+    date: str,
+    authors: list[dict[str, Any]],
+    sections: list[dict[str, Any] | None],
+    encounter: str = "",
+    status: str = "final",
+) -> dict[str, Any]:
+    key = composition_id(kind, number)
+    resource: dict[str, Any] = {
+        "resourceType": "Composition",
+        "id": key,
+        "meta": {"profile": [NRCES + kind.profile]},
+        "language": "en-IN",
+        "identifier": {"system": URI_SYSTEM, "value": urn(f"Composition/{key}")},
+        "status": status,
+        "type": concept(SCT, kind.code, kind.display, kind.title),
+        "subject": {"reference": f"Patient/{uhid}"},
+        "date": date,
+        "author": [{"reference": reference(a)} for a in authors],
+        "title": kind.title,
+        "confidentiality": "V",
+        "custodian": {"reference": f"Organization/{HOSPITAL_ID}"},
+    }
+    if encounter:
+        resource["encounter"] = {"reference": f"Encounter/{encounter}"}
+    kept = [s for s in sections if s is not None]
+    if kept:  # FHIR forbids an empty list; the profiles want at least one section
+        resource["section"] = kept
+    return resource
+
+
+def in_slice_order(
+    sections: list[dict[str, Any] | None], slices: list[str]
+) -> list[dict[str, Any] | None]:
+    """The sections a profile slices, in its order, then the others (NRCeS's slicing is
+    open at the end only), each group keeping the order it was given in."""
+
+    def place(s: dict[str, Any] | None) -> int:
+        code = s["code"]["coding"][0] if s is not None else {}
+        if code.get("system") == SCT and code.get("code") in slices:
+            return slices.index(code["code"])
+        return len(slices)
+
+    return sorted(sections, key=place)
+
+
+def urn(key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, key)}"
+
+
+def _references(node: Any) -> Iterator[dict[str, Any]]:
+    """Every Reference (a dict with a string ``reference``) inside a resource."""
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            yield node
+        for value in node.values():
+            yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
+
+
+def _without_payloads(node: Any) -> Any:
+    """The resource without attachment bytes: a PDF reprinted (its "printed at" line
+    differs) is not a new version of the document."""
+    if isinstance(node, dict):
+        return {k: _without_payloads(v) for k, v in node.items() if k != "data"}
+    if isinstance(node, list):
+        return [_without_payloads(v) for v in node]
+    return node
+
+
+def _profiled(resource: dict[str, Any]) -> dict[str, Any]:
+    kind = resource["resourceType"]
+    profile = PROFILES.get(kind)
+    if kind == "DiagnosticReport" and all(
+        resource.get(k) for k in ("resultsInterpreter", "result", "conclusion", "presentedForm")
+    ):
+        profile = NRCES + "DiagnosticReportLab"
+    if profile is None:
+        return resource
+    meta = dict(resource.get("meta") or {})
+    meta["profile"] = [*meta.get("profile", []), profile]
+    return {**resource, "meta": meta}
+
+
+def bundle(document: Document, base_url: str) -> dict[str, Any]:
+    """The document Bundle: the Composition first, then each resource once, every
+    reference rewritten to the entry's ``urn:uuid``. A reference to something not in the
+    document (there should be none; the tests check) is made absolute on this server."""
+    entries: dict[str, dict[str, Any]] = {}
+    for resource in [document.composition, *document.resources]:
+        entries.setdefault(reference(resource), _profiled(copy.deepcopy(resource)))
+    canonical = json.dumps(_without_payloads(list(entries.values())), sort_keys=True)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    full_urls = {key: urn(key) for key in entries}
+    for resource in entries.values():
+        for ref in _references(resource):
+            target = ref["reference"]
+            if target in full_urls:
+                ref["reference"] = full_urls[target]
+            elif not target.startswith(("#", "urn:", "http://", "https://")):
+                log.warning("a document refers to %s, which it does not hold", target)
+                ref["reference"] = f"{base_url.rstrip('/')}/{target}"
+    key = reference(document.composition)
+    now = timeutil.now().isoformat()
+    return {
+        "resourceType": "Bundle",
+        "meta": {
+            "versionId": version,
+            "lastUpdated": now,
+            "profile": [NRCES + "DocumentBundle"],
+            "security": [coding(CONFIDENTIALITY, "V", "very restricted")],
+        },
+        "identifier": {"system": URI_SYSTEM, "value": urn(f"Bundle/{key}/{version}")},
+        "type": "document",
+        "timestamp": now,
+        "entry": [{"fullUrl": full_urls[k], "resource": r} for k, r in entries.items()],
+    }
+
+
+def pdf_reference(
+    key: str,
+    pdf: bytes,
+    *,
+    kind: Kind,
+    uhid: str,
+    date: str,
+    authors: list[dict[str, Any]],
+    title: str,
+    encounter: str = "",
+) -> dict[str, Any]:
+    """The printed document (the same PDF the ward or OPD prints) as a DocumentReference
+    holding it inline."""
+    resource: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": key,
+        "status": "current",
+        "docStatus": "final",
+        "type": concept(SCT, kind.code, kind.display, kind.title),
+        "subject": {"reference": f"Patient/{uhid}"},
+        "date": date,
+        "author": [{"reference": reference(a)} for a in authors],
+        "custodian": {"reference": f"Organization/{HOSPITAL_ID}"},
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "language": "en-IN",
+                    "data": base64.b64encode(pdf).decode("ascii"),
+                    "title": title,
+                }
+            }
+        ],
+    }
+    if encounter:
+        resource["context"] = {"encounter": [{"reference": f"Encounter/{encounter}"}]}
+    return resource
+
+
+def locations_of(encounter: dict[str, Any]) -> list[dict[str, Any]]:
+    """The wards and beds an Encounter names (no patient data in them), so that its
+    references resolve inside the document. A bed's state today (cleaning, occupied by
+    someone else) is no part of this patient's record: left out."""
+    found = []
+    for place in encounter.get("location", []):
+        code = place["location"]["reference"].removeprefix("Location/")
+        resource = location_resources.location(code)
+        if resource is not None:
+            resource.pop("operationalStatus", None)
+            found.append(resource)
+    return found
+
+
+# -- DischargeSummaryRecord -------------------------------------------------------------
+
+# NRCeS's section slices of a discharge summary, in the profile's order.
+DISCHARGE_SLICES = [
+    "422843007",  # chief complaints
+    "425044008",  # physical examination
+    "722446000",  # allergies
+    "1003642006",  # medical history
+    "422432008",  # family history
+    "721981007",  # investigations
+    "1003606003",  # medications
+    "1003640003",  # procedures
+    "734163000",  # care plan
+    "373942005",  # document reference
+]
+# The discharge's own words, by section. NRCeS's slices where one fits (its code and
+# fixed display); the rest after them, as its open slicing allows, under the LOINC codes
+# C-CDA's discharge summary uses for them.
+DISCHARGE_SECTIONS = [
+    ("medicines", "Medications", (SCT, "1003606003", "Medication history section")),
+    ("procedures", "Procedures", (SCT, "1003640003", "History of past procedure section")),
+    ("follow_up", "Follow-up advice", (SCT, "734163000", "Care plan")),
+    ("diagnoses", "Diagnoses", (LOINC, "11535-2", "Hospital discharge Dx Narrative")),
+    ("course", "Course in hospital", (LOINC, "8648-8", "Hospital course Narrative")),
+    (
+        "condition",
+        "Condition at discharge",
+        (LOINC, "10184-0", "Hospital discharge physical findings Narrative"),
+    ),
+]
+
+
+def discharge_status(admission: Any) -> str:
+    """final; preliminary while two contradictory discharges await a doctor's choice
+    (the earliest stands meanwhile, and may not be the one confirmed)."""
+    versions = [
+        v for v in admission.discharge_versions if v.get("uhid", admission.uhid) == admission.uhid
+    ]
+    if len(versions) > 1 and not admission.discharge_confirmed:
+        return "preliminary"
+    return "final"
+
+
+def discharge_summary(chart: Any, pdf: bytes | None) -> Document:
+    """A discharged stay's summary (``chart``: ``wards.queries.Chart`` of a discharged
+    admission): the admission Encounter, the discharge's sections as narrative, and the
+    printed summary (``pdf``, when it could be made) as a DocumentReference."""
+    a = chart.admission
+    number = a.admission_no
+    by = str(a.discharge.get("by", "")) or a.attending
+    authors = practitioners([by])
+    date = _iso(a.discharge_event_ms or a.discharged_ms or a.admitted_ms or 0)
+    encounter = encounter_resources.admission_encounter(a)
+    encounter.pop("partOf", None)  # the OPD visit that sent the patient is not in this document
+    sections: list[dict[str, Any] | None] = []
+    extra: list[dict[str, Any]] = []
+    for key, title, (system, code, display) in DISCHARGE_SECTIONS:
+        text = str(a.discharge.get(key, ""))
+        sections.append(section(title, concept(system, code, display), text=text))
+    if pdf is not None:
+        document = pdf_reference(
+            f"discharge-{number}",
+            pdf,
+            kind=DISCHARGE_SUMMARY,
+            uhid=a.uhid,
+            date=date,
+            authors=authors,
+            title=f"Discharge summary {number}",
+            encounter=number,
+        )
+        extra.append(document)
+        sections.append(sct_section("Document", "373942005", "Discharge summary", [document]))
+    if not any(sections):  # a discharge with no summary written: say what is known
+        kind = str(a.discharge.get("type", "")) or "discharged"
+        sections.append(
+            section(
+                "Course in hospital",
+                concept(LOINC, "8648-8", "Hospital course Narrative"),
+                text=f"Discharge: {kind}. No summary was written.",
+            )
+        )
+    comp = composition(
+        DISCHARGE_SUMMARY,
+        number,
+        uhid=a.uhid,
+        date=date,
+        authors=authors,
+        sections=in_slice_order(sections, DISCHARGE_SLICES),
+        encounter=number,
+        status=discharge_status(a),
+    )
+    resources = [patient(chart.patient), *authors, organization(), encounter]
+    resources += locations_of(encounter) + extra
+    return Document(comp, resources)
