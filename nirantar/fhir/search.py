@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from nirantar import timeutil
 from nirantar.errors import ValidationFailed
 from nirantar.fhir.resources import (
     ABHA_SYSTEMS,
@@ -34,6 +36,9 @@ CONTROL_PARAMS = ("_count", "_offset", "_format")
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 MAX_VALUE = 100
+# Parameters that may be given more than once (all must hold): a date range is two.
+REPEATABLE = {"date": 2}
+DATE = re.compile(r"^(eq|ne|gt|lt|ge|le)?([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 BIRTHDATE = re.compile(r"^(?:eq)?([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 
 
@@ -63,17 +68,63 @@ def read_params(
                     )
                 ],
             )
-        if len(values) != 1:
-            raise _bad(key, "give it once")
-        if len(values[0]) > MAX_VALUE:
+        most = REPEATABLE.get(key, 1)
+        if not 1 <= len(values) <= most:
+            raise _bad(key, "give it once" if most == 1 else f"give it at most {most} times")
+        if any(len(v) > MAX_VALUE for v in values):
             raise _bad(key, f"at most {MAX_VALUE} characters")
-        params[key] = values[0]
+        # A repeated parameter (date=ge...&date=lt...) keeps its values space-separated:
+        # no value it accepts holds a space.
+        params[key] = " ".join(values)
     if selective and not any(params.get(p) for p in selective):
         raise Invalid(
             400,
             [issue("invalid", "give at least one of: " + ", ".join(selective))],
         )
     return params
+
+
+def _day_range(year: int, month: int | None, day: int | None) -> tuple[date, date]:
+    """The first and last day a date of this precision (1990, 1990-04, 1990-04-01) covers."""
+    if day is not None:
+        low = high = date(year, month, day)  # type: ignore[arg-type]
+    elif month is not None:
+        low = date(year, month, 1)
+        high = date(year, month, calendar.monthrange(year, month)[1])
+    else:
+        low, high = date(year, 1, 1), date(year, 12, 31)
+    return low, high
+
+
+def date_filter(value: str, param: str = "date") -> Callable[[datetime], bool]:
+    """A test of a moment against ``date``: each value (space-separated, all must hold) is
+    a day, month or year in the hospital's time zone with an optional prefix
+    (eq ne gt lt ge le); without a prefix, eq: the moment falls in it."""
+    tests: list[Callable[[datetime], bool]] = []
+    for part in value.split(" "):
+        match = DATE.match(part)
+        if not match:
+            raise _bad(param, "YYYY, YYYY-MM or YYYY-MM-DD, prefixed by eq ne gt lt ge or le")
+        prefix = match.group(1) or "eq"
+        year, month, day = (int(g) if g else None for g in match.groups()[1:])
+        try:
+            first, last = _day_range(year, month, day)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise _bad(param, f"{part} is not a real date") from exc
+        zone = timeutil.hospital_zone()
+        low = datetime.combine(first, time(), zone)
+        high = datetime.combine(last + timedelta(days=1), time(), zone)
+        tests.append(
+            {
+                "eq": lambda t, lo=low, hi=high: lo <= t < hi,
+                "ne": lambda t, lo=low, hi=high: not lo <= t < hi,
+                "gt": lambda t, hi=high: t >= hi,
+                "lt": lambda t, lo=low: t < lo,
+                "ge": lambda t, lo=low: t >= lo,
+                "le": lambda t, hi=high: t < hi,
+            }[prefix]
+        )
+    return lambda moment: all(test(moment) for test in tests)
 
 
 def paging(params: dict[str, str]) -> tuple[int, int]:
@@ -125,13 +176,7 @@ def _birthdate(value: str) -> dict[str, Any]:
         raise _bad("birthdate", "a date YYYY, YYYY-MM or YYYY-MM-DD (prefix eq only)")
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        if day is not None:
-            low = high = date(year, month, day)  # type: ignore[arg-type]
-        elif month is not None:
-            low = date(year, month, 1)  # type: ignore[arg-type]
-            high = date(year, month, calendar.monthrange(year, month)[1])  # type: ignore[arg-type]
-        else:
-            low, high = date(year, 1, 1), date(year, 12, 31)  # type: ignore[arg-type]
+        low, high = _day_range(year, month, day)  # type: ignore[arg-type]
     except ValueError as exc:
         raise _bad("birthdate", "not a real date") from exc
     return {"born_from": low, "born_to": high}

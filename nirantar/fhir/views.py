@@ -349,7 +349,7 @@ def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], l
         raise
 
 
-ENCOUNTER_PARAMS = ("patient", "subject")
+ENCOUNTER_PARAMS = ("patient", "subject", "date", "status")
 
 
 @operation({"GET": (READ_PATIENT,)})
@@ -358,6 +358,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     params = search.read_params(request.GET, ENCOUNTER_PARAMS, ENCOUNTER_PARAMS)
     count, offset = search.paging(params)
     uhid = _search_uhid(encounter_resources.patient_param(params))
+    narrow = encounter_resources.narrowing(params)
     try:
         queries.access_patient(
             request.user, uhid, action="encounter.search", via="fhir", request=request
@@ -365,7 +366,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     except NotFound:
         found: list[dict[str, Any]] = []  # nobody to read: an empty result, nothing audited
     else:
-        found = encounter_resources.encounters_of(uhid)
+        found = narrow(encounter_resources.encounters_of(uhid))
     page = [(r["id"], r) for r in found[offset : offset + count]]
     return fhir_response(searchset(request, "Encounter", params, page, len(found), offset, count))
 
