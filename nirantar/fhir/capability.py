@@ -26,6 +26,8 @@ PAGING = SEARCH_PARAMS[-2:]
 ENCOUNTER_PARAMS = [
     ("patient", "reference", "the patient's UHID (or Patient/UHID); required unless subject"),
     ("subject", "reference", "Patient/UHID"),
+    ("date", "date", "when it began: YYYY[-MM[-DD]] with eq ne gt lt ge le; twice for a range"),
+    ("status", "token", "any of a comma-separated list of Encounter statuses"),
     *PAGING,
 ]
 OBSERVATION_PARAMS = [

@@ -8,9 +8,12 @@ audits it; a search is one audited read of the patient (``access_patient``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from nirantar import timeutil
+from nirantar.fhir import search
 from nirantar.fhir.validation import Invalid, issue
 from nirantar.opd.models import QueueState
 from nirantar.registration import events as registration_events
@@ -170,3 +173,42 @@ def encounters_of(uhid: str) -> list[dict[str, Any]]:
         dated.append((a.admitted_ms or 0, a.admission_no, admission_encounter(a)))
     dated.sort(key=lambda d: (-d[0], d[1]))
     return [d[2] for d in dated]
+
+
+# Encounter.status's value set (R4): a search may name any of them.
+STATUSES = (
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+)
+
+
+def narrowing(params: dict[str, str]) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """What narrows a search's Encounters: ``date`` (when the visit or stay began) and
+    ``status`` (any of a comma-separated list). Checked here, before anything is read."""
+    wanted = set(params["status"].split(",")) if params.get("status") else set()
+    unknown = sorted(wanted - set(STATUSES))
+    if unknown:
+        message = f"status: {unknown[0][:30]!r} is not an Encounter status"
+        raise Invalid(400, [issue("invalid", message, "status")])
+    began = search.date_filter(params["date"]) if params.get("date") else None
+
+    def narrow(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if wanted:
+            found = [r for r in found if r["status"] in wanted]
+        if began is not None:
+            found = [
+                r
+                for r in found
+                if r.get("period", {}).get("start")
+                and began(datetime.fromisoformat(r["period"]["start"]))
+            ]
+        return found
+
+    return narrow

@@ -21,8 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from nirantar import timeutil
-from nirantar.accounts import actions as account_actions
-from nirantar.accounts.auth import RoleBearer, client_address
+from nirantar.accounts.auth import RoleBearer
 from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
@@ -202,28 +201,19 @@ def patient(request: HttpRequest, uhid: str) -> HttpResponse:
 
 def _search(request: HttpRequest) -> HttpResponse:
     params = search.read_params(request.GET)
-    page = search.search(params)
+    count, offset = search.paging(params)
     # Names on a result list are a read: audited as the counter's search audits them.
-    account_actions.do_record_search(
+    patients, total = queries.access_patients(
         request.user,
-        request.GET.urlencode(),
-        [p.uhid for p in page.patients],
+        search.criteria(params),
+        offset,
+        count,
+        query=request.GET.urlencode(),
         via="fhir",
-        address=client_address(request),
+        request=request,
     )
-    return fhir_response(_searchset(request, params, page))
-
-
-def _searchset(request: HttpRequest, params: dict[str, str], page: search.Page) -> dict[str, Any]:
-    return searchset(
-        request,
-        "Patient",
-        params,
-        [(p.uhid, resources.patient_resource(p)) for p in page.patients],
-        page.total,
-        page.offset,
-        page.count,
-    )
+    found = [(p.uhid, resources.patient_resource(p)) for p in patients]
+    return fhir_response(searchset(request, "Patient", params, found, total, offset, count))
 
 
 def searchset(
@@ -363,7 +353,7 @@ def _checked_entry(entry: dict[str, Any], index: int) -> tuple[dict[str, Any], l
         raise
 
 
-ENCOUNTER_PARAMS = ("patient", "subject")
+ENCOUNTER_PARAMS = ("patient", "subject", "date", "status")
 
 
 @operation({"GET": (READ_PATIENT,)})
@@ -372,6 +362,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     params = search.read_params(request.GET, ENCOUNTER_PARAMS, ENCOUNTER_PARAMS)
     count, offset = search.paging(params)
     uhid = _search_uhid(encounter_resources.patient_param(params))
+    narrow = encounter_resources.narrowing(params)
     try:
         queries.access_patient(
             request.user, uhid, action="encounter.search", via="fhir", request=request
@@ -379,7 +370,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     except NotFound:
         found: list[dict[str, Any]] = []  # nobody to read: an empty result, nothing audited
     else:
-        found = encounter_resources.encounters_of(uhid)
+        found = narrow(encounter_resources.encounters_of(uhid))
     page = [(r["id"], r) for r in found[offset : offset + count]]
     return fhir_response(searchset(request, "Encounter", params, page, len(found), offset, count))
 

@@ -200,6 +200,72 @@ def search_patients(
 
 
 @dataclass(frozen=True)
+class PatientFilter:
+    """What a structured search (FHIR's, today) asks of registered patients: every field
+    given must match. ``impossible`` is a criterion no record can meet (an identifier of
+    a system we do not hold), so the answer is empty without a query."""
+
+    uhid: str = ""
+    abha_number: str = ""
+    mobile: str = ""
+    born_from: date | None = None
+    born_to: date | None = None
+    sex: str = ""
+    name: str = ""  # the counter's name search, best match first
+    impossible: bool = False
+
+
+def filter_patients(criteria: PatientFilter, offset: int, count: int) -> tuple[list[Patient], int]:
+    """One page of registered patients meeting ``criteria``, and how many meet it: newest
+    registration first, or best name match first when a name is given."""
+    qs = Patient.objects.filter(is_registered=True)
+    if criteria.impossible:
+        return [], 0
+    # Never filter on "": it is the value of every record without that number.
+    for field in ("uhid", "abha_number", "mobile", "sex"):
+        value = getattr(criteria, field)
+        if value:
+            qs = qs.filter(**{field: value})
+    if criteria.born_from is not None:
+        qs = qs.filter(date_of_birth__gte=criteria.born_from)
+    if criteria.born_to is not None:
+        qs = qs.filter(date_of_birth__lte=criteria.born_to)
+    if criteria.name:
+        kind, ranked = find_patients(criteria.name, limit=search.CANDIDATES)
+        if kind != "name":
+            return [], 0  # digits are a UHID, mobile or ABHA number, never a name
+        keep = set(qs.filter(id__in=[p.id for p in ranked]).values_list("id", flat=True))
+        matches = [p for p in ranked if p.id in keep]
+        return matches[offset : offset + count], len(matches)
+    ordered = qs.order_by("-registered_at_ms", "uhid")
+    return list(ordered[offset : offset + count]), qs.count()
+
+
+def access_patients(
+    user: Any,
+    criteria: PatientFilter,
+    offset: int,
+    count: int,
+    *,
+    query: str,
+    via: str,
+    request: Any = None,
+) -> tuple[list[Patient], int]:
+    """``filter_patients`` for a person: checks the right and audits which records were
+    shown (``query``: the search as the person wrote it)."""
+    permissions.require(user, READ_PATIENT.name, request)
+    page, total = filter_patients(criteria, offset, count)
+    account_actions.do_record_search(
+        user,
+        query,
+        [p.uhid for p in page],
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return page, total
+
+
+@dataclass(frozen=True)
 class Change:
     """One value one event gave one field of a patient's record."""
 

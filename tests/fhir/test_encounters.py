@@ -128,3 +128,58 @@ def test_roles_without_the_right_are_refused_and_nothing_is_audited(
             403,
         )
     assert not AuditEntry.objects.filter(patient=registered["uhid"], via="fhir").exists()
+
+
+def test_a_search_narrows_by_status_and_by_the_day_it_began(
+    fhir_as, nurse, registered, visit, stay
+):
+    from datetime import timedelta
+
+    from nirantar import timeutil
+
+    client = fhir_as(nurse)
+    uhid = registered["uhid"]
+    today = timeutil.today()
+    tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
+
+    def ids(query: str) -> list[str]:
+        body = client.get(f"/fhir/Encounter?patient={uhid}&{query}").json()
+        return [e["resource"]["id"] for e in body.get("entry", [])]
+
+    visit_status = client.get(f"/fhir/Encounter/{visit}").json()["status"]
+    assert visit_status != "finished"
+    assert ids("status=finished") == [stay]
+    assert ids(f"status={visit_status}") == [visit]
+    assert ids(f"status=finished,{visit_status}") == [stay, visit]
+    assert ids(f"date={today}") == [stay, visit]
+    assert ids(f"date={today:%Y-%m}") == [stay, visit]
+    assert ids(f"date={yesterday}") == []
+    assert ids(f"date=ge{today}&date=lt{tomorrow}") == [stay, visit]
+    assert ids(f"date=gt{today}") == [] and ids(f"date=le{yesterday}") == []
+    assert ids(f"date=ne{today}") == []
+    assert ids(f"date=ge{today}&status=finished") == [stay]
+    # A repeated date survives paging: the next link keeps both bounds.
+    first = client.get(f"/fhir/Encounter?patient={uhid}&date=ge{today}&date=lt{tomorrow}&_count=1")
+    [after] = [link["url"] for link in first.json()["link"] if link["relation"] == "next"]
+    assert [
+        e["resource"]["id"] for e in client.get(after[after.index("/fhir/") :]).json()["entry"]
+    ] == [visit]
+
+
+def test_a_bad_date_or_status_is_400_before_anything_is_read(fhir_as, nurse, registered, visit):
+    client = fhir_as(nurse)
+    uhid = registered["uhid"]
+    before = AuditEntry.objects.count()
+    for query in (
+        "status=done",
+        "date=2026-13-01",
+        "date=2026-02-30",
+        "date=yesterday",
+        "date=sa2026",
+        "date=2026&date=2027&date=2028",
+        "date=2026-01-01T10:00",
+    ):
+        response = client.get(f"/fhir/Encounter?patient={uhid}&{query}")
+        assert response.status_code == 400, query
+        assert response.json()["issue"][0]["diagnostics"].split(":")[0] in ("status", "date"), query
+    assert AuditEntry.objects.count() == before
