@@ -34,7 +34,7 @@ from nirantar.fhir import service_requests as service_request_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
 from nirantar.lab import actions as lab_actions
 from nirantar.lab import queries as lab_queries
-from nirantar.lab.models import Result, Sample
+from nirantar.lab.models import LabOrder, Result, Sample
 from nirantar.lab.permissions import READ_ORDERS, READ_REPORT
 from nirantar.ledger.writer import writing
 from nirantar.registration import actions as registration
@@ -486,12 +486,16 @@ def service_request(request: HttpRequest, key: str) -> HttpResponse:
     """One ordered test, read through the laboratory's ``access_order`` (audited)."""
     missing = NotFound(f"no ServiceRequest/{key[:40]}")
     parsed = service_request_resources.parse_id(key)
-    if parsed is None:
+    wanted = key.strip().lower()
+    # Only an order holding that test is read (and audited): a 404 names nobody.
+    known = LabOrder.objects.filter(order_no=parsed[0]).first() if parsed else None
+    if known is None or not any(
+        service_request_resources.request_id(known.order_no, t) == wanted for t in known.tests
+    ):
         raise missing
     order = lab_queries.access_order(
-        request.user, parsed[0], action="lab.order", via="fhir", request=request
+        request.user, known.order_no, action="lab.order", via="fhir", request=request
     )
-    wanted = key.strip().lower()
     for resource in service_request_resources.requests_of([order]):
         if resource["id"] == wanted:
             return fhir_response(resource)

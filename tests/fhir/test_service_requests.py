@@ -169,6 +169,8 @@ def test_bad_searches_are_400_and_unknown_ids_404(fhir_as, doctor, orders):
         response = client.get(f"/fhir/ServiceRequest/{bad}")
         assert response.status_code == 404, bad
         assert response.json()["issue"][0]["code"] == "not-found"
+    # A 404 names no patient: nothing was read, nothing audited.
+    assert not AuditEntry.objects.filter(action="lab.order", via="fhir").exists()
 
 
 def test_roles_without_the_right_are_refused_and_nothing_is_audited(
@@ -198,3 +200,16 @@ def test_of_visit_builds_the_visits_requests_for_a_document(orders, visit):
         assert_valid_r4(resource)
         assert resource["subject"] == {"reference": f"Patient/{orders['uhid']}"}
     assert AuditEntry.objects.count() == before
+
+
+def test_a_ward_order_names_the_stay_as_its_encounter(fhir_as, api_as, doctor, registered, admit):
+    stay = admit(registered["uhid"], "MW1-01")
+    body = {"tests": ["KFT"], "note": "before the contrast scan"}
+    ordered = api_as(doctor).post(f"/api/v1/admissions/{stay}/lab-orders", body)
+    assert ordered.status_code == 201, ordered.content
+    client = fhir_as(doctor)
+    [kft] = search(client, f"patient={registered['uhid']}&encounter=Encounter/{stay}")["entry"]
+    assert kft["resource"]["encounter"] == {"reference": f"Encounter/{stay}"}
+    assert kft["resource"]["code"]["coding"][0]["code"] == "24362-6"
+    assert kft["resource"]["status"] == "active"
+    assert client.get(f"/fhir/{kft['resource']['encounter']['reference']}").status_code == 200
