@@ -11,6 +11,10 @@ urlpatterns = [
     path("Encounter/<str:visit>", views.encounter, name="fhir-encounter"),
     path("Observation", views.observations, name="fhir-observations"),
     path("Observation/<str:observation>", views.observation, name="fhir-observation"),
+    path("ServiceRequest", views.service_requests, name="fhir-service-requests"),
+    path("ServiceRequest/<str:key>", views.service_request, name="fhir-service-request"),
+    path("DiagnosticReport", views.diagnostic_reports, name="fhir-diagnostic-reports"),
+    path("DiagnosticReport/<str:report>", views.diagnostic_report, name="fhir-diagnostic-report"),
     path("Location", views.locations, name="fhir-locations"),
     path("Location/<str:location>", views.location, name="fhir-location"),
     # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
