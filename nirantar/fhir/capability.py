@@ -36,6 +36,12 @@ OBSERVATION_PARAMS = [
     ("code", "token", "a LOINC code (http://loinc.org|718-7 or 718-7); commas for any of"),
     *PAGING,
 ]
+SERVICE_REQUEST_PARAMS = [
+    *ENCOUNTER_PARAMS[:2],
+    ("encounter", "reference", "the visit or stay: Encounter/OP-... or IP-... (or the number)"),
+    *PAGING,
+]
+DIAGNOSTIC_REPORT_PARAMS = SERVICE_REQUEST_PARAMS
 LOCATION_PARAMS = [
     ("type", "token", "ward (or wa) | bed (or bd): the physicalType"),
     ("partof", "reference", "a ward (Location/MW1 or MW1): its beds"),
@@ -97,6 +103,10 @@ def statement(base_url: str) -> dict[str, Any]:
                     _resource("Patient", ["read", "search-type", "create"], SEARCH_PARAMS),
                     _resource("Encounter", ["read", "search-type"], ENCOUNTER_PARAMS),
                     _resource("Observation", ["read", "search-type"], OBSERVATION_PARAMS),
+                    _resource("ServiceRequest", ["read", "search-type"], SERVICE_REQUEST_PARAMS),
+                    _resource(
+                        "DiagnosticReport", ["read", "search-type"], DIAGNOSTIC_REPORT_PARAMS
+                    ),
                     _resource("Location", ["read", "search-type"], LOCATION_PARAMS),
                     composition(),
                 ],

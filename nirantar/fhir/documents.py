@@ -39,10 +39,13 @@ from django.conf import settings
 
 from nirantar import timeutil
 from nirantar.accounts import queries as account_queries
+from nirantar.fhir import diagnostic_reports
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
+from nirantar.fhir import observations as observation_resources
 from nirantar.fhir.resources import ABHA_SYSTEM, IDENTIFIER_TYPES, patient_resource
-from nirantar.registration.models import Patient
+from nirantar.registration.models import Patient, Visit
+from nirantar.wards.models import Admission
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ PROFILES = {
         "Encounter",
         "Condition",
         "AllergyIntolerance",
+        "Appointment",
         "Procedure",
         "ServiceRequest",
         "MedicationStatement",
@@ -123,7 +127,7 @@ DIAGNOSTIC_REPORT = Kind(
 )
 KINDS = {k.prefix: k for k in (DISCHARGE_SUMMARY, OP_CONSULT, PRESCRIPTION, DIAGNOSTIC_REPORT)}
 # The kinds this server builds (the CapabilityStatement lists their profiles).
-SERVED_DOCUMENTS = [DISCHARGE_SUMMARY]
+SERVED_DOCUMENTS = [DISCHARGE_SUMMARY, DIAGNOSTIC_REPORT]
 MAX_ID = 64  # FHIR's id: [A-Za-z0-9\-\.]{1,64}
 
 
@@ -214,8 +218,37 @@ def _iso(ms: int) -> str:
 
 
 def practitioner_id(username: str) -> str:
-    """A FHIR id for a username: the characters an id may not hold become dashes."""
-    return (FHIR_ID.sub("-", username) or "unknown")[:MAX_ID]
+    """A FHIR id for a username: itself when it is one; else the characters an id may not
+    hold become dashes, and a digest of the username keeps two such apart."""
+    if username and not FHIR_ID.search(username) and len(username) <= MAX_ID:
+        return username
+    digest = hashlib.sha256(username.encode()).hexdigest()[:10]
+    return f"{FHIR_ID.sub('-', username)[: MAX_ID - 11]}-{digest}"
+
+
+def person(username: str, display: str = "") -> dict[str, str]:
+    """A reference to the Practitioner of a username (the document includes it)."""
+    ref = {"reference": f"Practitioner/{practitioner_id(username)}"}
+    if display:
+        ref["display"] = display
+    return ref
+
+
+PEOPLE_FIELDS = ("requester", "recorder", "performer", "resultsInterpreter", "asserter")
+
+
+def attributed(resource: dict[str, Any], username: str) -> dict[str, Any]:
+    """The resource with its people (given by the builders as a name only) as references
+    to ``username``'s Practitioner, so that a receiver can tell who, not just a name."""
+    if not username:
+        return resource
+    for key in PEOPLE_FIELDS:
+        given = resource.get(key)
+        if isinstance(given, dict) and "reference" not in given:
+            resource[key] = person(username, given.get("display", ""))
+        elif isinstance(given, list) and given and all("reference" not in g for g in given):
+            resource[key] = [person(username, given[0].get("display", ""))]
+    return resource
 
 
 def practitioners(usernames: list[str]) -> list[dict[str, Any]]:
@@ -305,7 +338,7 @@ def composition(
         "type": concept(SCT, kind.code, kind.display, kind.title),
         "subject": {"reference": f"Patient/{uhid}"},
         "date": date,
-        "author": [{"reference": reference(a)} for a in authors],
+        "author": [dict(a) for a in authors],
         "title": kind.title,
         "confidentiality": "V",
         "custodian": {"reference": f"Organization/{HOSPITAL_ID}"},
@@ -429,7 +462,7 @@ def pdf_reference(
         "type": concept(SCT, kind.code, kind.display, kind.title),
         "subject": {"reference": f"Patient/{uhid}"},
         "date": date,
-        "author": [{"reference": reference(a)} for a in authors],
+        "author": [dict(a) for a in authors],
         "custodian": {"reference": f"Organization/{HOSPITAL_ID}"},
         "content": [
             {
@@ -504,22 +537,91 @@ def discharge_status(admission: Any) -> str:
     return "final"
 
 
-def discharge_summary(chart: Any, pdf: bytes | None) -> Document:
+def _entry_actor(resource: dict[str, Any], actors: dict[str, str]) -> str:
+    """Who recorded the clinical entry a resource was made from (its identifier names the
+    entry, ``ORIGIN:SEQ`` or ``ORIGIN:SEQ:N`` for an item of it)."""
+    for identifier in resource.get("identifier", []):
+        value = str(identifier.get("value", ""))
+        for key in (value, value.rpartition(":")[0]):
+            if key in actors:
+                return actors[key]
+    return ""
+
+
+def _with_people(
+    resources: list[dict[str, Any]], actors: dict[str, str], people: list[str]
+) -> list[dict[str, Any]]:
+    """``resources`` with their people as Practitioner references; ``people`` gathers
+    the usernames, whose Practitioners the document must include."""
+    for resource in resources:
+        username = _entry_actor(resource, actors)
+        if username:
+            attributed(resource, username)
+            people.append(username)
+    return resources
+
+
+def _reports(
+    found: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    people: list[str],
+    verifiers: dict[str, str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(DiagnosticReports, their Observations), the pathologist who verified each as its
+    resultsInterpreter and the hospital as its performer."""
+    reports, results = [], []
+    for report, observations in found:
+        username = verifiers.get(report["id"], "")
+        if username:
+            attributed(report, username)
+            people.append(username)
+        if report.get("performer"):
+            report["performer"] = [{"reference": f"Organization/{HOSPITAL_ID}"}]
+        report.pop("basedOn", None)  # the orders are not in this document
+        reports.append(report)
+        results += observations
+    return reports, results
+
+
+def discharge_summary(
+    chart: Any,
+    pdf: bytes | None,
+    *,
+    conditions: list[dict[str, Any]] | None = None,
+    vitals: list[dict[str, Any]] | None = None,
+    reports: list[tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
+    verifiers: dict[str, str] | None = None,
+) -> Document:
     """A discharged stay's summary (``chart``: ``wards.queries.Chart`` of a discharged
-    admission): the admission Encounter, the discharge's sections as narrative, and the
-    printed summary (``pdf``, when it could be made) as a DocumentReference."""
+    admission): the admission Encounter, the discharge's sections as narrative, the
+    stay's diagnoses (``conditions``), charted vital signs (``vitals``) and laboratory
+    reports (``reports``: (DiagnosticReport, its Observations); ``verifiers``: report id
+    -> the pathologist's username), and the printed summary (``pdf``, when it could be
+    made) as a DocumentReference."""
     a = chart.admission
     number = a.admission_no
     by = str(a.discharge.get("by", "")) or a.attending
-    authors = practitioners([by])
+    people = [by]
     date = _iso(a.discharge_event_ms or a.discharged_ms or a.admitted_ms or 0)
     encounter = encounter_resources.admission_encounter(a)
     encounter.pop("partOf", None)  # the OPD visit that sent the patient is not in this document
-    sections: list[dict[str, Any] | None] = []
-    extra: list[dict[str, Any]] = []
+    actors = {e.entry_id: e.actor for e in chart.entries}
+    diagnoses = []
+    for condition in conditions or []:
+        who = {"admitting": a.admitted_by, "discharge": by}.get(condition["id"].rpartition("-")[2])
+        diagnoses.append(attributed(condition, who or ""))
+        people.append(who or "")
+    readings = _with_people(list(vitals or []), actors, people)
+    lab, results = _reports(list(reports or []), people, verifiers or {})
+    sections: list[dict[str, Any] | None] = [
+        sct_section("Vital signs", "425044008", "Physical exam section", readings),
+        sct_section("Investigations", "721981007", "Diagnostic studies report", lab),
+    ]
+    extra: list[dict[str, Any]] = [*diagnoses, *readings, *lab, *results]
     for key, title, (system, code, display) in DISCHARGE_SECTIONS:
         text = str(a.discharge.get(key, ""))
-        sections.append(section(title, concept(system, code, display), text=text))
+        entries = diagnoses if key == "diagnoses" else []
+        sections.append(section(title, concept(system, code, display), entries, text=text))
+    authors = [person(by)]
     if pdf is not None:
         document = pdf_reference(
             f"discharge-{number}",
@@ -552,6 +654,307 @@ def discharge_summary(chart: Any, pdf: bytes | None) -> Document:
         encounter=number,
         status=discharge_status(a),
     )
-    resources = [patient(chart.patient), *authors, organization(), encounter]
+    resources = [patient(chart.patient), *practitioners(people), organization(), encounter]
     resources += locations_of(encounter) + extra
     return Document(comp, resources)
+
+
+# -- OPConsultRecord and PrescriptionRecord ---------------------------------------------
+
+OP_CONSULT_SLICES = [
+    "422843007",  # chief complaints
+    "425044008",  # physical examination
+    "722446000",  # allergies
+    "371529009",  # medical history
+    "422432008",  # family history
+    "721963009",  # investigation advice
+    "721912009",  # medications
+    "390906007",  # follow-up
+    "371525003",  # procedure
+    "306206005",  # referral
+    "404684003",  # other observations
+    "371530004",  # document reference
+]
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+ENTRY_SYSTEM = "urn:nirantar:clinical-entry"  # as nirantar.fhir.entries names an OPD entry
+APPOINTMENT_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+
+def _entry_key(entry_id: str) -> str:
+    return entry_id.replace(":", ".")
+
+
+def allergy(view: Any, visit: str) -> dict[str, Any]:
+    """An allergy the OPD recorded (``opd.queries`` EntryView) as an AllergyIntolerance:
+    the substance and reaction as text, as written. ``unconfirmed``: the record says the
+    patient reported it, not that it was tested."""
+    entry, data = view.entry, view.data
+    resource: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "id": "opd-" + _entry_key(entry.entry_id),
+        "identifier": [{"system": ENTRY_SYSTEM, "value": entry.entry_id}],
+        "clinicalStatus": concept(ALLERGY_CLINICAL, "active", "Active"),
+        "verificationStatus": concept(ALLERGY_VERIFICATION, "unconfirmed", "Unconfirmed"),
+        "code": {"text": str(data.get("substance", ""))},
+        "patient": {"reference": f"Patient/{entry.uhid}"},
+    }
+    if entry.visit == visit:  # from another visit: that encounter is not in this document
+        resource["encounter"] = {"reference": f"Encounter/{visit}"}
+    resource["recordedDate"] = _iso(entry.at_ms)
+    resource["recorder"] = person(entry.actor)
+    if data.get("reaction"):
+        resource["reaction"] = [{"manifestation": [{"text": str(data["reaction"])}]}]
+    return resource
+
+
+def follow_up(view: Any) -> dict[str, Any] | None:
+    """Advice with a follow-up date as a proposed Appointment (NRCeS's follow-up slice)."""
+    entry, day = view.entry, str(view.data.get("follow_up", ""))
+    if not day:
+        return None
+    return {
+        "resourceType": "Appointment",
+        "id": "opd-" + _entry_key(entry.entry_id) + "-follow-up",
+        "identifier": [{"system": ENTRY_SYSTEM, "value": entry.entry_id}],
+        "status": "proposed",
+        "description": str(view.data.get("text", "")) or "Follow-up visit",
+        "requestedPeriod": [{"start": day, "end": day}],
+        "participant": [
+            {"actor": {"reference": f"Patient/{entry.uhid}"}, "status": "needs-action"},
+            {"actor": person(entry.actor), "status": "accepted"},
+        ],
+    }
+
+
+def _notes(views: list[Any], kind: str) -> str:
+    return "\n".join(str(v.data.get("text", "")) for v in views if v.kind == kind).strip()
+
+
+def _advice(views: list[Any]) -> str:
+    lines = []
+    for v in views:
+        if v.kind == "advice":
+            text = str(v.data.get("text", ""))
+            day = str(v.data.get("follow_up", ""))
+            lines.append(f"{text} (follow-up {day})".strip() if day else text)
+    return "\n".join(line for line in lines if line)
+
+
+def _referrals(views: list[Any]) -> str:
+    lines = []
+    for v in views:
+        if v.kind == "referral":
+            lines.append(
+                f"Referred to {v.data.get('department', '')} ({v.data.get('new_visit', '')})"
+            )
+        elif v.kind == "admission":
+            lines.append(f"Admission advised: {v.entry.reason}".rstrip(": "))
+    return "\n".join(lines)
+
+
+def visit_encounter_of(record: Any) -> dict[str, Any]:
+    visit = record.visit
+    return encounter_resources.visit_encounter(visit, encounter_resources.queue_state(visit))
+
+
+def op_consult(
+    record: Any,
+    patient_record: Patient,
+    *,
+    allergies: list[Any],
+    conditions: list[dict[str, Any]],
+    medicines: list[dict[str, Any]],
+    vitals: list[dict[str, Any]],
+    requests: list[dict[str, Any]],
+) -> Document | None:
+    """An OPD visit's consultation (``record``: ``opd.queries.VisitRecord``): complaints,
+    examination (vital signs and findings), the patient's allergies that stand
+    (``allergies``: EntryViews), tests ordered (``requests``: ServiceRequests), medicines
+    (``medicines``: MedicationRequests), advice and follow-up, referrals, and diagnoses
+    (``conditions``). None when nothing clinical was recorded at the visit."""
+    visit = record.visit
+    views = record.current(
+        "complaints",
+        "findings",
+        "advice",
+        "diagnosis",
+        "prescription",
+        "vitals",
+        "referral",
+        "admission",
+    )
+    if not views and not record.lab_orders:
+        return None
+    actors = {v.entry.entry_id: v.entry.actor for v in views}
+    people = [v.entry.actor for v in views] + [o.ordered_by for o in record.lab_orders]
+    orderers = {o.order_no: o.ordered_by for o in record.lab_orders}
+    for request in requests:
+        who = orderers.get(request.get("requisition", {}).get("value", ""), "")
+        attributed(request, who)
+    readings = _with_people(list(vitals), actors, people)
+    diagnoses = _with_people(list(conditions), actors, people)
+    orders = _with_people(list(medicines), actors, people)
+    known = [allergy(v, visit.visit_no) for v in allergies]
+    people += [v.entry.actor for v in allergies]
+    appointments = [a for v in views if v.kind == "advice" and (a := follow_up(v)) is not None]
+    sections = [
+        sct_section(
+            "Chief complaints",
+            "422843007",
+            "Chief complaint section",
+            text=_notes(views, "complaints"),
+        ),
+        sct_section(
+            "Physical examination",
+            "425044008",
+            "Physical exam section",
+            readings,
+            _notes(views, "findings"),
+        ),
+        sct_section("Allergies", "722446000", "Allergy record", known),
+        sct_section("Investigation advice", "721963009", "Order document", requests),
+        sct_section("Medications", "721912009", "Medication summary document", orders),
+        sct_section("Follow-up", "390906007", "Follow-up encounter", appointments, _advice(views)),
+        sct_section("Referral", "306206005", "Referral to service", text=_referrals(views)),
+        section("Diagnoses", concept(LOINC, "29548-5", "Diagnosis Narrative"), diagnoses),
+    ]
+    if not any(sections):
+        return None
+    authors = [v.entry.actor for v in views if v.kind in ("diagnosis", "prescription", "advice")]
+    authors = authors or [v.entry.actor for v in views] or [o.ordered_by for o in record.lab_orders]
+    latest = max([v.entry.at_ms for v in views] + [o.at_ms for o in record.lab_orders])
+    encounter = visit_encounter_of(record)
+    comp = composition(
+        OP_CONSULT,
+        visit.visit_no,
+        uhid=visit.uhid,
+        date=_iso(latest),
+        authors=[person(u) for u in dict.fromkeys(authors)],
+        sections=in_slice_order(sections, OP_CONSULT_SLICES),
+        encounter=visit.visit_no,
+        status="final" if encounter["status"] == "finished" else "preliminary",
+    )
+    resources = [patient(patient_record), *practitioners(people), organization(), encounter]
+    resources += readings + known + requests + orders + appointments + diagnoses
+    return Document(comp, resources)
+
+
+def prescription(
+    record: Any, patient_record: Patient, medicines: list[dict[str, Any]], pdf: bytes | None
+) -> Document | None:
+    """An OPD visit's prescription: its MedicationRequests (``medicines``) and the printed
+    prescription (``pdf``) as a Binary, in NRCeS's single section. None when nothing was
+    prescribed. ``amended`` when a prescription of the visit was corrected or struck out."""
+    visit = record.visit
+    views = record.of_kind("prescription")
+    current = [v for v in views if v.current]
+    if not current or not medicines:
+        return None
+    actors = {v.entry.entry_id: v.entry.actor for v in current}
+    people = [v.entry.actor for v in current]
+    orders = _with_people(list(medicines), actors, people)
+    date = _iso(max(v.entry.at_ms for v in current))
+    entries = list(orders)
+    if pdf is not None:
+        entries.append(
+            {
+                "resourceType": "Binary",
+                "id": f"prescription-{visit.visit_no}",
+                "contentType": "application/pdf",
+                "data": base64.b64encode(pdf).decode("ascii"),
+            }
+        )
+    comp = composition(
+        PRESCRIPTION,
+        visit.visit_no,
+        uhid=visit.uhid,
+        date=date,
+        authors=[person(u) for u in dict.fromkeys(people)],
+        sections=[
+            sct_section(
+                "Prescription record", "440545006", "Prescription record", entries, typed=True
+            )
+        ],
+        encounter=visit.visit_no,
+        status="amended" if len(current) < len(views) else "final",
+    )
+    resources = [patient(patient_record), *practitioners(people), organization()]
+    resources += [visit_encounter_of(record), *entries]
+    return Document(comp, resources)
+
+
+# -- DiagnosticReportRecord -------------------------------------------------------------
+
+# The laboratory's sections as the SNOMED report type of the document's one section.
+REPORT_SECTIONS = {
+    "haematology": ("4321000179101", "Hematology report"),
+    "biochemistry": ("4311000179106", "Chemical pathology report"),
+}
+
+
+def diagnostic_report(
+    sample: Any,
+    patient_record: Patient,
+    report: dict[str, Any],
+    results: list[dict[str, Any]],
+    encounter: dict[str, Any] | None,
+) -> Document:
+    """A sample's issued report: the DiagnosticReport (the signed PDF as its
+    ``presentedForm``) and its Observations; author the pathologist who verified it."""
+    people: list[str] = []
+    _reports([(report, results)], people, {report["id"]: sample.verified_by})
+    code, display = REPORT_SECTIONS.get(sample.section, ("721981007", "Diagnostic studies report"))
+    title = f"Laboratory report {sample.accession}"
+    comp = composition(
+        DIAGNOSTIC_REPORT,
+        sample.accession,
+        uhid=sample.uhid,
+        date=report.get("issued") or _iso(sample.verified_at_ms or 0),
+        authors=[person(u) for u in people] or [{"reference": f"Organization/{HOSPITAL_ID}"}],
+        sections=[sct_section(title, code, display, [report], typed=True)],
+        encounter=encounter["id"] if encounter else "",
+        status="amended" if report.get("status") == "amended" else "final",
+    )
+    resources = [patient(patient_record), *practitioners(people), organization()]
+    if encounter is not None:
+        resources += [encounter, *locations_of(encounter)]
+    return Document(comp, resources + [report, *results])
+
+
+def lab_reports(
+    samples: list[Any], *, with_pdf: bool, base: str = ""
+) -> tuple[list[tuple[dict[str, Any], list[dict[str, Any]]]], dict[str, str]]:
+    """(each current report of these samples with its Observations, report id -> the
+    pathologist who verified it). The PDF inline ``with_pdf``, else its URL on ``base``."""
+    found, verifiers = [], {}
+    for report, results, sample in diagnostic_reports.reports_of(
+        samples, with_pdf=with_pdf, base=base
+    ):
+        encounter = report.get("encounter", {}).get("reference", "").removeprefix("Encounter/")
+        observations = [
+            observation_resources.observation(r, sample, encounter)
+            for r in sorted(results, key=lambda r: r.analyte)
+        ]
+        found.append((report, observations))
+        verifiers[report["id"]] = sample.verified_by
+    return found, verifiers
+
+
+def encounter_of(number: str, uhid: str) -> dict[str, Any] | None:
+    """The visit or stay a report's order came from, as an Encounter, if it is of this
+    patient (the caller has audited its read of the patient)."""
+    kind = encounter_resources.kind_of(number)
+    if kind == "visit":
+        visit = Visit.objects.filter(visit_no=number, uhid=uhid).first()
+        if visit is not None:
+            return encounter_resources.visit_encounter(
+                visit, encounter_resources.queue_state(visit)
+            )
+    if kind == "admission":
+        stay = Admission.objects.filter(admission_no=number, uhid=uhid, is_admitted=True).first()
+        if stay is not None:
+            found = encounter_resources.admission_encounter(stay)
+            found.pop("partOf", None)
+            return found
+    return None

@@ -21,18 +21,22 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from nirantar import timeutil
+from nirantar.accounts import permissions
 from nirantar.accounts.auth import RoleBearer
 from nirantar.accounts.permissions import Permission, public
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, resources, search
+from nirantar.fhir import diagnostic_reports as diagnostic_report_resources
 from nirantar.fhir import documents as document_resources
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
+from nirantar.fhir import service_requests as service_request_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
+from nirantar.lab import actions as lab_actions
 from nirantar.lab import queries as lab_queries
-from nirantar.lab.models import Result, Sample
-from nirantar.lab.permissions import READ_REPORT
+from nirantar.lab.models import LabOrder, Result, Sample
+from nirantar.lab.permissions import READ_ORDERS, READ_REPORT
 from nirantar.ledger.writer import writing
 from nirantar.opd.permissions import READ_CLINICAL
 from nirantar.printing.renderer import RendererUnavailable
@@ -445,6 +449,95 @@ def observation(request: HttpRequest, observation: str) -> HttpResponse:
     return fhir_response(observation_resources.observation(row, sample, encounter))
 
 
+SERVICE_REQUEST_PARAMS = ("patient", "subject", "encounter")
+
+
+def _encounter_filter(params: dict[str, str]) -> str | None:
+    value = params.get("encounter")
+    return service_request_resources.encounter_param(value) if value else None
+
+
+@operation({"GET": (READ_REPORT, READ_ORDERS)})
+def service_requests(request: HttpRequest) -> HttpResponse:
+    """A patient's laboratory orders, one ServiceRequest per test, newest order first: one
+    audited read of the patient, with the right to read lab orders or reports."""
+    params = search.read_params(request.GET, SERVICE_REQUEST_PARAMS, ("patient", "subject"))
+    count, offset = search.paging(params)
+    uhid = _search_uhid(encounter_resources.patient_param(params))
+    visit = _encounter_filter(params)
+    orders = lab_queries.access_orders(
+        request.user, uhid, action="servicerequest.search", via="fhir", request=request
+    )
+    if visit is not None:
+        orders = [o for o in orders if o.visit == visit]
+    found = service_request_resources.requests_of(orders)
+    page = [(r["id"], r) for r in found[offset : offset + count]]
+    return fhir_response(
+        searchset(request, "ServiceRequest", params, page, len(found), offset, count)
+    )
+
+
+@operation({"GET": (READ_REPORT, READ_ORDERS)})
+def service_request(request: HttpRequest, key: str) -> HttpResponse:
+    """One ordered test, read through the laboratory's ``access_order`` (audited)."""
+    missing = NotFound(f"no ServiceRequest/{key[:40]}")
+    parsed = service_request_resources.parse_id(key)
+    wanted = key.strip().lower()
+    # Only an order holding that test is read (and audited): a 404 names nobody.
+    known = LabOrder.objects.filter(order_no=parsed[0]).first() if parsed else None
+    if known is None or not any(
+        service_request_resources.request_id(known.order_no, t) == wanted for t in known.tests
+    ):
+        raise missing
+    order = lab_queries.access_order(
+        request.user, known.order_no, action="lab.order", via="fhir", request=request
+    )
+    for resource in service_request_resources.requests_of([order]):
+        if resource["id"] == wanted:
+            return fhir_response(resource)
+    raise missing
+
+
+@operation({"GET": (READ_REPORT,)})
+def diagnostic_reports(request: HttpRequest) -> HttpResponse:
+    """A patient's issued laboratory reports, newest sample first: one audited read of the
+    patient, as the laboratory's reads are. The PDF is linked (``url``), not inlined."""
+    params = search.read_params(request.GET, SERVICE_REQUEST_PARAMS, ("patient", "subject"))
+    count, offset = search.paging(params)
+    uhid = _search_uhid(encounter_resources.patient_param(params))
+    visit = _encounter_filter(params)
+    samples = lab_queries.access_reported_samples(
+        request.user, uhid, action="diagnosticreport.search", via="fhir", request=request
+    )
+    base = request.build_absolute_uri("/").rstrip("/")
+    found = [r for r, _, _ in diagnostic_report_resources.reports_of(samples, base=base)]
+    if visit is not None:
+        found = [r for r in found if r.get("encounter") == {"reference": f"Encounter/{visit}"}]
+    page = [(r["id"], r) for r in found[offset : offset + count]]
+    return fhir_response(
+        searchset(request, "DiagnosticReport", params, page, len(found), offset, count)
+    )
+
+
+@operation({"GET": (READ_REPORT,)})
+def diagnostic_report(request: HttpRequest, report: str) -> HttpResponse:
+    """One issued report with its signed PDF inline, read through the laboratory's
+    ``access_sample`` (audited as the report PDF's reads are). Amended since it was issued:
+    409, as the laboratory's report endpoint answers."""
+    missing = NotFound(f"no DiagnosticReport/{report[:40]}")
+    try:
+        accession = lab_actions.parse_accession(report)
+    except ValidationFailed as exc:
+        raise missing from exc
+    issued = Sample.objects.filter(accession=accession, is_collected=True).exclude(report_hash="")
+    if not issued.exclude(status="rejected").exists():
+        raise missing
+    sample, _ = lab_queries.access_sample(
+        request.user, accession, action="lab.report", via="fhir", request=request
+    )
+    return fhir_response(diagnostic_report_resources.report_of(sample, with_pdf=True))
+
+
 LOCATION_PARAMS = ("type", "partof")
 
 
@@ -492,10 +585,43 @@ def _document(request: HttpRequest, key: str) -> document_resources.Document:
             raise missing from exc
         if not found.admission.discharged:
             raise NotFound(f"{found.admission.admission_no} is not discharged: no summary yet")
+        samples = lab_queries.samples_of_orders(found.orders)
+        reports, verifiers = document_resources.lab_reports(
+            sorted({s.accession: s for v in samples.values() for s in v}.values(), key=_collected),
+            with_pdf=False,
+            base=request.build_absolute_uri("/").rstrip("/"),
+        )
         return document_resources.discharge_summary(
-            found, _pdf(ward_documents.discharge_summary_pdf, found)
+            found,
+            _pdf(ward_documents.discharge_summary_pdf, found),
+            reports=reports,
+            verifiers=verifiers,
+        )
+    if kind is document_resources.DIAGNOSTIC_REPORT:
+        permissions.require(request.user, READ_REPORT.name, request)
+        try:
+            sample, patient = lab_queries.access_sample(
+                request.user, number, action="lab.report", via="fhir", request=request
+            )
+        except ValidationFailed as exc:
+            raise missing from exc
+        [found_reports, _] = document_resources.lab_reports([sample], with_pdf=True)
+        if patient is None or not found_reports:
+            raise NotFound(f"no issued report of {sample.accession} (none yet, or amended since)")
+        [(report, results)] = found_reports
+        encounter = report.get("encounter", {}).get("reference", "").removeprefix("Encounter/")
+        return document_resources.diagnostic_report(
+            sample,
+            patient,
+            report,
+            results,
+            document_resources.encounter_of(encounter, sample.uhid) if encounter else None,
         )
     raise NotFound(f"{kind.profile} documents are not served yet")
+
+
+def _collected(sample: Any) -> tuple[int, str]:
+    return (sample.collected_at_ms or 0, sample.accession)
 
 
 def _pdf(make: Callable[[Any], bytes], source: Any) -> bytes | None:

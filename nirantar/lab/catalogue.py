@@ -55,6 +55,9 @@ class LabTest:
     analytes: tuple[str, ...] = field(default_factory=tuple)
     # Drawn at its own time (fasting, two hours after a meal): never shares a sample.
     own_sample: bool = False
+    # The LOINC panel code of a test of several analytes, where LOINC has one that fits;
+    # a test of one analyte is coded by that analyte's LOINC code (see ``loinc_of``).
+    loinc: str = ""
 
 
 def _a(code, name, loinc, unit, method, ranges=(), crit=(None, None), decimals=1, **kw):  # type: ignore[no-untyped-def]
@@ -269,6 +272,7 @@ TESTS: dict[str, LabTest] = {
             "EDTA blood",
             EDTA,
             ("HGB", "WBC", "RBC", "HCT", "MCV", "PLT"),
+            loinc="58410-2",
         ),
         LabTest(
             "ESR",
@@ -287,6 +291,7 @@ TESTS: dict[str, LabTest] = {
             "serum",
             SERUM,
             ("TBIL", "DBIL", "ALT", "AST", "ALP", "ALB", "TP"),
+            loinc="24325-3",
         ),
         LabTest(
             "KFT",
@@ -296,6 +301,7 @@ TESTS: dict[str, LabTest] = {
             "serum",
             SERUM,
             ("UREA", "CREAT", "NA", "K", "CL", "URIC"),
+            loinc="24362-6",
         ),
         LabTest(
             "LIPID",
@@ -305,6 +311,7 @@ TESTS: dict[str, LabTest] = {
             "serum",
             SERUM,
             ("CHOL", "TG", "HDL", "LDL"),
+            loinc="24331-1",
         ),
         LabTest(
             "FBS",
@@ -371,6 +378,7 @@ TESTS: dict[str, LabTest] = {
             "urine",
             URINE_CUP,
             ("U-PH", "U-SG", "U-PROT", "U-GLU", "U-PUS", "U-RBC"),
+            loinc="24356-8",
         ),
         LabTest(
             "MP",
@@ -452,6 +460,15 @@ def find(code: str) -> LabTest | None:
 
 def analytes_of(codes: list[str]) -> list[Analyte]:
     return [ANALYTES[a] for c in codes if c in TESTS for a in TESTS[c].analytes]
+
+
+def loinc_of(test: LabTest) -> str:
+    """The test's LOINC code: its panel's, or its only analyte's; "" if it has none."""
+    if test.loinc:
+        return test.loinc
+    if len(test.analytes) == 1 and test.analytes[0] in ANALYTES:
+        return ANALYTES[test.analytes[0]].loinc
+    return ""
 
 
 def by_loinc(loinc: str) -> Analyte | None:

@@ -64,6 +64,68 @@ def access_sample(
     return sample, registration.get_patient(sample.uhid)
 
 
+def access_orders(
+    user: Any, uhid: str, *, action: str, via: str, request: Any = None
+) -> list[LabOrder]:
+    """A patient's laboratory orders, newest first, read with a laboratory right (to read
+    orders or reports); the read is audited. Nobody registered under ``uhid``: nothing,
+    and nothing audited."""
+    from nirantar.accounts import actions as account_actions
+    from nirantar.accounts.auth import client_address
+
+    if registration.get_patient(uhid) is None:
+        return []
+    account_actions.do_record_access(
+        user,
+        uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return list(LabOrder.objects.filter(uhid=uhid).order_by("-at_ms", "order_no"))
+
+
+def access_order(
+    user: Any, order_text: str, *, action: str, via: str, request: Any = None
+) -> LabOrder:
+    """One laboratory order, read with a laboratory right; the read is audited.
+    NotFound for a malformed number or an order not here."""
+    from nirantar.accounts import actions as account_actions
+    from nirantar.accounts.auth import client_address
+    from nirantar.errors import NotFound
+    from nirantar.lab.events import ORDER
+    from nirantar.ledger.numbering import InvalidNumber
+
+    try:
+        order_no = ORDER.normalise(str(order_text or ""))
+    except InvalidNumber as exc:
+        raise NotFound(f"no lab order {str(order_text)[:40]}", {"order": str(exc)}) from exc
+    order = LabOrder.objects.filter(order_no=order_no).first()
+    if order is None:
+        raise NotFound(f"no lab order {order_no}", {"order": "not here (yet)"})
+    account_actions.do_record_access(
+        user,
+        order.uhid,
+        action,
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return order
+
+
+def samples_of_orders(orders: list[LabOrder]) -> dict[str, list[Sample]]:
+    """Order number -> the samples collected for it (rejected ones too), oldest first;
+    a sample counts for an order only if it is of the order's patient."""
+    patients = {o.order_no: o.uhid for o in orders}
+    found: dict[str, list[Sample]] = {}
+    rows = Sample.objects.filter(uhid__in=set(patients.values()), is_collected=True)
+    for sample in sorted(rows, key=lambda s: (s.collected_at_ms or 0, s.accession)):
+        for number in sample.orders:
+            if patients.get(number) == sample.uhid:
+                found.setdefault(number, []).append(sample)
+    return found
+
+
 def access_reported_samples(
     user: Any, uhid: str, *, action: str, via: str, request: Any = None
 ) -> list[Sample]:

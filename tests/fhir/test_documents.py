@@ -1,6 +1,7 @@
 """GET /fhir/Composition/{id} and /$document - ABDM health-record documents (NRCeS)."""
 
 import base64
+import importlib.util
 from typing import Any
 
 import pytest
@@ -8,8 +9,15 @@ from fhirclient.models import fhirelementfactory
 
 from nirantar.accounts.models import AuditEntry
 from nirantar.fhir.documents import CONFIDENTIALITY, LOINC, NRCES, SCT, URI_SYSTEM
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
+# OPConsultRecord, PrescriptionRecord and the discharge summary's diagnoses and vitals need
+# the Condition, MedicationRequest and vital-sign builders (nirantar.fhir.conditions, ...).
+needs_clinical = pytest.mark.skipif(
+    importlib.util.find_spec("nirantar.fhir.conditions") is None,
+    reason="the clinical builders are not merged yet",
+)
 
 SUMMARY = {
     "type": "normal",
@@ -237,3 +245,272 @@ def test_the_capability_statement_names_the_documents_and_document_operation(fhi
     [operation] = composition["operation"]
     assert operation["name"] == "document"
     assert operation["definition"].endswith("/OperationDefinition/Composition-document")
+
+
+# -- with the clinical builders: Conditions, vital signs, orders, reports ------------------
+
+
+def created(api: Any, path: str, body: Any = None) -> dict[str, Any]:
+    response = api.post(path, body)
+    assert response.status_code in (200, 201), (path, response.content)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def issue_report(api_as, lab_tech, order: str, values: dict[str, str]) -> tuple[str, Any]:
+    """Collect, result, verify and issue the report of an order's one sample."""
+    pathologist = api_as(make_user("nandita", "pathologist", "Dr. Nandita Rao"))
+    lab = api_as(lab_tech)
+    [sample] = created(lab, f"/api/v1/lab/orders/{order}/collect")["samples"]
+    accession = sample["accession"]
+    created(lab, f"/api/v1/lab/samples/{accession}/receive")
+    created(lab, f"/api/v1/lab/samples/{accession}/results", {"values": values})
+    created(pathologist, f"/api/v1/lab/samples/{accession}/verify")
+    created(pathologist, f"/api/v1/lab/samples/{accession}/report")
+    return accession, pathologist
+
+
+CBC = {"HGB": "13.5", "WBC": "7.2", "PLT": "250"}
+
+
+@pytest.fixture
+def charted_stay(registered, admit, api_as, doctor, nurse, lab_tech) -> dict[str, Any]:
+    """A stay with a working diagnosis, charted vitals and an issued CBC, discharged."""
+    number = admit(registered["uhid"], "MW1-05", diagnosis="Fever ?")
+    created(
+        api_as(nurse),
+        f"/api/v1/admissions/{number}/entries",
+        {"kind": "vitals", "data": {"pulse": 96, "temperature_c": 38.5}},
+    )
+    order = created(api_as(doctor), f"/api/v1/admissions/{number}/lab-orders", {"tests": ["CBC"]})
+    accession, _ = issue_report(api_as, lab_tech, order["order"], CBC)
+    created(api_as(doctor), f"/api/v1/admissions/{number}/discharge", SUMMARY)
+    return {"stay": number, "cbc": accession}
+
+
+@needs_clinical
+def test_a_discharge_summary_holds_the_stays_diagnoses_vitals_and_reports(
+    fhir_as, doctor, nurse, charted_stay
+):
+    body = document(fhir_as(doctor), f"dischargesummary-{charted_stay['stay']}")
+    found = assert_a_whole_document(body, "DischargeSummaryRecord")
+    by_url = found["by_url"]
+    sections = {s["code"]["coding"][0]["code"]: s for s in found["composition"]["section"]}
+    codes = list(sections)
+    assert codes[:6] == [
+        "425044008",
+        "721981007",
+        "1003606003",
+        "1003640003",
+        "734163000",
+        "373942005",
+    ]
+    readings = [by_url[e["reference"]] for e in sections["425044008"]["entry"]]
+    assert {r["code"]["coding"][0]["code"] for r in readings} >= {"8867-4", "8310-5"}
+    assert all(by_url[r["performer"][0]["reference"]]["id"] == nurse.username for r in readings)
+    [report] = [by_url[e["reference"]] for e in sections["721981007"]["entry"]]
+    assert report["resourceType"] == "DiagnosticReport" and report["id"] == charted_stay["cbc"]
+    assert by_url[report["resultsInterpreter"][0]["reference"]]["id"] == "nandita"
+    assert len(report["result"]) == 3
+    diagnoses = [by_url[e["reference"]] for e in sections["11535-2"]["entry"]]
+    assert [d["id"] for d in diagnoses] == [
+        f"{charted_stay['stay']}-admitting",
+        f"{charted_stay['stay']}-discharge",
+    ]
+    assert by_url[diagnoses[1]["recorder"]["reference"]]["id"] == doctor.username
+
+
+@pytest.fixture
+def consultation(registered, visit, api_as, doctor, nurse) -> dict[str, Any]:
+    """At the OPD visit: complaints and vitals (nurse), an allergy, findings, a diagnosis,
+    a prescription, a lab order and advice with a follow-up date (doctor)."""
+    from datetime import timedelta
+
+    from nirantar import timeutil
+
+    v = f"/api/v1/visits/{visit}"
+    created(api_as(nurse), f"{v}/notes", {"kind": "complaints", "text": "Fever for 3 days"})
+    created(api_as(nurse), f"{v}/vitals", {"pulse": 92, "bp_systolic": 130, "bp_diastolic": 84})
+    doc = api_as(doctor)
+    created(doc, f"{v}/allergies", {"substance": "Penicillin", "reaction": "Rash"})
+    created(doc, f"{v}/notes", {"kind": "findings", "text": "Throat congested"})
+    created(doc, f"{v}/diagnoses", {"code": "J06.9", "status": "final"})
+    prescription = created(
+        doc,
+        f"{v}/prescriptions",
+        {
+            "items": [
+                {"drug": "PARA500", "dose": "1 tablet", "frequency": "SOS", "duration_days": 3}
+            ]
+        },
+    )
+    order = created(doc, f"{v}/lab-orders", {"tests": ["CBC"]})
+    day = (timeutil.today() + timedelta(days=7)).isoformat()
+    created(doc, f"{v}/notes", {"kind": "advice", "text": "Plenty of fluids", "follow_up": day})
+    return {
+        "visit": visit,
+        "uhid": registered["uhid"],
+        "prescription": prescription,
+        "order": order,
+        "day": day,
+    }
+
+
+@needs_clinical
+def test_an_opd_consultation_is_a_whole_op_consult_record(
+    fhir_as, doctor, nurse, consultation, api_as
+):
+    visit = consultation["visit"]
+    body = document(fhir_as(doctor), f"opconsult-{visit}")
+    found = assert_a_whole_document(body, "OPConsultRecord")
+    composition, by_url = found["composition"], found["by_url"]
+    assert composition["type"]["coding"] == [
+        {"system": SCT, "code": "371530004", "display": "Clinical consultation report"}
+    ]
+    assert composition["status"] == "preliminary"  # the doctor has not closed the visit
+    assert by_url[composition["encounter"]["reference"]]["id"] == visit
+    assert [by_url[a["reference"]]["id"] for a in composition["author"]] == [doctor.username]
+    sections = {s["code"]["coding"][0]["code"]: s for s in composition["section"]}
+    assert list(sections) == [
+        "422843007",
+        "425044008",
+        "722446000",
+        "721963009",
+        "721912009",
+        "390906007",
+        "29548-5",
+    ]
+    assert "Fever for 3 days" in sections["422843007"]["text"]["div"]
+    exam = sections["425044008"]
+    assert "Throat congested" in exam["text"]["div"]
+    assert {by_url[e["reference"]]["resourceType"] for e in exam["entry"]} == {"Observation"}
+    [allergy] = [by_url[e["reference"]] for e in sections["722446000"]["entry"]]
+    assert allergy["resourceType"] == "AllergyIntolerance"
+    assert allergy["code"]["text"] == "Penicillin"
+    assert allergy["reaction"][0]["manifestation"][0]["text"] == "Rash"
+    [request] = [by_url[e["reference"]] for e in sections["721963009"]["entry"]]
+    assert request["resourceType"] == "ServiceRequest"
+    assert by_url[request["requester"]["reference"]]["id"] == doctor.username
+    [medicine] = [by_url[e["reference"]] for e in sections["721912009"]["entry"]]
+    assert medicine["resourceType"] == "MedicationRequest"
+    [appointment] = [by_url[e["reference"]] for e in sections["390906007"]["entry"]]
+    assert appointment["resourceType"] == "Appointment"
+    assert appointment["requestedPeriod"][0]["start"] == consultation["day"]
+    assert "Plenty of fluids" in sections["390906007"]["text"]["div"]
+    [diagnosis] = [by_url[e["reference"]] for e in sections["29548-5"]["entry"]]
+    assert diagnosis["code"]["coding"][0]["code"] == "J06.9"
+    assert created(api_as(doctor), f"/api/v1/visits/{visit}/start") is not None
+    created(api_as(doctor), f"/api/v1/visits/{visit}/close")
+    assert (
+        document(fhir_as(doctor), f"opconsult-{visit}")["entry"][0]["resource"]["status"] == "final"
+    )
+
+
+@needs_clinical
+def test_a_prescription_is_a_prescription_record_with_the_printed_pdf(
+    fhir_as, doctor, consultation, api_as
+):
+    visit = consultation["visit"]
+    body = document(fhir_as(doctor), f"prescription-{visit}")
+    found = assert_a_whole_document(body, "PrescriptionRecord")
+    composition, by_url = found["composition"], found["by_url"]
+    assert composition["type"]["coding"] == [
+        {"system": SCT, "code": "440545006", "display": "Prescription record"}
+    ]
+    assert composition["status"] == "final"
+    [section] = composition["section"]
+    assert section["code"]["coding"] == [
+        {"system": SCT, "code": "440545006", "display": "Prescription record"}
+    ]
+    assert [e["type"] for e in section["entry"]] == ["MedicationRequest", "Binary"]
+    binary = by_url[section["entry"][1]["reference"]]
+    assert binary["contentType"] == "application/pdf"
+    assert base64.b64decode(binary["data"]).startswith(b"%PDF")
+    medicine = by_url[section["entry"][0]["reference"]]
+    assert by_url[medicine["requester"]["reference"]]["id"] == doctor.username
+    # a corrected prescription: the record says so
+    created(
+        api_as(doctor),
+        f"/api/v1/visits/{visit}/prescriptions",
+        {
+            "items": [
+                {"drug": "PARA500", "dose": "1 tablet", "frequency": "TDS", "duration_days": 3}
+            ],
+            "corrects": consultation["prescription"]["entry"],
+            "reason": "dose",
+        },
+    )
+    again = document(fhir_as(doctor), f"prescription-{visit}")
+    assert again["entry"][0]["resource"]["status"] == "amended"
+    assert again["meta"]["versionId"] != body["meta"]["versionId"]
+
+
+@needs_clinical
+def test_opd_documents_are_audited_once_and_need_the_clinical_right(
+    fhir_as, nurse, clerk, lab_tech, consultation
+):
+    visit, uhid = consultation["visit"], consultation["uhid"]
+    for kind in ("opconsult", "prescription"):
+        document(fhir_as(nurse), f"{kind}-{visit}")
+    actions = list(
+        AuditEntry.objects.filter(patient=uhid, via="fhir", actor=nurse.username).values_list(
+            "action", flat=True
+        )
+    )
+    assert sorted(actions) == ["opd.opconsult", "opd.prescription"]
+    for user in (clerk, lab_tech):
+        for kind in ("opconsult", "prescription"):
+            assert (
+                fhir_as(user).get(f"/fhir/Composition/{kind}-{visit}/$document").status_code == 403
+            )
+    assert (
+        not AuditEntry.objects.filter(patient=uhid, via="fhir")
+        .exclude(actor=nurse.username)
+        .exists()
+    )
+
+
+def test_a_visit_with_nothing_recorded_has_no_documents(fhir_as, doctor, visit):
+    for kind in ("opconsult", "prescription"):
+        for suffix in ("", "/$document"):
+            response = fhir_as(doctor).get(f"/fhir/Composition/{kind}-{visit}{suffix}")
+            assert response.status_code == 404, (kind, suffix)
+
+
+def test_a_laboratory_report_is_a_diagnostic_report_record(fhir_as, lab_tech, api_as, consultation):
+    accession, _ = issue_report(api_as, lab_tech, consultation["order"]["order"], CBC)
+    body = document(fhir_as(lab_tech), f"diagnosticreport-{accession}")
+    found = assert_a_whole_document(body, "DiagnosticReportRecord")
+    composition, by_url = found["composition"], found["by_url"]
+    assert composition["type"]["coding"][0]["code"] == "721981007"
+    assert [by_url[a["reference"]]["id"] for a in composition["author"]] == ["nandita"]
+    [section] = composition["section"]
+    assert section["code"]["coding"] == [
+        {"system": SCT, "code": "4321000179101", "display": "Hematology report"}
+    ]
+    [entry] = section["entry"]
+    assert entry["type"] == "DiagnosticReport"
+    report = by_url[entry["reference"]]
+    form = report["presentedForm"][0]
+    assert form["contentType"] == "application/pdf"
+    assert base64.b64decode(form["data"]).startswith(b"%PDF")
+    results = [by_url[r["reference"]] for r in report["result"]]
+    assert {r["code"]["coding"][0]["code"] for r in results} == {"718-7", "6690-2", "777-3"}
+    assert by_url[composition["encounter"]["reference"]]["id"] == consultation["visit"]
+    entries = AuditEntry.objects.filter(
+        patient=consultation["uhid"], via="fhir", actor=lab_tech.username
+    )
+    assert [e.action for e in entries] == ["lab.report"]
+
+
+def test_a_report_not_issued_has_no_document_and_clerks_are_refused(
+    fhir_as, lab_tech, clerk, api_as, consultation
+):
+    lab = api_as(lab_tech)
+    [sample] = created(lab, f"/api/v1/lab/orders/{consultation['order']['order']}/collect")[
+        "samples"
+    ]
+    key = f"diagnosticreport-{sample['accession']}"
+    assert fhir_as(lab_tech).get(f"/fhir/Composition/{key}/$document").status_code == 404
+    assert fhir_as(clerk).get(f"/fhir/Composition/{key}/$document").status_code == 403
+    for bad in ("diagnosticreport-S-101-9999999-1", "diagnosticreport-x"):
+        assert fhir_as(lab_tech).get(f"/fhir/Composition/{bad}").status_code == 404

@@ -80,13 +80,27 @@ def fuzz_fhir(fhir_as, records):
 
 
 @pytest.fixture
-def clinical_fuzz(fhir_as, records, registered, visit, admit):
-    """Records may read encounters, results and beds; a patient with a visit and a stay."""
+def clinical_fuzz(fhir_as, records, registered, visit, admit, api_as, doctor):
+    """Records may read encounters, orders, results, reports and beds; a patient with a
+    visit (with a lab order) and a stay."""
     admit(registered["uhid"], "MW1-01", source="opd", visit=visit)
+    ordered = api_as(doctor).post(f"/api/v1/visits/{visit}/lab-orders", {"tests": ["CBC"]})
+    assert ordered.status_code == 201, ordered.content
     return fhir_as(records), registered["uhid"]
 
 
-CLINICAL_PARAMS = ["patient", "subject", "category", "code", "type", "partof", "_count", "date"]
+CLINICAL_PARAMS = [
+    "patient",
+    "subject",
+    "category",
+    "code",
+    "type",
+    "partof",
+    "encounter",
+    "_count",
+    "date",
+]
+CLINICAL_KINDS = ["Encounter", "Observation", "Location", "ServiceRequest", "DiagnosticReport"]
 clinical_values = st.one_of(
     st.text(max_size=25),
     st.sampled_from(
@@ -100,6 +114,8 @@ clinical_values = st.one_of(
             "ward",
             "bd",
             "Location/MW1",
+            "Encounter/OP-101-0000001-3",
+            "Encounter/",
             "0",
             "100",
         ]
@@ -143,7 +159,7 @@ def test_reading_and_odd_bodies_never_answer_with_a_server_error(fuzz_fhir, uhid
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["Encounter", "Observation", "Location"]),
+    kind=st.sampled_from(CLINICAL_KINDS),
     query=clinical_params,
     with_patient=st.booleans(),
 )
@@ -158,12 +174,21 @@ def test_searching_clinical_resources_never_answers_with_a_server_error(
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["Encounter", "Observation", "Location", "Composition"]),
+    kind=st.sampled_from([*CLINICAL_KINDS, "Composition"]),
     key=st.one_of(
         st.text(min_size=1, max_size=40),
-        st.sampled_from(["OP-", "IP-", "lab-", "lab-a.1.1", "MW1-", "OP-101-0000001-"]).flatmap(
-            lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)
-        ),
+        st.sampled_from(
+            [
+                "OP-",
+                "IP-",
+                "lab-",
+                "lab-a.1.1",
+                "MW1-",
+                "OP-101-0000001-",
+                "lo-101-0000001-3-",
+                "S-",
+            ]
+        ).flatmap(lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)),
         st.sampled_from(
             ["dischargesummary-IP-", "opconsult-OP-", "prescription-OP-", "diagnosticreport-S-"]
         ).flatmap(lambda prefix: st.text(max_size=14).map(lambda rest: prefix + rest)),

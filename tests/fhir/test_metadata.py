@@ -8,7 +8,9 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert body["resourceType"] == "CapabilityStatement"
     assert body["fhirVersion"] == "4.0.1"
     [rest] = body["rest"]
-    patient, encounter, observation, location, *_ = rest["resource"]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    patient, encounter = by_type["Patient"], by_type["Encounter"]
+    observation, location = by_type["Observation"], by_type["Location"]
     assert patient["type"] == "Patient"
     assert {i["code"] for i in patient["interaction"]} == {"read", "search-type", "create"}
     assert {p["name"] for p in patient["searchParam"]} >= {
@@ -26,6 +28,15 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert {p["name"] for p in observation["searchParam"]} >= {"patient", "category", "code"}
     assert location["type"] == "Location"
     assert {p["name"] for p in location["searchParam"]} >= {"type", "partof"}
+    for kind in ("ServiceRequest", "DiagnosticReport"):
+        assert {i["code"] for i in by_type[kind]["interaction"]} == {"read", "search-type"}
+        assert {p["name"] for p in by_type[kind]["searchParam"]} == {
+            "patient",
+            "subject",
+            "encounter",
+            "_count",
+            "_offset",
+        }
     assert rest["interaction"] == [{"code": "transaction"}]
 
 
