@@ -287,6 +287,28 @@ def charted_stay(registered, admit, api_as, doctor, nurse, lab_tech) -> dict[str
     return {"stay": number, "cbc": accession}
 
 
+def test_a_discharge_summary_lists_the_stays_issued_reports(fhir_as, doctor, charted_stay):
+    body = document(fhir_as(doctor), f"dischargesummary-{charted_stay['stay']}")
+    found = assert_a_whole_document(body, "DischargeSummaryRecord")
+    by_url = found["by_url"]
+    [investigations] = [
+        s for s in found["composition"]["section"] if s["code"]["coding"][0]["code"] == "721981007"
+    ]
+    assert investigations["code"]["coding"][0]["display"] == "Diagnostic studies report"
+    [report] = [by_url[e["reference"]] for e in investigations["entry"]]
+    assert report["id"] == charted_stay["cbc"]
+    assert by_url[report["encounter"]["reference"]]["id"] == charted_stay["stay"]
+    assert by_url[report["resultsInterpreter"][0]["reference"]]["name"] == [
+        {"text": "Dr. Nandita Rao"}
+    ]
+    assert by_url[report["performer"][0]["reference"]]["resourceType"] == "Organization"
+    # the signed PDF is linked, not inline: each is in its own DiagnosticReportRecord
+    form = report["presentedForm"][0]
+    assert "data" not in form
+    assert form["url"].endswith(f"/api/v1/lab/samples/{charted_stay['cbc']}/report.pdf")
+    assert [by_url[r["reference"]]["resourceType"] for r in report["result"]] == ["Observation"] * 3
+
+
 @needs_clinical
 def test_a_discharge_summary_holds_the_stays_diagnoses_vitals_and_reports(
     fhir_as, doctor, nurse, charted_stay
