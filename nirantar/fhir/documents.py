@@ -382,11 +382,15 @@ def _references(node: Any) -> Iterator[dict[str, Any]]:
             yield from _references(value)
 
 
+# An attachment's bytes and what is computed from them (Attachment.size and .hash).
+PAYLOAD_KEYS = {"data", "size", "hash"}
+
+
 def _without_payloads(node: Any) -> Any:
     """The resource without attachment bytes: a PDF reprinted (its "printed at" line
     differs) is not a new version of the document."""
     if isinstance(node, dict):
-        return {k: _without_payloads(v) for k, v in node.items() if k != "data"}
+        return {k: _without_payloads(v) for k, v in node.items() if k not in PAYLOAD_KEYS}
     if isinstance(node, list):
         return [_without_payloads(v) for v in node]
     return node

@@ -522,6 +522,8 @@ def test_a_laboratory_report_is_a_diagnostic_report_record(fhir_as, lab_tech, ap
         patient=consultation["uhid"], via="fhir", actor=lab_tech.username
     )
     assert [e.action for e in entries] == ["lab.report"]
+    again = document(fhir_as(lab_tech), f"diagnosticreport-{accession}")
+    assert again["meta"]["versionId"] == body["meta"]["versionId"]  # its PDF made again
 
 
 def test_a_report_not_issued_has_no_document_and_clerks_are_refused(
