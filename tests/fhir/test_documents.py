@@ -2,6 +2,7 @@
 
 import base64
 import importlib.util
+import re
 from typing import Any
 
 import pytest
@@ -538,3 +539,29 @@ def test_a_report_not_issued_has_no_document_and_clerks_are_refused(
     assert fhir_as(clerk).get(f"/fhir/Composition/{key}/$document").status_code == 403
     for bad in ("diagnosticreport-S-101-9999999-1", "diagnosticreport-x"):
         assert fhir_as(lab_tech).get(f"/fhir/Composition/{bad}").status_code == 404
+
+
+def test_without_the_pdf_renderer_a_document_is_sent_without_its_pdf(
+    fhir_as, doctor, stay, monkeypatch
+):
+    from nirantar.printing.renderer import RendererUnavailable
+    from nirantar.wards import documents as ward_documents
+
+    def unavailable(found: Any) -> bytes:
+        raise RendererUnavailable("no Chromium here")
+
+    monkeypatch.setattr(ward_documents, "discharge_summary_pdf", unavailable)
+    body = document(fhir_as(doctor), f"dischargesummary-{stay}")
+    found = assert_a_whole_document(body, "DischargeSummaryRecord")
+    assert "DocumentReference" not in found
+    codes = {s["code"]["coding"][0]["code"] for s in found["composition"]["section"]}
+    assert "373942005" not in codes and "11535-2" in codes
+
+
+def test_a_username_that_is_no_fhir_id_still_names_one_practitioner():
+    from nirantar.fhir.documents import practitioner_id
+
+    assert practitioner_id("meera") == "meera"
+    odd = {practitioner_id(name) for name in ("dr_rao", "dr-rao", "dr rao", "x" * 150)}
+    assert len(odd) == 4
+    assert all(re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", key) for key in odd)
