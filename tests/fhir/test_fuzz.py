@@ -80,13 +80,39 @@ def fuzz_fhir(fhir_as, records):
 
 
 @pytest.fixture
-def clinical_fuzz(fhir_as, records, registered, visit, admit):
-    """Records may read encounters, results and beds; a patient with a visit and a stay."""
-    admit(registered["uhid"], "MW1-01", source="opd", visit=visit)
+def clinical_fuzz(fhir_as, records, registered, visit, admit, api_as, doctor):
+    """Records may read encounters, results, beds and the record; a patient with a visit
+    (a diagnosis, a prescription, vitals) and a stay (a diagnosis, charted vitals)."""
+    doc = api_as(doctor)
+    v = f"/api/v1/visits/{visit}"
+    for path, body in (
+        ("diagnoses", {"code": "E11.9"}),
+        ("vitals", {"bp_systolic": 120, "bp_diastolic": 80, "weight_kg": 60, "height_cm": 160}),
+        (
+            "prescriptions",
+            {"items": [{"drug": "MET500", "dose": "1", "frequency": "BD", "duration_days": 5}]},
+        ),
+    ):
+        assert doc.post(f"{v}/{path}", body).status_code == 201
+    stay = admit(registered["uhid"], "MW1-01", source="opd", visit=visit, diagnosis="Fever")
+    charted = doc.post(
+        f"/api/v1/admissions/{stay}/entries", {"kind": "vitals", "data": {"pulse": 90}}
+    )
+    assert charted.status_code == 201
     return fhir_as(records), registered["uhid"]
 
 
-CLINICAL_PARAMS = ["patient", "subject", "category", "code", "type", "partof", "_count", "date"]
+CLINICAL_PARAMS = [
+    "patient",
+    "subject",
+    "category",
+    "code",
+    "type",
+    "partof",
+    "_count",
+    "date",
+    "encounter",
+]
 clinical_values = st.one_of(
     st.text(max_size=25),
     st.sampled_from(
@@ -95,6 +121,9 @@ clinical_values = st.one_of(
             "laboratory",
             "vital-signs",
             "http://loinc.org|718-7",
+            "8867-4,85354-9",
+            "Encounter/OP-",
+            "IP-101-0000001-",
             "718-7,",
             "|",
             "ward",
@@ -143,7 +172,9 @@ def test_reading_and_odd_bodies_never_answer_with_a_server_error(fuzz_fhir, uhid
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["Encounter", "Observation", "Location"]),
+    kind=st.sampled_from(
+        ["Encounter", "Observation", "Location", "Condition", "MedicationRequest"]
+    ),
     query=clinical_params,
     with_patient=st.booleans(),
 )
@@ -158,12 +189,14 @@ def test_searching_clinical_resources_never_answers_with_a_server_error(
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["Encounter", "Observation", "Location"]),
+    kind=st.sampled_from(
+        ["Encounter", "Observation", "Location", "Condition", "MedicationRequest"]
+    ),
     key=st.one_of(
         st.text(min_size=1, max_size=40),
-        st.sampled_from(["OP-", "IP-", "lab-", "lab-a.1.1", "MW1-", "OP-101-0000001-"]).flatmap(
-            lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)
-        ),
+        st.sampled_from(
+            ["OP-", "IP-", "lab-", "lab-a.1.1", "MW1-", "OP-101-0000001-", "opd-a.1", "vs-a.1-"]
+        ).flatmap(lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)),
     ),
 )
 def test_reading_clinical_resources_never_answers_with_a_server_error(clinical_fuzz, kind, key):
