@@ -16,6 +16,7 @@ later one (or struck out, at the OPD) is left out of a search and read as
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -65,7 +66,8 @@ def _number(value: Any) -> int | float | None:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite():
+    # A peer's "1e400" passes the projection's float() as inf: no quantity, not bad JSON.
+    if not number.is_finite() or not math.isfinite(float(number)):
         return None
     return int(number) if number == number.to_integral_value() else float(number)
 
