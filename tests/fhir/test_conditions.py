@@ -11,6 +11,7 @@ from nirantar.fhir import conditions
 from nirantar.fhir.conditions import CATEGORY_SYSTEM, ICD10, VERIFICATION
 from nirantar.registration.models import Visit
 from nirantar.wards.models import Admission
+from tests.fhir.conftest import assert_valid_r4
 
 pytestmark = pytest.mark.django_db
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
@@ -176,6 +177,7 @@ def test_the_builders_give_what_stands_without_auditing(diagnoses, visit, stay):
     stays = conditions.of_admission(Admission.objects.get(admission_no=stay))
     assert [c["id"] for c in stays] == [f"{stay}-admitting", f"{stay}-discharge"]
     for c in built + stays:
+        assert_valid_r4(c)
         assert c["subject"] == {"reference": f"Patient/{diagnoses['uhid']}"}
         assert c["encounter"]["reference"].startswith("Encounter/")
     assert not AuditEntry.objects.filter(patient=diagnoses["uhid"]).exclude(via="api").exists()

@@ -10,6 +10,7 @@ from nirantar.accounts.models import AuditEntry
 from nirantar.fhir import medications
 from nirantar.fhir.medications import FORMULARY_SYSTEM, GTS, UCUM
 from nirantar.registration.models import Visit
+from tests.fhir.conftest import assert_valid_r4
 
 pytestmark = pytest.mark.django_db
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
@@ -163,7 +164,10 @@ def test_reads_are_audited_and_the_builder_is_not(fhir_as, doctor, prescribed, v
         key(prescribed["first"], 3),
         key(prescribed["fixed"], 1),
     ]
-    assert all(m["encounter"] == {"reference": f"Encounter/{visit}"} for m in built)
+    for m in built:
+        assert_valid_r4(m)
+        assert m["subject"] == {"reference": f"Patient/{prescribed['uhid']}"}
+        assert m["encounter"] == {"reference": f"Encounter/{visit}"}
     assert not AuditEntry.objects.filter(patient=prescribed["uhid"], via="fhir").exists()
     client = fhir_as(doctor)
     search(client, f"patient={prescribed['uhid']}")

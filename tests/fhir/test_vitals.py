@@ -12,6 +12,7 @@ from nirantar.fhir.observations import CATEGORY_SYSTEM, LOINC, UCUM
 from nirantar.registration.models import Visit
 from nirantar.wards.models import Admission
 from tests.conftest import make_user
+from tests.fhir.conftest import assert_valid_r4
 
 pytestmark = pytest.mark.django_db
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
@@ -206,6 +207,7 @@ def test_the_builders_give_what_stands_without_auditing(opd, ward, visit):
     stay = vitals.of_admission(Admission.objects.get(admission_no=ward["admission"]))
     assert [o["id"] for o in stay] == [vs(ward["fixed"], "pulse"), vs(ward["fever"], "temp")]
     for o in built + stay:
+        assert_valid_r4(o)
         assert o["subject"] == {"reference": f"Patient/{opd['uhid']}"}
     assert not AuditEntry.objects.filter(patient=opd["uhid"], via="fhir").exists()
 
