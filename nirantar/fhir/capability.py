@@ -32,8 +32,18 @@ ENCOUNTER_PARAMS = [
 ]
 OBSERVATION_PARAMS = [
     *ENCOUNTER_PARAMS[:2],
-    ("category", "token", "laboratory only (vital signs are not served yet)"),
-    ("code", "token", "a LOINC code (http://loinc.org|718-7 or 718-7); commas for any of"),
+    ("category", "token", "laboratory | vital-signs (none: what the caller's rights allow)"),
+    (
+        "code",
+        "token",
+        "a LOINC code of a result or vital sign (http://loinc.org|718-7, 8867-4); commas: any of",
+    ),
+    *PAGING,
+]
+CLINICAL_PARAMS = [
+    ("patient", "reference", "the patient's UHID (or Patient/UHID); or give encounter"),
+    ("subject", "reference", "Patient/UHID"),
+    ("encounter", "reference", "a visit (Encounter/OP-...) or stay (Encounter/IP-...)"),
     *PAGING,
 ]
 SERVICE_REQUEST_PARAMS = [
@@ -108,6 +118,8 @@ def statement(base_url: str) -> dict[str, Any]:
                         "DiagnosticReport", ["read", "search-type"], DIAGNOSTIC_REPORT_PARAMS
                     ),
                     _resource("Location", ["read", "search-type"], LOCATION_PARAMS),
+                    _resource("Condition", ["read", "search-type"], CLINICAL_PARAMS),
+                    _resource("MedicationRequest", ["read", "search-type"], CLINICAL_PARAMS),
                     composition(),
                 ],
                 "interaction": [{"code": "transaction"}],

@@ -212,3 +212,28 @@ def narrowing(params: dict[str, str]) -> Callable[[list[dict[str, Any]]], list[d
         return found
 
     return narrow
+
+
+def encounter_param(value: str) -> str:
+    """The visit or admission number an ``encounter=`` search names (``Encounter/OP-...``
+    or the bare number), normalised; Invalid (400) if it names neither."""
+    number = value.removeprefix("Encounter/")
+    fmt = {"visit": registration_events.VISIT, "admission": ADMISSION}.get(kind_of(number))
+    try:
+        if fmt is None:
+            raise ValueError(number)
+        return fmt.normalise(number)
+    except ValueError as exc:
+        raise Invalid(
+            400,
+            [issue("invalid", "encounter: a visit (OP-...) or admission (IP-...)", "encounter")],
+        ) from exc
+
+
+def owner(number: str) -> str:
+    """The UHID of the visit or admission ``number`` ('' if there is none)."""
+    if kind_of(number) == "visit":
+        rows = Visit.objects.filter(visit_no=number)
+    else:
+        rows = Admission.objects.filter(admission_no=number, is_admitted=True)  # type: ignore[assignment]
+    return str(rows.values_list("uhid", flat=True).first() or "")

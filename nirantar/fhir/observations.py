@@ -180,23 +180,6 @@ def loinc_param(value: str) -> set[str]:
     return codes
 
 
-def category_param(value: str) -> None:
-    system, bar, code = value.partition("|")
-    if not bar:
-        system, code = "", value
-    if system not in ("", CATEGORY_SYSTEM) or code != "laboratory":
-        raise Invalid(
-            400,
-            [
-                issue(
-                    "not-supported",
-                    "category: only laboratory results are served (vital signs are not yet)",
-                    "category",
-                )
-            ],
-        )
-
-
 def observations_of(samples: list[Sample], codes: set[str] | None) -> list[dict[str, Any]]:
     """Every verified result of these samples (``lab.queries.access_reported_samples``),
     in their order."""

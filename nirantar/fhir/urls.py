@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from nirantar.fhir import views
+from nirantar.fhir import clinical_views, views
 
 urlpatterns = [
     path("", views.transaction_bundle, name="fhir-transaction"),
@@ -15,6 +15,18 @@ urlpatterns = [
     path("ServiceRequest/<str:key>", views.service_request, name="fhir-service-request"),
     path("DiagnosticReport", views.diagnostic_reports, name="fhir-diagnostic-reports"),
     path("DiagnosticReport/<str:report>", views.diagnostic_report, name="fhir-diagnostic-report"),
+    path("Condition", clinical_views.conditions_search, name="fhir-conditions"),
+    path("Condition/<str:condition>", clinical_views.condition_read, name="fhir-condition"),
+    path(
+        "MedicationRequest",
+        clinical_views.medication_requests_search,
+        name="fhir-medication-requests",
+    ),
+    path(
+        "MedicationRequest/<str:medication>",
+        clinical_views.medication_request_read,
+        name="fhir-medication-request",
+    ),
     path("Location", views.locations, name="fhir-locations"),
     path("Location/<str:location>", views.location, name="fhir-location"),
     path("Composition/<str:composition>", views.composition, name="fhir-composition"),

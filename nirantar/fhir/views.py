@@ -23,21 +23,23 @@ from django.views.decorators.csrf import csrf_exempt
 from nirantar import timeutil
 from nirantar.accounts import permissions
 from nirantar.accounts.auth import RoleBearer
-from nirantar.accounts.permissions import Permission, public
+from nirantar.accounts.permissions import Permission, allowed, public, require
 from nirantar.errors import ActionError, NotFound, ValidationFailed
-from nirantar.fhir import capability, resources, search
+from nirantar.fhir import capability, entries, resources, search
 from nirantar.fhir import diagnostic_reports as diagnostic_report_resources
 from nirantar.fhir import documents as document_resources
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
 from nirantar.fhir import service_requests as service_request_resources
+from nirantar.fhir import vitals as vital_resources
 from nirantar.fhir.validation import Invalid, issue, outcome, problems
 from nirantar.lab import actions as lab_actions
 from nirantar.lab import queries as lab_queries
 from nirantar.lab.models import LabOrder, Result, Sample
 from nirantar.lab.permissions import READ_ORDERS, READ_REPORT
 from nirantar.ledger.writer import writing
+from nirantar.opd import queries as opd_queries
 from nirantar.opd.permissions import READ_CLINICAL
 from nirantar.printing.renderer import RendererUnavailable
 from nirantar.registration import actions as registration
@@ -411,28 +413,75 @@ def encounter(request: HttpRequest, visit: str) -> HttpResponse:
 OBSERVATION_PARAMS = ("patient", "subject", "category", "code")
 
 
-@operation({"GET": (READ_REPORT,)})
+@operation({"GET": (READ_REPORT, READ_CLINICAL, READ_CHART)})
 def observations(request: HttpRequest) -> HttpResponse:
-    """A patient's verified laboratory results: one audited read of the patient, recorded as
-    the laboratory's reads are (the right to read reports, not to read the record)."""
+    """A patient's verified laboratory results (the right to read reports, not the record)
+    and vital signs (the OPD's or the wards' right to read the record). ``category`` asks
+    for one and needs its right; without it, whatever the caller's rights allow. Each part
+    is an audited read of the patient through its own module's accessor."""
     params = search.read_params(request.GET, OBSERVATION_PARAMS, ("patient", "subject"))
     count, offset = search.paging(params)
     uhid = _search_uhid(encounter_resources.patient_param(params))
-    if params.get("category"):
-        observation_resources.category_param(params["category"])
+    category = vital_resources.category_param(params["category"]) if params.get("category") else ""
     codes = observation_resources.loinc_param(params["code"]) if params.get("code") else None
-    samples = lab_queries.access_reported_samples(
-        request.user, uhid, action="observation.search", via="fhir", request=request
-    )
-    found = observation_resources.observations_of(samples, codes)
+    parts = vital_resources.code_param(params["code"]) if params.get("code") else None
+    user = request.user
+    clinical = allowed(user, READ_CLINICAL.name), allowed(user, READ_CHART.name)
+    if category == "laboratory":
+        require(user, READ_REPORT.name, request)
+    if category == "vital-signs" and not any(clinical):
+        require(user, READ_CLINICAL.name, request)
+    found: list[dict[str, Any]] = []
+    if category != "vital-signs" and allowed(user, READ_REPORT.name):
+        samples = lab_queries.access_reported_samples(
+            user, uhid, action="observation.search", via="fhir", request=request
+        )
+        found += observation_resources.observations_of(samples, codes)
+    if category != "laboratory":
+        found += _vital_signs(request, uhid, parts, *clinical)
     page = [(r["id"], r) for r in found[offset : offset + count]]
     return fhir_response(searchset(request, "Observation", params, page, len(found), offset, count))
 
 
-@operation({"GET": (READ_REPORT,)})
+def _vital_signs(
+    request: HttpRequest, uhid: str, parts: set[str] | None, opd: bool, ward: bool
+) -> list[dict[str, Any]]:
+    """The patient's vital signs that stand, newest first: the OPD's if ``opd``, the
+    stays' if ``ward``, each read through its module's audited accessor."""
+    readings: list[vital_resources.Reading] = []
+    try:
+        if opd:
+            visits, views = opd_queries.access_entries(
+                request.user,
+                uhid,
+                kinds=vital_resources.KINDS,
+                action="observation.search",
+                via="fhir",
+                request=request,
+            )
+            current = [v for v in views if v.current]
+            readings += vital_resources.of_opd(current, {v.visit_no for v in visits})
+        if ward:
+            stays = ward_queries.access_stays(
+                request.user, uhid, action="observation.search", via="fhir", request=request
+            )
+            for stay in stays:
+                rows = ward_queries.stay_entries(stay, "vitals")
+                every = vital_resources.ward_readings(stay, rows)
+                readings += [r for r in every if r.status != "entered-in-error"]
+    except NotFound:
+        return []  # nobody registered under the UHID: nothing read, nothing audited
+    return vital_resources.newest_first(vital_resources.observations(readings, parts))
+
+
+@operation({"GET": (READ_REPORT, READ_CLINICAL, READ_CHART)})
 def observation(request: HttpRequest, observation: str) -> HttpResponse:
-    """One verified result, read through the laboratory's ``access_sample`` (audited)."""
+    """One verified result, read through the laboratory's ``access_sample``; or one vital
+    sign, through the OPD's ``access_entry`` or the wards' ``access_stay_entry`` (audited)."""
     missing = NotFound(f"no Observation/{observation[:40]}")
+    vital = entries.parse(vital_resources.ID, observation)
+    if vital:
+        return _vital_sign(request, vital[0], vital[1], missing)
     number = observation_resources.result_id(observation)
     row = Result.objects.filter(result_id=number).first() if number else None
     sample = (
@@ -442,11 +491,43 @@ def observation(request: HttpRequest, observation: str) -> HttpResponse:
     )
     if row is None or sample is None or row not in observation_resources.verified(sample):
         raise missing
+    require(request.user, READ_REPORT.name, request)
     sample, _ = lab_queries.access_sample(
         request.user, sample.accession, action="lab.result", via="fhir", request=request
     )
     encounter = observation_resources.encounters_of_samples([sample]).get(sample.accession, "")
     return fhir_response(observation_resources.observation(row, sample, encounter))
+
+
+def _vital_sign(request: HttpRequest, entry_id: str, part: str, missing: NotFound) -> HttpResponse:
+    kinds = vital_resources.KINDS
+    try:
+        view, visit = opd_queries.access_entry(
+            request.user,
+            entry_id,
+            kinds=kinds,
+            action="observation.read",
+            via="fhir",
+            request=request,
+        )
+        reading = vital_resources.opd_reading(view, visit.visit_no if visit else "")
+    except NotFound:
+        try:
+            row, stay, rows = ward_queries.access_stay_entry(
+                request.user,
+                entry_id,
+                kind="vitals",
+                action="observation.read",
+                via="fhir",
+                request=request,
+            )
+        except NotFound as exc:
+            raise missing from exc
+        [reading] = [r for r in vital_resources.ward_readings(stay, rows) if r.entry_id == entry_id]
+    found = vital_resources.observation(reading, part, entries.names({reading.actor}))
+    if found is None:
+        raise missing
+    return fhir_response(found)
 
 
 SERVICE_REQUEST_PARAMS = ("patient", "subject", "encounter")

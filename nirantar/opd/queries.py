@@ -20,6 +20,7 @@ from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
 from nirantar.accounts.auth import client_address
+from nirantar.errors import NotFound
 from nirantar.lab import queries as lab
 from nirantar.lab.models import LabOrder
 from nirantar.opd.actions import Place, place_of
@@ -271,6 +272,43 @@ def access_timeline(user: Any, uhid_text: str, *, via: str, request: Any = None)
         user, uhid_text, action="patient.timeline", via=via, request=request
     )
     return timeline(patient)
+
+
+def patient_entries(uhid: str, kinds: tuple[str, ...], visit: str = "") -> list[EntryView]:
+    """A patient's entries of ``kinds`` (of every visit, or of ``visit``), each with what
+    became of it (corrected, struck), oldest first. Not audited: for a caller that has
+    audited the read (``access_entries``), or that audits it itself (a document it builds)."""
+    rows = Entry.objects.filter(uhid=uhid, kind__in=(*kinds, "struck"))
+    if visit:
+        rows = rows.filter(visit=visit)
+    return [v for v in entry_views(_rows(rows)) if v.kind in kinds]
+
+
+def access_entries(
+    user: Any, uhid_text: str, *, kinds: tuple[str, ...], action: str, via: str, request: Any = None
+) -> tuple[list[Visit], list[EntryView]]:
+    """A patient's visits and entries of ``kinds``, if ``user`` may read the clinical record;
+    the read is audited (NotFound, nothing audited, for nobody registered)."""
+    permissions.require(user, READ_CLINICAL.name, request)
+    patient = registration.access_patient(user, uhid_text, action=action, via=via, request=request)
+    visits = list(Visit.objects.filter(uhid=patient.uhid))
+    return visits, patient_entries(patient.uhid, kinds)
+
+
+def access_entry(
+    user: Any, entry_id: str, *, kinds: tuple[str, ...], action: str, via: str, request: Any = None
+) -> tuple[EntryView, Visit | None]:
+    """One entry of ``kinds`` with what became of it, and its visit (only a visit of the
+    entry's own patient), if ``user`` may read the clinical record; the read is audited."""
+    row = Entry.objects.filter(entry_id=entry_id, kind__in=kinds).first()
+    if row is None:
+        raise NotFound(f"no entry {entry_id[:60]}")
+    permissions.require(user, READ_CLINICAL.name, request)
+    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    [view] = [
+        v for v in patient_entries(row.uhid, kinds, row.visit) if v.entry.entry_id == entry_id
+    ]
+    return view, Visit.objects.filter(visit_no=row.visit, uhid=row.uhid).first()
 
 
 # -- queues ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
 from nirantar.accounts.auth import client_address
-from nirantar.errors import ValidationFailed
+from nirantar.errors import NotFound, ValidationFailed
 from nirantar.lab.models import LabOrder
 from nirantar.registration import queries as registration
 from nirantar.registration.models import Patient, age_on
@@ -225,6 +225,46 @@ def access_admission(
         address=client_address(request) if request is not None else "",
     )
     return admission, registration.get_patient(admission.uhid)
+
+
+def stay_entries(admission: Admission, kind: str) -> list[WardEntry]:
+    """A stay's chart entries of ``kind`` (only its own patient's), oldest first. Not
+    audited: for a caller that has audited the read (``access_stays``), or audits it."""
+    return list(
+        WardEntry.objects.filter(
+            admission_no=admission.admission_no, uhid=admission.uhid, kind=kind
+        ).order_by("at_ms", "entry_id")
+    )
+
+
+def access_stays(
+    user: Any, uhid_text: str, *, action: str, via: str, request: Any = None
+) -> list[Admission]:
+    """A patient's stays, if ``user`` may read the chart; the read is audited (NotFound,
+    nothing audited, for nobody registered)."""
+    permissions.require(user, READ_CHART.name, request)
+    patient = registration.access_patient(user, uhid_text, action=action, via=via, request=request)
+    return list(Admission.objects.filter(uhid=patient.uhid, is_admitted=True))
+
+
+def access_stay_entry(
+    user: Any, entry_id: str, *, kind: str, action: str, via: str, request: Any = None
+) -> tuple[WardEntry, Admission, list[WardEntry]]:
+    """One chart entry of ``kind``, its stay, and the stay's entries of that kind (to tell
+    whether a later one corrects it), if ``user`` may read the chart; the read is audited."""
+    row = WardEntry.objects.filter(entry_id=entry_id, kind=kind).first()
+    admission = (
+        Admission.objects.filter(
+            admission_no=row.admission_no, uhid=row.uhid, is_admitted=True
+        ).first()
+        if row
+        else None
+    )
+    if row is None or admission is None:
+        raise NotFound(f"no chart entry {entry_id[:60]}")
+    permissions.require(user, READ_CHART.name, request)
+    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    return row, admission, stay_entries(admission, kind)
 
 
 def open_admissions(ward: str = "") -> list[Admission]:

@@ -81,11 +81,27 @@ def fuzz_fhir(fhir_as, records):
 
 @pytest.fixture
 def clinical_fuzz(fhir_as, records, registered, visit, admit, api_as, doctor):
-    """Records may read encounters, orders, results, reports and beds; a patient with a
-    visit (with a lab order) and a stay."""
-    admit(registered["uhid"], "MW1-01", source="opd", visit=visit)
-    ordered = api_as(doctor).post(f"/api/v1/visits/{visit}/lab-orders", {"tests": ["CBC"]})
+    """Records may read encounters, orders, results, reports, beds and the record; a patient
+    with a visit (a lab order, a diagnosis, a prescription, vitals) and a stay (a diagnosis,
+    charted vitals)."""
+    doc = api_as(doctor)
+    v = f"/api/v1/visits/{visit}"
+    ordered = doc.post(f"{v}/lab-orders", {"tests": ["CBC"]})
     assert ordered.status_code == 201, ordered.content
+    for path, body in (
+        ("diagnoses", {"code": "E11.9"}),
+        ("vitals", {"bp_systolic": 120, "bp_diastolic": 80, "weight_kg": 60, "height_cm": 160}),
+        (
+            "prescriptions",
+            {"items": [{"drug": "MET500", "dose": "1", "frequency": "BD", "duration_days": 5}]},
+        ),
+    ):
+        assert doc.post(f"{v}/{path}", body).status_code == 201
+    stay = admit(registered["uhid"], "MW1-01", source="opd", visit=visit, diagnosis="Fever")
+    charted = doc.post(
+        f"/api/v1/admissions/{stay}/entries", {"kind": "vitals", "data": {"pulse": 90}}
+    )
+    assert charted.status_code == 201
     return fhir_as(records), registered["uhid"]
 
 
@@ -99,8 +115,17 @@ CLINICAL_PARAMS = [
     "encounter",
     "_count",
     "date",
+    "status",
 ]
-CLINICAL_KINDS = ["Encounter", "Observation", "Location", "ServiceRequest", "DiagnosticReport"]
+CLINICAL_KINDS = [
+    "Encounter",
+    "Observation",
+    "Location",
+    "ServiceRequest",
+    "DiagnosticReport",
+    "Condition",
+    "MedicationRequest",
+]
 clinical_values = st.one_of(
     st.text(max_size=25),
     st.sampled_from(
@@ -109,6 +134,9 @@ clinical_values = st.one_of(
             "laboratory",
             "vital-signs",
             "http://loinc.org|718-7",
+            "8867-4,85354-9",
+            "Encounter/OP-",
+            "IP-101-0000001-",
             "718-7,",
             "|",
             "ward",
@@ -187,6 +215,8 @@ def test_searching_clinical_resources_never_answers_with_a_server_error(
                 "OP-101-0000001-",
                 "lo-101-0000001-3-",
                 "S-",
+                "opd-a.1",
+                "vs-a.1-",
             ]
         ).flatmap(lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)),
         st.sampled_from(

@@ -28,7 +28,7 @@ def test_it_says_fhir_4_0_1_and_what_is_implemented(fhir_as):
     assert {p["name"] for p in observation["searchParam"]} >= {"patient", "category", "code"}
     assert location["type"] == "Location"
     assert {p["name"] for p in location["searchParam"]} >= {"type", "partof"}
-    for kind in ("ServiceRequest", "DiagnosticReport"):
+    for kind in ("ServiceRequest", "DiagnosticReport", "Condition", "MedicationRequest"):
         assert {i["code"] for i in by_type[kind]["interaction"]} == {"read", "search-type"}
         assert {p["name"] for p in by_type[kind]["searchParam"]} == {
             "patient",
@@ -49,7 +49,7 @@ def test_it_serves_json_only(fhir_as):
 
 
 def test_an_unknown_resource_type_is_a_404_operation_outcome(fhir_as):
-    response = fhir_as(None).get("/fhir/Condition/1")
+    response = fhir_as(None).get("/fhir/Procedure/1")
     assert response.status_code == 404
     assert response.json()["issue"][0]["code"] == "not-found"
 

@@ -128,7 +128,7 @@ def test_bad_searches_are_400_and_unknown_ids_404(fhir_as, doctor, lab_results):
     for query in (
         "",
         "code=718-7",
-        f"patient={uhid}&category=vital-signs",
+        f"patient={uhid}&category=imaging",
         f"patient={uhid}&code=http://snomed.info/sct|1",
         f"patient={uhid}&value-quantity=5",
     ):
