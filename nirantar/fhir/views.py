@@ -26,10 +26,12 @@ from nirantar.accounts.auth import RoleBearer
 from nirantar.accounts.permissions import Permission, allowed, public, require
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, entries, resources, search
+from nirantar.fhir import conditions as condition_resources
 from nirantar.fhir import diagnostic_reports as diagnostic_report_resources
 from nirantar.fhir import documents as document_resources
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
+from nirantar.fhir import medications as medication_resources
 from nirantar.fhir import observations as observation_resources
 from nirantar.fhir import service_requests as service_request_resources
 from nirantar.fhir import vitals as vital_resources
@@ -39,6 +41,7 @@ from nirantar.lab import queries as lab_queries
 from nirantar.lab.models import LabOrder, Result, Sample
 from nirantar.lab.permissions import READ_ORDERS, READ_REPORT
 from nirantar.ledger.writer import writing
+from nirantar.opd import prescription as opd_prescription
 from nirantar.opd import queries as opd_queries
 from nirantar.opd.permissions import READ_CLINICAL
 from nirantar.printing.renderer import RendererUnavailable
@@ -675,6 +678,8 @@ def _document(request: HttpRequest, key: str) -> document_resources.Document:
         return document_resources.discharge_summary(
             found,
             _pdf(ward_documents.discharge_summary_pdf, found),
+            conditions=condition_resources.of_admission(found.admission),
+            vitals=vital_resources.of_admission(found.admission),
             reports=reports,
             verifiers=verifiers,
         )
@@ -698,7 +703,30 @@ def _document(request: HttpRequest, key: str) -> document_resources.Document:
             results,
             document_resources.encounter_of(encounter, sample.uhid) if encounter else None,
         )
-    raise NotFound(f"{kind.profile} documents are not served yet")
+    try:
+        record, patient = opd_queries.access_record(
+            request.user, number, action=f"opd.{kind.prefix}", via="fhir", request=request
+        )
+    except ValidationFailed as exc:
+        raise missing from exc
+    visit = record.visit
+    medicines = medication_resources.of_visit(visit)
+    if kind is document_resources.PRESCRIPTION:
+        pdf = _pdf(lambda r: opd_prescription.prescription_pdf(r, patient), record)
+        built = document_resources.prescription(record, patient, medicines, pdf)
+    else:
+        built = document_resources.op_consult(
+            record,
+            patient,
+            allergies=opd_queries.standing(visit.uhid)[0],
+            conditions=condition_resources.of_visit(visit),
+            medicines=medicines,
+            vitals=vital_resources.of_visit(visit),
+            requests=service_request_resources.of_visit(visit),
+        )
+    if built is None:
+        raise NotFound(f"nothing for a {kind.title.lower()} was recorded at {visit.visit_no} yet")
+    return built
 
 
 def _collected(sample: Any) -> tuple[int, str]:

@@ -1,7 +1,6 @@
 """GET /fhir/Composition/{id} and /$document - ABDM health-record documents (NRCeS)."""
 
 import base64
-import importlib.util
 import re
 from typing import Any
 
@@ -13,12 +12,6 @@ from nirantar.fhir.documents import CONFIDENTIALITY, LOINC, NRCES, SCT, URI_SYST
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
-# OPConsultRecord, PrescriptionRecord and the discharge summary's diagnoses and vitals need
-# the Condition, MedicationRequest and vital-sign builders (nirantar.fhir.conditions, ...).
-needs_clinical = pytest.mark.skipif(
-    importlib.util.find_spec("nirantar.fhir.conditions") is None,
-    reason="the clinical builders are not merged yet",
-)
 
 SUMMARY = {
     "type": "normal",
@@ -310,7 +303,6 @@ def test_a_discharge_summary_lists_the_stays_issued_reports(fhir_as, doctor, cha
     assert [by_url[r["reference"]]["resourceType"] for r in report["result"]] == ["Observation"] * 3
 
 
-@needs_clinical
 def test_a_discharge_summary_holds_the_stays_diagnoses_vitals_and_reports(
     fhir_as, doctor, nurse, charted_stay
 ):
@@ -378,7 +370,6 @@ def consultation(registered, visit, api_as, doctor, nurse) -> dict[str, Any]:
     }
 
 
-@needs_clinical
 def test_an_opd_consultation_is_a_whole_op_consult_record(
     fhir_as, doctor, nurse, consultation, api_as
 ):
@@ -428,7 +419,6 @@ def test_an_opd_consultation_is_a_whole_op_consult_record(
     )
 
 
-@needs_clinical
 def test_a_prescription_is_a_prescription_record_with_the_printed_pdf(
     fhir_as, doctor, consultation, api_as
 ):
@@ -467,7 +457,6 @@ def test_a_prescription_is_a_prescription_record_with_the_printed_pdf(
     assert again["meta"]["versionId"] != body["meta"]["versionId"]
 
 
-@needs_clinical
 def test_opd_documents_are_audited_once_and_need_the_clinical_right(
     fhir_as, nurse, clerk, lab_tech, consultation
 ):
