@@ -6,8 +6,13 @@ Composition first. The Composition's id names the record it is made from:
 
 * ``dischargesummary-IP-...``: a discharged stay (DischargeSummaryRecord);
 * ``opconsult-OP-...`` and ``prescription-OP-...``: an OPD visit (OPConsultRecord,
-  PrescriptionRecord) - not built yet;
-* ``diagnosticreport-S-...``: a sample's report (DiagnosticReportRecord) - not built yet.
+  PrescriptionRecord);
+* ``diagnosticreport-S-...``: a sample's issued report (DiagnosticReportRecord).
+
+The resources come from the FHIR module's builders (conditions, medications, vitals,
+service_requests, diagnostic_reports, encounters); this module arranges them into
+sections and documents. Nothing here audits: the views read through the owning module's
+audited accessor first.
 
 Resources are built with relative references (``Patient/UHID``); ``bundle`` gives every
 entry a ``urn:uuid`` fullUrl and rewrites the references to them. The uuids are uuid5 of
@@ -41,6 +46,7 @@ from nirantar import timeutil
 from nirantar.accounts import queries as account_queries
 from nirantar.fhir import diagnostic_reports
 from nirantar.fhir import encounters as encounter_resources
+from nirantar.fhir import entries as clinical_entries
 from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
 from nirantar.fhir.resources import ABHA_SYSTEM, IDENTIFIER_TYPES, patient_resource
@@ -681,12 +687,6 @@ OP_CONSULT_SLICES = [
 ]
 ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
-ENTRY_SYSTEM = "urn:nirantar:clinical-entry"  # as nirantar.fhir.entries names an OPD entry
-APPOINTMENT_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-
-
-def _entry_key(entry_id: str) -> str:
-    return entry_id.replace(":", ".")
 
 
 def allergy(view: Any, visit: str) -> dict[str, Any]:
@@ -696,8 +696,8 @@ def allergy(view: Any, visit: str) -> dict[str, Any]:
     entry, data = view.entry, view.data
     resource: dict[str, Any] = {
         "resourceType": "AllergyIntolerance",
-        "id": "opd-" + _entry_key(entry.entry_id),
-        "identifier": [{"system": ENTRY_SYSTEM, "value": entry.entry_id}],
+        "id": "opd-" + clinical_entries.key(entry.entry_id),
+        "identifier": clinical_entries.identifier(entry.entry_id),
         "clinicalStatus": concept(ALLERGY_CLINICAL, "active", "Active"),
         "verificationStatus": concept(ALLERGY_VERIFICATION, "unconfirmed", "Unconfirmed"),
         "code": {"text": str(data.get("substance", ""))},
@@ -719,8 +719,8 @@ def follow_up(view: Any) -> dict[str, Any] | None:
         return None
     return {
         "resourceType": "Appointment",
-        "id": "opd-" + _entry_key(entry.entry_id) + "-follow-up",
-        "identifier": [{"system": ENTRY_SYSTEM, "value": entry.entry_id}],
+        "id": "opd-" + clinical_entries.key(entry.entry_id) + "-follow-up",
+        "identifier": clinical_entries.identifier(entry.entry_id),
         "status": "proposed",
         "description": str(view.data.get("text", "")) or "Follow-up visit",
         "requestedPeriod": [{"start": day, "end": day}],
