@@ -8,8 +8,9 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 SYSSTAMP := $(VENV)/.system-packages
+BENCHSTAMP := $(VENV)/.installed-bench
 
-.PHONY: install install-test system-packages demo test test-sqlite test-postgres lint bench messages clean
+.PHONY: install install-test install-bench system-packages demo test test-sqlite test-postgres lint bench messages clean
 
 install: $(STAMP)
 
@@ -22,6 +23,12 @@ install-test: $(TESTSTAMP) system-packages
 
 $(TESTSTAMP): $(STAMP)
 	$(PIP) install -c constraints.txt -e '.[test]'
+	touch $@
+
+install-bench: $(BENCHSTAMP) system-packages
+
+$(BENCHSTAMP): $(TESTSTAMP)
+	$(PIP) install -c constraints.txt -e '.[test,bench]'
 	touch $@
 
 # Debian packages the node uses: Chromium renders slips, Noto fonts draw Hindi,
@@ -73,7 +80,7 @@ lint: install-test
 	$(BIN)/ruff format --check nirantar tests bench scripts
 	NIRANTAR_TEST_NO_PG=1 $(BIN)/mypy nirantar/ledger
 
-bench: install-test
+bench: install-bench
 	$(BIN)/python -m bench.run
 
 # Recompile Hindi translations after editing nirantar/locale/hi/LC_MESSAGES/django.po.

@@ -178,6 +178,9 @@ PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)
 # The ABDM gateway: a dotted path to a class implementing registration.abdm.AbhaGateway.
 # Empty (the default): not connected; ABHAs are format-checked only.
 ABDM_GATEWAY = os.environ.get("NIRANTAR_ABDM_GATEWAY", "")
+# The FHIR identifier system of this hospital's UHIDs (a URI it owns), the same on every
+# node. Empty (the default): urn:nirantar:hospital:<genesis>:uhid, unique to the hospital.
+FHIR_UHID_SYSTEM = os.environ.get("NIRANTAR_FHIR_UHID_SYSTEM", "").strip()
 
 # Raise an alarm when this node's own events have reached no peer for this long.
 BACKLOG_ALARM_MINUTES = envint("NIRANTAR_BACKLOG_ALARM_MINUTES", 15)

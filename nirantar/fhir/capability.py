@@ -6,14 +6,15 @@ from typing import Any
 
 from nirantar import timeutil
 from nirantar.fhir.documents import NRCES, SERVED_DOCUMENTS
-from nirantar.fhir.resources import ABHA_SYSTEM, UHID_SYSTEM
+from nirantar.fhir.resources import ABHA_SYSTEM
 from nirantar.fhir.search import DEFAULT_COUNT, MAX_COUNT
 
 SEARCH_PARAMS = [
     (
         "identifier",
         "token",
-        f"{UHID_SYSTEM}|UHID or {ABHA_SYSTEM}|ABHA number (a bare value: either)",
+        f"the hospital's UHID system (as a Patient's identifier gives it)|UHID or "
+        f"{ABHA_SYSTEM}|ABHA number (a bare value: either)",
     ),
     ("name", "string", "any part of the name, in English or Hindi, as the counter finds it"),
     ("phone", "token", "the 10-digit mobile number (+91 optional)"),

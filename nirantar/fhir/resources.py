@@ -13,11 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
+
 from nirantar.fhir.validation import Invalid, issue
 from nirantar.registration.models import Patient
 
-# The hospital's UHID, as FHIR identifier system. One URI, defined here only.
-UHID_SYSTEM = "urn:nirantar:uhid"
+# The hospital's UHID as a FHIR identifier system. Every hospital running Nirantar numbers
+# its patients from 101-0000001-3, so the system must be the hospital's own: the URI its
+# operators set (NIRANTAR_FHIR_UHID_SYSTEM, the same on every node), or else one made from
+# the hash of the hospital's genesis, which every node of it holds and no other hospital
+# shares. See ``uhid_system``.
+UHID_SYSTEM_FORMAT = "urn:nirantar:hospital:{genesis}:uhid"
 # The ABHA number (14 digits, shown XX-XXXX-XXXX-XXXX), as NRCeS's examples write it.
 ABHA_SYSTEM = "https://healthid.ndhm.gov.in"
 # Also accepted on input: the same namespace after the ndhm -> abdm rename.
@@ -54,6 +60,21 @@ def format_abha(digits: str) -> str:
     return f"{digits[:2]}-{digits[2:6]}-{digits[6:10]}-{digits[10:]}"
 
 
+def _genesis_system() -> str:
+    from nirantar.ledger.models import Origin
+
+    authority = Origin.objects.filter(name="authority").first()
+    if authority is None or not authority.enrolment_hash:
+        # A node still joining knows no hospital yet; it serves no patients either.
+        raise RuntimeError("this node has not joined a hospital: it has no UHID system")
+    return UHID_SYSTEM_FORMAT.format(genesis=authority.enrolment_hash[:16])
+
+
+def uhid_system() -> str:
+    """This hospital's UHID identifier system (see ``UHID_SYSTEM_FORMAT``)."""
+    return settings.FHIR_UHID_SYSTEM or _genesis_system()
+
+
 def abha_digits(value: str) -> str:
     return re.sub(r"[\s\-]", "", value)
 
@@ -65,7 +86,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
         {
             "use": "official",
             "type": {"coding": [{"system": IDENTIFIER_TYPES, "code": "MR"}], "text": "UHID"},
-            "system": UHID_SYSTEM,
+            "system": uhid_system(),
             "value": patient.uhid,
         }
     ]
@@ -222,7 +243,7 @@ def _abha(resource: dict[str, Any]) -> tuple[set[int], str | None]:
         where = f"Patient.identifier[{i}]"
         system = _string(ident.get("system"), f"{where}.system")
         value = _string(ident.get("value"), f"{where}.value")
-        if system == UHID_SYSTEM:
+        if system == uhid_system():
             raise _refuse(
                 "a UHID is given by the node that registers the patient; leave it out",
                 where,

@@ -21,8 +21,8 @@ from nirantar.fhir.resources import (
     ABHA_SYSTEMS,
     GENDER_TO_SEX,
     GENDERS,
-    UHID_SYSTEM,
     abha_digits,
+    uhid_system,
 )
 from nirantar.fhir.validation import Invalid, issue
 from nirantar.registration import queries, rules
@@ -149,7 +149,7 @@ def _identifier(value: str) -> dict[str, Any]:
     if not bar:
         system, code = "", value
     code = code.strip()
-    if system == UHID_SYSTEM:
+    if system == uhid_system():
         try:
             return {"uhid": parse_uhid(code)}
         except ValidationFailed as exc:

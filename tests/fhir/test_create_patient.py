@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from nirantar.fhir.resources import uhid_system
 from tests.fhir.conftest import asha
 
 
@@ -53,7 +54,7 @@ def test_a_hindi_only_name_is_registered_as_the_hindi_name(clerk_fhir, clerk_api
         ({"name": [{"text": "R2-D2"}]}, "Patient.name"),
         ({"telecom": [{"system": "phone", "value": "12345"}]}, "Patient.telecom"),
         ({"identifier": [{"system": "https://healthid.ndhm.gov.in", "value": "12"}]}, None),
-        ({"identifier": [{"system": "urn:nirantar:uhid", "value": "101-0000001-3"}]}, None),
+        ({"identifier": [{"system": "OUR-UHID-SYSTEM", "value": "101-0000001-3"}]}, None),
         ({"deceasedBoolean": True}, "Patient.deceased"),
         ({"active": False}, "Patient.active"),
         ({"address": [{"state": "Atlantis"}]}, "Patient.address"),
@@ -63,7 +64,8 @@ def test_a_business_rule_refusal_is_422_and_writes_nothing(
     clerk_fhir, snapshot, change, expression
 ):
     before = snapshot()
-    response = clerk_fhir.post("/fhir/Patient", asha(**change))
+    body = json.loads(json.dumps(asha(**change)).replace("OUR-UHID-SYSTEM", uhid_system()))
+    response = clerk_fhir.post("/fhir/Patient", body)
     assert response.status_code == 422, response.content
     issue = response.json()["issue"][0]
     assert issue["code"] in ("business-rule", "not-supported")

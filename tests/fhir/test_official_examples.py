@@ -11,6 +11,7 @@ number is kept - see test_create_patient.py.
 
 import pytest
 
+from nirantar.fhir.resources import uhid_system
 from nirantar.registration.models import Patient
 from tests.fhir.conftest import EXAMPLES, example
 
@@ -53,7 +54,7 @@ def test_an_accepted_example_reads_back_with_its_name_intact(clerk_fhir, name):
                 ],
                 "text": "UHID",
             },
-            "system": "urn:nirantar:uhid",
+            "system": uhid_system(),
             "value": uhid,
         }
     ]

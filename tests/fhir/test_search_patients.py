@@ -5,9 +5,9 @@ from urllib.parse import quote
 import pytest
 
 from nirantar.accounts.models import AuditEntry
+from nirantar.fhir.resources import uhid_system
 from tests.fhir.conftest import asha
 
-UHID = "urn:nirantar:uhid"
 ABHA = "https://healthid.ndhm.gov.in"
 
 
@@ -32,7 +32,8 @@ def ids(response):
 
 def test_it_finds_by_uhid_and_by_abha_number(clerk_fhir, made):
     bare = made["ram"].replace("-", "")
-    assert ids(clerk_fhir.get(f"/fhir/Patient?identifier={UHID}|{made['ram']}")) == [made["ram"]]
+    ours = uhid_system()
+    assert ids(clerk_fhir.get(f"/fhir/Patient?identifier={ours}|{made['ram']}")) == [made["ram"]]
     assert ids(clerk_fhir.get(f"/fhir/Patient?identifier={bare}")) == [made["ram"]]
     for abha in ("91-5101-6530-5101", "91510165305101"):
         found = ids(clerk_fhir.get(f"/fhir/Patient?identifier={ABHA}|{abha}"))
@@ -45,7 +46,7 @@ def test_an_identifier_of_another_system_matches_nobody(clerk_fhir, made):
 
 def test_a_uhid_with_a_wrong_check_digit_is_a_400(clerk_fhir, made):
     bad = made["ram"][:-1] + str((int(made["ram"][-1]) + 3) % 10)
-    response = clerk_fhir.get(f"/fhir/Patient?identifier={UHID}|{bad}")
+    response = clerk_fhir.get(f"/fhir/Patient?identifier={uhid_system()}|{bad}")
     assert response.status_code == 400
     assert "check digit" in response.json()["issue"][0]["diagnostics"]
 
@@ -160,3 +161,24 @@ def test_an_empty_identifier_or_phone_matches_nobody_not_everyone(clerk_fhir, ma
         response = clerk_fhir.get(f"/fhir/Patient?{query}")
         assert response.status_code == 200, query
         assert response.json()["total"] == 0, query
+
+
+def test_the_uhid_system_is_the_hospitals_own(clerk_fhir, made, settings):
+    """Every hospital numbers from 101-0000001-3: its UHIDs carry a system no other hospital
+    has - the genesis's by default, or the URI its operators set."""
+    from nirantar import operations
+
+    genesis = operations.status()["genesis"]
+    assert uhid_system() == f"urn:nirantar:hospital:{genesis[:16]}:uhid"
+    read = clerk_fhir.get(f"/fhir/Patient/{made['ram']}").json()
+    assert read["identifier"][0]["system"] == uhid_system()
+    another = f"urn:nirantar:hospital:{'0' * 16}:uhid"
+    assert ids(clerk_fhir.get(f"/fhir/Patient?identifier={another}|{made['ram']}")) == []
+
+    settings.FHIR_UHID_SYSTEM = "https://hospital.example.in/fhir/uhid"
+    read = clerk_fhir.get(f"/fhir/Patient/{made['ram']}").json()
+    assert read["identifier"][0]["system"] == "https://hospital.example.in/fhir/uhid"
+    found = clerk_fhir.get(
+        f"/fhir/Patient?identifier=https://hospital.example.in/fhir/uhid|{made['ram']}"
+    )
+    assert ids(found) == [made["ram"]]
