@@ -49,7 +49,7 @@ from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import entries as clinical_entries
 from nirantar.fhir import locations as location_resources
 from nirantar.fhir import observations as observation_resources
-from nirantar.fhir.resources import ABHA_SYSTEM, IDENTIFIER_TYPES, patient_resource
+from nirantar.fhir.resources import ABHA_SYSTEM, IDENTIFIER_TYPES, patient_resource, uhid_system
 from nirantar.registration.models import Patient, Visit
 from nirantar.wards.models import Admission
 
@@ -65,8 +65,6 @@ URI_SYSTEM = "urn:ietf:rfc:3986"
 STAFF_SYSTEM = "urn:nirantar:staff"
 MEDICAL_REGISTRATION_SYSTEM = "urn:nirantar:medical-registration"
 HOSPITAL_ID = "hospital"
-# Every document's uuids are made in this namespace (uuid5 of "Type/id").
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:nirantar:fhir")
 XHTML = "http://www.w3.org/1999/xhtml"
 # Characters XML 1.0 cannot hold (a narrative div is XHTML).
 NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -372,8 +370,16 @@ def in_slice_order(
     return sorted(sections, key=place)
 
 
-def urn(key: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(NAMESPACE, key)}"
+def namespace() -> uuid.UUID:
+    """The hospital's namespace for its documents' uuids: made from its own UHID system,
+    so that Patient/101-0000001-3 of two hospitals (both number from there) never share a
+    fullUrl."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, uhid_system())
+
+
+def urn(key: str, space: uuid.UUID | None = None) -> str:
+    """``urn:uuid:`` and uuid5 of ``key`` (``Type/id``) in the hospital's namespace."""
+    return f"urn:uuid:{uuid.uuid5(space or namespace(), key)}"
 
 
 def _references(node: Any) -> Iterator[dict[str, Any]]:
@@ -425,7 +431,8 @@ def bundle(document: Document, base_url: str) -> dict[str, Any]:
         entries.setdefault(reference(resource), _profiled(copy.deepcopy(resource)))
     canonical = json.dumps(_without_payloads(list(entries.values())), sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    full_urls = {key: urn(key) for key in entries}
+    space = namespace()
+    full_urls = {key: urn(key, space) for key in entries}
     for resource in entries.values():
         for ref in _references(resource):
             target = ref["reference"]
@@ -444,7 +451,7 @@ def bundle(document: Document, base_url: str) -> dict[str, Any]:
             "profile": [NRCES + "DocumentBundle"],
             "security": [coding(CONFIDENTIALITY, "V", "very restricted")],
         },
-        "identifier": {"system": URI_SYSTEM, "value": urn(f"Bundle/{key}/{version}")},
+        "identifier": {"system": URI_SYSTEM, "value": urn(f"Bundle/{key}/{version}", space)},
         "type": "document",
         "timestamp": now,
         "entry": [{"fullUrl": full_urls[k], "resource": r} for k, r in entries.items()],
