@@ -554,3 +554,15 @@ def test_a_username_that_is_no_fhir_id_still_names_one_practitioner():
     odd = {practitioner_id(name) for name in ("dr_rao", "dr-rao", "dr rao", "x" * 150)}
     assert len(odd) == 4
     assert all(re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", key) for key in odd)
+
+
+def test_another_hospitals_document_of_the_same_numbers_has_other_uuids(
+    fhir_as, doctor, stay, settings
+):
+    """Every hospital numbers from 101-0000001-3: the uuids are made in the hospital's
+    own namespace (its UHID system), so two hospitals' documents never share a fullUrl."""
+    ours = document(fhir_as(doctor), f"dischargesummary-{stay}")
+    settings.FHIR_UHID_SYSTEM = "https://other-hospital.example.in/fhir/uhid"
+    theirs = document(fhir_as(doctor), f"dischargesummary-{stay}")
+    assert not {e["fullUrl"] for e in ours["entry"]} & {e["fullUrl"] for e in theirs["entry"]}
+    assert ours["identifier"] != theirs["identifier"]
