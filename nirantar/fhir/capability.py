@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nirantar import timeutil
+from nirantar.fhir.documents import NRCES, SERVED_DOCUMENTS
 from nirantar.fhir.resources import ABHA_SYSTEM
 from nirantar.fhir.search import DEFAULT_COUNT, MAX_COUNT
 
@@ -75,6 +76,22 @@ def _resource(
     }
 
 
+def composition() -> dict[str, Any]:
+    """ABDM documents: a Composition is read, and $document gives it as a document Bundle."""
+    resource = _resource("Composition", ["read"], [])
+    del resource["searchParam"]  # none: a document is found through its record's number
+    resource["supportedProfile"] = [NRCES + kind.profile for kind in SERVED_DOCUMENTS]
+    resource["operation"] = [
+        {
+            "name": "document",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Composition-document",
+            "documentation": "GET Composition/{id}/$document: the document Bundle (NRCeS "
+            "DocumentBundle); no parameters",
+        }
+    ]
+    return resource
+
+
 def statement(base_url: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
@@ -104,6 +121,7 @@ def statement(base_url: str) -> dict[str, Any]:
                     _resource("Location", ["read", "search-type"], LOCATION_PARAMS),
                     _resource("Condition", ["read", "search-type"], CLINICAL_PARAMS),
                     _resource("MedicationRequest", ["read", "search-type"], CLINICAL_PARAMS),
+                    composition(),
                 ],
                 "interaction": [{"code": "transaction"}],
             }

@@ -29,6 +29,8 @@ urlpatterns = [
     ),
     path("Location", views.locations, name="fhir-locations"),
     path("Location/<str:location>", views.location, name="fhir-location"),
+    path("Composition/<str:composition>", views.composition, name="fhir-composition"),
+    path("Composition/<str:composition>/$document", views.document, name="fhir-document"),
     # Everything else, newlines included (<path:> stops at one), is an OperationOutcome 404.
     re_path(r"^(?P<rest>[\s\S]+)$", views.not_found, name="fhir-not-found"),
 ]

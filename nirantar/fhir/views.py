@@ -21,13 +21,17 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from nirantar import timeutil
+from nirantar.accounts import permissions
 from nirantar.accounts.auth import RoleBearer
 from nirantar.accounts.permissions import Permission, allowed, public, require
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.fhir import capability, entries, resources, search
+from nirantar.fhir import conditions as condition_resources
 from nirantar.fhir import diagnostic_reports as diagnostic_report_resources
+from nirantar.fhir import documents as document_resources
 from nirantar.fhir import encounters as encounter_resources
 from nirantar.fhir import locations as location_resources
+from nirantar.fhir import medications as medication_resources
 from nirantar.fhir import observations as observation_resources
 from nirantar.fhir import service_requests as service_request_resources
 from nirantar.fhir import vitals as vital_resources
@@ -37,12 +41,15 @@ from nirantar.lab import queries as lab_queries
 from nirantar.lab.models import LabOrder, Result, Sample
 from nirantar.lab.permissions import READ_ORDERS, READ_REPORT
 from nirantar.ledger.writer import writing
+from nirantar.opd import prescription as opd_prescription
 from nirantar.opd import queries as opd_queries
 from nirantar.opd.permissions import READ_CLINICAL
+from nirantar.printing.renderer import RendererUnavailable
 from nirantar.registration import actions as registration
 from nirantar.registration import queries, rules
 from nirantar.registration.api import EMERGENCY_HEADER
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT, REGISTER
+from nirantar.wards import documents as ward_documents
 from nirantar.wards import queries as ward_queries
 from nirantar.wards.permissions import BOARD, READ_CHART
 
@@ -635,6 +642,125 @@ def location(request: HttpRequest, location: str) -> HttpResponse:
     if found is None:
         raise NotFound(f"no Location/{location[:40]}")
     return fhir_response(found)
+
+
+# Each kind of document checks its own right when it is read (a discharge summary the
+# chart's, a report the laboratory's); a token needs one of them to get that far.
+DOCUMENT_RULE = (READ_CHART, READ_CLINICAL, READ_REPORT)
+
+
+def _document(request: HttpRequest, key: str) -> document_resources.Document:
+    """The ABDM document a Composition id names, read through its module's audited
+    accessor (one audit entry per read)."""
+    missing = NotFound(
+        f"no Composition/{key[:40]}; ids are dischargesummary-IP-..., opconsult-OP-..., "
+        "prescription-OP-... or diagnosticreport-S-..."
+    )
+    parsed = document_resources.parse_id(key)
+    if parsed is None:
+        raise missing
+    kind, number = parsed
+    if kind is document_resources.DISCHARGE_SUMMARY:
+        try:
+            found = ward_queries.access_chart(
+                request.user, number, action="wards.discharge_summary", via="fhir", request=request
+            )
+        except ValidationFailed as exc:
+            raise missing from exc
+        if not found.admission.discharged:
+            raise NotFound(f"{found.admission.admission_no} is not discharged: no summary yet")
+        samples = lab_queries.samples_of_orders(found.orders)
+        reports, verifiers = document_resources.lab_reports(
+            sorted({s.accession: s for v in samples.values() for s in v}.values(), key=_collected),
+            with_pdf=False,
+            base=request.build_absolute_uri("/").rstrip("/"),
+        )
+        return document_resources.discharge_summary(
+            found,
+            _pdf(ward_documents.discharge_summary_pdf, found),
+            conditions=condition_resources.of_admission(found.admission),
+            vitals=vital_resources.of_admission(found.admission),
+            reports=reports,
+            verifiers=verifiers,
+        )
+    if kind is document_resources.DIAGNOSTIC_REPORT:
+        permissions.require(request.user, READ_REPORT.name, request)
+        try:
+            sample, patient = lab_queries.access_sample(
+                request.user, number, action="lab.report", via="fhir", request=request
+            )
+        except ValidationFailed as exc:
+            raise missing from exc
+        [found_reports, _] = document_resources.lab_reports([sample], with_pdf=True)
+        if patient is None or not found_reports:
+            raise NotFound(f"no issued report of {sample.accession} (none yet, or amended since)")
+        [(report, results)] = found_reports
+        encounter = report.get("encounter", {}).get("reference", "").removeprefix("Encounter/")
+        return document_resources.diagnostic_report(
+            sample,
+            patient,
+            report,
+            results,
+            document_resources.encounter_of(encounter, sample.uhid) if encounter else None,
+        )
+    try:
+        record, patient = opd_queries.access_record(
+            request.user, number, action=f"opd.{kind.prefix}", via="fhir", request=request
+        )
+    except ValidationFailed as exc:
+        raise missing from exc
+    visit = record.visit
+    medicines = medication_resources.of_visit(visit)
+    if kind is document_resources.PRESCRIPTION:
+        pdf = _pdf(lambda r: opd_prescription.prescription_pdf(r, patient), record)
+        built = document_resources.prescription(record, patient, medicines, pdf)
+    else:
+        built = document_resources.op_consult(
+            record,
+            patient,
+            allergies=opd_queries.standing(visit.uhid)[0],
+            conditions=condition_resources.of_visit(visit),
+            medicines=medicines,
+            vitals=vital_resources.of_visit(visit),
+            requests=service_request_resources.of_visit(visit),
+        )
+    if built is None:
+        raise NotFound(f"nothing for a {kind.title.lower()} was recorded at {visit.visit_no} yet")
+    return built
+
+
+def _collected(sample: Any) -> tuple[int, str]:
+    return (sample.collected_at_ms or 0, sample.accession)
+
+
+def _pdf(make: Callable[[Any], bytes], source: Any) -> bytes | None:
+    """The printed document, or None (logged) while printing is unavailable: the
+    document is still whole without its PDF."""
+    try:
+        return make(source)
+    except RendererUnavailable:
+        log.warning("a FHIR document is sent without its PDF: printing is unavailable")
+        return None
+
+
+@operation({"GET": DOCUMENT_RULE})
+def composition(request: HttpRequest, composition: str) -> HttpResponse:
+    """The Composition alone, its references relative (``Patient/UHID``, ...)."""
+    return fhir_response(_document(request, composition).composition)
+
+
+@operation({"GET": DOCUMENT_RULE})
+def document(request: HttpRequest, composition: str) -> HttpResponse:
+    """FHIR's ``$document``: the Composition and everything it references, as a
+    ``document`` Bundle (ABDM's unit of exchange)."""
+    unknown = sorted(set(request.GET) - {"_format"})
+    if unknown:
+        raise Invalid(
+            400,
+            [issue("not-supported", f"$document takes no parameters here ({unknown[0][:40]!r})")],
+        )
+    found = _document(request, composition)
+    return fhir_response(document_resources.bundle(found, request.build_absolute_uri("/fhir")))
 
 
 @public

@@ -202,7 +202,7 @@ def test_searching_clinical_resources_never_answers_with_a_server_error(
 
 @FUZZ
 @given(
-    kind=st.sampled_from(CLINICAL_KINDS),
+    kind=st.sampled_from([*CLINICAL_KINDS, "Composition"]),
     key=st.one_of(
         st.text(min_size=1, max_size=40),
         st.sampled_from(
@@ -219,8 +219,16 @@ def test_searching_clinical_resources_never_answers_with_a_server_error(
                 "vs-a.1-",
             ]
         ).flatmap(lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)),
+        st.sampled_from(
+            ["dischargesummary-IP-", "opconsult-OP-", "prescription-OP-", "diagnosticreport-S-"]
+        ).flatmap(lambda prefix: st.text(max_size=14).map(lambda rest: prefix + rest)),
     ),
+    operation=st.sampled_from(["", "/$document", "/$document?persist=true"]),
 )
-def test_reading_clinical_resources_never_answers_with_a_server_error(clinical_fuzz, kind, key):
+def test_reading_clinical_resources_never_answers_with_a_server_error(
+    clinical_fuzz, kind, key, operation
+):
     client, _ = clinical_fuzz
-    client.get(f"/fhir/{kind}/" + quote(key, safe=""))
+    client.get(
+        f"/fhir/{kind}/" + quote(key, safe="") + (operation if kind == "Composition" else "")
+    )
