@@ -128,23 +128,26 @@ def _drop_final_schwa(word: str) -> str:
 def _drop_schwas(word: str) -> str:
     """Drop the a's a Hindi speaker does not say, the same way for both scripts.
 
-    The final one after a consonant (राम is ram, Rama is ram, Sunita is sunit), then a
-    medial one between a vowel-consonant and a consonant (kamalesh -> kamlesh,
-    gurapreet -> gurpreet). Decisions are made on the word as it was, not cascaded.
+    The final one after a consonant (राम is ram, Rama is ram, Sunita is sunit), then,
+    from the right, a medial one between a vowel-consonant and a consonant-vowel
+    (kamalesh -> kamlesh, jasavant -> jasvant) or a consonant cluster such as pr or tr
+    (gurapreet -> gurpreet), but not before a nasal cluster (bhagavanti stays).
     """
-    word = _drop_final_schwa(word)
-    keep = []
-    for i, ch in enumerate(word):
-        if (
-            ch == "a"
-            and 2 <= i < len(word) - 1
-            and word[i - 1] not in _VOWELS
-            and word[i - 2] in _VOWELS
-            and word[i + 1] not in _VOWELS
-        ):
-            continue
-        keep.append(ch)
-    return "".join(keep)
+    w = list(_drop_final_schwa(word))
+    i = len(w) - 3
+    while i >= 2:
+        deletable = w[i] == "a" and w[i - 1] not in _VOWELS and w[i - 2] in _VOWELS
+        if deletable and w[i + 1] not in _VOWELS:
+            after = w[i + 2]
+            cluster = (
+                w[i + 1] not in "nm" and after in "rlyv" and i + 3 < len(w) and w[i + 3] in _VOWELS
+            )
+            if after in _VOWELS or cluster:
+                del w[i]
+                i -= 2
+                continue
+        i -= 1
+    return "".join(w)
 
 
 @lru_cache(maxsize=200_000)
@@ -234,6 +237,7 @@ def _word_similarity(a: str, b: str) -> tuple[float, bool]:
     return JaroWinkler.normalized_similarity(a, b), False
 
 
+@lru_cache(maxsize=100_000)  # common names meet again and again among the candidates
 def compare_names(left: tuple[str, ...], right: tuple[str, ...]) -> NameAgreement | None:
     """How well two names (as ``name_tokens``) agree, in any order; None if one is empty."""
     if not left or not right:
@@ -303,8 +307,9 @@ def _name_weight(agreement: NameAgreement, curve: Any) -> float:
     )
 
 
+@lru_cache(maxsize=100_000)
 def _best_names(
-    a: list[tuple[str, ...]], b: list[tuple[str, ...]], curve: Any
+    a: tuple[tuple[str, ...], ...], b: tuple[tuple[str, ...], ...], curve: Any
 ) -> NameAgreement | None:
     """The best agreement between any name of ``a`` and any of ``b``, with or without
     their weak middle words (a word dropped on one side only counts as extra)."""
@@ -342,13 +347,19 @@ class Record:
     mobile: str = ""
     district: str = ""
 
-    def names(self) -> list[tuple[str, ...]]:
-        keys = []
-        for name in (self.name_en, self.name_hi):
-            tokens = name_tokens(name)
-            if tokens and tokens not in keys:
-                keys.append(tokens)
-        return keys
+    def names(self) -> tuple[tuple[str, ...], ...]:
+        """The name's keys in each script it was written in (once if they agree)."""
+        return _names_of(self.name_en, self.name_hi)
+
+
+@lru_cache(maxsize=100_000)
+def _names_of(name_en: str, name_hi: str) -> tuple[tuple[str, ...], ...]:
+    keys: list[tuple[str, ...]] = []
+    for name in (name_en, name_hi):
+        tokens = name_tokens(name)
+        if tokens and tokens not in keys:
+            keys.append(tokens)
+    return tuple(keys)
 
 
 def from_patient(patient: Any) -> Record:
@@ -463,9 +474,101 @@ def _birth_evidence(a: Record, b: Record) -> Evidence:
     return Evidence("birth", "differs", detail, W_AGE_DIFFERS)
 
 
+@lru_cache(maxsize=100_000)
 def _mobile(number: str) -> str:
     digits = re.sub(r"\D", "", number or "")
     return digits[-10:] if len(digits) >= 10 else ""
+
+
+def _plain_evidence(a: Record, b: Record) -> list[Evidence]:
+    """The fields that need no name comparison: sex, birth, mobile, district (cheap)."""
+    evidence: list[Evidence] = []
+    if a.sex and b.sex:
+        if a.sex == b.sex:
+            evidence.append(Evidence("sex", "same", a.sex, W_SEX_SAME))
+        else:
+            evidence.append(Evidence("sex", "differs", f"{a.sex} vs {b.sex}", W_SEX_DIFFERS))
+    evidence.append(_birth_evidence(a, b))
+    ma, mb = _mobile(a.mobile), _mobile(b.mobile)
+    if ma and mb:
+        if ma == mb:
+            # Families share one phone: the same number is evidence, not proof.
+            evidence.append(Evidence("mobile", "same", ma, W_MOBILE_SAME))
+        else:
+            evidence.append(Evidence("mobile", "differs", f"{ma} vs {mb}", W_MOBILE_DIFFERS))
+    da, db = a.district.strip().lower(), b.district.strip().lower()
+    if da and db:
+        if da == db:
+            evidence.append(Evidence("district", "same", da, W_DISTRICT_SAME))
+        else:
+            evidence.append(Evidence("district", "differs", f"{da} vs {db}", W_DISTRICT_DIFFERS))
+    return evidence
+
+
+def _plain_weight(a: Record, b: Record) -> float:
+    """The sum of ``_plain_evidence`` weights without building the evidence (the screen
+    runs on every candidate). Birth, the one costly field, is left to the evidence."""
+    weight = 0.0
+    if a.sex and b.sex:
+        weight += W_SEX_SAME if a.sex == b.sex else W_SEX_DIFFERS
+    if a.birth_date is not None and b.birth_date is not None:
+        if a.birth_date == b.birth_date and not a.birth_estimated and not b.birth_estimated:
+            weight += W_BIRTH_SAME
+        else:
+            weight += _birth_evidence(a, b).weight
+    ma, mb = _mobile(a.mobile), _mobile(b.mobile)
+    if ma and mb:
+        weight += W_MOBILE_SAME if ma == mb else W_MOBILE_DIFFERS
+    da, db = a.district, b.district
+    if da and db:
+        weight += (
+            W_DISTRICT_SAME if da.strip().lower() == db.strip().lower() else (W_DISTRICT_DIFFERS)
+        )
+    return weight
+
+
+# The most the names (patient's and guardian's) can add: the top of their curves.
+_NAMES_AT_MOST = NAME_CURVE[-1][1] + GUARDIAN_CURVE[-1][1]
+
+
+def could_match(a: Record, b: Record, threshold: float = THRESHOLD) -> bool:
+    """False if ``compare(a, b)`` cannot reach ``threshold`` whatever the names say.
+
+    A cheap screen before the name comparison, for the many candidates a common name
+    brings: it never turns away a pair that ``compare`` would score at or above the
+    threshold (the names are assumed to agree as well as they possibly could).
+    """
+    if threshold <= 0:
+        return True
+    if threshold >= 1:
+        return False
+    bound = PRIOR + _NAMES_AT_MOST + _plain_weight(a, b)
+    return bound >= math.log(threshold / (1 - threshold))
+
+
+@lru_cache(maxsize=100_000)
+def _is_relative(names: tuple[tuple[str, ...], ...], guardian: tuple[str, ...]) -> bool:
+    """The son registered S/O his father, with the father's own record beside it."""
+    return any(
+        (c := compare_names(keys, guardian)) is not None and c.extra == 0 and c.similarity >= 0.92
+        for keys in names
+    )
+
+
+def score(a: Record, b: Record) -> float:
+    """``compare(a, b).score`` without building the evidence: for ranking many candidates."""
+    total = PRIOR + _plain_weight(a, b)
+    names = _best_names(a.names(), b.names(), NAME_CURVE)
+    if names is not None:
+        total += _name_weight(names, NAME_CURVE)
+    ga, gb = name_tokens(a.guardian_name), name_tokens(b.guardian_name)
+    ra, rb = a.guardian_relation, b.guardian_relation
+    guardian = _best_names((ga,) if ga else (), (gb,) if gb else (), GUARDIAN_CURVE)
+    if guardian is not None and not (ra and rb and ra != rb and "C/O" not in (ra, rb)):
+        total += _name_weight(guardian, GUARDIAN_CURVE)
+    if _is_relative(a.names(), gb) or _is_relative(b.names(), ga):
+        total += W_RELATIVE
+    return 1 / (1 + math.exp(-total))
 
 
 def compare(a: Record, b: Record) -> Match:
@@ -482,7 +585,7 @@ def compare(a: Record, b: Record) -> Match:
 
     ga, gb = name_tokens(a.guardian_name), name_tokens(b.guardian_name)
     ra, rb = a.guardian_relation, b.guardian_relation
-    guardian = _best_names([ga] if ga else [], [gb] if gb else [], GUARDIAN_CURVE)
+    guardian = _best_names((ga,) if ga else (), (gb,) if gb else (), GUARDIAN_CURVE)
     if guardian is None:
         evidence.append(Evidence("guardian", "missing", "no guardian on one", 0.0))
     elif ra and rb and ra != rb and "C/O" not in (ra, rb):
@@ -491,44 +594,29 @@ def compare(a: Record, b: Record) -> Match:
     else:
         evidence.append(_name_evidence("guardian", guardian, GUARDIAN_CURVE))
 
-    # The son registered S/O his father, with the father's own record beside it.
-    relative = max(
-        (
-            c.similarity
-            for name_keys, other in ((a.names(), gb), (b.names(), ga))
-            for keys in name_keys
-            if (c := compare_names(keys, other)) is not None and c.extra == 0
-        ),
-        default=0.0,
-    )
-    if relative >= 0.92:
+    if _is_relative(a.names(), gb) or _is_relative(b.names(), ga):
         evidence.append(
             Evidence("relative", "guardian", "one is named as the other's guardian", W_RELATIVE)
         )
-
-    if a.sex and b.sex:
-        if a.sex == b.sex:
-            evidence.append(Evidence("sex", "same", a.sex, W_SEX_SAME))
-        else:
-            evidence.append(Evidence("sex", "differs", f"{a.sex} vs {b.sex}", W_SEX_DIFFERS))
-    evidence.append(_birth_evidence(a, b))
-
-    ma, mb = _mobile(a.mobile), _mobile(b.mobile)
-    if ma and mb:
-        if ma == mb:
-            # Families share one phone: the same number is evidence, not proof.
-            evidence.append(Evidence("mobile", "same", ma, W_MOBILE_SAME))
-        else:
-            evidence.append(Evidence("mobile", "differs", f"{ma} vs {mb}", W_MOBILE_DIFFERS))
-    da, db = a.district.strip().lower(), b.district.strip().lower()
-    if da and db:
-        if da == db:
-            evidence.append(Evidence("district", "same", da, W_DISTRICT_SAME))
-        else:
-            evidence.append(Evidence("district", "differs", f"{da} vs {db}", W_DISTRICT_DIFFERS))
-
+    evidence += _plain_evidence(a, b)
     total = PRIOR + sum(e.weight for e in evidence)
     return Match(1 / (1 + math.exp(-total)), tuple(evidence))
+
+
+def likely_duplicates(
+    record: Record, candidates: list[Any], threshold: float = THRESHOLD, limit: int = 5
+) -> list[tuple[Any, Match]]:
+    """The candidates (anything with a ``.record`` or a ``Record`` itself) that score at
+    least ``threshold`` against ``record``, best first, at most ``limit``."""
+    found = []
+    for candidate in candidates:
+        other = candidate if isinstance(candidate, Record) else candidate.record
+        if not could_match(record, other, threshold):
+            continue
+        if score(record, other) >= threshold:
+            found.append((candidate, compare(record, other)))
+    found.sort(key=lambda pair: -pair[1].score)
+    return found[:limit]
 
 
 # --- blocking ----------------------------------------------------------------------
@@ -548,10 +636,14 @@ def blocking_keys(record: Record) -> set[str]:
     they share one.
 
     * the mobile number;
-    * each full name word's skeleton with the birth year band (five years, and the
-      neighbouring band, so an estimated age still meets);
+    * the first full name word's skeleton with the sex and the birth year band (five
+      years, and the nearer neighbouring band, so an estimated age still meets) - for
+      a name written without its surname;
     * the skeletons of two name words together (in sorted order: swapped names meet);
     * a name word's skeleton with the guardian's first word's skeleton.
+
+    Only the first word goes with the birth year: a surname with a year band would make
+    buckets of thousands at a million patients.
     """
     keys: set[str] = set()
     mobile = _mobile(record.mobile)
@@ -562,14 +654,15 @@ def blocking_keys(record: Record) -> set[str]:
     year = record.birth_date.year if record.birth_date else None
     for tokens in record.names():
         words = sorted({_skeleton(t) for t in tokens if not t.endswith(".")})
+        first = next((_skeleton(t) for t in tokens if not t.endswith(".")), "")
+        if first and year is not None:
+            band = year // 5
+            keys.add(f"y:{first}:{record.sex}:{band}")
+            keys.add(f"y:{first}:{record.sex}:{band + (1 if year % 5 >= 3 else -1)}")
         for word in words:
-            if year is not None:
-                band = year // 5
-                keys.add(f"y:{word}:{band}")
-                keys.add(f"y:{word}:{band + (1 if year % 5 >= 3 else -1)}")
             if guardian_key:
                 keys.add(f"g:{word}:{guardian_key}")
-        for i, first in enumerate(words):
-            for second in words[i + 1 :]:
-                keys.add(f"n:{first}:{second}")
+        for i, one in enumerate(words):
+            for other in words[i + 1 :]:
+                keys.add(f"n:{one}:{other}")
     return keys

@@ -10,9 +10,12 @@ from nirantar.registration.matching import (
     Record,
     blocking_keys,
     compare,
+    could_match,
     from_patient,
+    likely_duplicates,
     name_tokens,
     phonetic_key,
+    score,
 )
 
 
@@ -142,6 +145,31 @@ def test_comparison_is_symmetric():
         assert compare(pair.left, pair.right).score == pytest.approx(
             compare(pair.right, pair.left).score
         )
+
+
+def test_the_quick_score_is_the_score_of_the_evidence():
+    for pair in pairs(300, seed=13):
+        assert score(pair.left, pair.right) == pytest.approx(
+            compare(pair.left, pair.right).score, abs=1e-12
+        )
+
+
+def test_the_cheap_screen_never_turns_away_a_pair_the_score_would_keep():
+    for threshold in (0.3, THRESHOLD, 0.9):
+        for pair in pairs(400, seed=9):
+            match = compare(pair.left, pair.right)
+            if match.score >= threshold:
+                assert could_match(pair.left, pair.right, threshold)
+    assert not could_match(person(), person(sex="M", birth_date=date(1950, 1, 1)))
+
+
+def test_likely_duplicates_ranks_the_candidates_above_the_threshold():
+    me = person()
+    sister = person(name_en="Anita Sharma", birth_date=date(1994, 1, 1))
+    again = person(name_en="", name_hi="सुनीता शर्मा")
+    found = likely_duplicates(me, [sister, again])
+    assert [record for record, _ in found] == [again]
+    assert found[0][1].score >= THRESHOLD
 
 
 def test_a_duplicate_shares_a_blocking_key_in_either_script():
