@@ -113,22 +113,17 @@ class _Numbered:
         self.number, self.record = number, record
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--patients", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=21)
-    args = parser.parse_args()
+def measure(patients: int, queries: int, seed: int = 21) -> dict[str, Any]:
     started = time.perf_counter()
-    records, people = population(args.patients, args.seed)
+    records, people = population(patients, seed)
     built = time.perf_counter()
     index = build_index(records)
     indexed = time.perf_counter()
     sizes = sorted(len(b) for b in index.values())
-    rng = random.Random(args.seed + 1)
-    subjects = sorted(people)[: args.queries]
+    rng = random.Random(seed + 1)
+    subjects = sorted(people)[:queries]
     # A counter runs all day: measure warm, after a few searches for other patients.
-    for number in sorted(people)[args.queries : args.queries + 20]:
+    for number in sorted(people)[queries : queries + 20]:
         suggest(register(people[number], rng, date(2026, 1, 1)), index, records)
     times, looked, found, first, stops = [], [], 0, 0, 0
     for number in subjects:
@@ -142,7 +137,7 @@ def main() -> None:
         found += number in suggested
         first += bool(suggested) and suggested[0] == number
     result = {
-        "patients": args.patients,
+        "patients": patients,
         "queries": len(subjects),
         "build_s": round(built - started, 1),
         "index_s": round(indexed - built, 1),
@@ -156,7 +151,16 @@ def main() -> None:
         "original_first": first,
         "stop_keys_skipped": stops,
     }
-    print(json.dumps(result, indent=2))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=21)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.patients, args.queries, args.seed), indent=2))
 
 
 if __name__ == "__main__":

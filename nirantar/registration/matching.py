@@ -446,6 +446,17 @@ def _name_evidence(field: str, agreement: NameAgreement, curve: Any) -> Evidence
     return Evidence(field, _band(agreement.similarity), "; ".join(notes), weight)
 
 
+@lru_cache(maxsize=1)
+def _year_of_import() -> int:
+    return date.today().year  # noqa: DTZ011 - a local year is all an age tolerance needs
+
+
+def _this_year() -> int:
+    # Read once: the tolerance moves by a month's worth a year, and date.today() on
+    # every candidate was a tenth of the time of a search.
+    return _year_of_import()
+
+
 def _birth_evidence(a: Record, b: Record) -> Evidence:
     x, y = a.birth_date, b.birth_date
     if x is None or y is None:
@@ -462,7 +473,7 @@ def _birth_evidence(a: Record, b: Record) -> Evidence:
         return Evidence("birth", "differs", f"{x.isoformat()} vs {y.isoformat()}", W_BIRTH_DIFFERS)
     # An age was given: people round it, the old more than the young.
     gap = abs(x.toordinal() - y.toordinal()) / 365.25
-    older = max(date.today().year - min(x.year, y.year), 0)  # noqa: DTZ011 - a year is enough
+    older = max(_this_year() - min(x.year, y.year), 0)
     tolerance = 2 + older / 12
     detail = f"{gap:.1f} years apart (age given)"
     if gap <= 1:
@@ -555,12 +566,17 @@ def _is_relative(names: tuple[tuple[str, ...], ...], guardian: tuple[str, ...]) 
     )
 
 
-def score(a: Record, b: Record) -> float:
-    """``compare(a, b).score`` without building the evidence: for ranking many candidates."""
+def _total(a: Record, b: Record, floor: float = -math.inf) -> float:
+    """The log-odds of ``compare``, without building evidence; stops early (returning a
+    value below ``floor``) once the names show the pair cannot reach ``floor``."""
     total = PRIOR + _plain_weight(a, b)
     names = _best_names(a.names(), b.names(), NAME_CURVE)
     if names is not None:
         total += _name_weight(names, NAME_CURVE)
+    # Guardian agreement is the only thing left that can add; the relative check only
+    # subtracts. Most candidates a common name brings stop here.
+    if total + GUARDIAN_CURVE[-1][1] < floor:
+        return total + GUARDIAN_CURVE[-1][1]
     ga, gb = name_tokens(a.guardian_name), name_tokens(b.guardian_name)
     ra, rb = a.guardian_relation, b.guardian_relation
     guardian = _best_names((ga,) if ga else (), (gb,) if gb else (), GUARDIAN_CURVE)
@@ -568,7 +584,12 @@ def score(a: Record, b: Record) -> float:
         total += _name_weight(guardian, GUARDIAN_CURVE)
     if _is_relative(a.names(), gb) or _is_relative(b.names(), ga):
         total += W_RELATIVE
-    return 1 / (1 + math.exp(-total))
+    return total
+
+
+def score(a: Record, b: Record) -> float:
+    """``compare(a, b).score`` without building the evidence: for ranking many candidates."""
+    return 1 / (1 + math.exp(-_total(a, b)))
 
 
 def compare(a: Record, b: Record) -> Match:
@@ -608,12 +629,15 @@ def likely_duplicates(
 ) -> list[tuple[Any, Match]]:
     """The candidates (anything with a ``.record`` or a ``Record`` itself) that score at
     least ``threshold`` against ``record``, best first, at most ``limit``."""
+    if not 0 < threshold < 1:
+        raise ValueError("threshold must be between 0 and 1")
+    floor = math.log(threshold / (1 - threshold))
     found = []
     for candidate in candidates:
         other = candidate if isinstance(candidate, Record) else candidate.record
         if not could_match(record, other, threshold):
             continue
-        if score(record, other) >= threshold:
+        if _total(record, other, floor) >= floor:
             found.append((candidate, compare(record, other)))
     found.sort(key=lambda pair: -pair[1].score)
     return found[:limit]

@@ -172,6 +172,16 @@ def test_likely_duplicates_ranks_the_candidates_above_the_threshold():
     assert found[0][1].score >= THRESHOLD
 
 
+def test_likely_duplicates_keeps_exactly_what_the_score_keeps():
+    # The screen and the early stop inside must not change which candidates come back.
+    generated = pairs(300, seed=17)
+    for pair in generated:
+        kept = bool(likely_duplicates(pair.left, [pair.right]))
+        assert kept == (compare(pair.left, pair.right).score >= THRESHOLD)
+    with pytest.raises(ValueError):
+        likely_duplicates(person(), [], threshold=1.0)
+
+
 def test_a_duplicate_shares_a_blocking_key_in_either_script():
     latin = person(mobile="")
     devanagari = person(name_en="", name_hi="सुनीता शर्मा", mobile="", birth_date=None)
