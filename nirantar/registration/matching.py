@@ -113,7 +113,7 @@ _VOWELS = frozenset("aeiou")
 
 
 def _itrans_to_latin(word: str) -> str:
-    text = sanscript.transliterate(word, sanscript.DEVANAGARI, sanscript.ITRANS)
+    text: str = sanscript.transliterate(word, sanscript.DEVANAGARI, sanscript.ITRANS)
     for old, new in _ITRANS_TO_LATIN:
         text = text.replace(old, new)
     return text.lower()
@@ -655,14 +655,15 @@ def _skeleton(key: str) -> str:
     return key[0] + "".join(rest[:3])
 
 
-def blocking_keys(record: Record) -> set[str]:
-    """Keys under which to file (and look up) a record; two records are compared only if
-    they share one.
+def blocking_keys(record: Record, *, for_search: bool = False) -> set[str]:
+    """Keys under which to file a record (or, ``for_search``, to look one up); two
+    records are compared only if the search keys of one meet the filed keys of the other.
 
     * the mobile number;
     * the first full name word's skeleton with the sex and the birth year band (five
-      years, and the nearer neighbouring band, so an estimated age still meets) - for
-      a name written without its surname;
+      years) - for a name written without its surname. A record is filed under its
+      band and the nearer neighbouring band but looked up under its own band only:
+      birth years up to two apart still meet, and a search reads half the records;
     * the skeletons of two name words together (in sorted order: swapped names meet);
     * a name word's skeleton with the guardian's first word's skeleton.
 
@@ -682,7 +683,8 @@ def blocking_keys(record: Record) -> set[str]:
         if first and year is not None:
             band = year // 5
             keys.add(f"y:{first}:{record.sex}:{band}")
-            keys.add(f"y:{first}:{record.sex}:{band + (1 if year % 5 >= 3 else -1)}")
+            if not for_search:
+                keys.add(f"y:{first}:{record.sex}:{band + (1 if year % 5 >= 3 else -1)}")
         for word in words:
             if guardian_key:
                 keys.add(f"g:{word}:{guardian_key}")
