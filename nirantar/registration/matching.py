@@ -52,13 +52,16 @@ _LETTER_NAMES = {
 
 # Titles, and words that carry no identity (Devi, Kumar, Bhai ...), in either script;
 # dropped before names are compared. Compared after folding, so every spelling counts.
-_DROPPED_WORDS = """
-shri sri shree shrimati srimati smt sushri sh km kum kumari kumar mr mrs ms miss master
-baby dr doctor late swargiya sw sahab sahib ji devi bai ben bhai begum bibi
+_TITLES = """
+shri sri shree shrimati srimati smt sushri sh km kum mr mrs ms miss master baby dr doctor
+late swargiya sw sahab sahib ji श्री श्रीमती सुश्री डॉ डॉक्टर स्व स्वर्गीय जी
+"""
+_FILLER = "kumari kumar devi bai ben bhai begum bibi कुमारी कुमार देवी बाई बेन भाई बेगम बीबी"
+_MOHAMMAD = """
 mohd md mohammad mohammed muhammad muhammed mohamed mohmmad mohammod mohamad mo
-श्री श्रीमती सुश्री कुमारी कुमार डॉ डॉक्टर स्व स्वर्गीय देवी बाई बेन भाई बेगम बीबी जी
 मोहम्मद मुहम्मद मोहमद मो मु
 """
+_DROPPED_WORDS = _TITLES + _FILLER + _MOHAMMAD
 
 _ITRANS_TO_LATIN = (
     ("R^i", "ri"),
@@ -164,9 +167,23 @@ def fold(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", text)
 
 
+def _folded(words: str) -> frozenset[str]:
+    return frozenset(fold(w) for w in words.split()) | frozenset(words.split())
+
+
 @lru_cache(maxsize=1)
 def _dropped() -> frozenset[str]:
-    return frozenset(fold(w) for w in _DROPPED_WORDS.split()) | frozenset(_DROPPED_WORDS.split())
+    return _folded(_DROPPED_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _titles() -> frozenset[str]:
+    return _folded(_TITLES)
+
+
+@lru_cache(maxsize=1)
+def _mohammad() -> frozenset[str]:
+    return _folded(_MOHAMMAD)
 
 
 _INITIAL_FOLDS = str.maketrans("wzqx", "vjkk")
@@ -189,20 +206,31 @@ def _initial(token: str) -> str | None:
 @lru_cache(maxsize=200_000)
 def name_tokens(name: str) -> tuple[str, ...]:
     """The words of a name as phonetic keys, titles and filler dropped; an initial is
-    its letter followed by a dot ("r.")."""
+    its letter followed by a dot ("r.").
+
+    A name that is nothing but filler ("Mohammad", "Kumari") keeps it, Mohd./Md./
+    मोहम्मद all as "mohmad"; titles alone give no name.
+    """
     out: list[str] = []
+    filler: list[str] = []
     dropped = _dropped()
     for raw in _TOKEN_RE.findall(name or ""):
-        letter = _initial(raw)
+        letter = None if raw.rstrip(".") in _mohammad() else _initial(raw)  # मो. is Mohd.
         if letter is not None:
             out.append(letter + ".")
             continue
         bare = raw.rstrip(".")
         key = fold(bare)
-        if not key or bare in dropped or key in dropped:
+        if not key:
+            continue
+        if bare in dropped or key in dropped:
+            if bare in _mohammad() or key in _mohammad():
+                filler.append("mohmad")
+            elif bare not in _titles() and key not in _titles():
+                filler.append(key)
             continue
         out.append(key)
-    return tuple(out)
+    return tuple(out or filler)
 
 
 def phonetic_key(name: str) -> str:

@@ -60,6 +60,13 @@ def test_titles_and_filler_words_are_dropped_and_initials_kept():
     assert name_tokens("Dr. Ram Kumar Sharma") == ("ram", "sarm")
     assert name_tokens("Kumari Pooja") == ("puj",)
     assert name_tokens("") == ()
+    assert name_tokens("Shri") == ()
+
+
+@pytest.mark.parametrize("spelling", ["मोहम्मद", "Mohd.", "Md", "Mohammad", "Muhammad", "मो."])
+def test_mohammad_alone_is_a_name_in_every_spelling(spelling):
+    assert phonetic_key(spelling) == "mohmad"
+    assert phonetic_key(f"{spelling} Salim") == "salim"
 
 
 def person(**fields):
