@@ -258,6 +258,11 @@ namesake in the same district when one record has neither date of birth nor
 guardian and the phone changed. Those are most of the false matches and most of
 the missed duplicates.
 
+Timing on this machine: it is shared by several engineers (2 cores, load average
+often 6-9), so wall-clock percentiles of the million-patient search swing between
+runs of the same code (p95 from 22 to 107 ms in four runs today); the CPU-time
+row is the steadier figure.
+
 ## Not done yet (rest of issue 11)
 
 - Keeping the blocking index in the database (a table of key -> UHID kept by the
