@@ -83,6 +83,9 @@ PG_SETTINGS = {
     "max_wal_senders": "0",
     "listen_addresses": "127.0.0.1",
 }
+# Bump when patients() changes what it makes: cached databases of another version are
+# loaded again.
+DATA_VERSION = 3
 PG_LOCALE = "C.UTF-8"  # pg_trgm classifies letters by the database's LC_CTYPE
 
 
@@ -131,44 +134,44 @@ def patients(count: int, seed: int = 11) -> Iterator[tuple[Any, ...]]:
     surname_cum = _zipf_cumulative(len(surnames), 0.6)
     given_total, surname_total = given_cum[-1], surname_cum[-1]
 
+    rand = rng.random  # int(rand() * n) rather than randrange: the load is CPU-bound here
+
     def pick_given() -> tuple[str, str]:
-        return given[bisect.bisect(given_cum, rng.random() * given_total)]
+        return given[bisect.bisect(given_cum, rand() * given_total)]
 
     def pick_surname() -> tuple[str, str]:
-        return surnames[bisect.bisect(surname_cum, rng.random() * surname_total)]
+        return surnames[bisect.bisect(surname_cum, rand() * surname_total)]
 
     households: list[tuple[str, str, str, str]] = []  # mobile, surname en, hi, head
     for i in range(count):
-        if households and rng.random() < 0.45:
-            mobile, last_en, last_hi, head = households[rng.randrange(len(households))]
+        if households and rand() < 0.45:
+            mobile, last_en, last_hi, head = households[int(rand() * len(households))]
         else:
-            mobile = f"{rng.choice('6789')}{rng.randrange(10**9):09d}"
-            if rng.random() < 0.08:
-                mobile = ""
+            mobile = "" if rand() < 0.08 else str(6_000_000_000 + int(rand() * 4_000_000_000))
             last_en, last_hi = pick_surname()
             head = f"{pick_given()[0]} {last_en}"
             household = (mobile, last_en, last_hi, head)
             if len(households) < 50_000:
                 households.append(household)
             else:
-                households[rng.randrange(50_000)] = household
+                households[int(rand() * 50_000)] = household
         first_en, first_hi = pick_given()
         name_en, name_hi = f"{first_en} {last_en}", f"{first_hi} {last_hi}"
-        roll = rng.random()
+        roll = rand()
         if roll < 0.1:
             name_en = ""
         elif roll < 0.2:
             name_hi = ""
-        search_text = " | ".join(p.lower() for p in (name_en, name_hi, head) if p)[:400]
+        search_text = " | ".join(p for p in (name_en, name_hi, head) if p).lower()[:400]
         node, seq = FIRST_NODE + i % REGISTERING_NODES, i // REGISTERING_NODES + 1
-        abha = f"91{rng.randrange(10**12):012d}" if rng.random() < 0.2 else ""
+        abha = str(91_000_000_000_000 + int(rand() * 10**12)) if rand() < 0.2 else ""
         yield (
             uhid_format.format(node, seq),
             True,
             name_hi,
             name_en,
-            rng.choice("MF"),
-            f"{rng.randint(1935, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "M" if rand() < 0.5 else "F",
+            f"{1935 + int(rand() * 91)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}",
             False,
             "C/O",
             head,
@@ -176,12 +179,12 @@ def patients(count: int, seed: int = 11) -> Iterator[tuple[Any, ...]]:
             abha,
             "",
             "general",
-            f"House {rng.randint(1, 999)}, Ward {rng.randint(1, 40)}",
-            rng.choice(DISTRICTS),
-            rng.choice(STATES),
-            f"{rng.randint(110001, 855117)}",
-            1_546_300_000_000 + i * 20_000 + rng.randrange(20_000),
-            f"clerk{rng.randint(1, 40)}",
+            f"House {1 + int(rand() * 999)}, Ward {1 + int(rand() * 40)}",
+            DISTRICTS[int(rand() * len(DISTRICTS))],
+            STATES[int(rand() * len(STATES))],
+            str(110001 + int(rand() * 745117)),
+            1_546_300_000_000 + i * 20_000 + int(rand() * 20_000),
+            f"clerk{1 + int(rand() * 40)}",
             f"counter-{node}",
             search_text,
             "{}",
@@ -189,6 +192,16 @@ def patients(count: int, seed: int = 11) -> Iterator[tuple[Any, ...]]:
 
 
 # -- nodes ------------------------------------------------------------------------------
+
+
+def cached(done: Path, seed: int) -> dict[str, Any] | None:
+    """The timings of a load already made, if it is of this data version and seed."""
+    if not done.exists():
+        return None
+    timings = json.loads(done.read_text())
+    if timings.get("version") != DATA_VERSION or timings.get("seed") != seed:
+        return None
+    return timings  # type: ignore[no-any-return]
 
 
 def init_node(node_dir: Path, database_url: str = "") -> None:
@@ -209,11 +222,13 @@ def load_sqlite(count: int, seed: int) -> dict[str, Any]:
     """A node on SQLite holding ``count`` patients (cached). Returns the load's timings."""
     base = cache_dir("sqlite", count)
     done = base / "loaded.json"
-    if done.exists():
-        return json.loads(done.read_text())
+    if timings := cached(done, seed):
+        return timings
     shutil.rmtree(base, ignore_errors=True)
     init_node(base / "node")
     database = base / "node" / "nirantar.sqlite3"
+    wal = database.with_name(database.name + "-wal")
+    empty = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
     db = sqlite3.connect(database, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-1000000")
@@ -225,7 +240,8 @@ def load_sqlite(count: int, seed: int) -> dict[str, Any]:
     ).fetchall()
     for kind, name, _ in schema:
         db.execute(f'DROP {kind.upper()} "{name}"')
-    timings: dict[str, Any] = {"patients": count, "seed": seed}
+    timings: dict[str, Any] = {"patients": count, "seed": seed, "version": DATA_VERSION}
+    timings["empty_node_bytes"] = empty
     started = time.perf_counter()
     sql = (
         f"INSERT INTO registration_patient ({', '.join(COLUMNS)}) "  # noqa: S608
@@ -328,15 +344,18 @@ def load_postgres(server: PostgresServer, count: int, seed: int) -> dict[str, An
 
     base = server.base
     done = base / "loaded.json"
-    if done.exists():
-        return json.loads(done.read_text())
+    if timings := cached(done, seed):
+        return timings
+    done.unlink(missing_ok=True)
     shutil.rmtree(base / "node", ignore_errors=True)
     with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
         admin.execute("DROP DATABASE IF EXISTS nirantar")
         admin.execute("CREATE DATABASE nirantar")
     init_node(base / "node", server.url())
-    timings: dict[str, Any] = {"patients": count, "seed": seed}
+    timings: dict[str, Any] = {"patients": count, "seed": seed, "version": DATA_VERSION}
     with psycopg.connect(server.url()) as db:
+        size = db.execute("SELECT pg_database_size(current_database())").fetchone()
+        timings["empty_node_bytes"] = size[0] if size else 0
         db.execute("SET synchronous_commit = off")
         # Unique constraints, then the other indexes (not the primary key): made again
         # after the load from their own definitions, so they stay the migrations'.
@@ -415,20 +434,33 @@ def sample_queries(per_kind: int, seed: int) -> dict[str, list[str]]:
     }
 
 
-def explain(query: str) -> str:
+def explain(query: str) -> dict[str, Any]:
     """The plan of every statement ``find_patients(query)`` runs (PostgreSQL: with
-    ANALYZE and BUFFERS, so the plan shows the times and whether the index was used)."""
+    ANALYZE and BUFFERS, so the plan shows the times and whether the index was used),
+    the time those statements take on their own, and how many rows the name condition
+    matches before find_patients' limit of candidates."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from nirantar.registration.queries import find_patients
 
     with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
         find_patients(query)
-    plans = []
+        total_ms = (time.perf_counter() - started) * 1000
+    plans, sql_ms, matched = [], 0.0, None
     with connection.cursor() as cursor:
         for statement in captured.captured_queries:
             sql = statement["sql"]
+            started = time.perf_counter()
+            cursor.execute(sql)
+            cursor.fetchall()
+            sql_ms += (time.perf_counter() - started) * 1000
+            if " LIMIT 200" in sql:  # the name query: find_patients asks for 200 candidates
+                cursor.execute(
+                    f"SELECT count(*) FROM ({sql.replace(' LIMIT 200', '')}) AS matched"  # noqa: S608
+                )
+                matched = cursor.fetchone()[0]
             if connection.vendor == "postgresql":
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 lines = [row[0] for row in cursor.fetchall()]
@@ -436,7 +468,12 @@ def explain(query: str) -> str:
                 cursor.execute("EXPLAIN QUERY PLAN " + sql)
                 lines = [row[-1] for row in cursor.fetchall()]
             plans.append(sql + "\n" + "\n".join(lines))
-    return "\n\n".join(plans)
+    return {
+        "plan": "\n\n".join(plans),
+        "find_ms": total_ms,
+        "sql_ms": sql_ms,
+        "matched": matched,
+    }
 
 
 def disk_usage(node_dir: Path) -> dict[str, Any]:
@@ -491,7 +528,7 @@ def measure(engine: str, count: int, queries: int) -> dict[str, Any]:
     measured = sample_queries(queries, seed=5)
     warm_up = sample_queries(50, seed=99)
     results: dict[str, Any] = {}
-    plans: dict[str, str] = {}
+    plans: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
         # A counter node runs all day: measure with its index in memory, not fresh from
         # disk. The warm-up searches are other patients than those measured.
@@ -548,7 +585,13 @@ def run_one(engine: str, count: int, queries: int, seed: int) -> dict[str, Any]:
             server.stop()
     result["load"] = load
     plans = cache_dir(engine, count) / "plans.txt"
-    plans.write_text("\n\n".join(f"== {k}\n{v}" for k, v in result["plans"].items()))
+    plans.write_text(
+        "\n\n".join(
+            f"== {kind}: {v['find_ms']:.1f} ms in find_patients, {v['sql_ms']:.1f} ms in SQL, "
+            f"{v['matched']} rows matched\n{v['plan']}"
+            for kind, v in result["plans"].items()
+        )
+    )
     return result
 
 
@@ -597,6 +640,10 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def run(
     sizes: list[int], engines: list[str], queries: int, plot_path: Path | None, seed: int = 11
 ) -> dict[str, Any]:
@@ -613,7 +660,7 @@ def run(
         "queries": queries,
         "pg_settings": PG_SETTINGS,
         "pg_locale": PG_LOCALE,
-        "plot": str(plot_path) if plot_path else "",
+        "plot": _shown(plot_path) if plot_path else "",
         "runs": runs,
     }
 
@@ -636,7 +683,8 @@ def main() -> None:
         if engine not in ENGINES:
             parser.error(f"unknown engine {engine}")
     sizes = [parse_size(s) for s in args.sizes.split(",") if s]
-    result = run(sizes, engines, args.queries, args.plot)
+    plot_path = args.plot if args.plot is None or args.plot.is_absolute() else ROOT / args.plot
+    result = run(sizes, engines, args.queries, plot_path)
     print(json.dumps(result, indent=2))
 
 
