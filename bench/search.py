@@ -255,7 +255,11 @@ def load_sqlite(count: int, seed: int) -> dict[str, Any]:
         db.execute("COMMIT")
         loaded += len(batch)
         if loaded % 1_000_000 == 0:
-            print(f"  sqlite: {loaded:,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"  sqlite: {loaded:,} rows ({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     timings["rows_s"] = time.perf_counter() - started
     mark = time.perf_counter()
     for kind, _, statement in schema:
@@ -382,7 +386,11 @@ def load_postgres(server: PostgresServer, count: int, seed: int) -> dict[str, An
                 loaded += len(batch)
                 if loaded % 1_000_000 == 0:
                     elapsed = time.perf_counter() - started
-                    print(f"  postgres: {loaded:,} rows ({elapsed:.0f} s)", flush=True)
+                    print(
+                        f"  postgres: {loaded:,} rows ({elapsed:.0f} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         db.commit()
         timings["rows_s"] = time.perf_counter() - started
         mark = time.perf_counter()
