@@ -213,7 +213,11 @@ def search_section(result: dict[str, Any]) -> str:
         + "\n".join(checks)
     )
     if misses:
-        text += "\n\n**Goals missed**:\n\n" + "\n".join(misses)
+        text += (
+            "\n\n**Goals missed** (the goals are for 10M patients; a miss at a smaller size "
+            "is listed too), with where the slowest query of that kind spent its time:\n\n"
+            + "\n".join(misses)
+        )
     return text
 
 
