@@ -53,7 +53,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -163,7 +163,15 @@ DRUGS = [
     ("Ferrous sulphate + folic acid 100 mg + 0.5 mg tablet", "1 tablet", "OD", 90, "after food"),
 ]
 # English spellings of one name as clerks write them.
-VARIANTS = [("aa", "a"), ("ee", "i"), ("oo", "u"), ("sh", "s"), ("v", "w"), ("th", "t"), ("i", "ee")]
+VARIANTS = [
+    ("aa", "a"),
+    ("ee", "i"),
+    ("oo", "u"),
+    ("sh", "s"),
+    ("v", "w"),
+    ("th", "t"),
+    ("i", "ee"),
+]
 
 
 def cache_dir(seed: int, days: int, scale: float) -> Path:
@@ -442,7 +450,12 @@ class Generator:
             }
             plans.append(
                 Planned(
-                    at + i, HUB, registration.DEPARTMENT_DEFINED, f"department:{d['code']}", body, "init"
+                    at + i,
+                    HUB,
+                    registration.DEPARTMENT_DEFINED,
+                    f"department:{d['code']}",
+                    body,
+                    "init",
                 )
             )
         beds = max(60, round(BEDS * self.scale))
@@ -451,7 +464,9 @@ class Generator:
             body = {k: ward[k] for k in ("name_en", "name_hi", "code", "kind", "sex", "department")}
             body["beds"] = [{"bed": b["bed"], "room": b["room"]} for b in ward["beds"]]
             plans.append(
-                Planned(at + 100 + i, HUB, wards.WARD_DEFINED, f"ward:{ward['code']}", body, "admin")
+                Planned(
+                    at + 100 + i, HUB, wards.WARD_DEFINED, f"ward:{ward['code']}", body, "admin"
+                )
             )
             for b in ward["beds"]:
                 self.hospital.bed_free_at[b["bed"]] = 0
@@ -521,13 +536,26 @@ class Generator:
         return facts, plan
 
     def history(self, patients: int) -> list[Planned]:
-        """Registrations on the 30 days before the first day: the returning patients."""
+        """Before the first day: the returning patients' registrations (on the 30 days
+        before), and the admissions of the 5 days before - so the first day discharges
+        as many as it admits, as a full hospital does."""
         plans = []
         for _ in range(patients):
             day = self.start - timedelta(days=self.rng.randint(1, 30))
             ms = _ms(day, self.rng.uniform(8 * 3600, 15 * 3600))
             _, plan = self.new_patient(day, ms, _weighted(self.rng, DEPARTMENTS))
             plans.append(plan)
+        for back in range(5, 0, -1):
+            day = self.start - timedelta(days=back)
+            outpatients = []
+            for _ in range(round(ADMISSIONS * self.scale * 1.3)):
+                department = _weighted(self.rng, {"MED": 4, "SUR": 3, "PED": 1, "OBG": 2, "ORT": 1})
+                ms = _ms(day, self.rng.uniform(9 * 3600, 15 * 3600))
+                facts, plan = self.new_patient(day, ms, department)
+                visit_plans, done, visit, _ = self.opd_visit(day, ms + 60_000, facts, department)
+                plans += [plan, *visit_plans]
+                outpatients.append((facts, department, done, visit))
+            plans += self.admissions(day, outpatients)
         return plans
 
     # -- a day --------------------------------------------------------------------
@@ -559,7 +587,9 @@ class Generator:
             tests_ordered += tests
             outpatients.append((facts, department, done_ms, visit_no))
         plans += self.admissions(day, outpatients)
-        plans += self.ward_and_counter_orders(day, outpatients, LAB_TESTS * self.scale - tests_ordered)
+        plans += self.ward_and_counter_orders(
+            day, outpatients, LAB_TESTS * self.scale - tests_ordered
+        )
         return plans
 
     @staticmethod
@@ -664,7 +694,9 @@ class Generator:
                     "duration_days": days,
                     "instructions": instructions,
                 }
-                for drug, dose, frequency, days, instructions in rng.sample(DRUGS, rng.randint(1, 4))
+                for drug, dose, frequency, days, instructions in rng.sample(
+                    DRUGS, rng.randint(1, 4)
+                )
             ]
             plans.append(entry(opd.PRESCRIBED, t, opd_rules.clean_prescription({"items": items})))
         tests = 0
@@ -813,7 +845,9 @@ class Generator:
                     "results": rows,
                     "source": "analyser" if analyser else "manual",
                     "instrument": analyser,
-                    "control_id": f"{analyser}{accession[-9:].replace('-', '')}" if analyser else "",
+                    "control_id": f"{analyser}{accession[-9:].replace('-', '')}"
+                    if analyser
+                    else "",
                     "reason": "",
                 },
                 "analyser" if analyser else "lab-tech",
@@ -860,10 +894,14 @@ class Generator:
         rng = self.rng
         plans: list[Planned] = []
         admitting = [o for o in outpatients if o[1] in ("MED", "SUR", "PED", "OBG", "ORT")]
-        chosen = rng.sample(admitting, min(len(admitting), round(ADMISSIONS * self.scale)))
+        wanted = round(ADMISSIONS * self.scale)
+        chosen = rng.sample(admitting, min(len(admitting), wanted))
         horizon = _ms(self.start + timedelta(days=self.days), 0)
         for facts, department, done_ms, visit in sorted(chosen, key=lambda o: o[2]):
-            if any(s.uhid == facts.uhid and (s.discharged_ms or horizon) > done_ms for s in self.hospital.stays):
+            if any(
+                s.uhid == facts.uhid and (s.discharged_ms or horizon) > done_ms
+                for s in self.hospital.stays
+            ):
                 continue  # already in a bed
             stream = f"patient:{facts.uhid}"
             doctor = f"dr-{department.lower()}-1"
@@ -1054,8 +1092,15 @@ def generate(seed: int, days: int, scale: float, out: Path) -> dict[str, Any]:
             ("history", lambda: generator.history(returning)),
         ]
         parts += [(f"day {i + 1}", (lambda i=i: generator.day(i))) for i in range(days)]
-        for name, make in parts:
-            plans = make()
+        carried: list[Planned] = []
+        for number, (name, make) in enumerate(parts):
+            # What happens after the part's end (a discharge, a late report) is written
+            # with the next part; the last part writes everything left.
+            plans = make() + carried
+            end = _ms(START + timedelta(days=max(0, number - 1)), 0)
+            if number + 1 < len(parts):
+                carried = [p for p in plans if p.ms >= end]
+                plans = [p for p in plans if p.ms < end]
             bar = Progress(f"{name}: signing", len(plans))
             written = 0
             for event in generator.stamp(plans):
@@ -1076,13 +1121,13 @@ def generate(seed: int, days: int, scale: float, out: Path) -> dict[str, Any]:
 
 
 def read_batches(
-    path: Path, skip: int = 0, batch: int = 1000, window: int = 20_000
+    path: Path, skip: int = 0, upto: int | None = None, batch: int = 1000, window: int = 20_000
 ) -> Iterator[list[bytes]]:
-    """The log's lines after the first ``skip``, as pushers would send them: of each
+    """The log's lines after the first ``skip`` (``upto`` of them), as pushers send them: of each
     ``window`` lines in the order written, each origin's in runs of up to ``batch``
     (one signature verifies a run), the origins in the order they first appear."""
     with path.open("rb") as handle:
-        lines = (line for number, line in enumerate(handle) if number >= skip)
+        lines = itertools.islice(handle, skip, None if upto is None else skip + upto)
         while True:
             chunk = list(itertools.islice(lines, window))
             if not chunk:
@@ -1102,7 +1147,9 @@ def setup_node(data_dir: Path, seed: int, database: str = "") -> None:
     from nirantar.ledger import keys
 
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    config.save(data_dir, config.NodeConfig(node=HUB, hospital="AIIMS (synthetic)", database=database))
+    config.save(
+        data_dir, config.NodeConfig(node=HUB, hospital="AIIMS (synthetic)", database=database)
+    )
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", node_key(seed, HUB))
     keys.save_private(data_dir / "authority.key", node_key(seed, "authority"))
@@ -1120,7 +1167,7 @@ def ingest_file(path: Path, skip: int = 0, upto: int | None = None) -> dict[str,
     accepted = held = 0
     rejected: list[Any] = []
     started = time.perf_counter()
-    for batch in read_batches(path, skip):
+    for batch in read_batches(path, skip, upto):
         events = sync.from_ndjson(b"".join(batch))
         report = sync.ingest_remote(store, events, source=None)
         accepted += len(report.accepted)
@@ -1152,8 +1199,19 @@ def build(seed: int, days: int, scale: float) -> Path:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIRANTAR_"))}
     env["NIRANTAR_LOG_LEVEL"] = "WARNING"
     subprocess.run(
-        [sys.executable, "-m", "bench.hospital", "--make", str(out), "--seed", str(seed),
-         "--days", str(days), "--scale", str(scale)],
+        [
+            sys.executable,
+            "-m",
+            "bench.hospital",
+            "--make",
+            str(out),
+            "--seed",
+            str(seed),
+            "--days",
+            str(days),
+            "--scale",
+            str(scale),
+        ],
         env=env,
         check=True,
     )
@@ -1173,7 +1231,12 @@ def _make(out: Path, seed: int, days: int, scale: float) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     meta = generate(seed, days, scale, out)
     result = ingest_file(out / "hospital.ndjson")
-    if result["accepted"] != meta["events"] or result["held"] or result["rejected"] or result["alarms"]:
+    if (
+        result["accepted"] != meta["events"]
+        or result["held"]
+        or result["rejected"]
+        or result["alarms"]
+    ):
         raise SystemExit(f"the source node did not take the log cleanly: {result}")
     meta["source_ingest_seconds"] = round(result["seconds"], 1)
     (out / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))

@@ -1,0 +1,231 @@
+"""Benchmarks on the synthetic hospital (bench/hospital.py):
+
+* ingest: a fresh hub takes the day's events as sync delivers them - NDJSON batches,
+  each origin's events in runs of up to 1,000, parsed and passed to
+  ``sync.ingest_remote`` (what the /sync/push endpoint calls), in-process: verify +
+  store + project, events/s. On SQLite and on PostgreSQL (the hub's database, a
+  server started for the run with its durable defaults).
+* rebuild: ``operations.rebuild()`` (what `nirantar rebuild` runs) on that hub, all
+  projections from the whole log, events/s.
+* catch-up: a real hub process (`nirantar serve`) holding the whole log; a fresh edge
+  enrolled into the hospital runs one sync round; seconds for everything.
+
+    python -m bench.hub --scale 0.01 [--only ingest|catch-up] [--engines sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import hospital
+
+INGEST_TARGET = 10_000  # events/s
+CATCH_UP_TARGET = 60  # seconds for a day of the whole hospital
+QUIET = {"NIRANTAR_PRINT_WARMUP": "0", "NIRANTAR_LOG_LEVEL": "WARNING"}
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIRANTAR_"))}
+    env.update(QUIET)
+    return env
+
+
+def _worker(log_dir: Path, data_dir: Path, seed: int, database: str) -> dict[str, Any]:
+    """In a process of its own: a fresh hub takes the founding and history (not timed),
+    then the days (timed); then every projection is rebuilt (timed)."""
+    hospital.setup_node(data_dir, seed, database)
+    os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "nirantar.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from nirantar import operations
+
+    call_command("migrate", interactive=False, verbosity=0)
+    meta = json.loads((log_dir / "meta.json").read_text())
+    before = meta["parts"]["founding"] + meta["parts"]["history"]
+    path = log_dir / "hospital.ndjson"
+    first = hospital.ingest_file(path, upto=before)
+    day = hospital.ingest_file(path, skip=before)
+    clean = not (day["held"] or day["rejected"] or day["alarms"] or first["alarms"])
+    started = time.perf_counter()
+    count, _ = operations.rebuild()
+    rebuilt = time.perf_counter() - started
+    return {
+        "engine": "postgresql" if database else "sqlite",
+        "before": before,
+        "events": day["events"],
+        "accepted": day["accepted"],
+        "clean": clean,
+        "problems": {k: day[k] for k in ("held", "rejected", "alarms")},
+        "seconds": day["seconds"],
+        "events_per_second": day["accepted"] / day["seconds"],
+        "rebuild_events": count,
+        "rebuild_seconds": rebuilt,
+        "rebuild_events_per_second": count / rebuilt,
+    }
+
+
+def start_postgres(base: Path) -> tuple[str, Any]:
+    """A throwaway PostgreSQL server with its durable defaults (fsync, synchronous commit)."""
+    from port_for import get_port
+    from pytest_postgresql.executors import PostgreSQLExecutor
+
+    base.chmod(0o777)  # the server runs as `postgres` when this runs as root
+    port = get_port(None)
+    executor = PostgreSQLExecutor(
+        executable=str(hospital.OUT.parent.parent / "tests" / "bin" / "pg_ctl"),
+        host="127.0.0.1",
+        port=port,
+        datadir=str(base / "data"),
+        unixsocketdir=str(base),
+        logfile=str(base / "postgresql.log"),
+        startparams="-w",
+        dbname="postgres",
+        user="postgres",
+        postgres_options="",
+        timeout=120,
+    )
+    executor.start()
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as db:
+        db.execute("CREATE DATABASE hub")
+    return f"postgresql://postgres@127.0.0.1:{port}/hub", executor
+
+
+def ingest(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="nirantar-hub-") as tmp:
+        database, executor = "", None
+        if engine == "postgresql":
+            database, executor = start_postgres(Path(tmp))
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.hub",
+                    "--worker",
+                    str(log_dir),
+                    "--data-dir",
+                    str(Path(tmp) / "hub"),
+                    "--seed",
+                    str(seed),
+                    "--database",
+                    database,
+                ],
+                env=_clean_env(),
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            if executor is not None:
+                executor.stop()
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+CATCH_UP = """
+import json, time, django
+django.setup()
+from pathlib import Path
+from django.conf import settings
+from nirantar.ledger import sync
+from nirantar.ledger.syncer import Syncer, join_state
+from nirantar.ledger.writer import node
+sync.complete_join(node(), join_state(Path(settings.DATA_DIR))['hub'])
+s = Syncer(node(), Path(settings.DATA_DIR))
+before = node().store.count()
+t = time.perf_counter(); r = s.run_once(force=True); t = time.perf_counter() - t
+print(json.dumps({'seconds': t, 'pulled': sum(e.pulled for e in r.exchanged),
+                  'before': before, 'after': node().store.count(), 'failed': r.failed}))
+"""
+
+
+def catch_up(log_dir: Path) -> dict[str, Any]:
+    from tests.system.node import NodeProcess
+
+    meta = json.loads((log_dir / "meta.json").read_text())
+    with tempfile.TemporaryDirectory(prefix="nirantar-catch-up-") as tmp:
+        source_dir = Path(tmp) / "hub"
+        shutil.copytree(log_dir / "source", source_dir)
+        source = NodeProcess(source_dir, hospital.HUB, hospital.HUB_NUMBER, extra_env=QUIET)
+        source.start(workers=2, threads=4, sync_interval=3600)
+        try:
+            edge = NodeProcess(Path(tmp) / "edge", "edge", extra_env=QUIET)
+            code = edge.join(source.url, letter="Z")
+            source.run("enrol", "approve", code, "--number", "150")
+            env = {**edge.env, "DJANGO_SETTINGS_MODULE": "nirantar.settings"}
+            done = subprocess.run(
+                [sys.executable, "-c", CATCH_UP],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            result = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+            result["verified"] = edge.run("verify", check=False).returncode == 0
+        finally:
+            source.stop()
+    result["events"] = meta["events"]
+    result["day_events"] = meta["events"] - meta["parts"]["founding"] - meta["parts"]["history"]
+    result["events_per_second"] = result["pulled"] / result["seconds"]
+    return result
+
+
+def run(seed: int, days: int, scale: float, only: list[str], engines: list[str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    log_dir = hospital.build(seed, days, scale)
+    meta = json.loads((log_dir / "meta.json").read_text())
+    result: dict[str, Any] = {
+        "seed": seed,
+        "days": days,
+        "scale": scale,
+        "meta": {k: meta[k] for k in ("events", "parts", "patients", "admissions", "beds")},
+        "origins": len(meta["origins"]),
+        "types": meta["types"],
+        "generate_seconds": round(time.perf_counter() - started, 1),
+    }
+    if "ingest" in only or "rebuild" in only:
+        result["ingest"] = {}
+        for engine in engines:
+            print(f"  hub ingest and rebuild on {engine} ...", file=sys.stderr, flush=True)
+            result["ingest"][engine] = ingest(log_dir, seed, engine)
+    if "catch-up" in only:
+        print("  catch-up of a fresh edge ...", file=sys.stderr, flush=True)
+        result["catch_up"] = catch_up(log_dir)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=0.01)
+    parser.add_argument("--only", action="append", choices=("ingest", "rebuild", "catch-up"))
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(_worker(args.worker, args.data_dir, args.seed, args.database)))
+        return
+    only = args.only or ["ingest", "rebuild", "catch-up"]
+    result = run(args.seed, args.days, args.scale, only, args.engines.split(","))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
