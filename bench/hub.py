@@ -77,6 +77,102 @@ def _worker(log_dir: Path, data_dir: Path, seed: int, database: str) -> dict[str
     }
 
 
+def _prepare(log_dir: Path, data_dir: Path, seed: int, database: str) -> dict[str, Any]:
+    """In a process of its own: a fresh hub holding the founding and history only."""
+    hospital.setup_node(data_dir, seed, database)
+    os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "nirantar.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    meta = json.loads((log_dir / "meta.json").read_text())
+    before = meta["parts"]["founding"] + meta["parts"]["history"]
+    return hospital.ingest_file(log_dir / "hospital.ndjson", upto=before)
+
+
+def push(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
+    """The day pushed to a real hub process (`nirantar serve`, 2 workers x 4 threads)
+    through its /sync/push endpoint: each node pushes its own events, in batches of
+    ``sync.PUSH_BATCH``, each request signed by that node; one connection at a time."""
+    import httpx
+
+    from nirantar.ledger import transport
+    from tests.system.node import NodeProcess
+
+    meta = json.loads((log_dir / "meta.json").read_text())
+    before = meta["parts"]["founding"] + meta["parts"]["history"]
+    batch = max(1, int(os.environ.get("NIRANTAR_SYNC_BATCH", "1000")) // 2)  # sync.PUSH_BATCH
+    keys = {o: hospital.node_key(seed, o) for o in hospital.origins()}
+    with tempfile.TemporaryDirectory(prefix="nirantar-push-") as tmp:
+        database, executor = "", None
+        if engine == "postgresql":
+            database, executor = start_postgres(Path(tmp))
+        hub_dir = Path(tmp) / "hub"
+        try:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.hub",
+                    "--prepare",
+                    str(log_dir),
+                    "--data-dir",
+                    str(hub_dir),
+                    "--seed",
+                    str(seed),
+                    "--database",
+                    database,
+                ],
+                env=_clean_env(),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            node = NodeProcess(hub_dir, hospital.HUB, hospital.HUB_NUMBER, extra_env=QUIET)
+            node.start(workers=2, threads=4, sync_interval=3600)
+            accepted = held = requests = 0
+            rejected: list[Any] = []
+            try:
+                with httpx.Client(timeout=300) as client:
+                    started = time.perf_counter()
+                    for lines in hospital.read_batches(
+                        log_dir / "hospital.ndjson", skip=before, batch=batch
+                    ):
+                        body = b"".join(lines)
+                        origin = json.loads(lines[0])["origin"]
+                        headers = transport.sign(
+                            keys[origin], origin, "POST", "/sync/push", body, hospital.HUB
+                        )
+                        headers["Content-Type"] = "application/x-ndjson"
+                        answer = client.post(f"{node.url}/sync/push", content=body, headers=headers)
+                        answer.raise_for_status()
+                        report = answer.json()
+                        accepted += report["accepted"]
+                        held += report["held"]
+                        rejected += report["rejected"]
+                        requests += 1
+                    seconds = time.perf_counter() - started
+            finally:
+                node.stop()
+        finally:
+            if executor is not None:
+                executor.stop()
+    events = meta["events"] - before
+    return {
+        "engine": engine,
+        "events": events,
+        "accepted": accepted,
+        "requests": requests,
+        "batch": batch,
+        "clean": accepted == events and not held and not rejected,
+        "problems": {"held": held, "rejected": rejected[:5]},
+        "seconds": seconds,
+        "events_per_second": accepted / seconds,
+    }
+
+
 def start_postgres(base: Path) -> tuple[str, Any]:
     """A throwaway PostgreSQL server with its durable defaults (fsync, synchronous commit)."""
     from port_for import get_port
@@ -184,7 +280,14 @@ def catch_up(log_dir: Path) -> dict[str, Any]:
     return result
 
 
-def run(seed: int, days: int, scale: float, only: list[str], engines: list[str]) -> dict[str, Any]:
+def run(
+    seed: int,
+    days: int,
+    scale: float,
+    only: list[str],
+    engines: list[str],
+    push_too: bool = True,
+) -> dict[str, Any]:
     started = time.perf_counter()
     log_dir = hospital.build(seed, days, scale)
     meta = json.loads((log_dir / "meta.json").read_text())
@@ -202,6 +305,11 @@ def run(seed: int, days: int, scale: float, only: list[str], engines: list[str])
         for engine in engines:
             print(f"  hub ingest and rebuild on {engine} ...", file=sys.stderr, flush=True)
             result["ingest"][engine] = ingest(log_dir, seed, engine)
+    if "ingest" in only and push_too:
+        result["push"] = {}
+        for engine in engines:
+            print(f"  hub ingest through /sync/push on {engine} ...", file=sys.stderr, flush=True)
+            result["push"][engine] = push(log_dir, seed, engine)
     if "catch-up" in only:
         print("  catch-up of a fresh edge ...", file=sys.stderr, flush=True)
         result["catch_up"] = catch_up(log_dir)
@@ -215,15 +323,22 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--only", action="append", choices=("ingest", "rebuild", "catch-up"))
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument(
+        "--no-push", action="store_true", help="skip ingest through a serving hub's /sync/push"
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--database", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker, args.data_dir, args.seed, args.database)))
         return
+    if args.prepare:
+        print(json.dumps(_prepare(args.prepare, args.data_dir, args.seed, args.database)))
+        return
     only = args.only or ["ingest", "rebuild", "catch-up"]
-    result = run(args.seed, args.days, args.scale, only, args.engines.split(","))
+    result = run(args.seed, args.days, args.scale, only, args.engines.split(","), not args.no_push)
     print(json.dumps(result, indent=2))
 
 

@@ -383,10 +383,15 @@ def hospital_setup(result: dict[str, Any]) -> str:
 
 def hospital_ingest_section(result: dict[str, Any]) -> str:
     rows = []
-    for engine, r in result["ingest"].items():
+    runs = [("in-process `sync.ingest_remote`", e, r) for e, r in result["ingest"].items()]
+    runs += [
+        ("POST /sync/push to `nirantar serve`", e, r) for e, r in result.get("push", {}).items()
+    ]
+    for path, engine, r in runs:
         met = "yes" if r["events_per_second"] >= hub.INGEST_TARGET else "**no**"
         rows.append(
             [
+                path,
                 engine,
                 f"{r['events']:,}",
                 f"{r['seconds']:.1f}",
@@ -401,12 +406,23 @@ def hospital_ingest_section(result: dict[str, Any]) -> str:
         "founding and history (not timed), then the day as sync delivers it - NDJSON "
         "batches, each origin's events in runs of up to 1,000 (as each node pushes its "
         "own), every batch parsed and passed to `sync.ingest_remote`, which is what the "
-        "/sync/push endpoint calls. PostgreSQL 15, a server started for the run with its "
+        "/sync/push endpoint calls; and the same day pushed to a real hub process "
+        "(`nirantar serve`, 2 gunicorn workers x 4 threads) through /sync/push, each "
+        "node's batches of 500 signed by that node, one request at a time on loopback. "
+        "PostgreSQL 15, a server started for the run with its "
         "durable defaults, on the same machine; SQLite in the data directory "
         f"(`python -m bench.hub --only ingest`). Target: {hub.INGEST_TARGET:,} events a "
         "second.\n\n"
         + table(
-            ["database", "events", "seconds", "events/s", "all accepted, none held", "target met"],
+            [
+                "path",
+                "database",
+                "events",
+                "seconds",
+                "events/s",
+                "all accepted, none held",
+                "target met",
+            ],
             rows,
         )
     )
