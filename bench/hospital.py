@@ -309,21 +309,12 @@ class Names:
     def __init__(self, rng: random.Random, seed: int) -> None:
         from faker import Faker
 
-        from bench.names import SURNAMES
+        from bench.names import SURNAMES, given_names
 
         self.rng = rng
-        path = Path("/work/shared/data/names/cmu_indian_names_corpus/names.tsv")
-        if path.exists():
-            rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
-            self.given = [
-                (en.strip(), hi.strip())
-                for en, hi in (r for r in rows[1:] if len(r) == 2)
-                if en.strip().isalpha() and hi.strip()
-            ]
-        else:  # the copy packaged for transliteration
-            from bench.names import given_names
-
-            self.given = given_names()
+        # The CMU Indian Names Corpus (the copy packaged for transliteration, the same
+        # file as /work/shared/data/names/cmu_indian_names_corpus/names.tsv).
+        self.given = [(en, hi) for en, hi in given_names() if en.isalpha()]
         self.surnames = [(s[0], s[1]) for s in SURNAMES if len(s) == 2]
         self.fake_en = Faker("en_IN")
         self.fake_en.seed_instance(seed)
