@@ -196,8 +196,19 @@ def start_postgres(base: Path) -> tuple[str, Any]:
     executor.start()
     import psycopg
 
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as db:
-        db.execute("CREATE DATABASE hub")
+    # On a busy machine pg_ctl may stop waiting before the server accepts connections.
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            with psycopg.connect(url, autocommit=True) as db:
+                db.execute("CREATE DATABASE hub")
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                executor.stop()
+                raise
+            time.sleep(1)
     return f"postgresql://postgres@127.0.0.1:{port}/hub", executor
 
 

@@ -513,7 +513,8 @@ TITLES = {
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board and restore"
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
+            "restore and the synthetic hospital"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
