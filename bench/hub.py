@@ -10,7 +10,9 @@
 * catch-up: a real hub process (`nirantar serve`) holding the whole log; a fresh edge
   enrolled into the hospital runs one sync round; seconds for everything.
 
-    python -m bench.hub --scale 0.01 [--only ingest|catch-up] [--engines sqlite,postgresql]
+    python -m bench.hub --scale 0.01 [--only ingest|rebuild|catch-up]
+        [--engines sqlite,postgresql] [--no-push]
+    python -m bench.hub --scale 0.01 --costs   # where ingest time goes, by event type
 """
 
 from __future__ import annotations
@@ -91,6 +93,55 @@ def _prepare(log_dir: Path, data_dir: Path, seed: int, database: str) -> dict[st
     meta = json.loads((log_dir / "meta.json").read_text())
     before = meta["parts"]["founding"] + meta["parts"]["history"]
     return hospital.ingest_file(log_dir / "hospital.ndjson", upto=before)
+
+
+def _costs(log_dir: Path, data_dir: Path, seed: int, database: str) -> dict[str, Any]:
+    """In a process of its own: where the day's ingest time goes. On a fresh hub holding
+    the founding and history, the day verified and stored without projecting (the
+    ledger's share), then each event projected alone, timed by type."""
+    import collections
+
+    first = _prepare(log_dir, data_dir, seed, database)  # sets Django up
+    from django.db import transaction
+
+    from nirantar.ledger import projection, roster
+    from nirantar.ledger.events import AUTHORITY, Event
+    from nirantar.ledger.ingest import Ingestor
+    from nirantar.ledger.writer import node
+
+    lines = (log_dir / "hospital.ndjson").read_bytes().splitlines()[first["events"] :]
+    events = [Event.from_line(line) for line in lines]
+    store = node().store
+    started = time.perf_counter()
+    with store.atomic(), roster.numbers_remembered():
+        for origin in sorted({e.origin for e in events} | {AUTHORITY}):
+            store.lock(origin)
+        ingestor = Ingestor(store)
+        runs: dict[str, list[Event]] = collections.defaultdict(list)
+        for event in events:
+            runs[event.origin].append(event)
+        for run in runs.values():
+            for i in range(0, len(run), 1000):
+                ingestor.ingest_many(run[i : i + 1000])
+    stored = time.perf_counter() - started
+    seconds: dict[str, float] = collections.defaultdict(float)
+    counts: collections.Counter[str] = collections.Counter()
+    with transaction.atomic():
+        for event in events:
+            started = time.perf_counter()
+            projection.apply_isolated(event)
+            seconds[event.type] += time.perf_counter() - started
+            counts[event.type] += 1
+    return {
+        "events": len(events),
+        "store_seconds": stored,
+        "store_events_per_second": len(events) / stored,
+        "project_seconds": sum(seconds.values()),
+        "types": {
+            t: {"events": counts[t], "seconds": seconds[t], "ms": 1000 * seconds[t] / counts[t]}
+            for t in sorted(seconds, key=lambda t: -seconds[t])
+        },
+    }
 
 
 def push(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
@@ -338,12 +389,47 @@ def main() -> None:
         "--no-push", action="store_true", help="skip ingest through a serving hub's /sync/push"
     )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cost-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--costs",
+        action="store_true",
+        help="where ingest time goes: verify + store alone, then projection by event type "
+        "(SQLite, or --database URL)",
+    )
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--database", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker, args.data_dir, args.seed, args.database)))
+        return
+    if args.costs:
+        log_dir = hospital.build(args.seed, args.days, args.scale)
+        with tempfile.TemporaryDirectory(prefix="nirantar-costs-") as tmp:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.hub",
+                    "--cost-worker",
+                    str(log_dir),
+                    "--data-dir",
+                    str(Path(tmp) / "hub"),
+                    "--seed",
+                    str(args.seed),
+                    "--database",
+                    args.database,
+                ],
+                env=_clean_env(),
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        print(done.stdout.strip().splitlines()[-1])
+        return
+    if args.cost_worker:
+        result = _costs(args.cost_worker, args.data_dir, args.seed, args.database)
+        print(json.dumps(result))
         return
     if args.prepare:
         print(json.dumps(_prepare(args.prepare, args.data_dir, args.seed, args.database)))
