@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench import lab, peer, registration, restore, timeline, wards
+from bench import hub, lab, peer, registration, restore, timeline, wards
 from bench.common import append_report, table
 
 
@@ -520,7 +520,142 @@ def restore_section(result: dict[str, Any]) -> str:
     )
 
 
-SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab", "wards", "restore")
+def hospital_setup(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    parts = meta["parts"]
+    day = meta["events"] - parts["founding"] - parts["history"]
+    return (
+        f"The synthetic hospital (`python -m bench.hospital`, seed {result['seed']}, "
+        f"scale {result['scale']:g} of a day of AIIMS: {15_000 * result['scale']:,.0f} "
+        f"outpatients, 30 % new, {900 * result['scale']:,.0f} admissions, "
+        f"{50_000 * result['scale']:,.0f} lab tests a day; {result['days']} day(s)): "
+        f"{day:,} events in the day(s), written by {result['origins'] - 1} enrolled nodes "
+        "(registration counters, each department's OPD, four ward stations, the sample "
+        "collection centre, the laboratory, the hub) each under its own key, after the "
+        f"hospital's founding ({parts['founding']} events) and its history "
+        f"({parts['history']:,} events: the returning patients' registrations and the "
+        f"5 days of admissions before, so the day discharges as it admits); "
+        f"{meta['patients']:,} patients, {meta['admissions']:,} admissions, "
+        f"{meta['beds']:,} beds."
+    )
+
+
+def hospital_ingest_section(result: dict[str, Any]) -> str:
+    rows = []
+    runs = [("in-process `sync.ingest_remote`", e, r) for e, r in result["ingest"].items()]
+    runs += [
+        ("POST /sync/push to `nirantar serve`", e, r) for e, r in result.get("push", {}).items()
+    ]
+    for path, engine, r in runs:
+        met = "yes" if r["events_per_second"] >= hub.INGEST_TARGET else "**no**"
+        rows.append(
+            [
+                path,
+                engine,
+                f"{r['events']:,}",
+                f"{r['seconds']:.1f}",
+                f"**{r['events_per_second']:,.0f}**",
+                "yes" if r["clean"] else f"**no** {r['problems']}",
+                met,
+            ]
+        )
+    return (
+        hospital_setup(result)
+        + "\n\nHub ingest (verify + store + project), in-process: a fresh hub took the "
+        "founding and history (not timed), then the day as sync delivers it - NDJSON "
+        "batches, each origin's events in runs of up to 1,000 (as each node pushes its "
+        "own), every batch parsed and passed to `sync.ingest_remote`, which is what the "
+        "/sync/push endpoint calls; and the same day pushed to a real hub process "
+        "(`nirantar serve`, 2 gunicorn workers x 4 threads) through /sync/push, each "
+        "node's batches of 500 signed by that node, one request at a time on loopback. "
+        "PostgreSQL 15, a server started for the run with its "
+        "durable defaults, on the same machine; SQLite in the data directory "
+        f"(`python -m bench.hub --only ingest`). Target: {hub.INGEST_TARGET:,} events a "
+        "second.\n\n"
+        + table(
+            [
+                "path",
+                "database",
+                "events",
+                "seconds",
+                "events/s",
+                "all accepted, none held",
+                "target met",
+            ],
+            rows,
+        )
+    )
+
+
+def hospital_rebuild_section(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            engine,
+            f"{r['rebuild_events']:,}",
+            f"{r['rebuild_seconds']:.1f}",
+            f"**{r['rebuild_events_per_second']:,.0f}**",
+        ]
+        for engine, r in result["ingest"].items()
+    ]
+    return (
+        "Rebuild of every projection from the whole log (founding, history and the "
+        "day), `operations.rebuild()` as `nirantar rebuild` runs it, in-process on the "
+        "hub of the ingest benchmark just after it.\n\n"
+        + table(["database", "events", "seconds", "events/s"], rows)
+    )
+
+
+def hospital_catch_up_section(result: dict[str, Any]) -> str:
+    c = result["catch_up"]
+    met = "yes" if c["seconds"] < hub.CATCH_UP_TARGET else "**no**"
+    if result["scale"] < 1:  # the target is for a whole day of the whole hospital
+        met = f"not judged at scale {result['scale']:g}"
+    return (
+        "One day of the whole hospital caught up by a fresh edge: the hub (a real "
+        "`nirantar serve` process, 2 workers x 4 threads, SQLite) holding the whole log; "
+        "a new edge joins, is approved, takes the authority chain, then one `nirantar "
+        "sync` round (`Syncer.run_once`) is timed - everything it lacks, founding and "
+        "history included, since a fresh edge lacks all of it "
+        f"(`python -m bench.hub --only catch-up`). Target: under {hub.CATCH_UP_TARGET} s "
+        "for a day.\n\n"
+        + table(
+            [
+                "catch-up",
+                "events pulled",
+                "of them the day's",
+                "seconds",
+                "events/s",
+                "log verified",
+                "target met",
+            ],
+            [
+                [
+                    "fresh edge from the hub",
+                    f"{c['pulled']:,}",
+                    f"{c['day_events']:,}",
+                    f"**{c['seconds']:.1f}**",
+                    f"{c['events_per_second']:,.0f}",
+                    str(c["verified"]),
+                    met,
+                ]
+            ],
+        )
+    )
+
+
+SECTIONS = (
+    "registration",
+    "search",
+    "sync",
+    "peer",
+    "timeline",
+    "lab",
+    "wards",
+    "restore",
+    "hospital-ingest",
+    "hospital-rebuild",
+    "hospital-catch-up",
+)
 TITLES = {
     "registration": "Registration counter",
     "search": "patient search",
@@ -530,13 +665,17 @@ TITLES = {
     "lab": "laboratory MLLP ingest",
     "wards": "bed board of the whole hospital",
     "restore": "restore from a backup",
+    "hospital-ingest": "hub ingest of a synthetic hospital's day",
+    "hospital-rebuild": "rebuild of a synthetic hospital's projections",
+    "hospital-catch-up": "catch-up of a synthetic hospital's day",
 }
 
 
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board and restore"
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
+            "restore and the synthetic hospital"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -569,6 +708,13 @@ def main() -> None:
     parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
     parser.add_argument("--wards-requests", type=int, default=30)
     parser.add_argument("--restore-events", type=int, default=100_000)
+    parser.add_argument("--hospital-scale", type=float, default=1.0, help="of a day of AIIMS")
+    parser.add_argument("--hospital-days", type=int, default=1)
+    parser.add_argument("--hospital-seed", type=int, default=7)
+    parser.add_argument("--hospital-engines", default="sqlite,postgresql")
+    parser.add_argument(
+        "--hospital-no-push", action="store_true", help="hub ingest in-process only"
+    )
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -641,6 +787,36 @@ def main() -> None:
             check=True,
         )
         sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
+
+    wanted = [n.removeprefix("hospital-") for n in chosen if n.startswith("hospital-")]
+    if wanted:
+        print(f"synthetic hospital ({', '.join(wanted)}), scale {args.hospital_scale:g} ...")
+        # Its own process: each measurement configures Django for its own node.
+        command = [
+            sys.executable,
+            "-m",
+            "bench.hub",
+            "--scale",
+            str(args.hospital_scale),
+            "--days",
+            str(args.hospital_days),
+            "--seed",
+            str(args.hospital_seed),
+            "--engines",
+            args.hospital_engines,
+        ]
+        command += [arg for name in wanted for arg in ("--only", name)]
+        command += ["--no-push"] if args.hospital_no_push else []
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+        result = json.loads(done.stdout[done.stdout.index("{") :])
+        if "ingest" in wanted:
+            sections.append(hospital_ingest_section(result))
+        if "rebuild" in wanted:
+            sections.append(hospital_rebuild_section(result))
+        if "catch-up" in wanted:
+            if "ingest" not in wanted:
+                sections.append(hospital_setup(result))
+            sections.append(hospital_catch_up_section(result))
 
     body = "\n\n".join(sections)
     print(body)
