@@ -682,8 +682,28 @@ def title_of(chosen: list[str]) -> str:
     return text[0].upper() + text[1:]
 
 
+# `make bench-quick`: every section at a size that runs in minutes, for a fresh clone or a
+# change's check. Any size given on the command line still wins.
+QUICK = {
+    "search_sizes": "10k,100k",
+    "iterations": 100,
+    "sync_events": 10_000,
+    "timeline_visits": 50,
+    "timeline_requests": 50,
+    "lab_messages": 200,
+    "wards_beds": 330,
+    "wards_patients": 300,
+    "wards_requests": 10,
+    "restore_events": 10_000,
+    "hospital_scale": 0.01,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--quick", action="store_true", help="every section at its quick size (make bench-quick)"
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -715,6 +735,8 @@ def main() -> None:
     parser.add_argument(
         "--hospital-no-push", action="store_true", help="hub ingest in-process only"
     )
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(**QUICK)
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -820,7 +842,7 @@ def main() -> None:
 
     body = "\n\n".join(sections)
     print(body)
-    append_report(title_of(chosen), body)
+    append_report(title_of(chosen) + (" (`make bench-quick`)" if args.quick else ""), body)
 
 
 if __name__ == "__main__":
