@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +108,18 @@ def postgres() -> Iterator[str]:
     )
     executor.start()
     try:
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE nirantar")
+        deadline = time.monotonic() + 60
+        while True:  # pg_ctl -w may return while the server still says "starting up"
+            try:
+                with psycopg.connect(
+                    f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
+                ) as conn:
+                    conn.execute("CREATE DATABASE nirantar")
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
         yield f"postgresql://postgres@127.0.0.1:{port}/nirantar"
     finally:
         try:
@@ -283,8 +291,9 @@ def transaction(
     read = step("read", "GET", f"/api/v1/patients/{uhid}", 200).json()
     if read["name_en"] != body["name_en"]:
         raise LoadError(f"read back {uhid}: {read['name_en']!r} != {body['name_en']!r}")
+    department = rng.choice(DEPARTMENTS)
     visit = step(
-        "visit", "POST", "/api/v1/visits", 201, {"uhid": uhid, "department": rng.choice(DEPARTMENTS)}
+        "visit", "POST", "/api/v1/visits", 201, {"uhid": uhid, "department": department}
     ).json()
     pdf = step("slip", "GET", visit["slip"], 200)
     if not pdf.content.startswith(b"%PDF"):
@@ -363,19 +372,14 @@ def drive(
     ]
     for thread in threads:
         thread.start()
-    try:
+    with suppress(threading.BrokenBarrierError):  # a counter failed: reported below
         barrier.wait(timeout=600)
-    except threading.BrokenBarrierError:
-        pass
     started = time.perf_counter()
     sampler = MemorySampler(sampler_root) if sampler_root else None
-    if sampler:
-        sampler.__enter__()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    if sampler:
-        sampler.__exit__()
+    with sampler or nullcontext():
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
     if errors:
         raise LoadError(f"{len(errors)} counter(s) failed:\n" + "\n".join(errors))
     n = counters * patients
