@@ -255,6 +255,15 @@ class MemorySampler:
 # -- the counters -------------------------------------------------------------------
 
 
+def clean_given_names() -> list[tuple[str, str]]:
+    """The corpus's names, less the few the registration form rightly refuses (an
+    apostrophe in the Hindi spelling, say)."""
+    latin, devanagari = re.compile(r"[A-Za-z ]+"), re.compile(r"[\u0900-\u097F ]+")
+    return [
+        (en, hi) for en, hi in given_names() if latin.fullmatch(en) and devanagari.fullmatch(hi)
+    ]
+
+
 def patient_body(rng: random.Random, given: list[str]) -> dict[str, Any]:
     name_en, name_hi = person(rng, given)
     return {
@@ -320,7 +329,7 @@ def drive(
 ) -> dict[str, Any]:
     """Run len(tokens) counters, counter i against urls[i % len(urls)]."""
     counters = len(tokens)
-    given = given_names()
+    given = clean_given_names()
     barrier = threading.Barrier(counters + 1)
     lock = threading.Lock()
     walls: dict[str, list[float]] = {k: [] for k in STEPS}

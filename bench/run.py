@@ -389,9 +389,10 @@ def load_section(
         "fetch the A5 slip PDF, then think (exponential, mean "
         f"{think:g} s) before the next patient - a clerk never has two patients in flight. "
         f"{first['patients_per_counter']} measured patients per counter ({n:,} in all) after "
-        f"{result['warmup']} warm-up each. The think time is compressed: 40 counters at a "
-        f"mean of {think:g} s offer at most {offered:.0f} patients/s, where a clerk really "
-        "takes 30 s or more per patient (40 counters: about 1.3 patients/s). Set-ups, each "
+        f"{result['warmup']} warm-up each. The think time is compressed: {first['counters']} "
+        f"counters at a mean of {think:g} s offer at most {offered:.0f} patients/s, where a "
+        "clerk really takes 30 s or more per patient (40 counters: about 1.3 patients/s). "
+        "Set-ups, each "
         "fresh: an edge node on SQLite (2 gunicorn workers x 4 threads); a hub on PostgreSQL "
         f"15 ({result['hub_workers']} workers x 4 threads); and the hub as two `nirantar "
         f"serve` processes on two ports over one data directory and one PostgreSQL database "
@@ -399,7 +400,8 @@ def load_section(
         "alternating between them). PostgreSQL is a throwaway server with its default "
         "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
         "synchronous=NORMAL). Every worker keeps its own Chromium for slips. The load "
-        "generator's 40 threads run on the same 2 cores as the servers. Server time is "
+        f"generator's {first['counters']} threads run on the same 2 cores as the servers "
+        f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
         "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
         "error fails the run). Target: register + visit + slip p95 under 150 ms.",
     ]
@@ -599,7 +601,8 @@ TITLES = {
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board and restore"
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board, restore "
+            "and 40 counters under load"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -697,7 +700,9 @@ def main() -> None:
         )
         sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
     if "load" in chosen:
-        print(f"load: {args.load_counters} counters x {args.load_patients} patients ...")
+        print(
+            f"load: {args.load_counters} counters x {args.load_patients} patients ...", flush=True
+        )
         result = load.run(
             args.load_counters,
             args.load_patients,
