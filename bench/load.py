@@ -79,8 +79,9 @@ def server_ms(response: httpx.Response) -> float:
 
 
 @contextmanager
-def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL server with default durability; yields a database URL."""
+def postgres() -> Iterator[tuple[str, Path]]:
+    """A throwaway PostgreSQL server with default durability; yields a database URL and
+    the server's data directory."""
     import shutil
 
     import psycopg
@@ -120,7 +121,7 @@ def postgres() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        yield f"postgresql://postgres@127.0.0.1:{port}/nirantar"
+        yield f"postgresql://postgres@127.0.0.1:{port}/nirantar", base / "data"
     finally:
         try:
             executor.stop()
@@ -195,8 +196,9 @@ def _kb(path: Path, field: str) -> int:
     return 0
 
 
-def memory(root: int) -> dict[str, Any]:
-    """RSS and PSS (MB) of the process tree under ``root``, by kind of process."""
+def memory(root: int, pss: bool = True) -> dict[str, Any]:
+    """RSS and PSS (MB) of the process tree under ``root``, by kind of process. Reading
+    PSS (smaps_rollup) costs real CPU for Chromium's processes: ``pss=False`` skips it."""
     kinds: dict[str, dict[str, float]] = {}
     for pid in process_tree(root):
         proc = Path(f"/proc/{pid}")
@@ -217,7 +219,8 @@ def memory(root: int) -> dict[str, Any]:
         entry = kinds.setdefault(kind, {"processes": 0, "rss_mb": 0.0, "pss_mb": 0.0})
         entry["processes"] += 1
         entry["rss_mb"] += _kb(proc / "status", "VmRSS") / 1024
-        entry["pss_mb"] += _kb(proc / "smaps_rollup", "Pss") / 1024
+        if pss:
+            entry["pss_mb"] += _kb(proc / "smaps_rollup", "Pss") / 1024
     return {
         "rss_mb": round(sum(k["rss_mb"] for k in kinds.values()), 1),
         "pss_mb": round(sum(k["pss_mb"] for k in kinds.values()), 1),
@@ -228,10 +231,33 @@ def memory(root: int) -> dict[str, Any]:
     }
 
 
-class MemorySampler:
-    """Samples the tree's memory every ``every`` s; keeps the sample of largest RSS."""
+def cpu_seconds(roots: list[int]) -> float:
+    """User + system CPU time of the process trees under ``roots``, with reaped children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for root in roots:
+        for pid in process_tree(root):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / tick
 
-    def __init__(self, root: int, every: float = 0.5) -> None:
+
+def own_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class MemorySampler:
+    """Samples the tree's RSS every ``every`` s (cheaply: no PSS while the counters run);
+    keeps the sample of largest RSS."""
+
+    def __init__(self, root: int, every: float = 1.0) -> None:
         self.root, self.every = root, every
         self.peak: dict[str, Any] = {"rss_mb": 0.0}
         self._stop = threading.Event()
@@ -239,7 +265,7 @@ class MemorySampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            sample = memory(self.root)
+            sample = memory(self.root, pss=False)
             if sample["rss_mb"] > self.peak["rss_mb"]:
                 self.peak = sample
 
@@ -326,6 +352,7 @@ def drive(
     think: float,
     seed: int,
     sampler_root: int | None = None,
+    cpu_roots: dict[str, list[int]] | None = None,
 ) -> dict[str, Any]:
     """Run len(tokens) counters, counter i against urls[i % len(urls)]."""
     counters = len(tokens)
@@ -384,14 +411,19 @@ def drive(
     with suppress(threading.BrokenBarrierError):  # a counter failed: reported below
         barrier.wait(timeout=600)
     started = time.perf_counter()
+    cpu_before = {name: cpu_seconds(roots) for name, roots in (cpu_roots or {}).items()}
+    cpu_before["load generator"] = own_cpu_seconds()
     sampler = MemorySampler(sampler_root) if sampler_root else None
     with sampler or nullcontext():
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
+    cpu_after = {name: cpu_seconds(roots) for name, roots in (cpu_roots or {}).items()}
+    cpu_after["load generator"] = own_cpu_seconds()
     if errors:
         raise LoadError(f"{len(errors)} counter(s) failed:\n" + "\n".join(errors))
     n = counters * patients
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
     return {
         "counters": counters,
         "patients_per_counter": patients,
@@ -400,6 +432,12 @@ def drive(
         "patients_per_second": round(n / seconds, 2),
         "think_mean_s": think,
         "errors": 0,
+        # CPU time spent while the counters were measured (all processes of each tree,
+        # reaped children included), and per patient: a figure less at the mercy of
+        # the other load on a shared machine than the latencies are.
+        "cpu_seconds": {name: round(value, 2) for name, value in cpu.items()},
+        "cpu_ms_per_patient": {name: round(value / n * 1000, 1) for name, value in cpu.items()},
+        "machine_load_average": os.getloadavg(),
         "wall": {k: summary(v) for k, v in walls.items()},
         "server": {k: summary(v) for k, v in servers.items()},
         "totals": {k: summary(v) for k, v in totals.items()},
@@ -470,11 +508,12 @@ def run_setup(
         data_dir = Path(tmp) / setup
         if setup == "edge":
             return _run_nodes(data_dir, "", counters, patients, warmup, think, 2, 1, seed)
-        with postgres() as url:
+        with postgres() as (url, pgdata):
             servers = 2 if setup == "two" else 1
             workers = max(1, hub_workers // servers)
+            postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
             return _run_nodes(
-                data_dir, url, counters, patients, warmup, think, workers, servers, seed
+                data_dir, url, counters, patients, warmup, think, workers, servers, seed, postmaster
             )
 
 
@@ -488,6 +527,7 @@ def _run_nodes(
     workers: int,
     servers: int,
     seed: int,
+    postmaster: int | None = None,
 ) -> dict[str, Any]:
     first = NodeProcess(data_dir, "hub" if database else "counter-1", 101)
     first.init(*(["--hub", "--database", database] if database else []))
@@ -507,7 +547,11 @@ def _run_nodes(
             assert first.server is not None
             result["idle"] = memory(first.server.pid)
         root = first.server.pid if (not database and first.server) else None
-        load = drive([n.url for n in nodes], tokens, patients, warmup, think, seed, root)
+        cpu_roots = {
+            "node": [n.server.pid for n in nodes if n.server],
+            "database": [postmaster] if postmaster else [],
+        }
+        load = drive([n.url for n in nodes], tokens, patients, warmup, think, seed, root, cpu_roots)
         if root:
             result["busy_peak"] = load["busy_peak"]
             result["after_load"] = memory(root)

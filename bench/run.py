@@ -403,7 +403,11 @@ def load_section(
         f"generator's {first['counters']} threads run on the same 2 cores as the servers "
         f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
         "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
-        "error fails the run). Target: register + visit + slip p95 under 150 ms.",
+        "error fails the run). CPU per patient is the CPU time the node's process tree "
+        "(gunicorn, sync, Chromium), PostgreSQL's and the load generator's used while the "
+        "counters were measured, over the patients measured (it includes the read and any "
+        "background work, such as the sync loop). Target: register + visit + slip p95 under "
+        "150 ms.",
     ]
     rows = []
     for key, res in setups.items():
@@ -412,10 +416,19 @@ def load_section(
             res["totals"]["server_register_visit_slip"],
         )
         slip_share = res["wall"]["slip"]["mean"] / total["mean"] * 100
+        cpu = res.get("cpu_ms_per_patient", {})
+        database = cpu.get("database")
         rows.append(
             [
                 LOAD_LABELS[key],
                 f"{res['patients_per_second']:.1f}",
+                " / ".join(
+                    [
+                        f"{cpu.get('node', float('nan')):.0f}",
+                        f"{database:.0f}" if database else "-",
+                        f"{cpu.get('load generator', float('nan')):.0f}",
+                    ]
+                ),
                 fmt(total["p50"]),
                 f"**{fmt(total['p95'])}**",
                 fmt(total["p99"]),
@@ -429,6 +442,7 @@ def load_section(
             [
                 "register + visit + slip (ms)",
                 "patients/s",
+                "CPU ms/patient: node / PostgreSQL / counters",
                 "wall p50",
                 "wall p95",
                 "wall p99",
@@ -546,7 +560,7 @@ def load_section(
                     label,
                     str(m["processes"]),
                     f"**{m['rss_mb']:.0f}**",
-                    f"{m['pss_mb']:.0f}",
+                    f"{m['pss_mb']:.0f}" if m["pss_mb"] else "-",
                     f"{python:.0f}",
                     f"{chromium:.0f}",
                     "yes" if key != "idle" or m["rss_mb"] < 300 else "**no**",
@@ -557,7 +571,9 @@ def load_section(
             "Resident memory of the edge node (2 workers): VmRSS summed over the `serve` "
             "process tree - gunicorn master and workers, the sync process, and each worker's "
             "Chromium (about 9 processes) with Playwright's driver (a Node.js process); PSS "
-            "from smaps_rollup counts shared pages once. Target: an idle edge under 300 MB.\n\n"
+            "from smaps_rollup counts shared pages once (not read while the counters run: it "
+            "costs CPU; the busy peak is the largest RSS sampled each second). Target: an idle "
+            "edge under 300 MB.\n\n"
             + table(
                 [
                     "edge (MB)",
