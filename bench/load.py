@@ -33,7 +33,7 @@ master, workers, the sync process, and the Chromium processes the workers keep f
 slips, with Playwright's driver), and PSS from smaps_rollup (shared pages counted
 once), idle after start-up and busy (peak while the counters run, and just after).
 
-    python -m bench.load                          # full: 40 counters x 25 patients
+    python -m bench.load                          # full: 40 counters x 15 patients
     python -m bench.load --patients 4 --counters 8 --only edge     # a quick look
 """
 
@@ -568,9 +568,9 @@ def _run_nodes(
 
 def run(
     counters: int = 40,
-    patients: int = 25,
+    patients: int = 15,
     warmup: int = 2,
-    think: float = 4.0,
+    think: float = 10.0,
     hub_workers: int = 4,
     seed: int = 1,
     only: tuple[str, ...] = SETUPS,
@@ -601,9 +601,9 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counters", type=int, default=40)
-    parser.add_argument("--patients", type=int, default=25, help="measured, per counter")
+    parser.add_argument("--patients", type=int, default=15, help="measured, per counter")
     parser.add_argument("--warmup", type=int, default=2, help="per counter, not measured")
-    parser.add_argument("--think", type=float, default=4.0, help="mean think time, s")
+    parser.add_argument("--think", type=float, default=10.0, help="mean think time, s")
     parser.add_argument("--hub-workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", action="append", choices=SETUPS)
