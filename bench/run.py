@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from typing import Any
 
-from bench import hub, lab, peer, registration, restore, timeline, wards
+from bench import hub, lab, load, peer, registration, restore, timeline, wards
 from bench.common import append_report, table
 
 
@@ -643,6 +644,238 @@ def hospital_catch_up_section(result: dict[str, Any]) -> str:
     )
 
 
+LOAD_LABELS = {
+    "edge": "edge, SQLite",
+    "hub": "hub, PostgreSQL",
+    "two": "hub, 2 app servers, 1 PostgreSQL",
+}
+LOAD_STEPS = {
+    "register": "POST /patients",
+    "read": "GET /patients/{uhid}",
+    "visit": "POST /visits",
+    "slip": "GET slip.pdf (Chromium)",
+}
+
+
+def load_section(
+    result: dict[str, Any], reg: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> str:
+    setups = result["setups"]
+    first = next(iter(setups.values()))
+    n = first["transactions"]
+    think = result["think"]
+    offered = first["counters"] / think if think else float("inf")
+    parts = [
+        f"{first['counters']} registration counters at once over loopback HTTP "
+        f"(`python -m bench.load`), each a closed loop with its own clerk's bearer token and "
+        "kept-alive connection: register a patient, read it back, register an OPD visit, "
+        "fetch the A5 slip PDF, then think (exponential, mean "
+        f"{think:g} s) before the next patient - a clerk never has two patients in flight. "
+        f"{first['patients_per_counter']} measured patients per counter ({n:,} in all) after "
+        f"{result['warmup']} warm-up each. The think time is compressed: {first['counters']} "
+        f"counters at a mean of {think:g} s offer at most {offered:.0f} patients/s, where a "
+        "clerk really takes 30 s or more per patient (40 counters: about 1.3 patients/s). "
+        "Set-ups, each "
+        "fresh: an edge node on SQLite (2 gunicorn workers x 4 threads); a hub on PostgreSQL "
+        f"15 ({result['hub_workers']} workers x 4 threads); and the hub as two `nirantar "
+        f"serve` processes on two ports over one data directory and one PostgreSQL database "
+        f"({max(1, result['hub_workers'] // 2)} workers x 4 threads each, counters "
+        "alternating between them). PostgreSQL is a throwaway server with its default "
+        "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
+        "synchronous=NORMAL). Every worker keeps its own Chromium for slips. The load "
+        f"generator's {first['counters']} threads run on the same 2 cores as the servers "
+        f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
+        "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
+        "error fails the run). CPU per patient is the CPU time the node's process tree "
+        "(gunicorn, sync, Chromium), PostgreSQL's and the load generator's used while the "
+        "counters were measured, over the patients measured (it includes the read and any "
+        "background work, such as the sync loop); the ceiling is this machine's cores divided "
+        "by their sum - the rate at which the machine would be saturated. Target: register + "
+        "visit + slip p95 under 150 ms.",
+    ]
+    rows = []
+    for key, res in setups.items():
+        total, server = (
+            res["totals"]["wall_register_visit_slip"],
+            res["totals"]["server_register_visit_slip"],
+        )
+        slip_share = res["wall"]["slip"]["mean"] / total["mean"] * 100
+        cpu = res.get("cpu_ms_per_patient", {})
+        database = cpu.get("database")
+        rows.append(
+            [
+                LOAD_LABELS[key],
+                f"{res['patients_per_second']:.1f}",
+                " / ".join(
+                    [
+                        f"{cpu.get('node', float('nan')):.0f}",
+                        f"{database:.0f}" if database else "-",
+                        f"{cpu.get('load generator', float('nan')):.0f}",
+                    ]
+                ),
+                f"{(os.cpu_count() or 1) * 1000 / sum(cpu.values()):.0f}" if cpu else "-",
+                fmt(total["p50"]),
+                f"**{fmt(total['p95'])}**",
+                fmt(total["p99"]),
+                fmt(server["p95"]),
+                f"{slip_share:.0f} %",
+                "yes" if total["p95"] < 150 else "**no**",
+            ]
+        )
+    parts.append(
+        table(
+            [
+                "register + visit + slip (ms)",
+                "patients/s",
+                "CPU ms/patient: node / PostgreSQL / counters",
+                "CPU-bound ceiling here (patients/s)",
+                "wall p50",
+                "wall p95",
+                "wall p99",
+                "server p95",
+                "slip's share of the wall mean",
+                "p95 < 150 ms",
+            ],
+            rows,
+        )
+    )
+    rows = []
+    for key, res in setups.items():
+        for step, label in LOAD_STEPS.items():
+            w, s = res["wall"][step], res["server"][step]
+            rows.append(
+                [
+                    LOAD_LABELS[key],
+                    label,
+                    fmt(w["p50"]),
+                    fmt(w["p95"]),
+                    fmt(w["p99"]),
+                    fmt(s["p50"]),
+                    fmt(s["p95"]),
+                    fmt(s["p99"]),
+                ]
+            )
+    parts.append(
+        "Each step under load:\n\n"
+        + table(
+            [
+                "set-up",
+                "step (ms)",
+                "wall p50",
+                "wall p95",
+                "wall p99",
+                "server p50",
+                "server p95",
+                "server p99",
+            ],
+            rows,
+        )
+    )
+    if "two" in setups and "consistency" in setups["two"]:
+        c = setups["two"]["consistency"]
+        through = ", ".join(str(v) for v in c["through"].values())
+        parts.append(
+            f"Two app servers over one database: {c['registered']:,} patients registered "
+            f"({through} through each server, warm-up included), every one of them and its "
+            f"visit read back through the other server ({c['cross_read']:,} of "
+            f"{c['registered']:,}); {c['unique_uhids']:,} distinct UHIDs, "
+            f"{c['unique_visits']:,} distinct visit numbers and {c['unique_tokens']:,} "
+            "distinct OPD tokens (day, department, token): no collision."
+        )
+    gh = (theirs or {}).get("rpc.register_patient(create+read)")
+    if gh:
+        rows = []
+        candidates: list[tuple[str, dict[str, Any]]] = []
+        if reg:
+            candidates.append(("1 client (`bench.registration`)", reg["create_read_wall"]))
+        for key, res in setups.items():
+            label = f"{first['counters']} counters, {LOAD_LABELS[key]}"
+            candidates.append((label, res["totals"]["wall_register_read"]))
+        for label, mine in candidates:
+            ratio95 = gh["p95_ms"] / mine["p95"]
+            rows.append(
+                [
+                    label,
+                    fmt(mine["p50"]),
+                    fmt(mine["p95"]),
+                    f"{gh['median_ms'] / mine['p50']:.1f}x",
+                    f"**{ratio95:.1f}x**",
+                    "yes" if ratio95 >= 4 else "**no**",
+                ]
+            )
+        parts.append(
+            "Against GNU Health 5.0.6 in the same run (JSON-RPC over its werkzeug server, "
+            f"SQLite, one client, N={gh['n']}, `../shared/peers/gnuhealth/bench_gnuhealth.sh`): "
+            f"its registration (create + read) p50 {fmt(gh['median_ms'])} ms, p95 "
+            f"{fmt(gh['p95_ms'])} ms, {gh['throughput_per_s']} patients/s. Nirantar's "
+            "registration is the same pair of calls (register, read back), wall time. "
+            "Ratio = GNU Health / Nirantar (higher favours Nirantar). Target: at least 4x.\n\n"
+            + table(
+                [
+                    "Nirantar register + read (ms)",
+                    "p50",
+                    "p95",
+                    "ratio p50",
+                    "ratio p95",
+                    "4x",
+                ],
+                rows,
+            )
+        )
+    else:
+        parts.append("GNU Health was not measured in this run.")
+    edge = setups.get("edge")
+    if edge and "idle" in edge:
+        rows = []
+        for label, key in (
+            ("idle, after start-up", "idle"),
+            ("busy, peak while the counters ran", "busy_peak"),
+            ("just after the load", "after_load"),
+        ):
+            m = edge[key]
+            kinds = m["by_kind"]
+            python = sum(
+                kinds.get(k, {}).get("rss_mb", 0.0)
+                for k in ("gunicorn master + workers", "sync process")
+            )
+            chromium = sum(
+                kinds.get(k, {}).get("rss_mb", 0.0) for k in ("chromium", "playwright driver")
+            )
+            rows.append(
+                [
+                    label,
+                    str(m["processes"]),
+                    f"**{m['rss_mb']:.0f}**",
+                    f"{m['pss_mb']:.0f}" if m["pss_mb"] else "-",
+                    f"{python:.0f}",
+                    f"{chromium:.0f}",
+                    "yes" if key != "idle" or m["rss_mb"] < 300 else "**no**",
+                ]
+            )
+        rows[1][-1] = rows[2][-1] = "-"
+        parts.append(
+            "Resident memory of the edge node (2 workers): VmRSS summed over the `serve` "
+            "process tree - gunicorn master and workers, the sync process, and each worker's "
+            "Chromium (about 9 processes) with Playwright's driver (a Node.js process); PSS "
+            "from smaps_rollup counts shared pages once (not read while the counters run: it "
+            "costs CPU; the busy peak is the largest RSS sampled each second). Target: an idle "
+            "edge under 300 MB.\n\n"
+            + table(
+                [
+                    "edge (MB)",
+                    "processes",
+                    "RSS, sum",
+                    "PSS, sum",
+                    "of RSS: Python (master, workers, sync)",
+                    "of RSS: Chromium + driver",
+                    "under 300 MB",
+                ],
+                rows,
+            )
+        )
+    return "\n\n".join(parts)
+
+
 SECTIONS = (
     "registration",
     "search",
@@ -652,6 +885,7 @@ SECTIONS = (
     "lab",
     "wards",
     "restore",
+    "load",
     "hospital-ingest",
     "hospital-rebuild",
     "hospital-catch-up",
@@ -665,6 +899,7 @@ TITLES = {
     "lab": "laboratory MLLP ingest",
     "wards": "bed board of the whole hospital",
     "restore": "restore from a backup",
+    "load": "40 counters under load (issue 9)",
     "hospital-ingest": "hub ingest of a synthetic hospital's day",
     "hospital-rebuild": "rebuild of a synthetic hospital's projections",
     "hospital-catch-up": "catch-up of a synthetic hospital's day",
@@ -675,7 +910,7 @@ def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
             "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
-            "restore and the synthetic hospital"
+            "restore, 40 counters under load and the synthetic hospital"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -696,6 +931,7 @@ QUICK = {
     "wards_requests": 10,
     "restore_events": 10_000,
     "hospital_scale": 0.01,
+    "load_patients": 3,
 }
 
 
@@ -728,6 +964,11 @@ def main() -> None:
     parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
     parser.add_argument("--wards-requests", type=int, default=30)
     parser.add_argument("--restore-events", type=int, default=100_000)
+    parser.add_argument("--load-counters", type=int, default=40)
+    parser.add_argument("--load-patients", type=int, default=15, help="measured, per counter")
+    parser.add_argument("--load-warmup", type=int, default=2, help="per counter")
+    parser.add_argument("--load-think", type=float, default=10.0, help="mean think time, s")
+    parser.add_argument("--load-hub-workers", type=int, default=4)
     parser.add_argument("--hospital-scale", type=float, default=1.0, help="of a day of AIIMS")
     parser.add_argument("--hospital-days", type=int, default=1)
     parser.add_argument("--hospital-seed", type=int, default=7)
@@ -746,7 +987,7 @@ def main() -> None:
 
     sections = []
     reg: dict[str, Any] = {}
-    if "registration" in chosen or "peer" in chosen:  # the peer is compared with it
+    if {"registration", "peer", "load"} & set(chosen):  # the peer is compared with it
         print("registration ...", flush=True)
         reg = registration.run(args.iterations)
     if "registration" in chosen:
@@ -782,9 +1023,12 @@ def main() -> None:
             check=True,
         )
         sections.append(sync_section(json.loads(done.stdout[done.stdout.index("{") :])))
-    if "peer" in chosen:
+    theirs: dict[str, Any] | None = None
+    if "peer" in chosen or ("load" in chosen and not args.skip_peer):
         print("GNU Health (peer) ...", flush=True)
-        sections.append(peer_section(reg, peer.run()))
+        theirs = peer.run()
+    if "peer" in chosen:
+        sections.append(peer_section(reg, theirs))
     elif "registration" in chosen:
         sections.append(peer_section(reg, None))
     if "timeline" in chosen:
@@ -809,6 +1053,18 @@ def main() -> None:
             check=True,
         )
         sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
+    if "load" in chosen:
+        print(
+            f"load: {args.load_counters} counters x {args.load_patients} patients ...", flush=True
+        )
+        result = load.run(
+            args.load_counters,
+            args.load_patients,
+            args.load_warmup,
+            args.load_think,
+            args.load_hub_workers,
+        )
+        sections.append(load_section(result, reg, theirs))
 
     wanted = [n.removeprefix("hospital-") for n in chosen if n.startswith("hospital-")]
     if wanted:
