@@ -244,7 +244,8 @@ def access_stays(
     nothing audited, for nobody registered)."""
     permissions.require(user, READ_CHART.name, request)
     patient = registration.access_patient(user, uhid_text, action=action, via=via, request=request)
-    return list(Admission.objects.filter(uhid=patient.uhid, is_admitted=True))
+    group = registration.group_of(patient.uhid)  # stays under UHIDs merged into it too
+    return list(Admission.objects.filter(uhid__in=group, is_admitted=True))
 
 
 def access_stay_entry(
