@@ -116,6 +116,12 @@ def do_correct_patient(actor: str, uhid_text: Any, data: Any, reason: str = "") 
         patient = Patient.objects.filter(uhid=uhid, is_registered=True).first()
         if patient is None:
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
+        into = _merged_into(uhid)
+        if into:  # its record is not shown anywhere: a change there would be lost to sight
+            raise Conflict(
+                f"{uhid} is merged into {into}: correct {into} instead",
+                {"uhid": f"merged into {into}"},
+            )
         name_hi = changes.get("name_hi", patient.name_hi)
         name_en = changes.get("name_en", patient.name_en)
         if not name_hi and not name_en:

@@ -211,3 +211,17 @@ def test_the_merges_of_a_uhid_are_listed_for_records_staff(api_as, records_api, 
 def test_a_missing_field_is_refused(records_api, twice):
     response = records_api.post("/api/v1/patients/merge", {"survivor": twice[0]})
     assert response.status_code in (400, 422)
+
+
+def test_a_record_merged_away_is_not_corrected_its_survivor_is(
+    clerk_api, records_api, twice, snapshot
+):
+    survivor, duplicate = twice
+    merge(records_api, survivor, duplicate)
+    state = snapshot()
+    response = clerk_api.patch(f"/api/v1/patients/{duplicate}", {"name_en": "Ram K Sharma"})
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == (
+        f"{duplicate} is merged into {survivor}: correct {survivor} instead"
+    )
+    assert state.unchanged()
