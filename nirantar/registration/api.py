@@ -313,6 +313,16 @@ def _pair(payload: MergeIn) -> PatientMerge:
 
 
 @router.get(
+    "/merge-conflicts",
+    response={200: list[MergeOut], **ERRORS},
+    summary="Merges made apart that clash and are not followed, oldest first (records staff)",
+    auth=needs(MERGE),
+)
+def merge_conflicts(request: HttpRequest) -> list[dict[str, Any]]:
+    return [merge_out(p) for p in queries.merge_conflicts()]
+
+
+@router.get(
     "/patients/{uhid}/merges",
     response={200: list[MergeOut], **ERRORS},
     summary="Every merge a UHID is part of, merged or undone, with any conflict",

@@ -136,3 +136,20 @@ def test_rebuild_reproduces_the_merge_tables(clerk, records):
     assert result.exit_code == 0, result.output
     assert projection.dump() == live
     assert PatientMerge.objects.count() == 2
+
+
+def test_clashing_merges_made_apart_are_listed_for_the_records_team(clerk, records, api_as):
+    events, (a, _, _, d, _) = _history(clerk, records)
+    _replay(events)  # as sync would bring them
+    response = api_as(records).get("/api/v1/merge-conflicts")
+    assert response.status_code == 200
+    [conflict] = response.json()
+    assert (conflict["duplicate"], conflict["survivor"], conflict["merged"]) == (a, d, True)
+    assert conflict["shows_under"] != d
+    assert "merged into" in conflict["conflict"] and "first" in conflict["conflict"]
+    assert conflict["node"] == "lab-main"
+    # Unmerging the pair that gave way resolves it.
+    body = {"survivor": d, "duplicate": a, "reason": "the earlier merge is right"}
+    assert api_as(records).post("/api/v1/patients/unmerge", body).status_code == 200
+    assert api_as(records).get("/api/v1/merge-conflicts").json() == []
+    assert api_as(clerk).get("/api/v1/merge-conflicts").status_code == 403
