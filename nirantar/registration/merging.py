@@ -19,7 +19,7 @@ so the later of two clashing merges gives way:
   merge of the cycle is not followed, so the earliest decision's survivor stands,
   and the pair not followed carries the reason.
 
-Stamps are (hlc wall, hlc counter, origin), totally ordered, so "earliest" and
+Stamps are (hlc wall, hlc counter, origin, seq), totally ordered, so "earliest" and
 "latest" are the same on every node.
 """
 

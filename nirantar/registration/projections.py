@@ -296,7 +296,9 @@ def on_merge_events(event: Event) -> None:
         raise ValueError("a patient cannot be merged into itself")
     if event.stream != events.patient_stream(duplicate):
         raise ValueError(f"a merge's event must be in stream patient:{duplicate}")
-    stamp = lww.stamp_of(event)
+    # (hlc, origin) is unique for an honest node; its seq settles even a node that reused
+    # a clock reading, so the pair's state never depends on which event came first.
+    stamp = [*lww.stamp_of(event), event.seq]
     pair = PatientMerge.objects.filter(duplicate=duplicate, survivor=survivor).first()
     if pair is not None and not lww.newer(stamp, pair.stamp):
         return  # a later event of this pair already stands

@@ -76,7 +76,6 @@ def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
             seen = seen_at(node, doctor, uhid)
             assert (seen["uhid"], seen["visits"]) == (uhid, [visit]), (node.name, seen)
             assert seen["search"] == sorted([survivor, duplicate]), (node.name, seen)
-    # TODO(matcher): the pair is on the duplicates worklist here, once the matcher exists.
 
     reason = "same person: same mobile, father's name and village"
     body = {"survivor": survivor, "duplicate": duplicate, "reason": reason}
