@@ -310,7 +310,9 @@ def access_entry(
     if row is None:
         raise NotFound(f"no entry {entry_id[:60]}")
     permissions.require(user, READ_CLINICAL.name, request)
-    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    registration.access_patient(
+        user, row.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     [view] = [
         v for v in patient_entries(row.uhid, kinds, row.visit) if v.entry.entry_id == entry_id
     ]

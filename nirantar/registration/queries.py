@@ -179,7 +179,11 @@ def access_visit(
     visit = Visit.objects.filter(visit_no=visit_no).first()
     if visit is None:
         raise NotFound(f"no visit {visit_no}", {"visit": "not registered"})
-    patient = access_patient(user, visit.uhid, action=action, via=via, request=request)
+    # A visit stays with the record it was made under, merged or not: its slip, its
+    # prescription and its documents name that UHID and that record, as when written.
+    patient = access_patient(
+        user, visit.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     return visit, patient
 
 

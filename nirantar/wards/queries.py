@@ -203,8 +203,9 @@ def access_chart(
     """A stay's chart, if ``user`` may read it; the read is audited."""
     permissions.require(user, READ_CHART.name, request)
     admission = find_admission(admission_text)
+    # A stay stays with the record it was made under (see ``access_visit``).
     patient = registration.access_patient(
-        user, admission.uhid, action=action, via=via, request=request
+        user, admission.uhid, action=action, via=via, request=request, follow_merge=False
     )
     return chart(admission, patient)
 
@@ -264,7 +265,9 @@ def access_stay_entry(
     if row is None or admission is None:
         raise NotFound(f"no chart entry {entry_id[:60]}")
     permissions.require(user, READ_CHART.name, request)
-    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    registration.access_patient(
+        user, row.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     return row, admission, stay_entries(admission, kind)
 
 

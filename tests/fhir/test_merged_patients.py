@@ -193,3 +193,28 @@ def test_an_unmerge_gives_back_exactly_the_answers_from_before_the_merge(
     assert merged != before
     merge(api_as, records, people, "unmerge")
     assert _answers(fhir_as, api_as, users, people) == before
+
+
+def test_a_visits_documents_stay_as_written_under_its_own_uhid(
+    fhir_as, api_as, records, doctor, people
+):
+    """A merge changes what a person's record gathers, not what a visit's documents say:
+    the duplicate's consultation is the same document before and after the merge."""
+    from tests.fhir.test_documents import assert_a_whole_document, document
+
+    visit = people["visits"][people["duplicate"]]
+    body = {"code": "E11.9", "status": "provisional"}
+    response = api_as(doctor).post(f"/api/v1/visits/{visit}/diagnoses", body)
+    assert response.status_code == 201, response.content
+    fhir = fhir_as(doctor)
+    before = document(fhir, f"opconsult-{visit}")
+    merge(api_as, records, people)
+    after = document(fhir, f"opconsult-{visit}")
+    found = assert_a_whole_document(after, "OPConsultRecord")
+    [patient] = found["Patient"]
+    assert patient["id"] == people["duplicate"]
+    for bundle in (before, after):  # when it was assembled; the content's hash is versionId
+        bundle.pop("timestamp")
+        bundle["meta"].pop("lastUpdated")
+    assert after == before
+    assert api_as(doctor).get(f"/api/v1/visits/{visit}").json()["uhid"] == people["duplicate"]
