@@ -54,6 +54,10 @@ def _placeholder(column: str, json_columns: Iterable[str]) -> str:
     return "%s"
 
 
+def _name(column: str) -> str:
+    return connection.ops.quote_name(column)  # "by", "order": column names that are keywords
+
+
 def _params(values: dict[str, Any], json_columns: Iterable[str]) -> list[Any]:
     return [json_text(v) if c in json_columns else v for c, v in values.items()]
 
@@ -61,10 +65,11 @@ def _params(values: dict[str, Any], json_columns: Iterable[str]) -> list[Any]:
 def insert(table: str, values: dict[str, Any], json_columns: Iterable[str] = ()) -> bool:
     """INSERT one row unless it would break a unique constraint; whether it went in."""
     json_columns = tuple(json_columns)
+    names = ", ".join(_name(c) for c in values)
     marks = ", ".join(_placeholder(c, json_columns) for c in values)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks}) "  # noqa: S608 - our names
+            f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608 - our own names
             "ON CONFLICT DO NOTHING",
             _params(values, json_columns),
         )
@@ -78,8 +83,8 @@ def update(
     if not values:
         return 0
     json_columns = tuple(json_columns)
-    sets = ", ".join(f"{c} = {_placeholder(c, json_columns)}" for c in values)
-    where = " AND ".join(f"{c} = %s" for c in key)
+    sets = ", ".join(f"{_name(c)} = {_placeholder(c, json_columns)}" for c in values)
+    where = " AND ".join(f"{_name(c)} = %s" for c in key)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {sets} WHERE {where}",  # noqa: S608 - our own names

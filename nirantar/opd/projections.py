@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from nirantar import sql
 from nirantar.ledger import lww
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, register_models
@@ -84,23 +85,51 @@ def on_queue_moved(event: Event) -> None:
     if step == "sent":  # to another room: the next round begins, waiting there
         step, round_ = "waiting", round_ + 1
     stamp = lww.stamp_of(event)
-    row = QueueState.objects.filter(visit_no=visit, uhid=uhid).first()
-    if row is None:
-        row = QueueState(visit_no=visit, uhid=uhid, department=department, local_date=day)
-    calls = dict(row.calls or {})
+    found = sql.one(
+        "SELECT round, step, stamp, calls FROM opd_queue_state WHERE visit_no = %s AND uhid = %s",
+        [visit, uhid],
+    )
+    if found is None:  # the visit's first move here: the whole row is written
+        read: dict[str, Any] | None = None
+        row: dict[str, Any] = {
+            "visit_no": visit,
+            "uhid": uhid,
+            "department": department,
+            "local_date": day.isoformat(),
+            "round": 0,
+            "step": "",
+            "room_en": "",
+            "room_hi": "",
+            "by": "",
+            "at_ms": None,
+            "last_called_ms": None,
+            "calls": {},
+            "stamp": [],
+        }
+    else:
+        read = dict(zip(("round", "step", "stamp", "calls"), found, strict=True))
+        read["stamp"], read["calls"] = sql.json_value(read["stamp"]), sql.json_value(read["calls"])
+        row = dict(read)
+    calls = dict(row["calls"] or {})
     if step == "called":  # every call counts for its round, whatever order they come in
         calls[str(round_)] = max(calls.get(str(round_), 0), event.hlc.wall)
     key = place_key(step, round_)
-    current = place_key(row.step, row.round) if row.step else None
-    if current is None or key > current or (key == current and tuple(stamp) < tuple(row.stamp)):
-        row.round, row.step, row.stamp = round_, step, stamp
-        row.room_en, row.room_hi = room["en"], room["hi"]
-        row.by, row.at_ms = event.actor, event.hlc.wall
-    elif calls == row.calls:
+    current = place_key(row["step"], row["round"]) if row["step"] else None
+    if current is None or key > current or (key == current and tuple(stamp) < tuple(row["stamp"])):
+        row.update(round=round_, step=step, stamp=stamp, room_en=room["en"], room_hi=room["hi"])
+        row.update(by=event.actor, at_ms=event.hlc.wall)
+    elif calls == row["calls"]:
         return  # a stale move that changes nothing
-    row.calls = calls
-    row.last_called_ms = calls.get(str(row.round))
-    row.save()
+    row["calls"] = calls
+    row["last_called_ms"] = calls.get(str(row["round"]))
+    if read is None:
+        sql.insert("opd_queue_state", row, QUEUE_JSON)
+    else:  # only the columns this move changed
+        changed = {c: v for c, v in row.items() if c not in read or read[c] != v}
+        sql.update("opd_queue_state", {"visit_no": visit, "uhid": uhid}, changed, QUEUE_JSON)
+
+
+QUEUE_JSON = ("calls", "stamp")
 
 
 def _vitals(body: dict[str, Any]) -> None:
@@ -183,9 +212,10 @@ def on_entry(event: Event) -> None:
     body = event.body
     SHAPES[event.type](body)
     kind = body["kind"] if event.type == events.NOTE_RECORDED else events.ENTRY_KINDS[event.type]
-    Entry.objects.get_or_create(
-        entry_id=entry_id(event),
-        defaults={
+    sql.insert(
+        "opd_entry",
+        {
+            "entry_id": entry_id(event),
             "visit": visit,
             "uhid": uhid,
             "kind": kind,
@@ -196,4 +226,5 @@ def on_entry(event: Event) -> None:
             "actor": event.actor,
             "node": event.origin,
         },
+        ("data",),
     )
