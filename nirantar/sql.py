@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, models
 
 
 def one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
@@ -62,18 +62,29 @@ def _params(values: dict[str, Any], json_columns: Iterable[str]) -> list[Any]:
     return [json_text(v) if c in json_columns else v for c, v in values.items()]
 
 
-def insert(table: str, values: dict[str, Any], json_columns: Iterable[str] = ()) -> bool:
-    """INSERT one row unless it would break a unique constraint; whether it went in."""
+def insert(
+    table: str, values: dict[str, Any], json_columns: Iterable[str] = (), *, ignore: bool = True
+) -> bool:
+    """INSERT one row - unless it would break a unique constraint, if ``ignore`` (else that
+    raises IntegrityError); whether it went in."""
     json_columns = tuple(json_columns)
     names = ", ".join(_name(c) for c in values)
     marks = ", ".join(_placeholder(c, json_columns) for c in values)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608 - our own names
-            "ON CONFLICT DO NOTHING",
+            f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our own names
+            + (" ON CONFLICT DO NOTHING" if ignore else ""),
             _params(values, json_columns),
         )
-        return cursor.rowcount == 1
+        return bool(cursor.rowcount == 1)
+
+
+def delete(table: str, key: dict[str, Any]) -> int:
+    """DELETE the rows matching ``key``; how many."""
+    where = " AND ".join(f"{_name(c)} = %s" for c in key)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", list(key.values()))  # noqa: S608
+        return int(cursor.rowcount)
 
 
 def update(
@@ -90,4 +101,53 @@ def update(
             f"UPDATE {table} SET {sets} WHERE {where}",  # noqa: S608 - our own names
             [*_params(values, json_columns), *key.values()],
         )
-        return cursor.rowcount
+        return int(cursor.rowcount)
+
+
+class Table:
+    """A projection table written a row at a time in plain SQL, each row a dict of columns:
+    read only the columns a handler needs by key, insert a new row whole (what the model's
+    defaults give, without making an instance), update only the columns that changed."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+        self.name: str = model._meta.db_table
+        self.columns = [f.attname for f in fields]
+        self.json_columns = tuple(f.attname for f in fields if f.get_internal_type() == "JSONField")
+        blank = model()
+        self._blank = {c: getattr(blank, c) for c in self.columns}
+
+    def blank(self, **values: Any) -> dict[str, Any]:
+        """A new row: the model's defaults (fresh lists and maps), then ``values``."""
+        row = {c: type(v)(v) if isinstance(v, list | dict) else v for c, v in self._blank.items()}
+        row.update(values)
+        return row
+
+    def read(self, key: dict[str, Any], columns: Iterable[str]) -> dict[str, Any] | None:
+        """``columns`` of the row with ``key`` (JSON decoded), or None."""
+        columns = list(columns)
+        where = " AND ".join(f"{_name(c)} = %s" for c in key)
+        found = one(
+            f"SELECT {', '.join(_name(c) for c in columns)} FROM {self.name} "  # noqa: S608
+            f"WHERE {where}",
+            list(key.values()),
+        )
+        if found is None:
+            return None
+        return {
+            c: json_value(v) if c in self.json_columns and v is not None else v
+            for c, v in zip(columns, found, strict=True)
+        }
+
+    def insert(self, row: dict[str, Any]) -> bool:
+        """INSERT .. ON CONFLICT DO NOTHING; whether the row went in."""
+        return insert(self.name, row, self.json_columns)
+
+    def store(self, key: dict[str, Any], row: dict[str, Any], read: dict[str, Any] | None) -> None:
+        """Write ``row``: whole if ``read`` is None (it was not there), else only the columns
+        whose values differ from what was read (a column not read counts as changed)."""
+        if read is None:
+            self.insert(row)
+            return
+        changed = {c: v for c, v in row.items() if c not in key and (c not in read or read[c] != v)}
+        update(self.name, key, changed, self.json_columns)
