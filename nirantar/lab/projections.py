@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
 from nirantar import sql
 from nirantar.lab import events
-from nirantar.lab.actions import SOURCES, live_samples, taken_by
+from nirantar.lab.actions import SOURCES, taken_by
 from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
 from nirantar.ledger import bulk, lww, roster, sequences
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 from nirantar.registration.events import UHID
 
 register_models(LabOrder, Sample, Result, MessageFailure)
@@ -56,12 +58,28 @@ def _patient(event: Event) -> str:
     return uhid
 
 
-ORDER_JSON = ("tests",)
+Failures = list[tuple[Event, str]]
+ORDER_COLUMNS = (
+    "order_no",
+    "uhid",
+    "visit",
+    "tests",
+    "source",
+    "department",
+    "note",
+    "status",
+    "at_ms",
+    "ordered_by",
+    "node",
+)
 
 
-@handles(events.TESTS_ORDERED)
-def on_tests_ordered(event: Event) -> None:
-    """An order is created under the number its node minted; a repeat adds nothing."""
+def _failed(event: Event, exc: Exception) -> tuple[Event, str]:
+    return event, f"{type(exc).__name__}: {exc}"
+
+
+def _order_row(event: Event) -> tuple[tuple[Any, ...], int, int]:
+    """A well-formed order's row, and its node's number and sequence."""
     body = event.body
     uhid = _patient(event)
     tests = _codes(body, "tests")
@@ -71,57 +89,90 @@ def on_tests_ordered(event: Event) -> None:
         _text(body, key, required=False)
     node_number, seq = events.ORDER.parse(_text(body, "order"))
     roster.check_minted_by(event, node_number, f"lab order {body['order']}")
-    created = sql.insert(
-        "lab_order",
-        {
-            "order_no": body["order"],
-            "uhid": uhid,
-            "visit": body.get("visit") or "",
-            "tests": tests,
-            "source": body["source"],
-            "department": body.get("department") or "",
-            "note": body.get("note") or "",
-            "status": "ordered",
-            "at_ms": event.hlc.wall,
-            "ordered_by": event.actor,
-            "node": event.origin,
-        },
-        ORDER_JSON,
+    row = (
+        body["order"],
+        uhid,
+        body.get("visit") or "",
+        tests,
+        body["source"],
+        body.get("department") or "",
+        body.get("note") or "",
+        "ordered",
+        event.hlc.wall,
+        event.actor,
+        event.origin,
     )
-    sequences.observe(events.ORDER.kind, str(node_number), seq)
-    if created:  # the row is what was just written: no need to read it back
-        _refresh_orders([], known=[(body["order"], uhid, tests, "ordered")])
-    else:
-        _refresh_orders([body["order"]])
+    return row, node_number, seq
 
 
-def _refresh_orders(
-    order_nos: list[str], known: list[tuple[str, str, list[str], str]] | None = None
-) -> None:
+@handles_batch(events.TESTS_ORDERED)
+def on_tests_ordered(batch: list[Event]) -> Failures:
+    """An order is created under the number its node minted; a repeat adds nothing.
+    A batch is one INSERT statement, then its orders' statuses worked out together."""
+    failures: Failures = []
+    rows: list[tuple[Any, ...]] = []
+    minted: dict[str, int] = {}
+    for event in batch:
+        try:
+            row, node_number, seq = _order_row(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            failures.append(_failed(event, exc))
+            continue
+        rows.append(row)
+        minted[str(node_number)] = max(minted.get(str(node_number), 0), seq)
+    bulk.insert_ignore("lab_order", ORDER_COLUMNS, rows, json_columns=("tests",))
+    for scope, last in minted.items():
+        sequences.observe(events.ORDER.kind, scope, last)
+    _refresh_orders([row[0] for row in rows])
+    return failures
+
+
+def _chunked(
+    query: str, values: list[str], after: list[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """``query`` with ``IN ({})`` over ``values``, 500 at a time, then ``after``'s params."""
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        found += sql.rows(query.format(", ".join(["%s"] * len(chunk))), [*chunk, *(after or [])])
+    return found
+
+
+def _refresh_orders(order_nos: list[str]) -> None:
     """An order is collected once every test of it is in a sample not rejected. Worked out
     from all that is known whenever an order or a sample changes, so in any order.
 
-    Read in plain SQL: the orders as (order_no, uhid, tests, status), each patient's live
-    samples once (``known``: orders the caller has just written, not read again)."""
-    orders = list(known or [])
-    if order_nos:
-        marks = ", ".join(["%s"] * len(order_nos))
-        orders += [
-            (order_no, uhid, sql.json_value(tests), status)
-            for order_no, uhid, tests, status in sql.rows(
-                f"SELECT order_no, uhid, tests, status FROM lab_order "  # noqa: S608 - our names
-                f"WHERE order_no IN ({marks})",
-                list(order_nos),
-            )
-        ]
-    live: dict[str, list[tuple[list[str], list[str]]]] = {}
+    In plain SQL, for a whole batch at once: the orders as (order_no, uhid, tests,
+    status), their patients' live samples as (orders, tests), one UPDATE per new status."""
+    listed = sorted(set(order_nos))
+    if not listed:
+        return
+    orders = _chunked(
+        "SELECT order_no, uhid, tests, status FROM lab_order WHERE order_no IN ({})", listed
+    )
+    live: dict[str, list[tuple[list[str], list[str]]]] = {uhid: [] for _, uhid, _, _ in orders}
+    for uhid, in_orders, tests in _chunked(
+        "SELECT uhid, orders, tests FROM lab_sample "
+        "WHERE uhid IN ({}) AND is_collected = %s AND status <> %s",
+        sorted(live),
+        [True, "rejected"],
+    ):
+        live[uhid].append((sql.json_value(in_orders), sql.json_value(tests)))
+    changed: dict[str, list[str]] = {}
     for order_no, uhid, tests, current in orders:
-        if uhid not in live:
-            live[uhid] = live_samples(uhid)
         taken = taken_by(order_no, live[uhid])
-        status = "collected" if all(t in taken for t in tests) else "ordered"
+        status = "collected" if all(t in taken for t in sql.json_value(tests)) else "ordered"
         if current != status:
-            sql.update("lab_order", {"order_no": order_no}, {"status": status})
+            changed.setdefault(status, []).append(order_no)
+    for status, numbers in changed.items():
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start : start + 500]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE lab_order SET status = %s "  # noqa: S608 - our own names
+                    f"WHERE order_no IN ({', '.join(['%s'] * len(chunk))})",
+                    [status, *chunk],
+                )
 
 
 SAMPLE_COLUMNS = [f.attname for f in Sample._meta.concrete_fields]
@@ -143,35 +194,59 @@ def _blank_sample(accession: str, uhid: str) -> Row:
     return row
 
 
-def _sample(event: Event, uhid: str, columns: tuple[str, ...]) -> tuple[Row, Row | None]:
-    """The event's sample as (row, what was read), only ``columns`` of it, read in plain
-    SQL by its key; a whole new row and None if it is not here yet. Whatever a handler
-    changes of the row is what ``_store`` writes."""
-    accession = _text(event.body, "accession")
-    events.ACCESSION.parse(accession)
-    found = sql.one(
-        f"SELECT uhid, {', '.join(columns)} FROM lab_sample WHERE accession = %s",  # noqa: S608
-        [accession],
-    )
-    if found is None:
-        return _blank_sample(accession, uhid), None
-    if found[0] != uhid:
-        raise ValueError(f"sample {accession} belongs to another patient")
-    row = {
-        c: sql.json_value(v) if c in SAMPLE_JSON else v
-        for c, v in zip(columns, found[1:], strict=True)
-    }
-    row["accession"] = accession
-    return row, dict(row)
+class _Samples:
+    """The samples a batch of events is about: read in one statement, each event applied
+    to its sample in memory (as one by one), each sample written once - a new one whole,
+    a known one in the columns that changed."""
+
+    def __init__(self, batch: list[Event]) -> None:
+        accessions = sorted(
+            {a for e in batch if isinstance(a := e.body.get("accession"), str) and a}
+        )
+        self.read: dict[str, Row] = {}
+        for found in _chunked(
+            f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM lab_sample "  # noqa: S608 - our names
+            "WHERE accession IN ({})",
+            accessions,
+        ):
+            row = dict(zip(SAMPLE_COLUMNS, found, strict=True))
+            for column in SAMPLE_JSON:
+                row[column] = sql.json_value(row[column])
+            self.read[row["accession"]] = row
+        self.rows: dict[str, Row] = {}
+
+    def get(self, event: Event, uhid: str) -> Row:
+        """A copy of the event's sample to change (put it back when the event is good),
+        or a new one if it is not here yet."""
+        accession = _text(event.body, "accession")
+        events.ACCESSION.parse(accession)
+        current = self.rows.get(accession) or self.read.get(accession)
+        if current is None:
+            return _blank_sample(accession, uhid)
+        if current["uhid"] != uhid:
+            raise ValueError(f"sample {accession} belongs to another patient")
+        return dict(current)
+
+    def put(self, row: Row) -> None:
+        self.rows[row["accession"]] = row
+
+    def write(self) -> None:
+        for accession, row in self.rows.items():
+            read = self.read.get(accession)
+            if read is None:
+                sql.insert("lab_sample", row, SAMPLE_JSON)
+                continue
+            changed = {c: v for c, v in row.items() if read[c] != v}
+            sql.update("lab_sample", {"accession": accession}, changed, SAMPLE_JSON)
 
 
-def _store(row: Row, read: Row | None) -> None:
-    """A new sample inserted whole; a known one updated in the columns that changed."""
-    if read is None:
-        sql.insert("lab_sample", row, SAMPLE_JSON)
-        return
-    changed = {c: v for c, v in row.items() if c not in read or read[c] != v}
-    sql.update("lab_sample", {"accession": row["accession"]}, changed, SAMPLE_JSON)
+class _Effects:
+    """What a batch of sample events does besides its samples, done once at its end."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[Any, ...]] = []
+        self.refresh: set[str] = set()  # samples whose orders' statuses may have changed
+        self.minted: dict[str, int] = {}
 
 
 def _advance(sample: Row, status: str, event: Event) -> None:
@@ -185,11 +260,41 @@ def _advance(sample: Row, status: str, event: Event) -> None:
     sample["status"] = max(stamps, key=lambda s: events.STATUS_RANK[s])
 
 
-@handles(events.SAMPLE_COLLECTED)
-def on_sample_collected(event: Event) -> None:
+SAMPLE_EVENTS = (
+    events.SAMPLE_COLLECTED,
+    events.SAMPLE_RECEIVED,
+    events.SAMPLE_REJECTED,
+    events.RESULTS_RECORDED,
+    events.RESULTS_VERIFIED,
+    events.REPORT_ISSUED,
+)
+
+
+@handles_batch(*SAMPLE_EVENTS)
+def on_sample_events(batch: list[Event]) -> Failures:
+    """Every event about a sample, a batch at once. Each event is checked whole before it
+    changes its sample (a bad one is reported and changes nothing); the orders of samples
+    collected or rejected are worked out again once, at the end, from all that is known."""
+    failures: Failures = []
+    samples = _Samples(batch)
+    effects = _Effects()
+    for event in batch:
+        try:
+            APPLY[event.type](samples, effects, event)
+        except (KeyError, TypeError, ValueError) as exc:
+            failures.append(_failed(event, exc))
+    samples.write()
+    bulk.insert_ignore(Result._meta.db_table, RESULT_COLUMNS, effects.results)
+    _refresh_orders([o for a in sorted(effects.refresh) for o in samples.rows[a]["orders"]])
+    for scope, last in effects.minted.items():
+        sequences.observe(events.ACCESSION.kind, scope, last)
+    return failures
+
+
+def _collected(samples: _Samples, effects: _Effects, event: Event) -> None:
     body = event.body
     uhid = _patient(event)
-    sample, read = _sample(event, uhid, ("is_collected", "orders", "status", "stamps"))
+    sample = samples.get(event, uhid)
     accession = sample["accession"]
     node_number, seq = events.ACCESSION.parse(accession)
     roster.check_minted_by(event, node_number, f"sample {accession}")
@@ -210,16 +315,15 @@ def on_sample_collected(event: Event) -> None:
             node=event.origin,
         )
     _advance(sample, "collected", event)
-    _store(sample, read)
-    _refresh_orders(sample["orders"])
-    sequences.observe(events.ACCESSION.kind, str(node_number), seq)
+    samples.put(sample)
+    effects.refresh.add(accession)
+    effects.minted[str(node_number)] = max(effects.minted.get(str(node_number), 0), seq)
 
 
-@handles(events.SAMPLE_RECEIVED, events.SAMPLE_REJECTED)
-def on_sample_moved(event: Event) -> None:
+def _moved(samples: _Samples, effects: _Effects, event: Event) -> None:
     uhid = _patient(event)
+    sample = samples.get(event, uhid)
     if event.type == events.SAMPLE_REJECTED:
-        sample, read = _sample(event, uhid, ("orders", "status", "stamps", "rejected_reason"))
         reason = _text(event.body, "reason")
         if reason not in events.REJECTION_REASONS:
             raise ValueError(f"unknown rejection reason {reason!r}")
@@ -228,12 +332,11 @@ def on_sample_moved(event: Event) -> None:
             sample["rejected_reason"] = reason
         _advance(sample, "rejected", event)
     else:
-        sample, read = _sample(event, uhid, ("orders", "status", "stamps", "received_at_ms"))
         _advance(sample, "received", event)
         sample["received_at_ms"] = sample["stamps"]["received"][0]
-    _store(sample, read)
+    samples.put(sample)
     if sample["status"] == "rejected":
-        _refresh_orders(sample["orders"])
+        effects.refresh.add(sample["accession"])
 
 
 RESULT_FIELDS = ("unit", "flag", "low", "high", "amends")
@@ -254,11 +357,10 @@ RESULT_COLUMNS = (
 )
 
 
-@handles(events.RESULTS_RECORDED)
-def on_results(event: Event) -> None:
+def _results(samples: _Samples, effects: _Effects, event: Event) -> None:
     body = event.body
     uhid = _patient(event)
-    sample, read = _sample(event, uhid, ("status", "stamps"))
+    sample = samples.get(event, uhid)
     for key in ("instrument", "control_id", "reason"):
         _text(body, key, required=False)
     if body.get("source") not in ("manual", "analyser"):
@@ -289,21 +391,20 @@ def on_results(event: Event) -> None:
                 *(result.get(key, "") for key in RESULT_FIELDS),
             )
         )
-    bulk.insert_ignore(Result._meta.db_table, RESULT_COLUMNS, rows)
+    effects.results += rows
     first = sample["stamps"].get("resulted")
     if first is not None and tuple(first) <= tuple(lww.stamp_of(event)):
         return  # already resulted by an earlier event: nothing about the sample changes
     _advance(sample, "resulted", event)
-    _store(sample, read)  # results that arrived before the collection: the sample starts here
+    samples.put(sample)  # results that arrived before the collection: the sample starts here
 
 
-@handles(events.RESULTS_VERIFIED, events.REPORT_ISSUED)
-def on_verified_or_reported(event: Event) -> None:
+def _verified_or_reported(samples: _Samples, effects: _Effects, event: Event) -> None:
     body = event.body
     uhid = _patient(event)
+    sample = samples.get(event, uhid)
     stamp = lww.stamp_of(event)
     if event.type == events.RESULTS_VERIFIED:
-        sample, read = _sample(event, uhid, ("status", "stamps", "verified_stamp"))
         results = _codes(body, "results")
         _advance(sample, "verified", event)
         if lww.newer(stamp, sample["verified_stamp"] or None):  # the latest verification
@@ -314,7 +415,6 @@ def on_verified_or_reported(event: Event) -> None:
                 verified_by=event.actor,
             )
     else:
-        sample, read = _sample(event, uhid, ("status", "stamps", "report_stamp"))
         content_hash, signature = _text(body, "content_hash"), _text(body, "signature")
         _advance(sample, "reported", event)
         if lww.newer(stamp, sample["report_stamp"] or None):  # the latest report
@@ -325,7 +425,17 @@ def on_verified_or_reported(event: Event) -> None:
                 report_signature=signature,
                 report_node=event.origin,
             )
-    _store(sample, read)
+    samples.put(sample)
+
+
+APPLY = {
+    events.SAMPLE_COLLECTED: _collected,
+    events.SAMPLE_RECEIVED: _moved,
+    events.SAMPLE_REJECTED: _moved,
+    events.RESULTS_RECORDED: _results,
+    events.RESULTS_VERIFIED: _verified_or_reported,
+    events.REPORT_ISSUED: _verified_or_reported,
+}
 
 
 @handles(events.MESSAGE_FAILED)
