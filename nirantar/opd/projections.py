@@ -119,13 +119,12 @@ def on_queue_moves(batch: list[Event]) -> Failures:
             read[(row["visit_no"], row["uhid"])] = row
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for event, visit, uhid, step, round_, room, day, department in moves:
-        row = rows.get((visit, uhid))
-        if row is None:
+        if (visit, uhid) not in rows:
             known = read.get((visit, uhid))
-            row = rows[(visit, uhid)] = (
+            rows[(visit, uhid)] = (
                 dict(known) if known is not None else _new_queue_row(visit, uhid, department, day)
             )
-        _apply_move(row, event, step, round_, room)
+        _apply_move(rows[(visit, uhid)], event, step, round_, room)
     for (visit, uhid), row in rows.items():
         known = read.get((visit, uhid))
         if known is None:
