@@ -8,6 +8,7 @@ signed audit trail, each condition on its own line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +23,7 @@ from nirantar.accounts.auth import client_address
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
-from nirantar.registration import events, rules, search
+from nirantar.registration import events, matching, rules, search
 from nirantar.registration.actions import parse_uhid
 from nirantar.registration.models import Department, Patient, Visit
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT
@@ -324,3 +325,49 @@ def visits_of(uhid: str, limit: int = 50) -> list[Visit]:
 def last_department(uhid: str) -> str | None:
     visit = Visit.objects.filter(uhid=uhid).order_by("-at_ms").first()
     return visit.department if visit else None
+
+
+# --- for duplicate detection (nirantar/dedupe) --------------------------------------
+
+_MATCH_COLUMNS = (
+    "uhid, name_en, name_hi, sex, date_of_birth, dob_estimated, guardian_relation, "
+    "guardian_name, mobile, district, field_stamps"
+)
+
+
+def match_records(uhids: Iterable[str]) -> dict[str, tuple[matching.Record, int]]:
+    """What the matcher reads of each registered patient among ``uhids``, and when the
+    record last changed (the HLC wall of its newest value, ms). Not a read by a person:
+    whoever shows these records to someone audits that (``do_record_search``).
+
+    Plain SQL: the counter asks about hundreds of candidates while the clerk types.
+    """
+    found: dict[str, tuple[matching.Record, int]] = {}
+    listed = sorted(set(uhids))
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        for row in sql.rows(
+            f"SELECT {_MATCH_COLUMNS} FROM registration_patient "  # noqa: S608 - our own names
+            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})",
+            chunk,
+        ):
+            stamps = sql.json_value(row[10]) or {}
+            changed = max((int(s[0]) for s in stamps.values() if s), default=0)
+            record = matching.Record(
+                name_en=row[1] or "",
+                name_hi=row[2] or "",
+                sex=row[3] or "",
+                birth_date=sql.date_value(row[4]),
+                birth_estimated=bool(row[5]),
+                guardian_relation=row[6] or "",
+                guardian_name=row[7] or "",
+                mobile=row[8] or "",
+                district=(row[9] or "").strip().lower(),
+            )
+            found[row[0]] = (record, changed)
+    return found
+
+
+def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:
+    """Registered patients by UHID, for a list the caller audits as shown."""
+    return {p.uhid: p for p in Patient.objects.filter(uhid__in=set(uhids), is_registered=True)}

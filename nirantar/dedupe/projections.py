@@ -1,0 +1,185 @@
+"""Projections of duplicate detection: the blocking table and the worklist of likely pairs.
+
+Both follow registration's patient events (registered, corrected) whichever node made
+them: a duplicate made on two nodes apart is found on every node once both events
+have arrived. They run after registration's own handler (apps are listed after
+registration), so they read the patients as the batch left them.
+
+Convergence: a pair's row is a function of the two records as they stand, and the two
+records are compared again whenever either changes. The pair looked at is any two
+patients who share a *filed* key - a symmetric relation (the counter's search keys
+are a subset of the filed keys), so it does not matter which of the two arrived last.
+No cap on the candidates here, unlike at the counter: a cap would make the rows depend
+on what had arrived when.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection
+
+from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.ledger import bulk
+from nirantar.ledger.events import Event
+from nirantar.ledger.projection import defer_in_bulk, handles_batch, register_models
+from nirantar.registration import events as registration_events
+from nirantar.registration import matching, queries
+
+register_models(BlockingKey, DuplicatePair)
+
+Failures = list[tuple[Event, str]]
+
+# Set while a restore loads the log into empty tables: pairs are found once at the end.
+_bulk = {"loading": False}
+
+
+@handles_batch(registration_events.PATIENT_REGISTERED, registration_events.PATIENT_CORRECTED)
+def on_patient_events(batch: list[Event]) -> Failures:
+    """File the touched patients under their keys again and score their pairs again."""
+    uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
+    uhids.discard("")
+    records = queries.match_records(uhids)
+    file_keys(records)
+    if not _bulk["loading"]:
+        rescore(records)
+    return []  # registration reports a malformed event; here it only has no record
+
+
+def file_keys(records: dict[str, tuple[matching.Record, int]]) -> None:
+    """Replace each patient's rows in the blocking table by its present keys."""
+    listed = sorted(records)
+    with connection.cursor() as cursor:
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            cursor.execute(
+                f"DELETE FROM {BlockingKey._meta.db_table} "  # noqa: S608 - our own names
+                f"WHERE uhid IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+    bulk.insert_ignore(
+        BlockingKey._meta.db_table,
+        ("key", "uhid"),
+        (
+            (key, uhid)
+            for uhid, (record, _) in records.items()
+            for key in sorted(matching.blocking_keys(record))
+        ),
+    )
+
+
+def _sharing(keys: Iterable[str]) -> set[str]:
+    listed = sorted(set(keys))
+    if not listed:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT uhid FROM {BlockingKey._meta.db_table} "  # noqa: S608
+            f"WHERE key IN ({', '.join(['%s'] * len(listed))})",
+            listed,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def pair_key(one: str, other: str) -> tuple[str, str, str]:
+    a, b = sorted((one, other))
+    return f"{a}|{b}", a, b
+
+
+def pair_row(
+    one: str, first: tuple[matching.Record, int], other: str, second: tuple[matching.Record, int]
+) -> tuple[Any, ...] | None:
+    """The worklist row of two patients, or None if they are not a likely duplicate."""
+    key, a, b = pair_key(one, other)
+    (ra, ta), (rb, tb) = (first, second) if a == one else (second, first)
+    if not matching.could_match(ra, rb) or matching.score(ra, rb) < matching.THRESHOLD:
+        return None
+    match = matching.compare(ra, rb)  # record a first: the evidence reads the same everywhere
+    evidence = [
+        {
+            "field": e.field,
+            "agreement": e.agreement,
+            "detail": e.detail,
+            "weight": round(e.weight, 3),
+        }
+        for e in match.evidence
+    ]
+    return (key, a, b, round(match.score, 4), evidence, max(ta, tb))
+
+
+PAIR_COLUMNS = ("pair", "uhid_a", "uhid_b", "score", "evidence", "found_at_ms")
+
+
+def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
+    """Score every pair of a touched patient again; keep those at the threshold or above."""
+    if not records:
+        return
+    candidates: dict[str, set[str]] = {}
+    for uhid, (record, _) in records.items():
+        candidates[uhid] = _sharing(matching.blocking_keys(record)) - {uhid}
+    others = queries.match_records(set().union(*candidates.values()) - set(records))
+    known = {**others, **records}
+    rows: dict[str, tuple[Any, ...]] = {}
+    for uhid, found in candidates.items():
+        for other in found:
+            if other not in known:
+                continue
+            row = pair_row(uhid, known[uhid], other, known[other])
+            if row is not None:
+                rows[row[0]] = row
+    touched = sorted(records)
+    # Pairs of a touched patient that no longer qualify go; the rest are written anew.
+    stale = DuplicatePair.objects.filter(uhid_a__in=touched) | DuplicatePair.objects.filter(
+        uhid_b__in=touched
+    )
+    stale.exclude(pair__in=list(rows)).delete()
+    DuplicatePair.objects.filter(pair__in=list(rows)).delete()
+    bulk.insert_ignore(
+        DuplicatePair._meta.db_table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",)
+    )
+
+
+def rescore_all() -> None:
+    """Find every pair from the blocking table at once: after a bulk load.
+
+    Gives the rows that registering the patients one by one would give: the same
+    relation (two patients sharing a filed key), scored on the records as they stand.
+    """
+    buckets: dict[str, list[str]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, uhid FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        for key, uhid in cursor.fetchall():
+            buckets[key].append(uhid)
+    pairs: set[tuple[str, str]] = set()
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        members.sort()
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                pairs.add((a, b))
+    records = queries.match_records({u for pair in pairs for u in pair})
+    rows = [
+        row
+        for a, b in sorted(pairs)
+        if a in records
+        and b in records
+        and (row := pair_row(a, records[a], b, records[b])) is not None
+    ]
+    DuplicatePair.objects.all().delete()
+    bulk.insert_ignore(DuplicatePair._meta.db_table, PAIR_COLUMNS, rows, json_columns=("evidence",))
+
+
+@defer_in_bulk
+def _pairs_once() -> Callable[[], None]:
+    """During a restore, file the keys as patients arrive but find the pairs once at the
+    end: comparing bucket by bucket reads each patient once, not once per neighbour."""
+    _bulk["loading"] = True
+
+    def finish() -> None:
+        _bulk["loading"] = False
+        rescore_all()
+
+    return finish

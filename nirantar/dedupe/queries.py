@@ -1,0 +1,146 @@
+"""Reads of duplicate detection for screens and the API; every list of patients shown to a
+person is audited (``do_record_search``), like the counter's search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from nirantar.accounts import actions as account_actions
+from nirantar.accounts import permissions
+from nirantar.accounts.auth import client_address
+from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.dedupe.permissions import REVIEW
+from nirantar.registration import matching, queries, rules
+from nirantar.registration.models import Patient
+from nirantar.registration.permissions import READ_PATIENT, REGISTER
+
+# At the counter: at most this many patients read from one key's bucket, and in all.
+# A common name in a busy birth band can fill a bucket of thousands; its first few
+# hundred are as good a sample as any, and the mobile and the name pairs are small.
+BUCKET_CAP = 400
+CANDIDATE_CAP = 1500
+SUGGESTIONS = 5
+
+
+def record_from_form(data: dict[str, Any], today: date) -> matching.Record:
+    """The matcher's record of what the clerk has typed so far (anything may be missing)."""
+    errors: dict[str, str] = {}
+    dob, estimated, _ = rules.birth_date(data, today, errors)
+    if errors:
+        dob, estimated = None, False
+    relation = str(data.get("guardian_relation") or "")
+    address = data.get("address") or {}
+    return matching.Record(
+        name_en=str(data.get("name_en") or "")[:100],
+        name_hi=str(data.get("name_hi") or "")[:100],
+        sex=str(data.get("sex") or "") if data.get("sex") in ("M", "F", "O") else "",
+        birth_date=dob,
+        birth_estimated=estimated,
+        guardian_relation=relation if relation in ("S/O", "D/O", "W/O", "C/O") else "",
+        guardian_name=str(data.get("guardian_name") or "")[:100],
+        mobile=rules.ascii_digits(str(data.get("mobile") or ""))[:20],
+        district=str(address.get("district") or "").strip().lower()[:60],
+    )
+
+
+def candidates(record: matching.Record) -> set[str]:
+    """UHIDs filed under any of the record's search keys, capped per key and in all."""
+    found: set[str] = set()
+    # The mobile first: the smallest bucket and the strongest hint.
+    keys = sorted(matching.blocking_keys(record, for_search=True), key=lambda k: k[0] != "m")
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute(
+                f"SELECT uhid FROM {BlockingKey._meta.db_table} "  # noqa: S608 - our own names
+                "WHERE key = %s LIMIT %s",
+                [key, BUCKET_CAP],
+            )
+            found.update(row[0] for row in cursor.fetchall())
+            if len(found) >= CANDIDATE_CAP:
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    patient: Patient
+    match: matching.Match
+
+
+def find_suggestions(record: matching.Record, limit: int = SUGGESTIONS) -> list[Suggestion]:
+    """Existing patients likely to be the person being registered, best first."""
+    if not record.names() and not record.mobile:
+        return []
+    records = queries.match_records(candidates(record))
+    found = matching.likely_duplicates(
+        record, [_Candidate(uhid, r) for uhid, (r, _) in records.items()], limit=limit
+    )
+    patients = queries.patients_by_uhid(c.uhid for c, _ in found)
+    return [Suggestion(patients[c.uhid], m) for c, m in found if c.uhid in patients]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    uhid: str
+    record: matching.Record
+
+
+def suggest(
+    user: Any, data: dict[str, Any], today: date, *, via: str, request: Any = None
+) -> list[Suggestion]:
+    """``find_suggestions`` for a clerk at the counter: checks the right, audits the shown."""
+    permissions.require(user, REGISTER.name, request)
+    permissions.require(user, READ_PATIENT.name, request)
+    record = record_from_form(data, today)
+    found = find_suggestions(record)
+    typed = " ".join(n for n in (record.name_en, record.name_hi, record.mobile) if n)
+    account_actions.do_record_search(
+        user,
+        f"likely duplicates of: {typed}",
+        [s.patient.uhid for s in found],
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    return found
+
+
+STATUSES = ("open",)
+
+
+@dataclass(frozen=True)
+class PairView:
+    pair: DuplicatePair
+    a: Patient | None
+    b: Patient | None
+    status: str
+
+
+def pairs_page(
+    user: Any,
+    *,
+    status: str,
+    offset: int,
+    limit: int,
+    via: str,
+    request: Any = None,
+) -> tuple[list[PairView], int]:
+    """One page of the worklist, best score first, with both records; the records shown
+    are audited as read."""
+    permissions.require(user, REVIEW.name, request)
+    qs = DuplicatePair.objects.all() if status in STATUSES else DuplicatePair.objects.none()
+    total = qs.count()
+    page = list(qs.order_by("-score", "pair")[offset : offset + limit])
+    patients = queries.patients_by_uhid(u for p in page for u in (p.uhid_a, p.uhid_b))
+    account_actions.do_record_search(
+        user,
+        f"duplicates worklist ({status})",
+        sorted(patients),
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    views = [PairView(p, patients.get(p.uhid_a), patients.get(p.uhid_b), "open") for p in page]
+    return views, total

@@ -1,0 +1,121 @@
+"""Screens of duplicate detection: the counter's suggestions while a new patient is typed,
+and the records team's worklist of likely pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from nirantar import timeutil
+from nirantar.dedupe import queries
+from nirantar.dedupe.permissions import REVIEW
+from nirantar.registration.models import Patient
+from nirantar.registration.permissions import REGISTER
+from nirantar.registration.views import form_data
+from nirantar.web.screens import screen
+
+PAGE = 25
+
+FIELDS = {
+    "name": _("Name"),
+    "guardian": _("Guardian"),
+    "relative": _("Relative"),
+    "sex": _("Sex"),
+    "birth": _("Birth"),
+    "mobile": _("Mobile"),
+    "district": _("District"),
+}
+AGREEMENTS = {
+    "same": _("same"),
+    "close": _("close"),
+    "similar": _("similar"),
+    "differs": _("differs"),
+    "missing": _("missing"),
+    "typo": _("typing slip"),
+    "fits": _("fits"),
+    "near": _("near"),
+    "other": _("other relation"),
+    "guardian": _("named as guardian"),
+}
+
+
+def evidence_rows(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The evidence with its field and agreement in the screen's language."""
+    return [
+        {
+            **e,
+            "field_label": FIELDS.get(e["field"], e["field"]),
+            "agreement_label": AGREEMENTS.get(e["agreement"], e["agreement"]),
+            "tone": "for" if e["weight"] > 0 else ("against" if e["weight"] < 0 else ""),
+        }
+        for e in evidence
+    ]
+
+
+def _age(patient: Patient | None) -> str:
+    if patient is None:
+        return ""
+    age, unit = patient.age_on(timeutil.today())
+    return f"{age} {unit}"
+
+
+@require_GET
+@screen(REGISTER.name)
+def suggest(request: HttpRequest) -> HttpResponse:
+    """Existing patients like the one being typed (htmx, after a pause in typing)."""
+    found = queries.suggest(
+        request.user, form_data(request.GET), timeutil.today(), via="screen", request=request
+    )
+    rows = [
+        {
+            "patient": s.patient,
+            "age": _age(s.patient),
+            "percent": round(s.match.score * 100),
+            "agreed": [FIELDS.get(e.field, e.field) for e in s.match.evidence if e.weight > 0],
+        }
+        for s in found
+    ]
+    return render(request, "dedupe/_suggestions.html", {"suggestions": rows})
+
+
+@require_GET
+@screen(REVIEW.name)
+def worklist(request: HttpRequest) -> HttpResponse:
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    page = min(page, 100_000)
+    views, total = queries.pairs_page(
+        request.user,
+        status="open",
+        offset=(page - 1) * PAGE,
+        limit=PAGE,
+        via="screen",
+        request=request,
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "view": v,
+            "age_a": _age(v.a),
+            "age_b": _age(v.b),
+            "percent": round(v.pair.score * 100),
+            "evidence": evidence_rows(v.pair.evidence),
+        }
+        for v in views
+    ]
+    return render(
+        request,
+        "dedupe/worklist.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "previous": page - 1 if page > 1 else None,
+            "next": page + 1 if page * PAGE < total else None,
+        },
+    )
