@@ -361,7 +361,46 @@ def restore_section(result: dict[str, Any]) -> str:
     )
 
 
-SECTIONS = ("registration", "search", "sync", "peer", "timeline", "lab", "wards", "restore")
+def dedupe_section(result: dict[str, Any]) -> str:
+    ms, cpu, looked = result["ms"], result["cpu_ms"], result["candidates"]
+    verdict = "met" if ms["p95"] < 50 else "NOT met"
+    return "\n".join(
+        [
+            f"### Duplicate suggestions at the counter among {result['patients']:,} patients",
+            "",
+            "From the database (`python -m bench.dedupe`): the blocking table "
+            "(`dedupe_blocking_key`) and the patients bulk-loaded on SQLite; each query a fresh "
+            "noisy registration of a patient already there, timed through "
+            "`dedupe.queries.find_suggestions` (bucket look-ups, the candidates' rows, the "
+            f"screen and the scoring). Goal p95 < 50 ms (wall): **{verdict}**. "
+            f"Database {result['database_mb']:,} MB.",
+            "",
+            "|  | p50 | p95 | p99 | mean |",
+            "|---|---|---|---|---|",
+            f"| suggestions, wall (ms) | {fmt(ms['p50'])} | {fmt(ms['p95'])} | "
+            f"{fmt(ms['p99'])} | {fmt(ms['mean'])} |",
+            f"| suggestions, CPU (ms) | {fmt(cpu['p50'])} | {fmt(cpu['p95'])} | "
+            f"{fmt(cpu['p99'])} | {fmt(cpu['mean'])} |",
+            f"| candidates | {looked['p50']:.0f} | {looked['p95']:.0f} | {looked['p99']:.0f} | "
+            f"{looked['mean']:.0f} |",
+            "",
+            f"The original patient was suggested for {result['found_original']} of "
+            f"{result['queries']} queries and ranked first for {result['original_first']}.",
+        ]
+    )
+
+
+SECTIONS = (
+    "registration",
+    "search",
+    "sync",
+    "peer",
+    "timeline",
+    "lab",
+    "wards",
+    "restore",
+    "dedupe",
+)
 TITLES = {
     "registration": "Registration counter",
     "search": "patient search",
@@ -371,13 +410,15 @@ TITLES = {
     "lab": "laboratory MLLP ingest",
     "wards": "bed board of the whole hospital",
     "restore": "restore from a backup",
+    "dedupe": "duplicate suggestions",
 }
 
 
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board and restore"
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board, restore "
+            "and duplicate suggestions"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -406,6 +447,7 @@ def main() -> None:
     parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
     parser.add_argument("--wards-requests", type=int, default=30)
     parser.add_argument("--restore-events", type=int, default=100_000)
+    parser.add_argument("--dedupe-queries", type=int, default=200)
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -466,6 +508,16 @@ def main() -> None:
             check=True,
         )
         sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
+    if "dedupe" in chosen:
+        print(f"duplicate suggestions among {args.patients:,} patients ...", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.dedupe", "--patients", str(args.patients)]
+            + ["--queries", str(args.dedupe_queries)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sections.append(dedupe_section(json.loads(done.stdout[done.stdout.index("{") :])))
 
     body = "\n\n".join(sections)
     print(body)

@@ -18,11 +18,12 @@ from nirantar.registration import matching, queries, rules
 from nirantar.registration.models import Patient
 from nirantar.registration.permissions import READ_PATIENT, REGISTER
 
-# At the counter: at most this many patients read from one key's bucket, and in all.
-# A common name in a busy birth band can fill a bucket of thousands; its first few
-# hundred are as good a sample as any, and the mobile and the name pairs are small.
-BUCKET_CAP = 400
-CANDIDATE_CAP = 1500
+# At the counter: at most this many patients read from one key's bucket, and in all,
+# so a key far commoner than expected can't stall the clerk's screen. Above the largest
+# bucket seen among a million synthetic patients (1,629; docs/matching.md), so at that
+# size nothing is cut; the mobile, the smallest bucket, is read first.
+BUCKET_CAP = 2000
+CANDIDATE_CAP = 4000
 SUGGESTIONS = 5
 
 
@@ -75,7 +76,7 @@ def find_suggestions(record: matching.Record, limit: int = SUGGESTIONS) -> list[
     """Existing patients likely to be the person being registered, best first."""
     if not record.names() and not record.mobile:
         return []
-    records = queries.match_records(candidates(record))
+    records = queries.match_records(candidates(record), changed=False)
     found = matching.likely_duplicates(
         record, [_Candidate(uhid, r) for uhid, (r, _) in records.items()], limit=limit
     )

@@ -335,24 +335,30 @@ _MATCH_COLUMNS = (
 )
 
 
-def match_records(uhids: Iterable[str]) -> dict[str, tuple[matching.Record, int]]:
-    """What the matcher reads of each registered patient among ``uhids``, and when the
-    record last changed (the HLC wall of its newest value, ms). Not a read by a person:
-    whoever shows these records to someone audits that (``do_record_search``).
+def match_records(
+    uhids: Iterable[str], *, changed: bool = True
+) -> dict[str, tuple[matching.Record, int]]:
+    """What the matcher reads of each registered patient among ``uhids``, and (if
+    ``changed``; else 0) when the record last changed: the HLC wall of its newest value,
+    ms. Not a read by a person: whoever shows these records to someone audits that
+    (``do_record_search``).
 
     Plain SQL: the counter asks about hundreds of candidates while the clerk types.
     """
     found: dict[str, tuple[matching.Record, int]] = {}
     listed = sorted(set(uhids))
+    columns = _MATCH_COLUMNS if changed else _MATCH_COLUMNS.replace(", field_stamps", "")
     for start in range(0, len(listed), 500):
         chunk = listed[start : start + 500]
         for row in sql.rows(
-            f"SELECT {_MATCH_COLUMNS} FROM registration_patient "  # noqa: S608 - our own names
+            f"SELECT {columns} FROM registration_patient "  # noqa: S608 - our own names
             f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})",
             chunk,
         ):
-            stamps = sql.json_value(row[10]) or {}
-            changed = max((int(s[0]) for s in stamps.values() if s), default=0)
+            last = 0
+            if changed:
+                stamps = sql.json_value(row[10]) or {}
+                last = max((int(s[0]) for s in stamps.values() if s), default=0)
             record = matching.Record(
                 name_en=row[1] or "",
                 name_hi=row[2] or "",
@@ -364,7 +370,7 @@ def match_records(uhids: Iterable[str]) -> dict[str, tuple[matching.Record, int]
                 mobile=row[8] or "",
                 district=(row[9] or "").strip().lower(),
             )
-            found[row[0]] = (record, changed)
+            found[row[0]] = (record, last)
     return found
 
 
