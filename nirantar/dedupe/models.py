@@ -51,3 +51,27 @@ class DuplicatePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair} {self.score:.2f}"
+
+
+class PairReview(models.Model):
+    """The records team's verdict on a pair: dismissed (not one person) or reopened.
+
+    Kept apart from the pair's row, which comes and goes with the records' scores: a
+    dismissal holds for the two people, whatever is corrected later. Last-writer-wins.
+    """
+
+    pair = models.CharField(max_length=41, primary_key=True)  # "uhid_a|uhid_b"
+    uhid_a = models.CharField(max_length=20)
+    uhid_b = models.CharField(max_length=20)
+    dismissed = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=150)
+    at_ms = models.BigIntegerField()
+    node = models.CharField(max_length=40)
+    stamp = models.JSONField(default=list)  # [wall, counter, origin] of the verdict in force
+
+    class Meta:
+        db_table = "dedupe_pair_review"
+
+    def __str__(self) -> str:
+        return f"{self.pair} {'dismissed' if self.dismissed else 'open'}"

@@ -21,14 +21,23 @@ from typing import Any
 
 from django.db import connection
 
-from nirantar.dedupe.models import BlockingKey, DuplicatePair
-from nirantar.ledger import bulk
+from nirantar.dedupe import events
+from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
+from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import defer_in_bulk, handles_batch, register_models
+from nirantar.ledger.projection import (
+    defer_in_bulk,
+    event_version,
+    handles,
+    handles_batch,
+    register_models,
+)
 from nirantar.registration import events as registration_events
 from nirantar.registration import matching, queries
 
-register_models(BlockingKey, DuplicatePair)
+register_models(BlockingKey, DuplicatePair, PairReview)
+for _type in (events.PAIR_DISMISSED, events.PAIR_REOPENED):
+    event_version(_type, 1)
 
 Failures = list[tuple[Event, str]]
 
@@ -183,3 +192,30 @@ def _pairs_once() -> Callable[[], None]:
         rescore_all()
 
     return finish
+
+
+@handles(events.PAIR_DISMISSED, events.PAIR_REOPENED)
+def on_pair_reviewed(event: Event) -> None:
+    """A verdict on a pair: the latest (HLC, origin) stands, on every node alike."""
+    body = event.body
+    uhid_a, uhid_b = str(body["uhid_a"]), str(body["uhid_b"])
+    key, a, b = pair_key(uhid_a, uhid_b)
+    if (a, b) != (uhid_a, uhid_b) or event.stream != events.pair_stream(a, b):
+        raise ValueError(f"a pair's verdict must name it in order, in stream {key}")
+    stamp = lww.stamp_of(event)
+    review = PairReview.objects.filter(pair=key).first()
+    if review is not None and not lww.newer(stamp, review.stamp):
+        return
+    PairReview.objects.update_or_create(
+        pair=key,
+        defaults={
+            "uhid_a": a,
+            "uhid_b": b,
+            "dismissed": event.type == events.PAIR_DISMISSED,
+            "reason": str(body.get("reason", ""))[:200],
+            "actor": event.actor,
+            "at_ms": event.hlc.wall,
+            "node": event.origin,
+            "stamp": stamp,
+        },
+    )

@@ -12,8 +12,9 @@ from django.db import connection
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts.auth import client_address
-from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.dedupe.permissions import REVIEW
+from nirantar.errors import NotFound
 from nirantar.registration import matching, queries, rules
 from nirantar.registration.models import Patient
 from nirantar.registration.permissions import READ_PATIENT, REGISTER
@@ -109,7 +110,7 @@ def suggest(
     return found
 
 
-STATUSES = ("open",)
+STATUSES = ("open", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,17 @@ class PairView:
     pair: DuplicatePair
     a: Patient | None
     b: Patient | None
-    status: str
+    status: str  # open | dismissed
+    review: PairReview | None
+
+
+def _with_status(status: str) -> Any:
+    dismissed = PairReview.objects.filter(dismissed=True).values("pair")
+    if status == "open":
+        return DuplicatePair.objects.exclude(pair__in=dismissed)
+    if status == "dismissed":
+        return DuplicatePair.objects.filter(pair__in=dismissed)
+    return DuplicatePair.objects.none()
 
 
 def pairs_page(
@@ -129,13 +140,14 @@ def pairs_page(
     via: str,
     request: Any = None,
 ) -> tuple[list[PairView], int]:
-    """One page of the worklist, best score first, with both records; the records shown
-    are audited as read."""
+    """One page of the worklist (``status`` open or dismissed), best score first, with
+    both records; the records shown are audited as read."""
     permissions.require(user, REVIEW.name, request)
-    qs = DuplicatePair.objects.all() if status in STATUSES else DuplicatePair.objects.none()
+    qs = _with_status(status)
     total = qs.count()
     page = list(qs.order_by("-score", "pair")[offset : offset + limit])
     patients = queries.patients_by_uhid(u for p in page for u in (p.uhid_a, p.uhid_b))
+    reviews = {r.pair: r for r in PairReview.objects.filter(pair__in=[p.pair for p in page])}
     account_actions.do_record_search(
         user,
         f"duplicates worklist ({status})",
@@ -143,5 +155,39 @@ def pairs_page(
         via=via,
         address=client_address(request) if request is not None else "",
     )
-    views = [PairView(p, patients.get(p.uhid_a), patients.get(p.uhid_b), "open") for p in page]
+    views = []
+    for p in page:
+        review = reviews.get(p.pair)
+        dismissed = review is not None and review.dismissed
+        views.append(
+            PairView(
+                p,
+                patients.get(p.uhid_a),
+                patients.get(p.uhid_b),
+                "dismissed" if dismissed else "open",
+                review,
+            )
+        )
     return views, total
+
+
+def pair_view(user: Any, uhid_a: str, uhid_b: str, *, via: str, request: Any = None) -> PairView:
+    """One listed pair (after a verdict on it, say); its records are audited as shown."""
+    permissions.require(user, REVIEW.name, request)
+    a, b = sorted((uhid_a, uhid_b))
+    pair = DuplicatePair.objects.filter(pair=f"{a}|{b}").first()
+    if pair is None:
+        raise NotFound("no such pair on the worklist", {"uhid_b": "not a listed pair"})
+    patients = queries.patients_by_uhid((a, b))
+    review = PairReview.objects.filter(pair=pair.pair).first()
+    account_actions.do_record_search(
+        user,
+        f"duplicates pair {pair.pair}",
+        sorted(patients),
+        via=via,
+        address=client_address(request) if request is not None else "",
+    )
+    dismissed = review is not None and review.dismissed
+    return PairView(
+        pair, patients.get(a), patients.get(b), "dismissed" if dismissed else "open", review
+    )

@@ -5,4 +5,5 @@ from nirantar.dedupe import views
 urlpatterns = [
     path("", views.worklist, name="duplicates"),
     path("suggest", views.suggest, name="duplicates-suggest"),
+    path("verdict", views.verdict, name="duplicates-verdict"),
 ]

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from nirantar import timeutil
-from nirantar.dedupe import queries
+from nirantar.dedupe import actions, queries
 from nirantar.dedupe.permissions import REVIEW
+from nirantar.errors import ActionError
 from nirantar.registration.models import Patient
 from nirantar.registration.permissions import REGISTER
 from nirantar.registration.views import form_data
@@ -90,9 +91,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 1
     page = min(page, 100_000)
+    status = request.GET.get("status", "open")
+    status = status if status in queries.STATUSES else "open"
     views, total = queries.pairs_page(
         request.user,
-        status="open",
+        status=status,
         offset=(page - 1) * PAGE,
         limit=PAGE,
         via="screen",
@@ -113,9 +116,30 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "dedupe/worklist.html",
         {
             "rows": rows,
+            "status": status,
             "total": total,
             "page": page,
             "previous": page - 1 if page > 1 else None,
             "next": page + 1 if page * PAGE < total else None,
         },
     )
+
+
+@require_POST
+@screen(REVIEW.name)
+def verdict(request: HttpRequest) -> HttpResponse:
+    """Dismiss a pair (not one person) or reopen it, from the worklist's form."""
+    reopen = request.POST.get("verdict") == "reopen"
+    do = actions.do_reopen_pair if reopen else actions.do_dismiss_pair
+    try:
+        do(
+            request.user.username,
+            request.POST.get("uhid_a", ""),
+            request.POST.get("uhid_b", ""),
+            request.POST.get("reason", ""),
+        )
+    except ActionError as exc:
+        return render(
+            request, "registration/_message.html", {"message": exc.message}, status=exc.status
+        )
+    return redirect(f"{request.path.rsplit('/', 1)[0]}/?status={'dismissed' if reopen else 'open'}")

@@ -6,17 +6,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nirantar.cli import main
+from nirantar.dedupe import actions as dedupe_actions
 from nirantar.ledger import projection
 from nirantar.ledger.writer import node
 from nirantar.registration import actions
 from tests.dedupe.conftest import BROTHER_ONE, BROTHER_TWO, SUNITA_EN, SUNITA_HI, copy
 
-TABLES = ("dedupe.BlockingKey", "dedupe.DuplicatePair", "registration.Patient")
+TABLES = (
+    "dedupe.BlockingKey",
+    "dedupe.DuplicatePair",
+    "dedupe.PairReview",
+    "registration.Patient",
+)
 
 
 def _history(clerk) -> list:
     sunita = actions.do_register_patient(clerk.username, copy(SUNITA_HI))
-    actions.do_register_patient(clerk.username, copy(SUNITA_EN))
+    again = actions.do_register_patient(clerk.username, copy(SUNITA_EN))
+    # Dismissed, reopened, dismissed again: the last verdict stands.
+    for verdict in ("dismiss", "reopen", "dismiss"):
+        do = getattr(dedupe_actions, f"do_{verdict}_pair")
+        do(clerk.username, sunita.uhid, again.uhid, verdict)
     actions.do_register_patient(clerk.username, copy(BROTHER_ONE))
     brother = actions.do_register_patient(clerk.username, copy(BROTHER_TWO))
     # A third record of Sunita, first typed as someone else and then corrected to her.
@@ -29,7 +39,11 @@ def _history(clerk) -> list:
     # A brother's age corrected: still not his brother.
     actions.do_correct_patient(clerk.username, brother.uhid, {"age_years": 29}, "age")
     assert sunita.uhid
-    return [e for e in node().store.in_causal_order() if e.type.startswith("registration.patient_")]
+    return [
+        e
+        for e in node().store.in_causal_order()
+        if e.type.startswith(("registration.patient_", "dedupe."))
+    ]
 
 
 def _tables() -> dict:
@@ -64,6 +78,8 @@ def test_any_order_and_batching_of_the_same_events_gives_the_same_worklist(clerk
     events = _cache[key]
     expected = _replay(sorted(events, key=lambda e: e.order_key))
     assert len(expected["dedupe.DuplicatePair"]) == 3  # Sunita three times: three pairs
+    [review] = expected["dedupe.PairReview"]
+    assert ("dismissed", "True") in review
     shuffled = data.draw(st.permutations(events))
     assert _replay(shuffled) == expected
     sizes = data.draw(st.lists(st.integers(1, 4), max_size=4))
