@@ -72,3 +72,6 @@ def test_only_the_counter_roles_may_ask(doctor, records):
 def test_the_new_patient_form_asks_after_a_pause(counter):
     html = counter.get("/counter/").content.decode()
     assert 'hx-get="/duplicates/suggest"' in html and "delay:400ms" in html
+    # Its answer goes into the list, not into the panel the form posts to.
+    assert 'hx-target="this"' in html.split('id="likely"')[1].split(">")[0]
+    assert "{#" not in html
