@@ -97,15 +97,16 @@ def pair_key(one: str, other: str) -> tuple[str, str, str]:
     return f"{a}|{b}", a, b
 
 
+def likely(a: matching.Record, b: matching.Record) -> bool:
+    return matching.could_match(a, b) and matching.score(a, b) >= matching.THRESHOLD
+
+
 def pair_row(
-    one: str, first: tuple[matching.Record, int], other: str, second: tuple[matching.Record, int]
-) -> tuple[Any, ...] | None:
-    """The worklist row of two patients, or None if they are not a likely duplicate."""
-    key, a, b = pair_key(one, other)
-    (ra, ta), (rb, tb) = (first, second) if a == one else (second, first)
-    if not matching.could_match(ra, rb) or matching.score(ra, rb) < matching.THRESHOLD:
-        return None
-    match = matching.compare(ra, rb)  # record a first: the evidence reads the same everywhere
+    a: str, ra: matching.Record, b: str, rb: matching.Record, at_ms: int
+) -> tuple[Any, ...]:
+    """The worklist row of a likely pair (``a`` < ``b``): record a first, so the evidence
+    reads the same on every node."""
+    match = matching.compare(ra, rb)
     evidence = [
         {
             "field": e.field,
@@ -115,29 +116,44 @@ def pair_row(
         }
         for e in match.evidence
     ]
-    return (key, a, b, round(match.score, 4), evidence, max(ta, tb))
+    return (f"{a}|{b}", a, b, round(match.score, 4), evidence, at_ms)
 
 
 PAIR_COLUMNS = ("pair", "uhid_a", "uhid_b", "score", "evidence", "found_at_ms")
+
+
+def _rows(
+    pairs: Iterable[tuple[str, str]], records: dict[str, tuple[matching.Record, int]]
+) -> dict[str, tuple[Any, ...]]:
+    """The rows of the likely ones among ``pairs`` (each ``a`` < ``b``). When a record
+    last changed is read only for those: parsing every candidate's stamps cost more than
+    scoring it."""
+    found = [
+        (a, b)
+        for a, b in pairs
+        if a in records and b in records and likely(records[a][0], records[b][0])
+    ]
+    changed = queries.match_records({u for pair in found for u in pair})
+    return {
+        f"{a}|{b}": pair_row(a, records[a][0], b, records[b][0], max(changed[a][1], changed[b][1]))
+        for a, b in found
+        if a in changed and b in changed
+    }
 
 
 def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
     """Score every pair of a touched patient again; keep those at the threshold or above."""
     if not records:
         return
-    candidates: dict[str, set[str]] = {}
+    pairs: set[tuple[str, str]] = set()
     for uhid, (record, _) in records.items():
-        candidates[uhid] = _sharing(matching.blocking_keys(record)) - {uhid}
-    others = queries.match_records(set().union(*candidates.values()) - set(records))
-    known = {**others, **records}
-    rows: dict[str, tuple[Any, ...]] = {}
-    for uhid, found in candidates.items():
-        for other in found:
-            if other not in known:
-                continue
-            row = pair_row(uhid, known[uhid], other, known[other])
-            if row is not None:
-                rows[row[0]] = row
+        for other in _sharing(matching.blocking_keys(record)) - {uhid}:
+            _, a, b = pair_key(uhid, other)
+            pairs.add((a, b))
+    others = queries.match_records(
+        {u for pair in pairs for u in pair} - set(records), changed=False
+    )
+    rows = _rows(sorted(pairs), {**others, **records})
     touched = sorted(records)
     # Pairs of a touched patient that no longer qualify go; the rest are written anew.
     stale = DuplicatePair.objects.filter(uhid_a__in=touched) | DuplicatePair.objects.filter(
@@ -169,16 +185,12 @@ def rescore_all() -> None:
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 pairs.add((a, b))
-    records = queries.match_records({u for pair in pairs for u in pair})
-    rows = [
-        row
-        for a, b in sorted(pairs)
-        if a in records
-        and b in records
-        and (row := pair_row(a, records[a], b, records[b])) is not None
-    ]
+    records = queries.match_records({u for pair in pairs for u in pair}, changed=False)
+    rows = _rows(sorted(pairs), records)
     DuplicatePair.objects.all().delete()
-    bulk.insert_ignore(DuplicatePair._meta.db_table, PAIR_COLUMNS, rows, json_columns=("evidence",))
+    bulk.insert_ignore(
+        DuplicatePair._meta.db_table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",)
+    )
 
 
 @defer_in_bulk
