@@ -10,7 +10,7 @@ TESTSTAMP := $(VENV)/.installed-test
 SYSSTAMP := $(VENV)/.system-packages
 BENCHSTAMP := $(VENV)/.installed-bench
 
-.PHONY: install install-test install-bench system-packages demo test test-sqlite test-postgres lint bench messages clean
+.PHONY: install install-test install-bench system-packages demo test test-sqlite test-postgres lint bench bench-quick messages clean
 
 install: $(STAMP)
 
@@ -82,6 +82,10 @@ lint: install-test
 
 bench: install-bench
 	$(BIN)/python -m bench.run
+
+# Every benchmark at a small size (minutes, not hours): see docs/benchmarks.md.
+bench-quick: install-bench
+	$(BIN)/python -m bench.run --quick
 
 # Recompile Hindi translations after editing nirantar/locale/hi/LC_MESSAGES/django.po.
 messages: install

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT, ROOT
+from tests.system.node import free_port
 
 SCRIPT = ROOT.parent / "shared" / "peers" / "gnuhealth" / "bench_gnuhealth.sh"
 
 
-def run(n: int = 200) -> dict[str, Any] | None:
-    """GNU Health's RESULT lines by operation, or None when the peer can't be run here."""
+def run(n: int = 200, port: int | None = None) -> dict[str, Any] | None:
+    """GNU Health's RESULT lines by operation, or None when the peer can't be run here.
+
+    ``port``: trytond's port (default: a free one, so that two runs at once don't meet)."""
     if not SCRIPT.exists():
         print(f"  peer benchmark skipped: {SCRIPT} not found")
         return None
@@ -27,7 +30,7 @@ def run(n: int = 200) -> dict[str, Any] | None:
         "BACKENDS": "sqlite",
         "MODES": "rpc",
         "OPD": "1",
-        "PORT": "18099",
+        "PORT": str(port or free_port()),
     }
     log = work / "last-run.log"
     with log.open("w") as handle:

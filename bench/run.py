@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from typing import Any
 
-from bench import lab, peer, registration, restore, timeline, wards
+from bench import hub, lab, load, peer, registration, restore, timeline, wards
 from bench.common import append_report, table
 
 
@@ -47,19 +48,178 @@ def registration_section(result: dict[str, Any]) -> str:
     )
 
 
-def search_section(result: dict[str, Any]) -> str:
-    rows = [
-        [kind, fmt(v["p50"]), fmt(v["p95"]), fmt(v["p99"]), f"{v['found']}/{v['n']}"]
-        for kind, v in result["kinds"].items()
-    ]
-    return (
-        f"Patient search among {result['patients']:,} patients on SQLite "
-        f"({result['database_mb']} MB file), in-process `find_patients` "
-        "(`python -m bench.search`). Name queries are a first name and the start of the "
-        "surname, as a clerk types them. The patients were bulk-loaded into the read model "
-        "(FTS5 trigram index kept by the production triggers), not written as events. "
-        "Target: p95 under 50 ms.\n\n" + table(["query (ms)", "p50", "p95", "p99", "found"], rows)
+def _plan_notes(run: dict[str, Any], kind: str) -> str:
+    """What the slowest query of ``kind`` spent where, and what its plan says."""
+    found = run["plans"][kind]
+    plan = found["plan"]
+    notes = (
+        f"{found['find_ms']:.1f} ms in `find_patients` when run again, of which "
+        f"{found['sql_ms']:.1f} ms running its SQL"
     )
+    if found["matched"] is not None:
+        notes += f"; its name condition matches {found['matched']:,} patients (at most 200 fetched)"
+    if run["engine"] == "postgres":
+        index = "registration_patient_search_trgm" in plan
+        notes += "; plan: " + (
+            "pg_trgm GIN index (bitmap scan)" if index else "**no trigram index**"
+        )
+        for line in plan.splitlines():
+            if "Bitmap Index Scan on registration_patient_search_trgm" in line and "actual" in line:
+                ms = line.split("actual time=")[1].split("..")[1].split()[0]
+                notes += f", {float(ms):.1f} ms of it in the index scan"
+        rechecked = [line.strip() for line in plan.splitlines() if "Rows Removed by" in line]
+        if rechecked:
+            notes += " (" + "; ".join(rechecked) + ")"
+        return notes
+    steps = [
+        line.strip()
+        for line in plan.splitlines()
+        if line.strip().startswith(("SCAN", "SEARCH", "LIST"))
+    ]
+    return notes + "; plan: " + ", ".join(steps)
+
+
+def search_section(result: dict[str, Any]) -> str:
+    from bench.search import GOAL_MS, size_label
+
+    runs = result["runs"]
+    engine_name = {"sqlite": "SQLite (edge)", "postgres": "PostgreSQL (hub)"}
+    rows = []
+    for run in runs:
+        goal = GOAL_MS[run["engine"]]
+        for kind, v in run["kinds"].items():
+            met = "yes" if v["p95"] < goal else "**no**"
+            rows.append(
+                [
+                    engine_name[run["engine"]],
+                    f"{run['patients']:,}",
+                    kind,
+                    fmt(v["p50"]),
+                    fmt(v["p95"]),
+                    fmt(v["p99"]),
+                    f"{v['found']}/{v['n']}",
+                    f"{met} ({goal:.0f})",
+                ]
+            )
+    disk_rows, load_rows = [], []
+    for run in runs:
+        d, n = run["disk"], run["patients"]
+        mb = 2**20
+        total = d["database_bytes"] + d.get("wal_bytes", 0)
+        empty = run["load"].get("empty_node_bytes", 0)
+        disk_rows.append(
+            [
+                engine_name[run["engine"]],
+                f"{n:,}",
+                f"{d['database_bytes'] / mb:,.0f}",
+                f"{d['wal_bytes'] / mb:,.0f}" if "wal_bytes" in d else "-",
+                f"{d['table_bytes'] / mb:,.0f}",
+                f"{d['name_index_bytes'] / mb:,.0f}",
+                f"{d['other_index_bytes'] / mb:,.0f}",
+                f"{empty / mb:,.0f}",
+                f"**{(total - empty) / mb * 1_000_000 / n:,.0f}**",
+            ]
+        )
+        load = run["load"]
+        load_rows.append(
+            [
+                engine_name[run["engine"]],
+                f"{n:,}",
+                f"{load['rows_s']:.1f}",
+                f"{load['btree_s']:.1f}",
+                f"{load.get('fts_s', load.get('trgm_s', 0)):.1f}",
+                f"{load['analyze_s']:.1f}",
+                f"{load['total_s']:.1f}",
+            ]
+        )
+    # Why a goal was missed, from the plan of the slowest query of each kind that missed.
+    misses = []
+    for run in runs:
+        for kind, v in run["kinds"].items():
+            if v["p95"] >= GOAL_MS[run["engine"]]:
+                misses.append(
+                    f"- {engine_name[run['engine']]}, {size_label(run['patients'])} patients, "
+                    f"{kind}: p95 {fmt(v['p95'])} ms. Slowest query `{v['slowest']}`: "
+                    f"{_plan_notes(run, kind)}."
+                )
+    checks = [
+        f"- {engine_name[run['engine']]} at {size_label(run['patients'])}, "
+        f"`{run['kinds'][kind]['slowest']}`: {_plan_notes(run, kind)}"
+        for run in runs
+        for kind in ("name (Latin)", "name (Devanagari)")
+    ]
+    pg = ", ".join(f"{k}={v}" for k, v in result["pg_settings"].items())
+    sizes = ", ".join(size_label(n) for n in result["sizes"])
+    text = (
+        f"Patient search at {sizes} patients on SQLite (an edge) and PostgreSQL 15 (the hub), "
+        f"in-process `find_patients` - the function the counter and FHIR search call - "
+        f"{result['queries']} measured queries of each kind after 50 warm-up searches of "
+        "other patients (`python -m bench.search`). Both engines hold the same seeded "
+        "patients, bulk-loaded into the registration read model (not written as events): "
+        "CMU corpus given names and the 60 commonest surnames, both Zipf-skewed; about 1.8 "
+        "patients per mobile (households share a phone; 8 % of households gave none); UHIDs "
+        "of 8 registering counters with their check digits; a tenth written in only "
+        "Devanagari and a tenth in only Latin. The production indexes (the migrations') are "
+        "built once after the load: SQLite's FTS5 trigram index, PostgreSQL's pg_trgm GIN "
+        "index, and the B-trees. A name query is a first name and the start of the surname "
+        "as a clerk types it (Latin: 4 letters, Devanagari: 3 characters); mobile and UHID "
+        "queries are a random patient's. PostgreSQL: a server started for the run on a data "
+        f"directory kept in bench/out/, locale {result['pg_locale']}, {pg}; client on "
+        "loopback TCP; the patient table (into the OS cache) and the indexes these searches "
+        "use (into shared buffers) read in with pg_prewarm before measuring, as on a hub "
+        "that runs all day. SQLite: the node's own settings (WAL, 64 MB page cache). Goals (issue "
+        "9): p95 under 50 ms on PostgreSQL and under 100 ms on an edge, at 10M patients.\n\n"
+        + table(
+            ["engine", "patients", "query (ms)", "p50", "p95", "p99", "found", "under goal (ms)"],
+            rows,
+        )
+    )
+    if result.get("plot"):
+        image = result["plot"].removeprefix("docs/")
+        text += f"\n\n![p95 of patient search against the number of patients]({image})"
+    text += (
+        "\n\nDisk (MB). SQLite: the file after a checkpoint, and its WAL; table, name index "
+        "(FTS5) and other indexes from `dbstat`. PostgreSQL: `pg_database_size` (the whole "
+        "node database), the patient table, its pg_trgm index and its other indexes. Per "
+        "million patients: database (and WAL) less the empty node's, scaled.\n\n"
+        + table(
+            [
+                "engine",
+                "patients",
+                "database",
+                "WAL",
+                "patient table",
+                "name index",
+                "other indexes",
+                "empty node",
+                "MB per million patients",
+            ],
+            disk_rows,
+        )
+        + "\n\nLoad (s): generating the rows in Python and inserting them (SQLite "
+        "`executemany`, 100,000 rows a transaction; PostgreSQL `COPY`), then the B-trees, "
+        "the name index and ANALYZE (PostgreSQL: VACUUM ANALYZE). Cached: a re-run skips "
+        "this.\n\n"
+        + table(
+            ["engine", "patients", "rows", "B-trees", "name index", "analyze", "total"],
+            load_rows,
+        )
+        + "\n\nThe slowest name query of each run, run again with its plan (all the plans: "
+        "bench/out/search-ENGINE-N/plans.txt). Both engines resolve the name condition in "
+        "full before `find_patients` takes its 200 candidates (PostgreSQL: a bitmap of "
+        "every match from the GIN index's posting lists; SQLite: the FTS5 match made into "
+        "the `IN` list), so a name query costs more the more patients share that pair of "
+        "names, and the commonest pairs grow with the hospital; what follows the SQL (at "
+        "most 200 rows made into objects and ranked with rapidfuzz) does not.\n\n"
+        + "\n".join(checks)
+    )
+    if misses:
+        text += (
+            "\n\n**Goals missed** (the goals are for 10M patients; a miss at a smaller size "
+            "is listed too), with where the slowest query of that kind spent its time:\n\n"
+            + "\n".join(misses)
+        )
+    return text
 
 
 def sync_section(result: dict[str, Any]) -> str:
@@ -361,6 +521,361 @@ def restore_section(result: dict[str, Any]) -> str:
     )
 
 
+def hospital_setup(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    parts = meta["parts"]
+    day = meta["events"] - parts["founding"] - parts["history"]
+    return (
+        f"The synthetic hospital (`python -m bench.hospital`, seed {result['seed']}, "
+        f"scale {result['scale']:g} of a day of AIIMS: {15_000 * result['scale']:,.0f} "
+        f"outpatients, 30 % new, {900 * result['scale']:,.0f} admissions, "
+        f"{50_000 * result['scale']:,.0f} lab tests a day; {result['days']} day(s)): "
+        f"{day:,} events in the day(s), written by {result['origins'] - 1} enrolled nodes "
+        "(registration counters, each department's OPD, four ward stations, the sample "
+        "collection centre, the laboratory, the hub) each under its own key, after the "
+        f"hospital's founding ({parts['founding']} events) and its history "
+        f"({parts['history']:,} events: the returning patients' registrations and the "
+        f"5 days of admissions before, so the day discharges as it admits); "
+        f"{meta['patients']:,} patients, {meta['admissions']:,} admissions, "
+        f"{meta['beds']:,} beds."
+    )
+
+
+def hospital_ingest_section(result: dict[str, Any]) -> str:
+    rows = []
+    runs = [("in-process `sync.ingest_remote`", e, r) for e, r in result["ingest"].items()]
+    runs += [
+        ("POST /sync/push to `nirantar serve`", e, r) for e, r in result.get("push", {}).items()
+    ]
+    for path, engine, r in runs:
+        met = "yes" if r["events_per_second"] >= hub.INGEST_TARGET else "**no**"
+        rows.append(
+            [
+                path,
+                engine,
+                f"{r['events']:,}",
+                f"{r['seconds']:.1f}",
+                f"**{r['events_per_second']:,.0f}**",
+                "yes" if r["clean"] else f"**no** {r['problems']}",
+                met,
+            ]
+        )
+    return (
+        hospital_setup(result)
+        + "\n\nHub ingest (verify + store + project), in-process: a fresh hub took the "
+        "founding and history (not timed), then the day as sync delivers it - NDJSON "
+        "batches, each origin's events in runs of up to 1,000 (as each node pushes its "
+        "own), every batch parsed and passed to `sync.ingest_remote`, which is what the "
+        "/sync/push endpoint calls; and the same day pushed to a real hub process "
+        "(`nirantar serve`, 2 gunicorn workers x 4 threads) through /sync/push, each "
+        "node's batches of 500 signed by that node, one request at a time on loopback. "
+        "PostgreSQL 15, a server started for the run with its "
+        "durable defaults, on the same machine; SQLite in the data directory "
+        f"(`python -m bench.hub --only ingest`). Target: {hub.INGEST_TARGET:,} events a "
+        "second.\n\n"
+        + table(
+            [
+                "path",
+                "database",
+                "events",
+                "seconds",
+                "events/s",
+                "all accepted, none held",
+                "target met",
+            ],
+            rows,
+        )
+    )
+
+
+def hospital_rebuild_section(result: dict[str, Any]) -> str:
+    rows = [
+        [
+            engine,
+            f"{r['rebuild_events']:,}",
+            f"{r['rebuild_seconds']:.1f}",
+            f"**{r['rebuild_events_per_second']:,.0f}**",
+        ]
+        for engine, r in result["ingest"].items()
+    ]
+    return (
+        "Rebuild of every projection from the whole log (founding, history and the "
+        "day), `operations.rebuild()` as `nirantar rebuild` runs it, in-process on the "
+        "hub of the ingest benchmark just after it.\n\n"
+        + table(["database", "events", "seconds", "events/s"], rows)
+    )
+
+
+def hospital_catch_up_section(result: dict[str, Any]) -> str:
+    c = result["catch_up"]
+    met = "yes" if c["seconds"] < hub.CATCH_UP_TARGET else "**no**"
+    if result["scale"] < 1:  # the target is for a whole day of the whole hospital
+        met = f"not judged at scale {result['scale']:g}"
+    return (
+        "One day of the whole hospital caught up by a fresh edge: the hub (a real "
+        "`nirantar serve` process, 2 workers x 4 threads, SQLite) holding the whole log; "
+        "a new edge joins, is approved, takes the authority chain, then one `nirantar "
+        "sync` round (`Syncer.run_once`) is timed - everything it lacks, founding and "
+        "history included, since a fresh edge lacks all of it "
+        f"(`python -m bench.hub --only catch-up`). Target: under {hub.CATCH_UP_TARGET} s "
+        "for a day.\n\n"
+        + table(
+            [
+                "catch-up",
+                "events pulled",
+                "of them the day's",
+                "seconds",
+                "events/s",
+                "log verified",
+                "target met",
+            ],
+            [
+                [
+                    "fresh edge from the hub",
+                    f"{c['pulled']:,}",
+                    f"{c['day_events']:,}",
+                    f"**{c['seconds']:.1f}**",
+                    f"{c['events_per_second']:,.0f}",
+                    str(c["verified"]),
+                    met,
+                ]
+            ],
+        )
+    )
+
+
+LOAD_LABELS = {
+    "edge": "edge, SQLite",
+    "hub": "hub, PostgreSQL",
+    "two": "hub, 2 app servers, 1 PostgreSQL",
+}
+LOAD_STEPS = {
+    "register": "POST /patients",
+    "read": "GET /patients/{uhid}",
+    "visit": "POST /visits",
+    "slip": "GET slip.pdf (Chromium)",
+}
+
+
+def load_section(
+    result: dict[str, Any], reg: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> str:
+    setups = result["setups"]
+    first = next(iter(setups.values()))
+    n = first["transactions"]
+    think = result["think"]
+    offered = first["counters"] / think if think else float("inf")
+    parts = [
+        f"{first['counters']} registration counters at once over loopback HTTP "
+        f"(`python -m bench.load`), each a closed loop with its own clerk's bearer token and "
+        "kept-alive connection: register a patient, read it back, register an OPD visit, "
+        "fetch the A5 slip PDF, then think (exponential, mean "
+        f"{think:g} s) before the next patient - a clerk never has two patients in flight. "
+        f"{first['patients_per_counter']} measured patients per counter ({n:,} in all) after "
+        f"{result['warmup']} warm-up each. The think time is compressed: {first['counters']} "
+        f"counters at a mean of {think:g} s offer at most {offered:.0f} patients/s, where a "
+        "clerk really takes 30 s or more per patient (40 counters: about 1.3 patients/s). "
+        "Set-ups, each "
+        "fresh: an edge node on SQLite (2 gunicorn workers x 4 threads); a hub on PostgreSQL "
+        f"15 ({result['hub_workers']} workers x 4 threads); and the hub as two `nirantar "
+        f"serve` processes on two ports over one data directory and one PostgreSQL database "
+        f"({max(1, result['hub_workers'] // 2)} workers x 4 threads each, counters "
+        "alternating between them). PostgreSQL is a throwaway server with its default "
+        "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
+        "synchronous=NORMAL). Every worker keeps its own Chromium for slips. The load "
+        f"generator's {first['counters']} threads run on the same 2 cores as the servers "
+        f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
+        "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
+        "error fails the run). CPU per patient is the CPU time the node's process tree "
+        "(gunicorn, sync, Chromium), PostgreSQL's and the load generator's used while the "
+        "counters were measured, over the patients measured (it includes the read and any "
+        "background work, such as the sync loop); the ceiling is this machine's cores divided "
+        "by their sum - the rate at which the machine would be saturated. Target: register + "
+        "visit + slip p95 under 150 ms.",
+    ]
+    rows = []
+    for key, res in setups.items():
+        total, server = (
+            res["totals"]["wall_register_visit_slip"],
+            res["totals"]["server_register_visit_slip"],
+        )
+        slip_share = res["wall"]["slip"]["mean"] / total["mean"] * 100
+        cpu = res.get("cpu_ms_per_patient", {})
+        database = cpu.get("database")
+        rows.append(
+            [
+                LOAD_LABELS[key],
+                f"{res['patients_per_second']:.1f}",
+                " / ".join(
+                    [
+                        f"{cpu.get('node', float('nan')):.0f}",
+                        f"{database:.0f}" if database else "-",
+                        f"{cpu.get('load generator', float('nan')):.0f}",
+                    ]
+                ),
+                f"{(os.cpu_count() or 1) * 1000 / sum(cpu.values()):.0f}" if cpu else "-",
+                fmt(total["p50"]),
+                f"**{fmt(total['p95'])}**",
+                fmt(total["p99"]),
+                fmt(server["p95"]),
+                f"{slip_share:.0f} %",
+                "yes" if total["p95"] < 150 else "**no**",
+            ]
+        )
+    parts.append(
+        table(
+            [
+                "register + visit + slip (ms)",
+                "patients/s",
+                "CPU ms/patient: node / PostgreSQL / counters",
+                "CPU-bound ceiling here (patients/s)",
+                "wall p50",
+                "wall p95",
+                "wall p99",
+                "server p95",
+                "slip's share of the wall mean",
+                "p95 < 150 ms",
+            ],
+            rows,
+        )
+    )
+    rows = []
+    for key, res in setups.items():
+        for step, label in LOAD_STEPS.items():
+            w, s = res["wall"][step], res["server"][step]
+            rows.append(
+                [
+                    LOAD_LABELS[key],
+                    label,
+                    fmt(w["p50"]),
+                    fmt(w["p95"]),
+                    fmt(w["p99"]),
+                    fmt(s["p50"]),
+                    fmt(s["p95"]),
+                    fmt(s["p99"]),
+                ]
+            )
+    parts.append(
+        "Each step under load:\n\n"
+        + table(
+            [
+                "set-up",
+                "step (ms)",
+                "wall p50",
+                "wall p95",
+                "wall p99",
+                "server p50",
+                "server p95",
+                "server p99",
+            ],
+            rows,
+        )
+    )
+    if "two" in setups and "consistency" in setups["two"]:
+        c = setups["two"]["consistency"]
+        through = ", ".join(str(v) for v in c["through"].values())
+        parts.append(
+            f"Two app servers over one database: {c['registered']:,} patients registered "
+            f"({through} through each server, warm-up included), every one of them and its "
+            f"visit read back through the other server ({c['cross_read']:,} of "
+            f"{c['registered']:,}); {c['unique_uhids']:,} distinct UHIDs, "
+            f"{c['unique_visits']:,} distinct visit numbers and {c['unique_tokens']:,} "
+            "distinct OPD tokens (day, department, token): no collision."
+        )
+    gh = (theirs or {}).get("rpc.register_patient(create+read)")
+    if gh:
+        rows = []
+        candidates: list[tuple[str, dict[str, Any]]] = []
+        if reg:
+            candidates.append(("1 client (`bench.registration`)", reg["create_read_wall"]))
+        for key, res in setups.items():
+            label = f"{first['counters']} counters, {LOAD_LABELS[key]}"
+            candidates.append((label, res["totals"]["wall_register_read"]))
+        for label, mine in candidates:
+            ratio95 = gh["p95_ms"] / mine["p95"]
+            rows.append(
+                [
+                    label,
+                    fmt(mine["p50"]),
+                    fmt(mine["p95"]),
+                    f"{gh['median_ms'] / mine['p50']:.1f}x",
+                    f"**{ratio95:.1f}x**",
+                    "yes" if ratio95 >= 4 else "**no**",
+                ]
+            )
+        parts.append(
+            "Against GNU Health 5.0.6 in the same run (JSON-RPC over its werkzeug server, "
+            f"SQLite, one client, N={gh['n']}, `../shared/peers/gnuhealth/bench_gnuhealth.sh`): "
+            f"its registration (create + read) p50 {fmt(gh['median_ms'])} ms, p95 "
+            f"{fmt(gh['p95_ms'])} ms, {gh['throughput_per_s']} patients/s. Nirantar's "
+            "registration is the same pair of calls (register, read back), wall time. "
+            "Ratio = GNU Health / Nirantar (higher favours Nirantar). Target: at least 4x.\n\n"
+            + table(
+                [
+                    "Nirantar register + read (ms)",
+                    "p50",
+                    "p95",
+                    "ratio p50",
+                    "ratio p95",
+                    "4x",
+                ],
+                rows,
+            )
+        )
+    else:
+        parts.append("GNU Health was not measured in this run.")
+    edge = setups.get("edge")
+    if edge and "idle" in edge:
+        rows = []
+        for label, key in (
+            ("idle, after start-up", "idle"),
+            ("busy, peak while the counters ran", "busy_peak"),
+            ("just after the load", "after_load"),
+        ):
+            m = edge[key]
+            kinds = m["by_kind"]
+            python = sum(
+                kinds.get(k, {}).get("rss_mb", 0.0)
+                for k in ("gunicorn master + workers", "sync process")
+            )
+            chromium = sum(
+                kinds.get(k, {}).get("rss_mb", 0.0) for k in ("chromium", "playwright driver")
+            )
+            rows.append(
+                [
+                    label,
+                    str(m["processes"]),
+                    f"**{m['rss_mb']:.0f}**",
+                    f"{m['pss_mb']:.0f}" if m["pss_mb"] else "-",
+                    f"{python:.0f}",
+                    f"{chromium:.0f}",
+                    "yes" if key != "idle" or m["rss_mb"] < 300 else "**no**",
+                ]
+            )
+        rows[1][-1] = rows[2][-1] = "-"
+        parts.append(
+            "Resident memory of the edge node (2 workers): VmRSS summed over the `serve` "
+            "process tree - gunicorn master and workers, the sync process, and each worker's "
+            "Chromium (about 9 processes) with Playwright's driver (a Node.js process); PSS "
+            "from smaps_rollup counts shared pages once (not read while the counters run: it "
+            "costs CPU; the busy peak is the largest RSS sampled each second). Target: an idle "
+            "edge under 300 MB.\n\n"
+            + table(
+                [
+                    "edge (MB)",
+                    "processes",
+                    "RSS, sum",
+                    "PSS, sum",
+                    "of RSS: Python (master, workers, sync)",
+                    "of RSS: Chromium + driver",
+                    "under 300 MB",
+                ],
+                rows,
+            )
+        )
+    return "\n\n".join(parts)
+
+
 def dedupe_section(result: dict[str, Any]) -> str:
     ms, cpu, looked = result["ms"], result["cpu_ms"], result["candidates"]
     verdict = "met" if ms["p95"] < 50 else "NOT met"
@@ -399,6 +914,10 @@ SECTIONS = (
     "lab",
     "wards",
     "restore",
+    "load",
+    "hospital-ingest",
+    "hospital-rebuild",
+    "hospital-catch-up",
     "dedupe",
 )
 TITLES = {
@@ -410,6 +929,10 @@ TITLES = {
     "lab": "laboratory MLLP ingest",
     "wards": "bed board of the whole hospital",
     "restore": "restore from a backup",
+    "load": "40 counters under load (issue 9)",
+    "hospital-ingest": "hub ingest of a synthetic hospital's day",
+    "hospital-rebuild": "rebuild of a synthetic hospital's projections",
+    "hospital-catch-up": "catch-up of a synthetic hospital's day",
     "dedupe": "duplicate suggestions",
 }
 
@@ -417,23 +940,50 @@ TITLES = {
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board, restore "
-            "and duplicate suggestions"
+            "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
+            "restore, 40 counters under load, the synthetic hospital and duplicate "
+            "suggestions"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return text[0].upper() + text[1:]
 
 
+# `make bench-quick`: every section at a size that runs in minutes, for a fresh clone or a
+# change's check. Any size given on the command line still wins.
+QUICK = {
+    "search_sizes": "10k,100k",
+    "iterations": 100,
+    "sync_events": 10_000,
+    "timeline_visits": 50,
+    "timeline_requests": 50,
+    "lab_messages": 200,
+    "wards_beds": 330,
+    "wards_patients": 300,
+    "wards_requests": 10,
+    "restore_events": 10_000,
+    "hospital_scale": 0.01,
+    "load_patients": 3,
+    "dedupe_patients": 20_000,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--quick", action="store_true", help="every section at its quick size (make bench-quick)"
+    )
     parser.add_argument(
         "--only",
         action="append",
         choices=SECTIONS,
         help="run only this benchmark (repeat for several); default: all of them",
     )
-    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument(
+        "--search-sizes", default="1M,10M", help="patients to search among, e.g. 10k,100k"
+    )
+    parser.add_argument("--search-engines", default="sqlite,postgres")
+    parser.add_argument("--search-queries", type=int, default=200)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--sync-events", type=int, default=100_000)
@@ -447,7 +997,22 @@ def main() -> None:
     parser.add_argument("--wards-patients", type=int, default=3040, help="admitted (40 leave)")
     parser.add_argument("--wards-requests", type=int, default=30)
     parser.add_argument("--restore-events", type=int, default=100_000)
+    parser.add_argument("--load-counters", type=int, default=40)
+    parser.add_argument("--load-patients", type=int, default=15, help="measured, per counter")
+    parser.add_argument("--load-warmup", type=int, default=2, help="per counter")
+    parser.add_argument("--load-think", type=float, default=10.0, help="mean think time, s")
+    parser.add_argument("--load-hub-workers", type=int, default=4)
+    parser.add_argument("--hospital-scale", type=float, default=1.0, help="of a day of AIIMS")
+    parser.add_argument("--hospital-days", type=int, default=1)
+    parser.add_argument("--hospital-seed", type=int, default=7)
+    parser.add_argument("--hospital-engines", default="sqlite,postgresql")
+    parser.add_argument(
+        "--hospital-no-push", action="store_true", help="hub ingest in-process only"
+    )
+    parser.add_argument("--dedupe-patients", type=int, default=1_000_000)
     parser.add_argument("--dedupe-queries", type=int, default=200)
+    if parser.parse_known_args()[0].quick:
+        parser.set_defaults(**QUICK)
     args = parser.parse_args()
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     if args.skip_peer and "peer" in chosen:
@@ -457,17 +1022,29 @@ def main() -> None:
 
     sections = []
     reg: dict[str, Any] = {}
-    if "registration" in chosen or "peer" in chosen:  # the peer is compared with it
+    if {"registration", "peer", "load"} & set(chosen):  # the peer is compared with it
         print("registration ...", flush=True)
         reg = registration.run(args.iterations)
     if "registration" in chosen:
         sections.append(registration_section(reg))
     if "search" in chosen:
-        print(f"search among {args.patients:,} patients ...", flush=True)
-        # Search runs in its own process: it configures Django for its own data directory.
+        print(f"search among {args.search_sizes} patients ...", flush=True)
+        # Search runs in its own processes: each configures Django for its own database.
         done = subprocess.run(
-            [sys.executable, "-m", "bench.search", "--patients", str(args.patients)],
-            capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.search",
+                "--sizes",
+                args.search_sizes,
+                "--engines",
+                args.search_engines,
+                "--queries",
+                str(args.search_queries),
+                "--plot",
+                "docs/img/search-latency.png",
+            ],
+            stdout=subprocess.PIPE,
             text=True,
             check=True,
         )
@@ -481,9 +1058,12 @@ def main() -> None:
             check=True,
         )
         sections.append(sync_section(json.loads(done.stdout[done.stdout.index("{") :])))
-    if "peer" in chosen:
+    theirs: dict[str, Any] | None = None
+    if "peer" in chosen or ("load" in chosen and not args.skip_peer):
         print("GNU Health (peer) ...", flush=True)
-        sections.append(peer_section(reg, peer.run()))
+        theirs = peer.run()
+    if "peer" in chosen:
+        sections.append(peer_section(reg, theirs))
     elif "registration" in chosen:
         sections.append(peer_section(reg, None))
     if "timeline" in chosen:
@@ -508,10 +1088,52 @@ def main() -> None:
             check=True,
         )
         sections.append(restore_section(json.loads(done.stdout[done.stdout.index("{") :])))
+    if "load" in chosen:
+        print(
+            f"load: {args.load_counters} counters x {args.load_patients} patients ...", flush=True
+        )
+        result = load.run(
+            args.load_counters,
+            args.load_patients,
+            args.load_warmup,
+            args.load_think,
+            args.load_hub_workers,
+        )
+        sections.append(load_section(result, reg, theirs))
+
+    wanted = [n.removeprefix("hospital-") for n in chosen if n.startswith("hospital-")]
+    if wanted:
+        print(f"synthetic hospital ({', '.join(wanted)}), scale {args.hospital_scale:g} ...")
+        # Its own process: each measurement configures Django for its own node.
+        command = [
+            sys.executable,
+            "-m",
+            "bench.hub",
+            "--scale",
+            str(args.hospital_scale),
+            "--days",
+            str(args.hospital_days),
+            "--seed",
+            str(args.hospital_seed),
+            "--engines",
+            args.hospital_engines,
+        ]
+        command += [arg for name in wanted for arg in ("--only", name)]
+        command += ["--no-push"] if args.hospital_no_push else []
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+        result = json.loads(done.stdout[done.stdout.index("{") :])
+        if "ingest" in wanted:
+            sections.append(hospital_ingest_section(result))
+        if "rebuild" in wanted:
+            sections.append(hospital_rebuild_section(result))
+        if "catch-up" in wanted:
+            if "ingest" not in wanted:
+                sections.append(hospital_setup(result))
+            sections.append(hospital_catch_up_section(result))
     if "dedupe" in chosen:
-        print(f"duplicate suggestions among {args.patients:,} patients ...", flush=True)
+        print(f"duplicate suggestions among {args.dedupe_patients:,} patients ...", flush=True)
         done = subprocess.run(
-            [sys.executable, "-m", "bench.dedupe", "--patients", str(args.patients)]
+            [sys.executable, "-m", "bench.dedupe", "--patients", str(args.dedupe_patients)]
             + ["--queries", str(args.dedupe_queries)],
             capture_output=True,
             text=True,
@@ -521,7 +1143,7 @@ def main() -> None:
 
     body = "\n\n".join(sections)
     print(body)
-    append_report(title_of(chosen), body)
+    append_report(title_of(chosen) + (" (`make bench-quick`)" if args.quick else ""), body)
 
 
 if __name__ == "__main__":

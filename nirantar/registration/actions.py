@@ -74,24 +74,30 @@ def do_register_patient(actor: str, data: Any) -> Patient:
         w.emit(
             events.PATIENT_REGISTERED,
             events.patient_stream(uhid),
-            {
-                "uhid": uhid,
-                **{
-                    k: fields[k]
-                    for k in rules.PATIENT_FIELDS
-                    if k not in ("address_line", "district", "state", "pin")
-                },
-                "age_given": fields["age_given"],
-                "address": {
-                    "line": fields["address_line"],
-                    "district": fields["district"],
-                    "state": fields["state"],
-                    "pin": fields["pin"],
-                },
-            },
+            patient_body(uhid, fields),
             actor=actor,
         )
     return Patient.objects.get(uhid=uhid)
+
+
+def patient_body(uhid: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The body of a registration of ``fields`` (as ``rules.clean_patient`` returns them).
+    The benchmarks' synthetic hospital builds its registrations with it too."""
+    return {
+        "uhid": uhid,
+        **{
+            k: fields[k]
+            for k in rules.PATIENT_FIELDS
+            if k not in ("address_line", "district", "state", "pin")
+        },
+        "age_given": fields["age_given"],
+        "address": {
+            "line": fields["address_line"],
+            "district": fields["district"],
+            "state": fields["state"],
+            "pin": fields["pin"],
+        },
+    }
 
 
 def do_correct_patient(actor: str, uhid_text: Any, data: Any, reason: str = "") -> Patient:
