@@ -82,6 +82,15 @@ def test_every_api_operation_declares_its_rule():
     assert not undeclared, f"API operations with no permission rule: {undeclared}"
 
 
+def test_the_duplicates_worklist_is_for_the_records_team_only(world):
+    """Who may be one person twice is a list of patients: records staff only."""
+    operations = {(path, method): op for path, method, op in api_operations()}
+    assert operations[("/api/v1/duplicates", "GET")].auth_callbacks[0].roles == {"records"}
+    views = dict(screen_routes())
+    assert REGISTRY[views["duplicates/"].nirantar_permission].roles == {"records"}
+    assert REGISTRY[views["duplicates/suggest"].nirantar_permission].roles == {"clerk", "records"}
+
+
 @pytest.fixture
 def world(registered, clerk_api):
     """One of each role, and a patient with a visit for routes that need them."""
@@ -189,12 +198,3 @@ def test_each_fhir_operation_lets_exactly_the_roles_its_rule_names(world):
                     assert status not in (401, 403), (method, path, role, status)
                 else:
                     assert status == 403, (method, path, role, status)
-
-
-def test_the_duplicates_worklist_is_for_the_records_team_only(world):
-    """Who may be one person twice is a list of patients: records staff only."""
-    operations = {(path, method): op for path, method, op in api_operations()}
-    assert operations[("/api/v1/duplicates", "GET")].auth_callbacks[0].roles == {"records"}
-    views = dict(screen_routes())
-    assert REGISTRY[views["duplicates/"].nirantar_permission].roles == {"records"}
-    assert REGISTRY[views["duplicates/suggest"].nirantar_permission].roles == {"clerk", "records"}

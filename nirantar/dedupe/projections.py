@@ -32,8 +32,9 @@ from nirantar.ledger.projection import (
     handles_batch,
     register_models,
 )
+from nirantar.registration import candidates as registry
 from nirantar.registration import events as registration_events
-from nirantar.registration import matching, queries
+from nirantar.registration import matching
 
 register_models(BlockingKey, DuplicatePair, PairReview)
 for _type in (events.PAIR_DISMISSED, events.PAIR_REOPENED):
@@ -50,7 +51,7 @@ def on_patient_events(batch: list[Event]) -> Failures:
     """File the touched patients under their keys again and score their pairs again."""
     uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
     uhids.discard("")
-    records = queries.match_records(uhids)
+    records = registry.match_records(uhids)
     file_keys(records)
     if not _bulk["loading"]:
         rescore(records)
@@ -133,7 +134,7 @@ def _rows(
         for a, b in pairs
         if a in records and b in records and likely(records[a][0], records[b][0])
     ]
-    changed = queries.match_records({u for pair in found for u in pair})
+    changed = registry.match_records({u for pair in found for u in pair})
     return {
         f"{a}|{b}": pair_row(a, records[a][0], b, records[b][0], max(changed[a][1], changed[b][1]))
         for a, b in found
@@ -150,7 +151,7 @@ def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
         for other in _sharing(matching.blocking_keys(record)) - {uhid}:
             _, a, b = pair_key(uhid, other)
             pairs.add((a, b))
-    others = queries.match_records(
+    others = registry.match_records(
         {u for pair in pairs for u in pair} - set(records), changed=False
     )
     rows = _rows(sorted(pairs), {**others, **records})
@@ -185,7 +186,7 @@ def rescore_all() -> None:
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 pairs.add((a, b))
-    records = queries.match_records({u for pair in pairs for u in pair}, changed=False)
+    records = registry.match_records({u for pair in pairs for u in pair}, changed=False)
     rows = _rows(sorted(pairs), records)
     DuplicatePair.objects.all().delete()
     bulk.insert_ignore(

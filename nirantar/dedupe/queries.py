@@ -15,7 +15,8 @@ from nirantar.accounts.auth import client_address
 from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.dedupe.permissions import REVIEW
 from nirantar.errors import NotFound
-from nirantar.registration import matching, queries, rules
+from nirantar.registration import candidates as registry
+from nirantar.registration import matching, rules
 from nirantar.registration.models import Patient
 from nirantar.registration.permissions import READ_PATIENT, REGISTER
 
@@ -77,11 +78,11 @@ def find_suggestions(record: matching.Record, limit: int = SUGGESTIONS) -> list[
     """Existing patients likely to be the person being registered, best first."""
     if not record.names() and not record.mobile:
         return []
-    records = queries.match_records(candidates(record), changed=False)
+    records = registry.match_records(candidates(record), changed=False)
     found = matching.likely_duplicates(
         record, [_Candidate(uhid, r) for uhid, (r, _) in records.items()], limit=limit
     )
-    patients = queries.patients_by_uhid(c.uhid for c, _ in found)
+    patients = registry.patients_by_uhid(c.uhid for c, _ in found)
     return [Suggestion(patients[c.uhid], m) for c, m in found if c.uhid in patients]
 
 
@@ -146,7 +147,7 @@ def pairs_page(
     qs = _with_status(status)
     total = qs.count()
     page = list(qs.order_by("-score", "pair")[offset : offset + limit])
-    patients = queries.patients_by_uhid(u for p in page for u in (p.uhid_a, p.uhid_b))
+    patients = registry.patients_by_uhid(u for p in page for u in (p.uhid_a, p.uhid_b))
     reviews = {r.pair: r for r in PairReview.objects.filter(pair__in=[p.pair for p in page])}
     account_actions.do_record_search(
         user,
@@ -178,7 +179,7 @@ def pair_view(user: Any, uhid_a: str, uhid_b: str, *, via: str, request: Any = N
     pair = DuplicatePair.objects.filter(pair=f"{a}|{b}").first()
     if pair is None:
         raise NotFound("no such pair on the worklist", {"uhid_b": "not a listed pair"})
-    patients = queries.patients_by_uhid((a, b))
+    patients = registry.patients_by_uhid((a, b))
     review = PairReview.objects.filter(pair=pair.pair).first()
     account_actions.do_record_search(
         user,
