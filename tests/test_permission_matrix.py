@@ -198,3 +198,16 @@ def test_each_fhir_operation_lets_exactly_the_roles_its_rule_names(world):
                     assert status not in (401, 403), (method, path, role, status)
                 else:
                     assert status == 403, (method, path, role, status)
+
+
+def test_only_medical_records_staff_merge_and_unmerge_patients():
+    """A merge changes what every module shows of two people: records staff alone decide it."""
+    found = {
+        path: operation.auth_callbacks[0].roles
+        for path, method, operation in api_operations()
+        if method == "POST" and path.endswith(("/patients/merge", "/patients/unmerge"))
+    }
+    assert found == {
+        "/api/v1/patients/merge": frozenset({"records"}),
+        "/api/v1/patients/unmerge": frozenset({"records"}),
+    }

@@ -159,17 +159,20 @@ def patient_param(params: dict[str, str]) -> str:
     return value.removeprefix("Patient/")
 
 
-def encounters_of(uhid: str) -> list[dict[str, Any]]:
-    """Every visit and stay of a patient, newest first."""
-    visits = list(Visit.objects.filter(uhid=uhid))
+def encounters_of(uhids: list[str]) -> list[dict[str, Any]]:
+    """Every visit and stay of a patient (under any of ``uhids``: the UHIDs of one record,
+    ``registration.queries.group_of``), newest first."""
+    visits = list(Visit.objects.filter(uhid__in=uhids))
     states = {
         (s.visit_no, s.uhid): s
-        for s in QueueState.objects.filter(visit_no__in=[v.visit_no for v in visits], uhid=uhid)
+        for s in QueueState.objects.filter(
+            visit_no__in=[v.visit_no for v in visits], uhid__in=uhids
+        )
     }
     dated: list[tuple[int, str, dict[str, Any]]] = [
         (v.at_ms, v.visit_no, visit_encounter(v, states.get((v.visit_no, v.uhid)))) for v in visits
     ]
-    for a in Admission.objects.filter(uhid=uhid, is_admitted=True):
+    for a in Admission.objects.filter(uhid__in=uhids, is_admitted=True):
         dated.append((a.admitted_ms or 0, a.admission_no, admission_encounter(a)))
     dated.sort(key=lambda d: (-d[0], d[1]))
     return [d[2] for d in dated]

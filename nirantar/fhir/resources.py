@@ -79,9 +79,15 @@ def abha_digits(value: str) -> str:
     return re.sub(r"[\s\-]", "", value)
 
 
-def patient_resource(patient: Patient) -> dict[str, Any]:
+def patient_resource(
+    patient: Patient, *, replaced_by: str = "", replaces: tuple[str, ...] | list[str] = ()
+) -> dict[str, Any]:
     """The record as a FHIR Patient. Names are given as ``text`` only: the record keeps a
-    name as the counter wrote it, and splitting it into given and family would be a guess."""
+    name as the counter wrote it, and splitting it into given and family would be a guess.
+
+    A record merged away (``replaced_by``: its survivor) is inactive and links forward to
+    the survivor, as FHIR's merge asks (Patient.link type ``replaced-by``); a survivor
+    links back to each record merged into it (``replaces``)."""
     identifiers: list[dict[str, Any]] = [
         {
             "use": "official",
@@ -102,7 +108,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
         "resourceType": "Patient",
         "id": patient.uhid,
         "identifier": identifiers,
-        "active": True,
+        "active": not replaced_by,
         "name": [
             {"use": "official", "text": text} for text in (patient.name_en, patient.name_hi) if text
         ],
@@ -125,6 +131,12 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
                 "name": {"text": patient.guardian_name},
             }
         ]
+    links = [{"other": {"reference": f"Patient/{replaced_by}"}, "type": "replaced-by"}]
+    links = (links if replaced_by else []) + [
+        {"other": {"reference": f"Patient/{uhid}"}, "type": "replaces"} for uhid in replaces
+    ]
+    if links:
+        resource["link"] = links
     return resource
 
 

@@ -192,7 +192,10 @@ def patients(request: HttpRequest) -> HttpResponse:
 
 @operation({"GET": (READ_PATIENT, BREAK_GLASS)})
 def patient(request: HttpRequest, uhid: str) -> HttpResponse:
-    """Read one record: audited by ``access_patient``, as the JSON API reads it."""
+    """Read one record: audited by ``access_patient``, as the JSON API reads it.
+
+    A record merged away is answered as FHIR's merge leaves it: inactive, with a link
+    ``replaced-by`` its survivor (the JSON API answers with the survivor's record)."""
     try:
         registration.parse_uhid(uhid)
     except ValidationFailed as exc:
@@ -204,8 +207,13 @@ def patient(request: HttpRequest, uhid: str) -> HttpResponse:
         via="fhir",
         request=request,
         reason=request.headers.get(EMERGENCY_HEADER, ""),
+        follow_merge=False,
     )
-    return fhir_response(resources.patient_resource(record))
+    survivor = queries.survivor_of(record.uhid)
+    if survivor != record.uhid:
+        return fhir_response(resources.patient_resource(record, replaced_by=survivor))
+    replaces = queries.group_of(record.uhid)[1:]
+    return fhir_response(resources.patient_resource(record, replaces=replaces))
 
 
 def _search(request: HttpRequest) -> HttpResponse:
@@ -221,7 +229,10 @@ def _search(request: HttpRequest) -> HttpResponse:
         via="fhir",
         request=request,
     )
-    found = [(p.uhid, resources.patient_resource(p)) for p in patients]
+    merged = queries.merged_into_each({p.uhid for p in patients})  # survivors only
+    found = [
+        (p.uhid, resources.patient_resource(p, replaces=merged.get(p.uhid, []))) for p in patients
+    ]
     return fhir_response(searchset(request, "Patient", params, found, total, offset, count))
 
 
@@ -373,13 +384,13 @@ def encounters(request: HttpRequest) -> HttpResponse:
     uhid = _search_uhid(encounter_resources.patient_param(params))
     narrow = encounter_resources.narrowing(params)
     try:
-        queries.access_patient(
+        record = queries.access_patient(
             request.user, uhid, action="encounter.search", via="fhir", request=request
         )
     except NotFound:
         found: list[dict[str, Any]] = []  # nobody to read: an empty result, nothing audited
-    else:
-        found = narrow(encounter_resources.encounters_of(uhid))
+    else:  # the visits and stays of every UHID merged into the record too
+        found = narrow(encounter_resources.encounters_of(queries.group_of(record.uhid)))
     page = [(r["id"], r) for r in found[offset : offset + count]]
     return fhir_response(searchset(request, "Encounter", params, page, len(found), offset, count))
 

@@ -69,20 +69,22 @@ def access_orders(
 ) -> list[LabOrder]:
     """A patient's laboratory orders, newest first, read with a laboratory right (to read
     orders or reports); the read is audited. Nobody registered under ``uhid``: nothing,
-    and nothing audited."""
+    and nothing audited. A UHID merged away reads its survivor's record: the orders of
+    every UHID merged into it (the survivor's read is the one audited)."""
     from nirantar.accounts import actions as account_actions
     from nirantar.accounts.auth import client_address
 
     if registration.get_patient(uhid) is None:
         return []
+    group = registration.group_of(uhid)
     account_actions.do_record_access(
         user,
-        uhid,
+        group[0],
         action,
         via=via,
         address=client_address(request) if request is not None else "",
     )
-    return list(LabOrder.objects.filter(uhid=uhid).order_by("-at_ms", "order_no"))
+    return list(LabOrder.objects.filter(uhid__in=group).order_by("-at_ms", "order_no"))
 
 
 def access_order(
@@ -131,21 +133,23 @@ def access_reported_samples(
 ) -> list[Sample]:
     """A patient's samples with verified results, newest first, read with a laboratory
     right (the right to read reports, not the record); the read is audited. Nobody
-    registered under ``uhid``: nothing, and nothing audited."""
+    registered under ``uhid``: nothing, and nothing audited. A UHID merged away reads its
+    survivor's record, as ``access_orders`` does."""
     from nirantar.accounts import actions as account_actions
     from nirantar.accounts.auth import client_address
 
     if registration.get_patient(uhid) is None:
         return []
+    group = registration.group_of(uhid)
     account_actions.do_record_access(
         user,
-        uhid,
+        group[0],
         action,
         via=via,
         address=client_address(request) if request is not None else "",
     )
     samples = list(
-        Sample.objects.filter(uhid=uhid, is_collected=True)
+        Sample.objects.filter(uhid__in=group, is_collected=True)
         .exclude(verified_results=[])
         .exclude(status="rejected")
     )

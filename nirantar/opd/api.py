@@ -196,6 +196,9 @@ class VisitRecordOut(Schema):
 
 class TimelineOut(Schema):
     uhid: str
+    merged_from: str | None = Field(
+        None, description="the UHID asked for, when it was merged into this record"
+    )
     name_en: str
     name_hi: str
     allergies: list[ClinicalEntryState]
@@ -555,6 +558,7 @@ def read_timeline(request: HttpRequest, uhid: str) -> Any:
     found = queries.access_timeline(request.user, uhid, via="api", request=request)
     body = {
         "uhid": found.patient.uhid,
+        "merged_from": found.patient.merged_from or None,
         "name_en": found.patient.name_en,
         "name_hi": found.patient.name_hi,
         "allergies": [entry_state(v) for v in found.allergies],

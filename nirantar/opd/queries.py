@@ -221,11 +221,13 @@ def _records(visits: list[Visit], entries: list[EntryRow]) -> list[VisitRecord]:
 
 
 def timeline(patient: Patient, limit: int = 500) -> Timeline:
-    """The patient's visits, newest first, each with its entries and lab orders."""
-    visits = list(Visit.objects.filter(uhid=patient.uhid).order_by("-at_ms")[:limit])
+    """The patient's visits, newest first, each with its entries and lab orders: those of
+    every UHID merged into the record too."""
+    group = registration.group_of(patient.uhid)
+    visits = list(Visit.objects.filter(uhid__in=group).order_by("-at_ms")[:limit])
     # Entries of the visits shown, and the allergies and alerts that stand from any visit.
     entries = _rows(
-        Entry.objects.filter(uhid=patient.uhid).filter(
+        Entry.objects.filter(uhid__in=group).filter(
             Q(visit__in=[v.visit_no for v in visits]) | Q(kind__in=STANDING_KINDS)
         )
     )
@@ -247,8 +249,10 @@ def _standing(entries: list[EntryRow]) -> tuple[list[EntryView], list[EntryView]
 
 
 def standing(uhid: str) -> tuple[list[EntryView], list[EntryView]]:
-    """The patient's allergies and alerts that stand (not corrected away or struck out)."""
-    return _standing(_rows(Entry.objects.filter(uhid=uhid, kind__in=STANDING_KINDS)))
+    """The patient's allergies and alerts that stand (not corrected away or struck out),
+    recorded under any UHID of the patient's record."""
+    group = registration.group_of(uhid)
+    return _standing(_rows(Entry.objects.filter(uhid__in=group, kind__in=STANDING_KINDS)))
 
 
 def visit_record(visit: Visit) -> VisitRecord:
@@ -277,8 +281,10 @@ def access_timeline(user: Any, uhid_text: str, *, via: str, request: Any = None)
 def patient_entries(uhid: str, kinds: tuple[str, ...], visit: str = "") -> list[EntryView]:
     """A patient's entries of ``kinds`` (of every visit, or of ``visit``), each with what
     became of it (corrected, struck), oldest first. Not audited: for a caller that has
-    audited the read (``access_entries``), or that audits it itself (a document it builds)."""
-    rows = Entry.objects.filter(uhid=uhid, kind__in=(*kinds, "struck"))
+    audited the read (``access_entries``), or that audits it itself (a document it builds).
+    Entries under any UHID of ``uhid``'s record (merged ones too) are the patient's."""
+    group = registration.group_of(uhid)
+    rows = Entry.objects.filter(uhid__in=group, kind__in=(*kinds, "struck"))
     if visit:
         rows = rows.filter(visit=visit)
     return [v for v in entry_views(_rows(rows)) if v.kind in kinds]
@@ -291,7 +297,7 @@ def access_entries(
     the read is audited (NotFound, nothing audited, for nobody registered)."""
     permissions.require(user, READ_CLINICAL.name, request)
     patient = registration.access_patient(user, uhid_text, action=action, via=via, request=request)
-    visits = list(Visit.objects.filter(uhid=patient.uhid))
+    visits = list(Visit.objects.filter(uhid__in=registration.group_of(patient.uhid)))
     return visits, patient_entries(patient.uhid, kinds)
 
 
@@ -304,7 +310,9 @@ def access_entry(
     if row is None:
         raise NotFound(f"no entry {entry_id[:60]}")
     permissions.require(user, READ_CLINICAL.name, request)
-    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    registration.access_patient(
+        user, row.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     [view] = [
         v for v in patient_entries(row.uhid, kinds, row.visit) if v.entry.entry_id == entry_id
     ]

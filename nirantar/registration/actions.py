@@ -8,11 +8,17 @@ from django.conf import settings
 from django.db.models import Q
 
 from nirantar import timeutil
-from nirantar.errors import NotFound, ValidationFailed
+from nirantar.errors import Conflict, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import writing
 from nirantar.registration import events, rules
-from nirantar.registration.models import Department, Patient, Visit
+from nirantar.registration.models import (
+    Department,
+    MergedPatient,
+    Patient,
+    PatientMerge,
+    Visit,
+)
 from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
 
 
@@ -110,6 +116,12 @@ def do_correct_patient(actor: str, uhid_text: Any, data: Any, reason: str = "") 
         patient = Patient.objects.filter(uhid=uhid, is_registered=True).first()
         if patient is None:
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
+        into = _merged_into(uhid)
+        if into:  # its record is not shown anywhere: a change there would be lost to sight
+            raise Conflict(
+                f"{uhid} is merged into {into}: correct {into} instead",
+                {"uhid": f"merged into {into}"},
+            )
         name_hi = changes.get("name_hi", patient.name_hi)
         name_en = changes.get("name_en", patient.name_en)
         if not name_hi and not name_en:
@@ -203,3 +215,96 @@ def do_register_patient_and_visit(
         patient = do_register_patient(actor, data)
         visit = do_register_visit(actor, patient.uhid, department_value)
     return patient, visit
+
+
+def _merge_request(survivor_text: Any, duplicate_text: Any, reason: Any) -> tuple[str, str, str]:
+    """The pair and reason of a merge or unmerge, or ValidationFailed naming every problem."""
+    errors: dict[str, str] = {}
+    survivor = duplicate = ""
+    try:
+        survivor = parse_uhid(survivor_text, "survivor")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        duplicate = parse_uhid(duplicate_text, "duplicate")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    text = rules.normalise_text(reason) if isinstance(reason, str) else ""
+    if has_control_characters(text):
+        errors["reason"] = CONTROL_MESSAGE
+    elif not text:
+        errors["reason"] = "say why (recorded with the merge)"
+    elif len(text) > 200:
+        errors["reason"] = "at most 200 characters"
+    if not errors and survivor == duplicate:
+        errors["duplicate"] = "a patient cannot be merged with itself"
+    if errors:
+        raise ValidationFailed("the merge can't be made", errors)
+    return survivor, duplicate, text
+
+
+def _merged_into(uhid: str) -> str:
+    found = MergedPatient.objects.filter(uhid=uhid).values_list("survivor", flat=True).first()
+    return found or ""
+
+
+def do_merge_patients(actor: str, survivor_text: Any, duplicate_text: Any, reason: Any) -> None:
+    """Merge the duplicate's record into the survivor's: an event, nothing rewritten.
+
+    Every module then shows the duplicate's visits, orders, results and stays under
+    the survivor, and the duplicate's UHID still finds the survivor."""
+    survivor, duplicate, text = _merge_request(survivor_text, duplicate_text, reason)
+    with writing() as w:
+        registered = set(
+            Patient.objects.filter(uhid__in=(survivor, duplicate), is_registered=True).values_list(
+                "uhid", flat=True
+            )
+        )
+        missing = {f: u for f, u in (("survivor", survivor), ("duplicate", duplicate))}
+        missing = {f: u for f, u in missing.items() if u not in registered}
+        if missing:
+            raise NotFound(
+                "no patient with UHID " + " or ".join(missing.values()),
+                dict.fromkeys(missing, "not registered"),
+            )
+        into = _merged_into(survivor)
+        if into:
+            raise Conflict(
+                f"{survivor} is itself merged into {into}: merge into {into} instead",
+                {"survivor": f"merged into {into}"},
+            )
+        into = _merged_into(duplicate)
+        if into:
+            raise Conflict(
+                f"{duplicate} is already merged into {into}",
+                {"duplicate": f"merged into {into}; unmerge it first to merge it elsewhere"},
+            )
+        w.emit(
+            events.PATIENTS_MERGED,
+            events.patient_stream(duplicate),
+            {"survivor": survivor, "duplicate": duplicate, "reason": text},
+            actor=actor,
+        )
+
+
+def do_unmerge_patients(actor: str, survivor_text: Any, duplicate_text: Any, reason: Any) -> None:
+    """Undo a merge: both records show apart again, exactly as before (nothing was moved).
+
+    A pair not followed because of a conflict (merged into two, a cycle made apart) is
+    unmerged the same way: that is how the records team resolves it."""
+    survivor, duplicate, text = _merge_request(survivor_text, duplicate_text, reason)
+    with writing() as w:
+        pair = PatientMerge.objects.filter(survivor=survivor, duplicate=duplicate).first()
+        if pair is None or not pair.merged:
+            into = _merged_into(duplicate)
+            hint = f"; it is merged into {into}" if into else ""
+            raise Conflict(
+                f"{duplicate} is not merged into {survivor}{hint}",
+                {"duplicate": f"not merged into {survivor}{hint}"},
+            )
+        w.emit(
+            events.PATIENTS_UNMERGED,
+            events.patient_stream(duplicate),
+            {"survivor": survivor, "duplicate": duplicate, "reason": text},
+            actor=actor,
+        )

@@ -13,10 +13,11 @@ from nirantar import timeutil
 from nirantar.accounts.auth import needs
 from nirantar.registration import actions, queries, rules, slip
 from nirantar.registration.catalogue import CATEGORIES
-from nirantar.registration.models import Patient, Visit
+from nirantar.registration.models import Patient, PatientMerge, Visit
 from nirantar.registration.permissions import (
     BREAK_GLASS,
     CORRECT,
+    MERGE,
     PRINT_SLIP,
     READ_PATIENT,
     REGISTER,
@@ -108,6 +109,39 @@ class PatientOut(Schema):
     address: AddressOut
     registered_at: str | None
     registered_node: str
+    merged_from: str | None = Field(
+        None,
+        description="the UHID asked for, when it was merged into this record (the answer "
+        "is the survivor's record)",
+    )
+    merged_uhids: list[str] = Field(
+        [],
+        description="UHIDs merged into this record: their visits, orders, results and "
+        "stays show here",
+    )
+
+
+class MergeIn(Strict):
+    survivor: str = Field(..., max_length=20, examples=["101-0000001-3"])
+    duplicate: str = Field(..., max_length=20, examples=["102-0000001-1"])
+    reason: str = Field(..., max_length=200, examples=["same person: same ABHA, mobile, father"])
+
+
+class MergeOut(Schema):
+    survivor: str
+    duplicate: str
+    merged: bool = Field(..., description="the pair's state now")
+    shows_under: str = Field(..., description="the record the duplicate's UHID shows under now")
+    group: list[str] = Field(..., description="every UHID in that record, survivor first")
+    reason: str
+    actor: str
+    at: str
+    node: str
+    conflict: str = Field(
+        ...,
+        description="why this merged pair is not followed (merged into two, or a cycle made "
+        "on nodes apart); '' when it is",
+    )
 
 
 class SearchOut(Schema):
@@ -152,8 +186,11 @@ class VisitOut(Schema):
     slip: str
 
 
-def patient_out(patient: Patient) -> dict[str, Any]:
+def patient_out(patient: Patient, merged: list[str] | None = None) -> dict[str, Any]:
+    """``merged``: the UHIDs merged into the record, if the caller has them already."""
     age, unit = patient.age_on(timeutil.today())
+    if merged is None:
+        merged = queries.group_of(patient.uhid)[1:]
     return {
         "uhid": patient.uhid,
         "name_hi": patient.name_hi,
@@ -180,6 +217,23 @@ def patient_out(patient: Patient) -> dict[str, Any]:
             else None
         ),
         "registered_node": patient.registered_node,
+        "merged_from": patient.merged_from or None,
+        "merged_uhids": merged,
+    }
+
+
+def merge_out(pair: PatientMerge) -> dict[str, Any]:
+    return {
+        "survivor": pair.survivor,
+        "duplicate": pair.duplicate,
+        "merged": pair.merged,
+        "shows_under": queries.survivor_of(pair.duplicate),
+        "group": queries.group_of(pair.duplicate),
+        "reason": pair.reason,
+        "actor": pair.actor,
+        "at": timeutil.from_ms(pair.at_ms).isoformat(),
+        "node": pair.node,
+        "conflict": pair.overridden,
     }
 
 
@@ -222,7 +276,60 @@ def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[st
 )
 def find_patients(request: HttpRequest, q: str = Query(..., max_length=100)) -> dict[str, Any]:
     kind, patients = queries.search_patients(request.user, q, via="api", request=request)
-    return {"kind": kind, "results": [patient_out(p) for p in patients]}
+    merged = queries.merged_into_each({p.uhid for p in patients})
+    return {"kind": kind, "results": [patient_out(p, merged.get(p.uhid, [])) for p in patients]}
+
+
+@router.post(
+    "/patients/merge",
+    response={200: MergeOut, **ERRORS},
+    summary="Merge a duplicate patient's record into the survivor's (records staff)",
+    auth=needs(MERGE),
+)
+def merge_patients(request: HttpRequest, payload: MergeIn) -> dict[str, Any]:
+    actions.do_merge_patients(
+        request.user.username, payload.survivor, payload.duplicate, payload.reason
+    )
+    return merge_out(_pair(payload))
+
+
+@router.post(
+    "/patients/unmerge",
+    response={200: MergeOut, **ERRORS},
+    summary="Undo a merge: both records show apart again, exactly as before (records staff)",
+    auth=needs(MERGE),
+)
+def unmerge_patients(request: HttpRequest, payload: MergeIn) -> dict[str, Any]:
+    actions.do_unmerge_patients(
+        request.user.username, payload.survivor, payload.duplicate, payload.reason
+    )
+    return merge_out(_pair(payload))
+
+
+def _pair(payload: MergeIn) -> PatientMerge:
+    survivor = actions.parse_uhid(payload.survivor, "survivor")
+    duplicate = actions.parse_uhid(payload.duplicate, "duplicate")
+    return PatientMerge.objects.get(survivor=survivor, duplicate=duplicate)
+
+
+@router.get(
+    "/merge-conflicts",
+    response={200: list[MergeOut], **ERRORS},
+    summary="Merges made apart that clash and are not followed, oldest first (records staff)",
+    auth=needs(MERGE),
+)
+def merge_conflicts(request: HttpRequest) -> list[dict[str, Any]]:
+    return [merge_out(p) for p in queries.merge_conflicts()]
+
+
+@router.get(
+    "/patients/{uhid}/merges",
+    response={200: list[MergeOut], **ERRORS},
+    summary="Every merge a UHID is part of, merged or undone, with any conflict",
+    auth=needs(MERGE),
+)
+def patient_merges(request: HttpRequest, uhid: str) -> list[dict[str, Any]]:
+    return [merge_out(p) for p in queries.merges_of(actions.parse_uhid(uhid))]
 
 
 @router.get(

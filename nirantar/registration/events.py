@@ -11,6 +11,10 @@ registration.patient_corrected   {uhid, changes: {field: value}, reason}
 registration.visit_registered    {visit, uhid, department, room: {en, hi}, token, token_no,
                                   counter, date}
     stream patient:UHID - create (visit number and token minted by the registering node)
+registration.patients_merged     {survivor, duplicate, reason}
+registration.patients_unmerged   {survivor, duplicate, reason}
+    stream patient:DUPLICATE - last-writer-wins per (duplicate, survivor) pair; the merge
+    state of every UHID is computed from the pairs in effect (see merging.py)
 """
 
 from nirantar.ledger.numbering import NumberFormat
@@ -19,6 +23,8 @@ DEPARTMENT_DEFINED = "registration.department_defined"
 PATIENT_REGISTERED = "registration.patient_registered"
 PATIENT_CORRECTED = "registration.patient_corrected"
 VISIT_REGISTERED = "registration.visit_registered"
+PATIENTS_MERGED = "registration.patients_merged"
+PATIENTS_UNMERGED = "registration.patients_unmerged"
 
 UHID = NumberFormat("uhid", "", "UHID")
 VISIT = NumberFormat("visit", "OP", "OPD visit number")

@@ -64,6 +64,10 @@ class Patient(models.Model):
             models.Index(fields=["abha_address"], name="patient_abha_address"),
         ]
 
+    # Not a column: the UHID asked for, when it was merged away into this record
+    # (set by ``queries.access_patient``, which answers with the survivor).
+    merged_from = ""
+
     def __str__(self) -> str:
         return f"{self.uhid} {self.display_name}"
 
@@ -117,3 +121,46 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_no} {self.token}"
+
+
+class PatientMerge(models.Model):
+    """One (duplicate, survivor) pair as the records team last left it: merged or not.
+
+    Last-writer-wins by the (hlc, origin) stamp of the merge and unmerge events of the
+    pair. ``overridden`` says why a merged pair is not followed (a conflict for the
+    records team: merged into two records, or a cycle made apart); "" when it is.
+    """
+
+    duplicate = models.CharField(max_length=20)
+    survivor = models.CharField(max_length=20)
+    merged = models.BooleanField()
+    reason = models.CharField(max_length=200)
+    actor = models.CharField(max_length=150)
+    at_ms = models.BigIntegerField()
+    node = models.CharField(max_length=40)
+    stamp = models.JSONField()
+    overridden = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        db_table = "registration_patient_merge"
+        constraints = [
+            models.UniqueConstraint(fields=["duplicate", "survivor"], name="merge_pair_unique")
+        ]
+        indexes = [models.Index(fields=["survivor"], name="merge_survivor")]
+
+    def __str__(self) -> str:
+        return f"{self.duplicate} -> {self.survivor} ({'merged' if self.merged else 'unmerged'})"
+
+
+class MergedPatient(models.Model):
+    """A UHID merged away, and the record it now shows under (followed transitively)."""
+
+    uhid = models.CharField(max_length=20, primary_key=True)
+    survivor = models.CharField(max_length=20)
+
+    class Meta:
+        db_table = "registration_merged_patient"
+        indexes = [models.Index(fields=["survivor"], name="merged_survivor")]
+
+    def __str__(self) -> str:
+        return f"{self.uhid} -> {self.survivor}"

@@ -15,3 +15,5 @@ BREAK_GLASS = define(
     {"lab", "pathologist", "billing", "admin"},
 )
 PRINT_SLIP = define("registration.slip", "Print OPD slips", {"clerk", "records", "nurse"})
+# Only medical records staff merge one person's two records, or undo a wrong merge.
+MERGE = define("registration.merge", "Merge duplicate patient records and undo merges", {"records"})

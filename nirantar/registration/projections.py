@@ -29,16 +29,24 @@ from nirantar.ledger.projection import (
     handles_batch,
     register_models,
 )
-from nirantar.registration import events
-from nirantar.registration.models import Department, Patient, Visit
+from nirantar.registration import events, merging
+from nirantar.registration.models import (
+    Department,
+    MergedPatient,
+    Patient,
+    PatientMerge,
+    Visit,
+)
 from nirantar.registration.rules import PATIENT_FIELDS
 
-register_models(Department, Patient, Visit)
+register_models(Department, Patient, Visit, PatientMerge, MergedPatient)
 for _type in (
     events.DEPARTMENT_DEFINED,
     events.PATIENT_REGISTERED,
     events.PATIENT_CORRECTED,
     events.VISIT_REGISTERED,
+    events.PATIENTS_MERGED,
+    events.PATIENTS_UNMERGED,
 ):
     event_version(_type, 1)
 
@@ -269,3 +277,69 @@ def _name_index_once() -> Callable[[], None]:
             )
 
     return finish
+
+
+@handles(events.PATIENTS_MERGED, events.PATIENTS_UNMERGED)
+def on_merge_events(event: Event) -> None:
+    """A pair's state is last-writer-wins; then the merge state of every UHID the pair
+    touches (its component, through every pair ever made) is worked out afresh from the
+    pairs in effect, so it is a function of the set of events (``merging.resolve``).
+
+    Nothing of the patients' own rows changes: an unmerge restores both exactly.
+    """
+    body = event.body
+    duplicate, survivor = (
+        events.UHID.normalise(body["duplicate"]),
+        events.UHID.normalise(body["survivor"]),
+    )
+    if duplicate == survivor:
+        raise ValueError("a patient cannot be merged into itself")
+    if event.stream != events.patient_stream(duplicate):
+        raise ValueError(f"a merge's event must be in stream patient:{duplicate}")
+    # (hlc, origin) is unique for an honest node; its seq settles even a node that reused
+    # a clock reading, so the pair's state never depends on which event came first.
+    stamp = [*lww.stamp_of(event), event.seq]
+    pair = PatientMerge.objects.filter(duplicate=duplicate, survivor=survivor).first()
+    if pair is not None and not lww.newer(stamp, pair.stamp):
+        return  # a later event of this pair already stands
+    if pair is None:
+        pair = PatientMerge(duplicate=duplicate, survivor=survivor)
+    pair.merged = event.type == events.PATIENTS_MERGED
+    pair.reason = str(body.get("reason", ""))[:200]
+    pair.actor = event.actor
+    pair.at_ms = event.hlc.wall
+    pair.node = event.origin
+    pair.stamp = stamp
+    pair.save()
+    _resolve_component({duplicate, survivor})
+
+
+def _resolve_component(start: set[str]) -> None:
+    """Work out again which record each UHID of ``start``'s component shows under.
+
+    The component is taken over every pair, merged or not, so it covers every UHID
+    whose state the changed pair can have changed, and only those."""
+    component: set[str] = set()
+    frontier = set(start)
+    pairs: dict[tuple[str, str], PatientMerge] = {}
+    while frontier:
+        component |= frontier
+        found = PatientMerge.objects.filter(duplicate__in=frontier) | PatientMerge.objects.filter(
+            survivor__in=frontier
+        )
+        frontier = set()
+        for pair in found:
+            pairs[(pair.duplicate, pair.survivor)] = pair
+            frontier |= {pair.duplicate, pair.survivor} - component
+    resolution = merging.resolve(
+        [merging.Pair(p.duplicate, p.survivor, tuple(p.stamp)) for p in pairs.values() if p.merged]
+    )
+    for key, pair in pairs.items():
+        overridden = resolution.overridden.get(key, "") if pair.merged else ""
+        if pair.overridden != overridden:
+            pair.overridden = overridden
+            pair.save(update_fields=["overridden"])
+    MergedPatient.objects.filter(uhid__in=component).delete()
+    MergedPatient.objects.bulk_create(
+        [MergedPatient(uhid=u, survivor=s) for u, s in sorted(resolution.survivors.items())]
+    )

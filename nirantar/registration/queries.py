@@ -8,7 +8,7 @@ signed audit trail, each condition on its own line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -24,7 +24,13 @@ from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
 from nirantar.registration import events, rules, search
 from nirantar.registration.actions import parse_uhid
-from nirantar.registration.models import Department, Patient, Visit
+from nirantar.registration.models import (
+    Department,
+    MergedPatient,
+    Patient,
+    PatientMerge,
+    Visit,
+)
 from nirantar.registration.permissions import BREAK_GLASS, READ_PATIENT
 from nirantar.registration.projections import field_values
 from nirantar.textutil import CONTROL_MESSAGE, has_control_characters
@@ -41,7 +47,58 @@ def department(code: str) -> Department | None:
 
 
 def get_patient(uhid: str) -> Patient | None:
+    """The record registered under exactly this UHID (merged away or not)."""
     return Patient.objects.filter(uhid=uhid, is_registered=True).first()
+
+
+# -- merges --------------------------------------------------------------------------
+# Every module reads a patient's data through these: a UHID merged away shows under its
+# survivor, and a survivor's record gathers the rows of every UHID merged into it. No
+# row is ever moved between UHIDs, so an unmerge restores both records exactly.
+
+
+def survivor_of(uhid: str) -> str:
+    """The UHID whose record ``uhid`` shows under: itself unless merged away."""
+    found = MergedPatient.objects.filter(uhid=uhid).values_list("survivor", flat=True).first()
+    return found or uhid
+
+
+def group_of(uhid: str) -> list[str]:
+    """Every UHID shown in ``uhid``'s record: its survivor first, then the UHIDs merged
+    into it (transitively), in order."""
+    survivor = survivor_of(uhid)
+    merged = MergedPatient.objects.filter(survivor=survivor).values_list("uhid", flat=True)
+    return [survivor, *sorted(merged)]
+
+
+def survivors_of(uhids: set[str]) -> dict[str, str]:
+    """``survivor_of`` for many UHIDs at once (only those merged away are keys)."""
+    return dict(MergedPatient.objects.filter(uhid__in=uhids).values_list("uhid", "survivor"))
+
+
+def merged_into_each(survivors: set[str]) -> dict[str, list[str]]:
+    """For each of ``survivors``, the UHIDs merged into it (only those with any are keys)."""
+    found: dict[str, list[str]] = {}
+    rows = MergedPatient.objects.filter(survivor__in=survivors).order_by("uhid")
+    for uhid, survivor in rows.values_list("uhid", "survivor"):
+        found.setdefault(survivor, []).append(uhid)
+    return found
+
+
+def merges_of(uhid: str) -> list[PatientMerge]:
+    """Every merge pair ``uhid`` is part of (as duplicate or survivor), merged or not:
+    the record's merge history and any conflicts for the records team."""
+    pairs = PatientMerge.objects.filter(duplicate=uhid) | PatientMerge.objects.filter(survivor=uhid)
+    return sorted(pairs, key=lambda p: tuple(p.stamp))
+
+
+def merge_conflicts() -> list[PatientMerge]:
+    """Merged pairs not followed (merged into two, or a cycle made apart), oldest first:
+    the records team resolves each by unmerging one pair."""
+    return sorted(
+        PatientMerge.objects.filter(merged=True).exclude(overridden=""),
+        key=lambda p: tuple(p.stamp),
+    )
 
 
 def sex_and_birth(uhid: str) -> tuple[str, date | None] | None:
@@ -55,9 +112,20 @@ def sex_and_birth(uhid: str) -> tuple[str, date | None] | None:
 
 
 def access_patient(
-    user: Any, uhid_text: str, *, action: str, via: str, request: Any = None, reason: str = ""
+    user: Any,
+    uhid_text: str,
+    *,
+    action: str,
+    via: str,
+    request: Any = None,
+    reason: str = "",
+    follow_merge: bool = True,
 ) -> Patient:
     """The patient's record, if ``user`` may read it; the read is audited.
+
+    A UHID merged away answers with its survivor's record (``merged_from`` set to the
+    UHID asked for; the survivor's read is the one audited), unless ``follow_merge``
+    is False. Callers read the record's data with ``group_of(patient.uhid)``.
 
     A user whose role lacks the usual right but may break the glass gets the record
     only with a reason (at least a few words), and the read is flagged for review.
@@ -77,6 +145,12 @@ def access_patient(
     patient = get_patient(uhid)
     if patient is None:
         raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
+    survivor = survivor_of(uhid) if follow_merge else uhid
+    if survivor != uhid:
+        merged_into = get_patient(survivor)
+        if merged_into is not None:  # its registration may not have arrived here yet
+            patient = merged_into
+            patient.merged_from = uhid
     account_actions.do_record_access(
         user,
         patient.uhid,
@@ -105,7 +179,11 @@ def access_visit(
     visit = Visit.objects.filter(visit_no=visit_no).first()
     if visit is None:
         raise NotFound(f"no visit {visit_no}", {"visit": "not registered"})
-    patient = access_patient(user, visit.uhid, action=action, via=via, request=request)
+    # A visit stays with the record it was made under, merged or not: its slip, its
+    # prescription and its documents name that UHID and that record, as when written.
+    patient = access_patient(
+        user, visit.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     return visit, patient
 
 
@@ -158,7 +236,26 @@ def classify(query: str) -> tuple[str, str]:
 
 def find_patients(query: str, limit: int = 20) -> tuple[str, list[Patient]]:
     """Patients matching a UHID, visit number, mobile, ABHA number or address, or part of a
-    name."""
+    name. A record merged away is never shown as a person of its own: its survivor is
+    shown in its place (once)."""
+    kind, found = _find_patients(query, limit)
+    survivors = survivors_of({p.uhid for p in found})
+    if not survivors:
+        return kind, found
+    records = {p.uhid: p for p in found}
+    records.update(
+        (p.uhid, p)
+        for p in Patient.objects.filter(uhid__in=set(survivors.values()), is_registered=True)
+    )
+    shown: list[Patient] = []
+    for patient in found:
+        survivor = records.get(survivors.get(patient.uhid, patient.uhid))
+        if survivor is not None and survivor not in shown:
+            shown.append(survivor)
+    return kind, shown
+
+
+def _find_patients(query: str, limit: int) -> tuple[str, list[Patient]]:
     kind, value = classify(query)
     registered = Patient.objects.filter(is_registered=True)
     if kind == "uhid":
@@ -218,9 +315,14 @@ class PatientFilter:
 def filter_patients(criteria: PatientFilter, offset: int, count: int) -> tuple[list[Patient], int]:
     """One page of registered patients meeting ``criteria``, and how many meet it: newest
     registration first, or best name match first when a name is given."""
-    qs = Patient.objects.filter(is_registered=True)
+    # A record merged away is not a person of its own: its UHID finds the survivor.
+    qs = Patient.objects.filter(is_registered=True).exclude(
+        uhid__in=MergedPatient.objects.values("uhid")
+    )
     if criteria.impossible:
         return [], 0
+    if criteria.uhid:
+        criteria = replace(criteria, uhid=survivor_of(criteria.uhid))
     # Never filter on "": it is the value of every record without that number.
     for field in ("uhid", "abha_number", "mobile", "sex"):
         value = getattr(criteria, field)
@@ -318,9 +420,10 @@ def history(patient: Patient) -> list[Change]:
 
 
 def visits_of(uhid: str, limit: int = 50) -> list[Visit]:
-    return list(Visit.objects.filter(uhid=uhid).order_by("-at_ms")[:limit])
+    """The visits of ``uhid``'s record (every UHID merged into it), newest first."""
+    return list(Visit.objects.filter(uhid__in=group_of(uhid)).order_by("-at_ms")[:limit])
 
 
 def last_department(uhid: str) -> str | None:
-    visit = Visit.objects.filter(uhid=uhid).order_by("-at_ms").first()
+    visit = Visit.objects.filter(uhid__in=group_of(uhid)).order_by("-at_ms").first()
     return visit.department if visit else None

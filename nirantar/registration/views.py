@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -96,6 +98,10 @@ def search(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.fields.get("q", exc.message)
         else:
             context.update(kind=kind, patients=[(p, age_text(p)) for p in patients])
+            if kind == "uhid" and patients:  # a UHID merged away finds its survivor
+                asked = queries.classify(query)[1]
+                if asked != patients[0].uhid:
+                    context["merged_from"] = asked
     return render(request, "registration/_results.html", context)
 
 
@@ -137,6 +143,17 @@ def transliterate(request: HttpRequest) -> HttpResponse:
 @require_GET
 @screen(READ_PATIENT.name)
 def patient_panel(request: HttpRequest, uhid: str) -> HttpResponse:
+    """A patient's panel. A UHID merged away (an old card scanned) redirects to its
+    survivor's panel, which says which UHID was merged into it (only the panel shown is
+    an audited read)."""
+    try:
+        asked = actions.parse_uhid(uhid)
+    except ValidationFailed:
+        asked = ""  # refused below, as any bad UHID is
+    survivor = queries.survivor_of(asked) if asked else ""
+    if survivor != asked and queries.get_patient(survivor) is not None:
+        target = reverse("counter-patient", args=[survivor])
+        return redirect(f"{target}?{urlencode({'merged_from': asked})}")
     try:
         patient = queries.access_patient(
             request.user, uhid, action="patient.view", via="screen", request=request
@@ -145,7 +162,12 @@ def patient_panel(request: HttpRequest, uhid: str) -> HttpResponse:
         return render(
             request, "registration/_message.html", {"message": exc.message}, status=exc.status
         )
-    return render(request, "registration/_patient.html", _patient_context(patient))
+    asked = request.GET.get("merged_from", "")
+    merged = queries.group_of(patient.uhid)[1:]
+    notice = asked if asked in merged else ""  # only a UHID really merged into this one
+    return render(
+        request, "registration/_patient.html", _patient_context(patient, merged_from=notice)
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -197,6 +219,7 @@ def _patient_context(patient: Patient, **extra: Any) -> dict[str, Any]:
         "age": age_text(patient),
         "visits": queries.visits_of(patient.uhid, limit=5),
         "last_department": queries.last_department(patient.uhid),
+        "merged_uhids": queries.group_of(patient.uhid)[1:],
         "history": queries.history(patient),
         **extra,
     }

@@ -203,8 +203,9 @@ def access_chart(
     """A stay's chart, if ``user`` may read it; the read is audited."""
     permissions.require(user, READ_CHART.name, request)
     admission = find_admission(admission_text)
+    # A stay stays with the record it was made under (see ``access_visit``).
     patient = registration.access_patient(
-        user, admission.uhid, action=action, via=via, request=request
+        user, admission.uhid, action=action, via=via, request=request, follow_merge=False
     )
     return chart(admission, patient)
 
@@ -244,7 +245,8 @@ def access_stays(
     nothing audited, for nobody registered)."""
     permissions.require(user, READ_CHART.name, request)
     patient = registration.access_patient(user, uhid_text, action=action, via=via, request=request)
-    return list(Admission.objects.filter(uhid=patient.uhid, is_admitted=True))
+    group = registration.group_of(patient.uhid)  # stays under UHIDs merged into it too
+    return list(Admission.objects.filter(uhid__in=group, is_admitted=True))
 
 
 def access_stay_entry(
@@ -263,7 +265,9 @@ def access_stay_entry(
     if row is None or admission is None:
         raise NotFound(f"no chart entry {entry_id[:60]}")
     permissions.require(user, READ_CHART.name, request)
-    registration.access_patient(user, row.uhid, action=action, via=via, request=request)
+    registration.access_patient(
+        user, row.uhid, action=action, via=via, request=request, follow_merge=False
+    )
     return row, admission, stay_entries(admission, kind)
 
 

@@ -83,7 +83,7 @@ def test_an_invalid_resource_of_ours_is_logged_and_answered_500(
     """Every resource is validated before it is sent: a bug of ours must not reach a client
     as if it were FHIR."""
     monkeypatch.setattr(
-        views.resources, "patient_resource", lambda p: {"resourceType": "Patient", "gender": 5}
+        views.resources, "patient_resource", lambda p, **_: {"resourceType": "Patient", "gender": 5}
     )
     response = clerk_fhir.client.get(f"/fhir/Patient/{made['id']}", headers=clerk_fhir.headers)
     assert response.status_code == 500
