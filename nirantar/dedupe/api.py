@@ -42,7 +42,7 @@ class PairOut(Schema):
     uhid_a: str = Field(..., description="the lower UHID of the pair")
     uhid_b: str
     score: float = Field(..., description="0..1; pairs at 0.6 or above are listed")
-    status: Literal["open", "dismissed"]
+    status: Literal["open", "dismissed", "merged"]
     found_at: str = Field(..., description="when the later of the two records took the form scored")
     evidence: list[EvidenceOut]
     review: ReviewOut | None = Field(
@@ -95,7 +95,9 @@ def pair_out(view: queries.PairView) -> dict[str, Any]:
 )
 def list_duplicates(
     request: HttpRequest,
-    status: Literal["open", "dismissed"] = Query("open"),
+    status: Literal["open", "dismissed", "merged"] = Query(
+        "open", description="merged: both UHIDs show under one record now"
+    ),
     offset: int = Query(0, ge=0, le=10_000_000),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> dict[str, Any]:

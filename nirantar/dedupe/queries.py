@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
+from django.db.models import F
 
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
@@ -78,7 +79,7 @@ def find_suggestions(record: matching.Record, limit: int = SUGGESTIONS) -> list[
     """Existing patients likely to be the person being registered, best first."""
     if not record.names() and not record.mobile:
         return []
-    records = registry.match_records(candidates(record), changed=False)
+    records = registry.match_records(candidates(record), changed=False, merged_away=False)
     found = matching.likely_duplicates(
         record, [_Candidate(uhid, r) for uhid, (r, _) in records.items()], limit=limit
     )
@@ -111,7 +112,7 @@ def suggest(
     return found
 
 
-STATUSES = ("open", "dismissed")
+STATUSES = ("open", "dismissed", "merged")
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,19 @@ class PairView:
 
 
 def _with_status(status: str) -> Any:
+    """Pairs by status, worked out when read: merged (both UHIDs show under one record
+    now), else dismissed (the last verdict), else open."""
     dismissed = PairReview.objects.filter(dismissed=True).values("pair")
+    pairs = DuplicatePair.objects.annotate(
+        shown_a=registry.shown_under("uhid_a"), shown_b=registry.shown_under("uhid_b")
+    )
+    if status == "merged":
+        return pairs.filter(shown_a=F("shown_b"))
+    apart = pairs.exclude(shown_a=F("shown_b"))
     if status == "open":
-        return DuplicatePair.objects.exclude(pair__in=dismissed)
+        return apart.exclude(pair__in=dismissed)
     if status == "dismissed":
-        return DuplicatePair.objects.filter(pair__in=dismissed)
+        return apart.filter(pair__in=dismissed)
     return DuplicatePair.objects.none()
 
 
@@ -156,19 +165,10 @@ def pairs_page(
         via=via,
         address=client_address(request) if request is not None else "",
     )
-    views = []
-    for p in page:
-        review = reviews.get(p.pair)
-        dismissed = review is not None and review.dismissed
-        views.append(
-            PairView(
-                p,
-                patients.get(p.uhid_a),
-                patients.get(p.uhid_b),
-                "dismissed" if dismissed else "open",
-                review,
-            )
-        )
+    views = [
+        PairView(p, patients.get(p.uhid_a), patients.get(p.uhid_b), status, reviews.get(p.pair))
+        for p in page
+    ]
     return views, total
 
 
@@ -188,7 +188,5 @@ def pair_view(user: Any, uhid_a: str, uhid_b: str, *, via: str, request: Any = N
         via=via,
         address=client_address(request) if request is not None else "",
     )
-    dismissed = review is not None and review.dismissed
-    return PairView(
-        pair, patients.get(a), patients.get(b), "dismissed" if dismissed else "open", review
-    )
+    status = next(s for s in STATUSES if _with_status(s).filter(pair=pair.pair).exists())
+    return PairView(pair, patients.get(a), patients.get(b), status, review)

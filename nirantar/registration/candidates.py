@@ -7,10 +7,14 @@ reads are not audited here - whoever shows the records to someone audits that
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from nirantar import sql
 from nirantar.registration import matching
-from nirantar.registration.models import Patient
+from nirantar.registration.models import MergedPatient, Patient
 
 _MATCH_COLUMNS = (
     "uhid, name_en, name_hi, sex, date_of_birth, dob_estimated, guardian_relation, "
@@ -19,7 +23,7 @@ _MATCH_COLUMNS = (
 
 
 def match_records(
-    uhids: Iterable[str], *, changed: bool = True
+    uhids: Iterable[str], *, changed: bool = True, merged_away: bool = True
 ) -> dict[str, tuple[matching.Record, int]]:
     """What the matcher reads of each registered patient among ``uhids``, and (if
     ``changed``; else 0) when the record last changed: the HLC wall of its newest value,
@@ -27,6 +31,8 @@ def match_records(
     (``do_record_search``).
 
     Plain SQL: the counter asks about hundreds of candidates while the clerk types.
+    Without ``merged_away``, UHIDs merged into another record are left out: the counter
+    offers the record a patient is now, not one it was.
     """
     found: dict[str, tuple[matching.Record, int]] = {}
     listed = sorted(set(uhids))
@@ -35,7 +41,12 @@ def match_records(
         chunk = listed[start : start + 500]
         for row in sql.rows(
             f"SELECT {columns} FROM registration_patient "  # noqa: S608 - our own names
-            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})",
+            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})"
+            + (
+                ""
+                if merged_away
+                else " AND uhid NOT IN (SELECT uhid FROM registration_merged_patient)"
+            ),
             chunk,
         ):
             last = 0
@@ -60,3 +71,11 @@ def match_records(
 def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:
     """Registered patients by UHID, for a list the caller audits as shown."""
     return {p.uhid: p for p in Patient.objects.filter(uhid__in=set(uhids), is_registered=True)}
+
+
+def shown_under(field: str) -> Any:
+    """An expression for the UHID whose record the UHID in ``field`` shows under now: its
+    survivor if it was merged away, else itself. For lists of pairs of UHIDs (the
+    duplicates worklist): a pair merged into one record is no longer open."""
+    survivor = MergedPatient.objects.filter(uhid=OuterRef(field)).values("survivor")[:1]
+    return Coalesce(Subquery(survivor), F(field))

@@ -86,3 +86,20 @@ def test_the_worklist_screen_dismisses_and_reopens(register, records):
     )
     assert a in client.get("/duplicates/").content.decode()
     assert client.post("/duplicates/verdict", {"uhid_a": a}).status_code == 400
+
+
+def test_a_merged_pair_leaves_the_open_list_and_the_counter_offers_the_survivor(
+    register, records_api, clerk
+):
+    from tests.dedupe.test_suggestions import suggest
+
+    a, b = _pair(register)
+    response = records_api.post(
+        "/api/v1/patients/merge", {"survivor": a, "duplicate": b, "reason": "same person"}
+    )
+    assert response.status_code == 200, response.content
+    assert records_api.get("/api/v1/duplicates").json()["count"] == 0
+    merged = records_api.get("/api/v1/duplicates?status=merged").json()["results"]
+    assert [(p["uhid_a"], p["uhid_b"], p["status"]) for p in merged] == [(a, b, "merged")]
+    html = suggest(signed_in(clerk), name_en="Sunita Sharma", sex="F", mobile="9812345678")
+    assert a in html and b not in html
