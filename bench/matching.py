@@ -265,10 +265,12 @@ row is the steadier figure.
 
 ## Not done yet (rest of issue 11)
 
-- Keeping the blocking index in the database (a table of key -> UHID kept by the
-  registration projection, on SQLite and PostgreSQL) and calling
-  `likely_duplicates` at the counter; the measurement below is in memory.
-- Screens for the clerk, the merge/unmerge events, and the audit of suggestions.
+- Done since (nirantar/dedupe, docs/operator.md "Likely duplicate patients"): the
+  blocking index in the database (`dedupe_blocking_key`, kept by a projection on the
+  patient events, SQLite and PostgreSQL), suggestions at the counter (audited), the
+  records team's worklist and `GET /api/v1/duplicates`; `python -m bench.dedupe`
+  measures the suggestions from the database. The measurement below is in memory.
+- The merge/unmerge events (branch dedupe-merge).
 - Name frequency: a common name agreeing is weaker evidence than a rare one. The
   weights do not know yet how common a name is; a table of key counts from the
   registry would give that.

@@ -876,6 +876,35 @@ def load_section(
     return "\n\n".join(parts)
 
 
+def dedupe_section(result: dict[str, Any]) -> str:
+    ms, cpu, looked = result["ms"], result["cpu_ms"], result["candidates"]
+    verdict = "met" if ms["p95"] < 50 else "NOT met"
+    return "\n".join(
+        [
+            f"### Duplicate suggestions at the counter among {result['patients']:,} patients",
+            "",
+            "From the database (`python -m bench.dedupe`): the blocking table "
+            "(`dedupe_blocking_key`) and the patients bulk-loaded on SQLite; each query a fresh "
+            "noisy registration of a patient already there, timed through "
+            "`dedupe.queries.find_suggestions` (bucket look-ups, the candidates' rows, the "
+            f"screen and the scoring). Goal p95 < 50 ms (wall): **{verdict}**. "
+            f"Database {result['database_mb']:,} MB.",
+            "",
+            "|  | p50 | p95 | p99 | mean |",
+            "|---|---|---|---|---|",
+            f"| suggestions, wall (ms) | {fmt(ms['p50'])} | {fmt(ms['p95'])} | "
+            f"{fmt(ms['p99'])} | {fmt(ms['mean'])} |",
+            f"| suggestions, CPU (ms) | {fmt(cpu['p50'])} | {fmt(cpu['p95'])} | "
+            f"{fmt(cpu['p99'])} | {fmt(cpu['mean'])} |",
+            f"| candidates | {looked['p50']:.0f} | {looked['p95']:.0f} | {looked['p99']:.0f} | "
+            f"{looked['mean']:.0f} |",
+            "",
+            f"The original patient was suggested for {result['found_original']} of "
+            f"{result['queries']} queries and ranked first for {result['original_first']}.",
+        ]
+    )
+
+
 SECTIONS = (
     "registration",
     "search",
@@ -889,6 +918,7 @@ SECTIONS = (
     "hospital-ingest",
     "hospital-rebuild",
     "hospital-catch-up",
+    "dedupe",
 )
 TITLES = {
     "registration": "Registration counter",
@@ -903,6 +933,7 @@ TITLES = {
     "hospital-ingest": "hub ingest of a synthetic hospital's day",
     "hospital-rebuild": "rebuild of a synthetic hospital's projections",
     "hospital-catch-up": "catch-up of a synthetic hospital's day",
+    "dedupe": "duplicate suggestions",
 }
 
 
@@ -910,7 +941,8 @@ def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
             "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
-            "restore, 40 counters under load and the synthetic hospital"
+            "restore, 40 counters under load, the synthetic hospital and duplicate "
+            "suggestions"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -932,6 +964,7 @@ QUICK = {
     "restore_events": 10_000,
     "hospital_scale": 0.01,
     "load_patients": 3,
+    "dedupe_patients": 20_000,
 }
 
 
@@ -976,6 +1009,8 @@ def main() -> None:
     parser.add_argument(
         "--hospital-no-push", action="store_true", help="hub ingest in-process only"
     )
+    parser.add_argument("--dedupe-patients", type=int, default=1_000_000)
+    parser.add_argument("--dedupe-queries", type=int, default=200)
     if parser.parse_known_args()[0].quick:
         parser.set_defaults(**QUICK)
     args = parser.parse_args()
@@ -1095,6 +1130,16 @@ def main() -> None:
             if "ingest" not in wanted:
                 sections.append(hospital_setup(result))
             sections.append(hospital_catch_up_section(result))
+    if "dedupe" in chosen:
+        print(f"duplicate suggestions among {args.dedupe_patients:,} patients ...", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.dedupe", "--patients", str(args.dedupe_patients)]
+            + ["--queries", str(args.dedupe_queries)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sections.append(dedupe_section(json.loads(done.stdout[done.stdout.index("{") :])))
 
     body = "\n\n".join(sections)
     print(body)

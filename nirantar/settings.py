@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "nirantar.ledger",
     "nirantar.accounts",
     "nirantar.registration",
+    "nirantar.dedupe",
     "nirantar.lab",
     "nirantar.opd",
     "nirantar.wards",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", accounts_views.logout, name="logout"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("counter/", include("nirantar.registration.urls")),
+    path("duplicates/", include("nirantar.dedupe.urls")),
     path("desk/", include("nirantar.opd.urls")),
     path("display/", include(display_urlpatterns)),
     path("lab/", include("nirantar.lab.urls")),

@@ -82,6 +82,15 @@ def test_every_api_operation_declares_its_rule():
     assert not undeclared, f"API operations with no permission rule: {undeclared}"
 
 
+def test_the_duplicates_worklist_is_for_the_records_team_only(world):
+    """Who may be one person twice is a list of patients: records staff only."""
+    operations = {(path, method): op for path, method, op in api_operations()}
+    assert operations[("/api/v1/duplicates", "GET")].auth_callbacks[0].roles == {"records"}
+    views = dict(screen_routes())
+    assert REGISTRY[views["duplicates/"].nirantar_permission].roles == {"records"}
+    assert REGISTRY[views["duplicates/suggest"].nirantar_permission].roles == {"clerk", "records"}
+
+
 @pytest.fixture
 def world(registered, clerk_api):
     """One of each role, and a patient with a visit for routes that need them."""

@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nirantar import timeutil
+from nirantar import sql, timeutil
 from nirantar.errors import Conflict, NotFound, ValidationFailed
 from nirantar.lab import catalogue, events
 from nirantar.lab.models import LabOrder, Result, Sample
@@ -99,8 +99,23 @@ def find_sample(text: Any) -> Sample:
 
 def collected_tests(order: LabOrder) -> set[str]:
     """The order's tests already in a sample of it that was not rejected."""
-    live = Sample.objects.filter(uhid=order.uhid, is_collected=True).exclude(status="rejected")
-    return {t for s in live if order.order_no in s.orders for t in s.tests}
+    return taken_by(order.order_no, live_samples(order.uhid))
+
+
+def live_samples(uhid: str) -> list[tuple[list[str], list[str]]]:
+    """(orders, tests) of each of a patient's collected samples not rejected, in plain SQL:
+    the projection asks this of every sample collected, and wants only two columns."""
+    found = sql.rows(
+        "SELECT orders, tests FROM lab_sample "
+        "WHERE uhid = %s AND is_collected = %s AND status <> %s",
+        [uhid, True, "rejected"],
+    )
+    return [(sql.json_value(orders), sql.json_value(tests)) for orders, tests in found]
+
+
+def taken_by(order_no: str, live: list[tuple[list[str], list[str]]]) -> set[str]:
+    """The tests of an order already in one of ``live`` (see ``live_samples``)."""
+    return {t for orders, tests in live if order_no in orders for t in tests}
 
 
 def do_collect(actor: str, order_text: Any, replaces: str = "") -> list[Sample]:

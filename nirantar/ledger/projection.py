@@ -32,7 +32,10 @@ BatchHandler = Callable[[list[Event]], list[tuple[Event, str]]]
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
-_batch_handlers: dict[str, BatchHandler] = {}
+_batch_handlers: dict[str, list[BatchHandler]] = defaultdict(list)
+# Every batch handler in the order registered: a module's handler that reads another's
+# tables (duplicate detection reads the patients) runs after it, as apps are listed.
+_batch_order: list[BatchHandler] = []
 _models: list[type[dj_models.Model]] = []
 _dump_only: list[type[dj_models.Model]] = []
 _upcasters: dict[tuple[str, int], Upcaster] = {}
@@ -60,11 +63,16 @@ def handles_batch(*types: str) -> Callable[[BatchHandler], BatchHandler]:
     Sync and rebuild move events by the thousand; one query per event per table
     is what made them slow. A batch handler must give the same tables as applying
     the events one by one, in any order - the convergence tests run both ways.
+
+    Several modules may handle one type; their handlers run in the order registered.
     """
 
     def register(handler: BatchHandler) -> BatchHandler:
         for name in types:
-            _batch_handlers[name] = handler
+            if handler not in _batch_handlers[name]:
+                _batch_handlers[name].append(handler)
+        if handler not in _batch_order:
+            _batch_order.append(handler)
         return handler
 
     return register
@@ -151,8 +159,7 @@ def known_types() -> set[str]:
 
 def apply(event: Event) -> None:
     """Apply one event to every projection that wants it (inside the caller's transaction)."""
-    batch = _batch_handlers.get(event.type)
-    if batch is not None:
+    for batch in _batch_handlers.get(event.type, ()):
         for _, error in batch([event]):
             raise ProjectionFailed(error)
     for handler in _handlers.get(event.type, ()):
@@ -170,18 +177,22 @@ def apply_many(events: list[Event]) -> list[tuple[Event, str]]:
     groups: dict[BatchHandler, list[Event]] = {}
     singles: list[Event] = []
     for event in events:
-        handler = _batch_handlers.get(event.type)
-        if handler is None:
+        handlers = _batch_handlers.get(event.type)
+        if not handlers:
             singles.append(event)
-        else:
+        for handler in handlers or ():
             groups.setdefault(handler, []).append(event)
-    for handler, group in groups.items():
+    failed: dict[str, Event] = {}
+    for handler in sorted(groups, key=_batch_order.index):
+        group = groups[handler]
         try:
             with transaction.atomic():
                 failures += handler(group)
         except Exception:  # noqa: BLE001 - retried one by one below, each failure reported
             log.exception("batch projection failed; applying %d events one by one", len(group))
-            singles += group
+            # Applied again whole (every handler of its type): each is idempotent.
+            failed.update((e.id, e) for e in group)
+    singles += failed.values()
     for event in singles:
         error = apply_isolated(event)
         if error is not None:

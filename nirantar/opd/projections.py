@@ -17,9 +17,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nirantar.ledger import lww
+from nirantar import sql
+from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.ledger.projection import event_version, handles_batch, register_models
 from nirantar.opd import events
 from nirantar.opd.models import Entry, QueueState
 from nirantar.opd.rules import DATE_RE
@@ -68,8 +69,14 @@ def place_key(step: str, round_: int) -> tuple[bool, int, int]:
     return (step == "done", round_, events.STEP_RANK[step])
 
 
-@handles(events.QUEUE_MOVED)
-def on_queue_moved(event: Event) -> None:
+Failures = list[tuple[Event, str]]
+Move = tuple[Event, str, str, str, int, dict[str, str], date, str]
+QUEUE_JSON = ("calls", "stamp")
+QUEUE_READ = ("visit_no", "uhid", "round", "step", "stamp", "calls")
+
+
+def _move(event: Event) -> Move:
+    """(event, visit, uhid, step, round, room, day, department) of a well-formed move."""
     body = event.body
     visit, uhid = _checked(event)
     step, round_, room = body.get("step"), body.get("round"), body.get("room")
@@ -83,24 +90,88 @@ def on_queue_moved(event: Event) -> None:
     department = _text(body, "department")
     if step == "sent":  # to another room: the next round begins, waiting there
         step, round_ = "waiting", round_ + 1
+    return event, visit, uhid, step, round_, room, day, department
+
+
+@handles_batch(events.QUEUE_MOVED)
+def on_queue_moves(batch: list[Event]) -> Failures:
+    """Queue moves, a batch at once: the rows they touch read in one statement, each move
+    applied to its row in memory by the rule below (as one by one), each row written once -
+    a new one whole, a known one in the columns that changed."""
+    failures: Failures = []
+    moves: list[Move] = []
+    for event in batch:
+        try:
+            moves.append(_move(event))
+        except (KeyError, TypeError, ValueError) as exc:
+            failures.append((event, f"{type(exc).__name__}: {exc}"))
+    visits = sorted({move[1] for move in moves})
+    read: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(visits), 500):
+        chunk = visits[start : start + 500]
+        for found in sql.rows(
+            f"SELECT {', '.join(QUEUE_READ)} FROM opd_queue_state "  # noqa: S608 - our names
+            f"WHERE visit_no IN ({', '.join(['%s'] * len(chunk))})",
+            chunk,
+        ):
+            row = dict(zip(QUEUE_READ, found, strict=True))
+            row["stamp"], row["calls"] = sql.json_value(row["stamp"]), sql.json_value(row["calls"])
+            read[(row["visit_no"], row["uhid"])] = row
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for event, visit, uhid, step, round_, room, day, department in moves:
+        if (visit, uhid) not in rows:
+            known = read.get((visit, uhid))
+            rows[(visit, uhid)] = (
+                dict(known) if known is not None else _new_queue_row(visit, uhid, department, day)
+            )
+        _apply_move(rows[(visit, uhid)], event, step, round_, room)
+    for (visit, uhid), row in rows.items():
+        known = read.get((visit, uhid))
+        if known is None:
+            if row["step"]:  # moved at all (a new row always is)
+                sql.insert("opd_queue_state", row, QUEUE_JSON)
+        else:  # only the columns the moves changed
+            changed = {c: v for c, v in row.items() if c not in known or known[c] != v}
+            sql.update("opd_queue_state", {"visit_no": visit, "uhid": uhid}, changed, QUEUE_JSON)
+    return failures
+
+
+def _new_queue_row(visit: str, uhid: str, department: str, day: date) -> dict[str, Any]:
+    """A visit's row before its first move here (written whole with it)."""
+    return {
+        "visit_no": visit,
+        "uhid": uhid,
+        "department": department,
+        "local_date": day.isoformat(),
+        "round": 0,
+        "step": "",
+        "room_en": "",
+        "room_hi": "",
+        "by": "",
+        "at_ms": None,
+        "last_called_ms": None,
+        "calls": {},
+        "stamp": [],
+    }
+
+
+def _apply_move(
+    row: dict[str, Any], event: Event, step: str, round_: int, room: dict[str, str]
+) -> None:
+    """One move applied to its visit's row: the greatest place wins, every call counts."""
     stamp = lww.stamp_of(event)
-    row = QueueState.objects.filter(visit_no=visit, uhid=uhid).first()
-    if row is None:
-        row = QueueState(visit_no=visit, uhid=uhid, department=department, local_date=day)
-    calls = dict(row.calls or {})
+    calls = dict(row["calls"] or {})
     if step == "called":  # every call counts for its round, whatever order they come in
         calls[str(round_)] = max(calls.get(str(round_), 0), event.hlc.wall)
     key = place_key(step, round_)
-    current = place_key(row.step, row.round) if row.step else None
-    if current is None or key > current or (key == current and tuple(stamp) < tuple(row.stamp)):
-        row.round, row.step, row.stamp = round_, step, stamp
-        row.room_en, row.room_hi = room["en"], room["hi"]
-        row.by, row.at_ms = event.actor, event.hlc.wall
-    elif calls == row.calls:
+    current = place_key(row["step"], row["round"]) if row["step"] else None
+    if current is None or key > current or (key == current and tuple(stamp) < tuple(row["stamp"])):
+        row.update(round=round_, step=step, stamp=stamp, room_en=room["en"], room_hi=room["hi"])
+        row.update(by=event.actor, at_ms=event.hlc.wall)
+    elif calls == row["calls"]:
         return  # a stale move that changes nothing
-    row.calls = calls
-    row.last_called_ms = calls.get(str(row.round))
-    row.save()
+    row["calls"] = calls
+    row["last_called_ms"] = calls.get(str(row["round"]))
 
 
 def _vitals(body: dict[str, Any]) -> None:
@@ -177,23 +248,49 @@ def _entry_values(event: Event) -> dict[str, Any]:
     return {k: v for k, v in event.body.items() if k not in ENVELOPE}
 
 
-@handles(events.NOTE_RECORDED, *events.ENTRY_KINDS)
-def on_entry(event: Event) -> None:
+ENTRY_COLUMNS = (
+    "entry_id",
+    "visit",
+    "uhid",
+    "kind",
+    "data",
+    "corrects",
+    "reason",
+    "at_ms",
+    "actor",
+    "node",
+)
+
+
+def _entry_row(event: Event) -> tuple[Any, ...]:
     visit, uhid = _checked(event)
     body = event.body
     SHAPES[event.type](body)
     kind = body["kind"] if event.type == events.NOTE_RECORDED else events.ENTRY_KINDS[event.type]
-    Entry.objects.get_or_create(
-        entry_id=entry_id(event),
-        defaults={
-            "visit": visit,
-            "uhid": uhid,
-            "kind": kind,
-            "data": _entry_values(event),
-            "corrects": body.get("corrects") or "",
-            "reason": body.get("reason") or "",
-            "at_ms": event.hlc.wall,
-            "actor": event.actor,
-            "node": event.origin,
-        },
+    return (
+        entry_id(event),
+        visit,
+        uhid,
+        kind,
+        _entry_values(event),
+        body.get("corrects") or "",
+        body.get("reason") or "",
+        event.hlc.wall,
+        event.actor,
+        event.origin,
     )
+
+
+@handles_batch(events.NOTE_RECORDED, *events.ENTRY_KINDS)
+def on_entries(batch: list[Event]) -> Failures:
+    """Clinical entries are creates keyed by their event: a batch is one INSERT statement
+    (executemany), a repeat adds nothing."""
+    failures: Failures = []
+    rows: list[tuple[Any, ...]] = []
+    for event in batch:
+        try:
+            rows.append(_entry_row(event))
+        except (KeyError, TypeError, ValueError) as exc:
+            failures.append((event, f"{type(exc).__name__}: {exc}"))
+    bulk.insert_ignore("opd_entry", ENTRY_COLUMNS, rows, json_columns=("data",))
+    return failures

@@ -149,7 +149,12 @@ class Conflict(models.Model):
 
     class Meta:
         db_table = "wards_conflict"
-        indexes = [models.Index(fields=["is_open", "detected_ms"], name="wards_conflict_open")]
+        indexes = [
+            models.Index(fields=["is_open", "detected_ms"], name="wards_conflict_open"),
+            # The projection reads and replaces a bed's, patient's or admission's conflicts
+            # after every placement and discharge.
+            models.Index(fields=["subject", "kind"], name="wards_conflict_subject"),
+        ]
 
     def __str__(self) -> str:
         return self.key

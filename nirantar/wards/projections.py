@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nirantar import sql
 from nirantar.ledger import lww, roster, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, register_models
@@ -28,6 +29,7 @@ from nirantar.wards import events
 from nirantar.wards.models import Admission, Bed, Conflict, Placement, Ward, WardEntry
 
 register_models(Ward, Bed, Admission, Placement, WardEntry, Conflict)
+ADMISSIONS, BEDS = sql.Table(Admission), sql.Table(Bed)
 for _type in (
     events.WARD_DEFINED,
     events.BED_SERVICE_SET,
@@ -74,15 +76,21 @@ def _ward_stream(event: Event) -> str:
     return event.stream[len(prefix) :]
 
 
-def _layout_bed(event: Event) -> Bed:
-    """The bed a layout event is about (a placeholder row if its ward's definition has not
-    arrived yet), checked to be in the event's ward."""
+Row = dict[str, Any]
+BED_SETTINGS = ("in_service", "service_reason", "reserved_for", "reservation_note", "stamps")
+
+
+def _layout_bed(event: Event) -> tuple[Row, Row | None]:
+    """The bed a layout event is about as (row, what was read) - a placeholder row and None
+    if its ward's definition has not arrived yet - checked to be in the event's ward."""
     ward = _ward_stream(event)
     code = _text(event.body, "bed", limit=16)
     if ward_of_bed(code) != ward:
         raise ValueError(f"bed {code} is not in ward {ward}")
-    bed = Bed.objects.filter(bed=code).first()
-    return bed or Bed(bed=code, ward=ward, listed=False, stamps={})
+    read = BEDS.read({"bed": code}, BED_SETTINGS)
+    if read is None:
+        return BEDS.blank(bed=code, ward=ward, listed=False, stamps={}), None
+    return {**read, "bed": code}, read
 
 
 def _patient(event: Event) -> tuple[str, str]:
@@ -96,14 +104,22 @@ def _patient(event: Event) -> tuple[str, str]:
     return admission, uhid
 
 
-def _admission(admission: str, uhid: str) -> Admission:
-    """The admission's row (a new, unsaved one if not here yet). Its patient is the one its
+DISCHARGE_COLUMNS = ("uhid", "is_admitted", "discharge_versions", "discharge_confirmed")
+
+
+def _admission(admission: str, uhid: str) -> tuple[Row, Row | None]:
+    """The admission's row as (row, what was read): the columns a stay event's rules need,
+    read in plain SQL; a whole new row and None if not here yet. Its patient is the one its
     admission event names; what another event says of it under another UHID is kept (the
     log keeps everything) but counts for nothing - whichever arrived first."""
-    row = Admission.objects.filter(admission_no=admission).first()
-    if row is None:
-        return Admission(admission_no=admission, uhid=uhid)
-    return row
+    read = ADMISSIONS.read({"admission_no": admission}, DISCHARGE_COLUMNS)
+    if read is None:
+        return ADMISSIONS.blank(admission_no=admission, uhid=uhid), None
+    return {**read, "admission_no": admission}, read
+
+
+def _store_admission(row: Row, read: Row | None) -> None:
+    ADMISSIONS.store({"admission_no": row["admission_no"]}, row, read)
 
 
 # -- the layout ------------------------------------------------------------------------
@@ -183,28 +199,31 @@ def on_bed_reservation_set(event: Event) -> None:
     _set_if_newer(event, bed, "reserved_for", uhid, reservation_note=note)
 
 
-def _set_if_newer(event: Event, bed: Bed, field: str, value: Any, **with_it: str) -> None:
+def _set_if_newer(
+    event: Event, bed: tuple[Row, Row | None], field: str, value: Any, **with_it: str
+) -> None:
     """A last-writer-wins field of a bed (and the text that goes with it), then the bed's
     state worked out again."""
-    stamps = dict(bed.stamps)
-    if lww.assign(bed, stamps, field, value, lww.stamp_of(event)):
-        for key, text in with_it.items():
-            setattr(bed, key, text)
-        bed.stamps = stamps
-        bed.save()
-        refresh_beds([bed.bed])
+    row, read = bed
+    stamps = dict(row["stamps"])
+    stamp = lww.stamp_of(event)
+    if lww.newer(stamp, stamps.get(field)):
+        stamps[field] = stamp
+        row.update({field: value, **with_it, "stamps": stamps})
+        BEDS.store({"bed": row["bed"]}, row, read)
+        refresh_beds([row["bed"]])
 
 
 @handles(events.BED_CLEANED)
 def on_bed_cleaned(event: Event) -> None:
-    bed = _layout_bed(event)
-    stamps = dict(bed.stamps)
+    row, read = _layout_bed(event)
+    stamps = dict(row["stamps"])
     stamp = lww.stamp_of(event)
     if lww.newer(stamp, stamps.get("cleaned")):
         stamps["cleaned"] = stamp
-        bed.stamps = stamps
-        bed.save()
-        refresh_beds([bed.bed])
+        row["stamps"] = stamps
+        BEDS.store({"bed": row["bed"]}, row, read)
+        refresh_beds([row["bed"]])
 
 
 # -- stays -----------------------------------------------------------------------------
@@ -216,22 +235,25 @@ def _place(event: Event, admission: str, uhid: str, kind: str) -> None:
     ward = _text(body, "ward", limit=8)
     if ward_of_bed(bed) != ward:
         raise ValueError(f"bed {bed} is not in ward {ward}")
-    Placement.objects.get_or_create(
-        placement_id=event_id(event),
-        defaults={
+    reason = _text(body, "reason", required=False, limit=200)
+    sql.insert(
+        "wards_placement",
+        {
+            "placement_id": event_id(event),
             "admission_no": admission,
             "uhid": uhid,
             "ward": ward,
             "bed": bed,
             "kind": kind,
-            "reason": _text(body, "reason", required=False, limit=200),
+            "reason": reason,
             "stamp": lww.stamp_of(event),
             "at_ms": event.hlc.wall,
             "actor": event.actor,
         },
+        ("stamp",),
     )
-    if not Bed.objects.filter(bed=bed).exists():  # its ward's layout has not arrived yet
-        Bed.objects.create(bed=bed, ward=ward, listed=False, stamps={})
+    BEDS.insert(BEDS.blank(bed=bed, ward=ward, listed=False, stamps={}))  # if its ward's
+    # layout has not arrived yet; a bed that is there already is left as it is
 
 
 @handles(events.PATIENT_ADMITTED)
@@ -249,17 +271,16 @@ def on_patient_admitted(event: Event) -> None:
         "note": _text(body, "note", required=False),
         "visit": _text(body, "visit", required=False, limit=24),
     }
-    row = _admission(admission, uhid)
-    if row.is_admitted and row.uhid != uhid:
+    row, read = _admission(admission, uhid)
+    if row["is_admitted"] and row["uhid"] != uhid:
         raise ValueError(f"admission {admission} was already made for another patient")
-    if not row.is_admitted:
-        for key, value in values.items():
-            setattr(row, key, value)
-        row.uhid = uhid  # the admission names the patient, whatever came before it
-        row.is_admitted, row.source = True, source
+    if not row["is_admitted"]:
+        row.update(values)
+        row["uhid"] = uhid  # the admission names the patient, whatever came before it
+        row.update(is_admitted=True, source=source)
         _settle_discharge(row)
-        row.admitted_ms, row.admitted_by, row.node = event.hlc.wall, event.actor, event.origin
-        row.save()
+        row.update(admitted_ms=event.hlc.wall, admitted_by=event.actor, node=event.origin)
+        _store_admission(row, read)
     _place(event, admission, uhid, "admitted")
     sequences.observe(events.ADMISSION.kind, str(node_number), seq)
     refresh_stay(admission)
@@ -268,9 +289,8 @@ def on_patient_admitted(event: Event) -> None:
 @handles(events.PATIENT_TRANSFERRED)
 def on_patient_transferred(event: Event) -> None:
     admission, uhid = _patient(event)
-    row = _admission(admission, uhid)
-    if row._state.adding:  # the transfer came before the admission: hold its place
-        row.save()
+    # The transfer came before the admission: hold its place (an admission here is kept).
+    ADMISSIONS.insert(ADMISSIONS.blank(admission_no=admission, uhid=uhid))
     _place(event, admission, uhid, "transferred")
     refresh_stay(admission)
 
@@ -289,7 +309,7 @@ def on_patient_discharged(event: Event) -> None:
     if not isinstance(at, int) or at <= 0:
         raise ValueError("at must be the discharge time in milliseconds")
     summary = {key: _text(body, key, required=False, limit=4000) for key in DISCHARGE_TEXTS}
-    row = _admission(admission, uhid)
+    row, read = _admission(admission, uhid)
     version = {
         "discharge": event_id(event),
         "uhid": uhid,
@@ -299,10 +319,10 @@ def on_patient_discharged(event: Event) -> None:
         "by": event.actor,
         **summary,
     }
-    versions = [v for v in row.discharge_versions if v["discharge"] != version["discharge"]]
-    row.discharge_versions = sorted([*versions, version], key=lambda v: tuple(v["stamp"]))
+    versions = [v for v in row["discharge_versions"] if v["discharge"] != version["discharge"]]
+    row["discharge_versions"] = sorted([*versions, version], key=lambda v: tuple(v["stamp"]))
     _settle_discharge(row)
-    row.save()
+    _store_admission(row, read)
     refresh_stay(admission)
 
 
@@ -311,30 +331,34 @@ def on_discharge_confirmed(event: Event) -> None:
     admission, uhid = _patient(event)
     chosen = _text(event.body, "discharge", limit=60)
     note = _text(event.body, "note", required=False, limit=200)
-    row = _admission(admission, uhid)
+    row, read = _admission(admission, uhid)
     stamp = lww.stamp_of(event)
-    if not lww.newer(stamp, row.discharge_confirmed.get("stamp")):
+    if not lww.newer(stamp, row["discharge_confirmed"].get("stamp")):
         return
-    row.discharge_confirmed = {"discharge": chosen, "stamp": stamp, "by": event.actor, "note": note}
+    confirmed = {"discharge": chosen, "stamp": stamp, "by": event.actor, "note": note}
+    row["discharge_confirmed"] = confirmed
     _settle_discharge(row)
-    row.save()
+    _store_admission(row, read)
     refresh_stay(admission)
 
 
-def _settle_discharge(row: Admission) -> None:
+def _settle_discharge(row: Row) -> None:
     """The discharge that stands: the one a doctor confirmed, else the earliest made."""
-    versions = [v for v in row.discharge_versions if v.get("uhid", row.uhid) == row.uhid]
+    uhid = row["uhid"]
+    versions = [v for v in row["discharge_versions"] if v.get("uhid", uhid) == uhid]
     if not versions:
-        row.discharged, row.discharge, row.discharge_stamp = False, {}, []
-        row.discharged_ms = row.discharge_event_ms = None
+        row.update(discharged=False, discharge={}, discharge_stamp=[])
+        row.update(discharged_ms=None, discharge_event_ms=None)
         return
-    chosen = row.discharge_confirmed.get("discharge")
+    chosen = row["discharge_confirmed"].get("discharge")
     standing = next((v for v in versions if v["discharge"] == chosen), versions[0])
-    row.discharged = True
-    row.discharge = {k: standing[k] for k in ("type", "by", *DISCHARGE_TEXTS)}
-    row.discharge_stamp = standing["stamp"]
-    row.discharged_ms = standing["at"]
-    row.discharge_event_ms = standing["stamp"][0]
+    row.update(
+        discharged=True,
+        discharge={k: standing[k] for k in ("type", "by", *DISCHARGE_TEXTS)},
+        discharge_stamp=standing["stamp"],
+        discharged_ms=standing["at"],
+        discharge_event_ms=standing["stamp"][0],
+    )
 
 
 @handles(events.ENTRY_RECORDED)
@@ -357,23 +381,30 @@ def on_entry_recorded(event: Event) -> None:
             or (isinstance(value, str) and len(value) > 4000)
         ):
             raise ValueError(f"entry field {key!r} must be text or a number")
-    WardEntry.objects.get_or_create(
-        entry_id=event_id(event),
-        defaults={
+    corrects = _text(body, "corrects", required=False, limit=60)
+    sql.insert(
+        "wards_entry",
+        {
+            "entry_id": event_id(event),
             "admission_no": admission,
             "uhid": uhid,
             "kind": kind,
             "data": data,
-            "corrects": _text(body, "corrects", required=False, limit=60),
+            "corrects": corrects,
             "at_ms": at,
             "recorded_ms": event.hlc.wall,
             "actor": event.actor,
             "node": event.origin,
         },
+        ("data",),
     )
 
 
 # -- what is worked out again ----------------------------------------------------------
+#
+# Read in plain SQL, a few statements per event: every admission a change can touch (its
+# own, the others placed in the beds it has been in, its patient's others) with all their
+# placements at once; beds, admissions and conflicts written only where they differ.
 
 
 @dataclass
@@ -388,27 +419,53 @@ class Stay:
     end: Stamp | None
 
 
-def _stays(admissions: list[str]) -> dict[str, list[Stay]]:
+# admission -> (its patient, its standing discharge's stamp if discharged)
+Facts = dict[str, tuple[str, Stamp | None]]
+# (admission, uhid, bed, stamp) of placements
+Placed = list[tuple[str, str, str, Stamp]]
+
+
+def _chunked(query: str, values: list[str]) -> list[tuple[Any, ...]]:
+    """``query`` with ``IN ({})`` over ``values``, 500 at a time (SQLite's limit on them)."""
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        found += sql.rows(query.format(", ".join(["%s"] * len(chunk))), chunk)
+    return found
+
+
+def _facts_and_placements(admissions: list[str]) -> tuple[Facts, Placed]:
+    facts: Facts = {
+        admission: (uhid, tuple(sql.json_value(stamp)) if discharged else None)
+        for admission, uhid, discharged, stamp in _chunked(
+            "SELECT admission_no, uhid, discharged, discharge_stamp FROM wards_admission "
+            "WHERE admission_no IN ({})",
+            admissions,
+        )
+    }
+    placed: Placed = [
+        (admission, uhid, bed, tuple(sql.json_value(stamp)))
+        for admission, uhid, bed, stamp in _chunked(
+            "SELECT admission_no, uhid, bed, stamp FROM wards_placement WHERE admission_no IN ({})",
+            admissions,
+        )
+    ]
+    return facts, placed
+
+
+def _stays(admissions: list[str], facts: Facts, placed: Placed) -> dict[str, list[Stay]]:
     """Each admission's placements in order, each with when it ended."""
     found: dict[str, list[Stay]] = {a: [] for a in admissions}
-    ends = {
-        a.admission_no: tuple(a.discharge_stamp) if a.discharged else None
-        for a in Admission.objects.filter(admission_no__in=admissions)
-    }
-    patients = dict(
-        Admission.objects.filter(admission_no__in=admissions).values_list("admission_no", "uhid")
-    )
-    rows = Placement.objects.filter(admission_no__in=admissions).values_list(
-        "admission_no", "uhid", "bed", "stamp"
-    )
-    for admission, uhid, bed, stamp in rows:
-        if uhid == patients.get(admission, uhid):  # a move of another patient's counts not
-            found[admission].append(Stay(admission, uhid, bed, tuple(stamp), None))
+    for admission, uhid, bed, stamp in placed:
+        known = facts.get(admission)
+        # a move of another patient's counts not
+        if admission in found and (known is None or uhid == known[0]):
+            found[admission].append(Stay(admission, uhid, bed, stamp, None))
     for admission, stays in found.items():
         if not stays:  # a discharge that came before any placement: nothing to work out yet
             continue
         stays.sort(key=lambda s: s.start)
-        discharged = ends.get(admission)
+        discharged = facts[admission][1] if admission in facts else None
         for this, following in zip(stays, [*stays[1:], None], strict=True):
             this.end = following.start if following is not None else discharged
             if discharged is not None and this.end is not None and discharged < this.end:
@@ -420,51 +477,73 @@ def _stays(admissions: list[str]) -> dict[str, list[Stay]]:
     return found
 
 
+STAY_COLUMNS = ("uhid", "bed", "ward", "placed_stamp", "discharge_versions", "discharge_confirmed")
+
+
 def refresh_stay(admission: str) -> None:
     """After an admission's placements or discharge changed: where it is now, and every bed
     it has been in (their occupants and conflicts), and its patient's other admissions."""
-    stays = _stays([admission])[admission]
-    row = Admission.objects.filter(admission_no=admission).first()
-    if row is None or not stays:
+    row = ADMISSIONS.read({"admission_no": admission}, STAY_COLUMNS)
+    if row is None:
+        return
+    uhid = row["uhid"]
+    related = sql.rows(
+        "SELECT admission_no, 0 FROM wards_placement WHERE bed IN "
+        "(SELECT bed FROM wards_placement WHERE admission_no = %s) "
+        "UNION SELECT admission_no, 1 FROM wards_admission WHERE uhid = %s AND is_admitted = %s",
+        [admission, uhid, True],
+    )
+    theirs = sorted({a for a, patients in related if patients})
+    admissions = sorted({admission, *(a for a, _ in related)})
+    facts, placed = _facts_and_placements(admissions)
+    stays_of = _stays(admissions, facts, placed)
+    stays = stays_of[admission]
+    if not stays:
         return
     current = stays[-1]
     ward = ward_of_bed(current.bed)
-    if (row.bed, row.ward, tuple(row.placed_stamp)) != (current.bed, ward, current.start):
-        Admission.objects.filter(admission_no=admission).update(
-            bed=current.bed, ward=ward, placed_stamp=list(current.start)
+    if (row["bed"], row["ward"], tuple(row["placed_stamp"])) != (current.bed, ward, current.start):
+        sql.update(
+            "wards_admission",
+            {"admission_no": admission},
+            {"bed": current.bed, "ward": ward, "placed_stamp": list(current.start)},
+            ("placed_stamp",),
         )
-    beds = set(Placement.objects.filter(admission_no=admission).values_list("bed", flat=True))
-    refresh_beds(sorted(beds))
-    refresh_patient(row.uhid)
-    refresh_discharges(Admission.objects.get(admission_no=admission))
+    wanted: dict[tuple[str, str], list[ConflictRow]] = {}
+    beds = sorted({bed for a, _, bed, _ in placed if a == admission})
+    _refresh_beds(_bed_rows(beds), placed, stays_of, wanted)
+    wanted[("admitted_twice", uhid)] = _patient_conflicts(uhid, theirs, stays_of)
+    row.update(admission_no=admission, ward=ward)
+    wanted[("contradictory_discharge", admission)] = _discharge_conflicts(row)
+    _sync_conflicts(wanted)
 
 
-def refresh_discharges(row: Admission) -> None:
+def _discharge_conflicts(row: Row) -> list[ConflictRow]:
     """Discharges made apart that disagree (type or time) are a conflict until a doctor
     confirms one made after them all."""
-    versions = [v for v in row.discharge_versions if v.get("uhid", row.uhid) == row.uhid]
+    uhid = row["uhid"]
+    versions = [v for v in row["discharge_versions"] if v.get("uhid", uhid) == uhid]
     facts = {(v["type"], v["at"]) for v in versions}
     rows = []
     if len(facts) > 1:
+        admission = row["admission_no"]
         second = versions[1]["stamp"]
-        confirmed = row.discharge_confirmed.get("stamp")
+        confirmed = row["discharge_confirmed"].get("stamp")
         settled = confirmed is not None and tuple(confirmed) > tuple(versions[-1]["stamp"])
         rows.append(
-            Conflict(
-                key=f"contradictory_discharge:{row.admission_no}:{second[0]}-{second[1]}-{second[2]}",
-                kind="contradictory_discharge",
-                subject=row.admission_no,
-                ward=row.ward,
-                records=[row.admission_no],
-                detail=CONFLICT_DETAIL["contradictory_discharge"].format(
-                    subject=row.admission_no, n=len(facts)
-                ),
-                is_open=not settled,
-                detected_ms=second[0],
-                resolved_ms=confirmed[0] if settled and confirmed else None,
+            (
+                f"contradictory_discharge:{admission}:{second[0]}-{second[1]}-{second[2]}",
+                "contradictory_discharge",
+                admission,
+                row["ward"],
+                [admission],
+                CONFLICT_DETAIL["contradictory_discharge"].format(subject=admission, n=len(facts)),
+                not settled,
+                second[0],
+                confirmed[0] if settled and confirmed else None,
             )
         )
-    _replace_conflicts("contradictory_discharge", row.admission_no, rows)
+    return rows
 
 
 def _clusters(stays: list[Stay]) -> list[list[Stay]]:
@@ -485,8 +564,25 @@ def _clusters(stays: list[Stay]) -> list[list[Stay]]:
     return [g for g in groups if len({s.admission for s in g}) > 1]
 
 
-def _conflict_rows(kind: str, subject: str, ward: str, groups: list[list[Stay]]) -> list[Conflict]:
-    rows = []
+# A conflict's row, in the order of CONFLICT_COLUMNS.
+ConflictRow = tuple[str, str, str, str, list[str], str, bool, int, int | None]
+CONFLICT_COLUMNS = (
+    "key",
+    "kind",
+    "subject",
+    "ward",
+    "records",
+    "detail",
+    "is_open",
+    "detected_ms",
+    "resolved_ms",
+)
+
+
+def _conflict_rows(
+    kind: str, subject: str, ward: str, groups: list[list[Stay]]
+) -> list[ConflictRow]:
+    rows: list[ConflictRow] = []
     for group in groups:
         starts = sorted(s.start for s in group)
         ends = sorted((s.end for s in group), key=lambda e: (e is None, e or ()))
@@ -495,16 +591,16 @@ def _conflict_rows(kind: str, subject: str, ward: str, groups: list[list[Stay]])
         admissions = sorted({s.admission for s in group})
         begun = starts[1]
         rows.append(
-            Conflict(
-                key=f"{kind}:{subject}:{begun[0]}-{begun[1]}-{begun[2]}",
-                kind=kind,
-                subject=subject,
-                ward=ward,
-                records=admissions,
-                detail=CONFLICT_DETAIL[kind].format(subject=subject, n=len(admissions)),
-                is_open=settled is None,
-                detected_ms=begun[0],
-                resolved_ms=settled[0] if settled is not None else None,
+            (
+                f"{kind}:{subject}:{begun[0]}-{begun[1]}-{begun[2]}",
+                kind,
+                subject,
+                ward,
+                admissions,
+                CONFLICT_DETAIL[kind].format(subject=subject, n=len(admissions)),
+                settled is None,
+                begun[0],
+                settled[0] if settled is not None else None,
             )
         )
     return rows
@@ -517,58 +613,142 @@ CONFLICT_DETAIL = {
 }
 
 
-def _replace_conflicts(kind: str, subject: str, rows: list[Conflict]) -> None:
-    Conflict.objects.filter(kind=kind, subject=subject).delete()
-    Conflict.objects.bulk_create(rows)
+def _comparable(rows: list[ConflictRow]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (key, kind, subject, ward, tuple(records), detail, bool(is_open), detected, resolved)
+        for key, kind, subject, ward, records, detail, is_open, detected, resolved in rows
+    )
+
+
+def _sync_conflicts(wanted: dict[tuple[str, str], list[ConflictRow]]) -> None:
+    """Make each (kind, subject)'s conflicts those given: one read of what stands for all of
+    them, and a delete and insert only where it differs."""
+    if not wanted:
+        return
+    standing: dict[tuple[str, str], list[ConflictRow]] = {pair: [] for pair in wanted}
+    names = ", ".join(f'"{c}"' for c in CONFLICT_COLUMNS)  # "key" is a keyword in SQLite
+    for found in _chunked(
+        f"SELECT {names} FROM wards_conflict WHERE subject IN ({{}})",  # noqa: S608
+        sorted({subject for _, subject in wanted}),
+    ):
+        key, kind, subject, ward, records, detail, is_open, detected, resolved = found
+        if (kind, subject) in standing:
+            standing[(kind, subject)].append(
+                (
+                    key,
+                    kind,
+                    subject,
+                    ward,
+                    sql.json_value(records),
+                    detail,
+                    is_open,
+                    detected,
+                    resolved,
+                )
+            )
+    for (kind, subject), rows in wanted.items():
+        if _comparable(standing[(kind, subject)]) == _comparable(rows):
+            continue
+        sql.delete("wards_conflict", {"kind": kind, "subject": subject})
+        for row in rows:
+            sql.insert(
+                "wards_conflict",
+                dict(zip(CONFLICT_COLUMNS, row, strict=True)),
+                ("records",),
+                ignore=False,
+            )
+
+
+BED_STATE_COLUMNS = ("bed", "ward", "in_service", "reserved_for", "stamps", "state", "occupants")
+
+
+def _bed_rows(codes: list[str]) -> list[Row]:
+    return [
+        {
+            **dict(zip(BED_STATE_COLUMNS, found, strict=True)),
+            "stamps": sql.json_value(found[4]),
+            "occupants": sql.json_value(found[6]),
+        }
+        for found in _chunked(
+            f"SELECT {', '.join(BED_STATE_COLUMNS)} FROM wards_bed "  # noqa: S608
+            "WHERE bed IN ({})",
+            codes,
+        )
+    ]
 
 
 def refresh_beds(codes: list[str]) -> None:
     """Work out again each bed's occupants, state and double-bookings from all that is
     known of it."""
-    for code in codes:
-        bed = Bed.objects.filter(bed=code).first()
-        if bed is None:
-            continue
-        admissions = sorted(
-            set(Placement.objects.filter(bed=code).values_list("admission_no", flat=True))
-        )
-        stays = [s for found in _stays(admissions).values() for s in found if s.bed == code]
+    beds = _bed_rows(sorted(set(codes)))
+    if not beds:
+        return
+    admissions = sorted(
+        {
+            a
+            for (a,) in _chunked(
+                "SELECT DISTINCT admission_no FROM wards_placement WHERE bed IN ({})",
+                [b["bed"] for b in beds],
+            )
+        }
+    )
+    facts, placed = _facts_and_placements(admissions)
+    wanted: dict[tuple[str, str], list[ConflictRow]] = {}
+    _refresh_beds(beds, placed, _stays(admissions, facts, placed), wanted)
+    _sync_conflicts(wanted)
+
+
+def _refresh_beds(
+    beds: list[Row],
+    placed: Placed,
+    stays_of: dict[str, list[Stay]],
+    wanted: dict[tuple[str, str], list[ConflictRow]],
+) -> None:
+    """Each bed's state and occupants written if they changed; its double-bookings added
+    to ``wanted``. ``placed`` holds every placement into these beds, ``stays_of`` the stays
+    of every admission placed in them."""
+    for bed in beds:
+        code = bed["bed"]
+        admissions = {a for a, _, placed_in, _ in placed if placed_in == code}
+        stays = [s for a in admissions for s in stays_of.get(a, ()) if s.bed == code]
         occupants = [s.admission for s in sorted(stays, key=lambda s: s.start) if s.end is None]
         ended = [s.end for s in stays if s.end is not None]
         vacated = max(ended) if ended else None
-        cleaned = bed.stamps.get("cleaned")
-        reserved = bed.stamps.get("reserved_for")
+        cleaned = bed["stamps"].get("cleaned")
+        reserved = bed["stamps"].get("reserved_for")
         last_start = max((s.start for s in stays), default=None)
         if occupants:
             state = "occupied"
-        elif not bed.in_service:
+        elif not bed["in_service"]:
             state = "out_of_service"
         elif vacated is not None and (cleaned is None or tuple(cleaned) < vacated):
             state = "cleaning"
-        elif bed.reserved_for and (last_start is None or tuple(reserved or ()) > last_start):
+        elif bed["reserved_for"] and (last_start is None or tuple(reserved or ()) > last_start):
             state = "reserved"
         else:
             state = "vacant"
-        if (bed.state, bed.occupants) != (state, occupants):
-            Bed.objects.filter(bed=code).update(state=state, occupants=occupants)
-        _replace_conflicts(
-            "double_booked", code, _conflict_rows("double_booked", code, bed.ward, _clusters(stays))
-        )
+        if (bed["state"], bed["occupants"]) != (state, occupants):
+            sql.update(
+                "wards_bed",
+                {"bed": code},
+                {"state": state, "occupants": occupants},
+                ("occupants",),
+            )
+        groups = _clusters(stays)
+        wanted[("double_booked", code)] = _conflict_rows("double_booked", code, bed["ward"], groups)
 
 
-def refresh_patient(uhid: str) -> None:
+def _patient_conflicts(
+    uhid: str, admissions: list[str], stays_of: dict[str, list[Stay]]
+) -> list[ConflictRow]:
     """A patient with two admissions open at once (admitted at two nodes apart)."""
-    admissions = sorted(
-        Admission.objects.filter(uhid=uhid, is_admitted=True).values_list("admission_no", flat=True)
-    )
     spans = []
-    for found in _stays(admissions).values():
+    for admission in admissions:
+        found = stays_of.get(admission, [])
         if found:  # the whole stay: its first placement to its last one's end
             spans.append(
                 Stay(found[0].admission, uhid, found[-1].bed, found[0].start, found[-1].end)
             )
     spans.sort(key=lambda s: s.start)
     ward = ward_of_bed(spans[0].bed) if spans else ""
-    _replace_conflicts(
-        "admitted_twice", uhid, _conflict_rows("admitted_twice", uhid, ward, _clusters(spans))
-    )
+    return _conflict_rows("admitted_twice", uhid, ward, _clusters(spans))

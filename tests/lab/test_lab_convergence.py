@@ -65,3 +65,23 @@ def test_any_order_of_the_same_lab_events_gives_the_same_tables(clerk, doctor, l
     assert expected["lab.Sample"] and expected["lab.Result"] and expected["lab.MessageFailure"]
     shuffled = data.draw(st.permutations(events))
     assert _replay(shuffled) == expected
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_order_in_batches_of_any_size_gives_the_same_tables(clerk, doctor, lab_tech, data):
+    # Orders and sample events have batch handlers (sync and rebuild apply thousands at
+    # once): several events of one sample, and the samples of one order, in one batch must
+    # end as one by one.
+    key = f"{clerk.pk}:{doctor.pk}:{lab_tech.pk}"
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = _history(clerk, doctor, lab_tech)
+    events = _cache[key]
+    expected = _replay(sorted(events, key=lambda e: e.order_key))
+    shuffled = data.draw(st.permutations(events))
+    size = data.draw(st.integers(1, len(events)))
+    projection.clear()
+    for start in range(0, len(shuffled), size):
+        assert projection.apply_many(shuffled[start : start + size]) == []
+    assert projection.dump() == expected

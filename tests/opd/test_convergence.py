@@ -117,3 +117,18 @@ def test_rebuild_reproduces_the_opd_tables(clerk, doctor, nurse):
     result = CliRunner().invoke(main, ["rebuild", "--check"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert projection.dump() == live
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_order_in_batches_of_any_size_gives_the_same_tables(clerk, doctor, nurse, data):
+    # Queue moves and entries have batch handlers (sync and rebuild apply thousands at
+    # once): several moves of one visit in one batch must end as one by one.
+    events, _ = _history_once(clerk, doctor, nurse)
+    expected = _replay(sorted(events, key=lambda e: e.order_key))
+    shuffled = data.draw(st.permutations(events))
+    size = data.draw(st.integers(1, len(events)))
+    projection.clear()
+    for start in range(0, len(shuffled), size):
+        assert projection.apply_many(shuffled[start : start + size]) == []
+    assert projection.dump() == expected

@@ -93,9 +93,11 @@
         return;
       }
     }
+    // Likely existing patients under the new-patient form: F8 goes to the first.
+    if (event.key === "F8" && $("#likely .result")) { event.preventDefault(); $("#likely .result").focus(); return; }
     // Result list: arrows move, Enter (native button) opens.
     if (target && target.classList && target.classList.contains("result")) {
-      var items = $all("#results .result");
+      var items = $all(target.closest("#likely") ? "#likely .result" : "#results .result");
       var i = items.indexOf(target);
       if (event.key === "ArrowDown" && i < items.length - 1) { event.preventDefault(); items[i + 1].focus(); }
       if (event.key === "ArrowUp") { event.preventDefault(); if (i > 0) { items[i - 1].focus(); } else { focusSearch(); } }

@@ -1,0 +1,1 @@
+"""Duplicate patients: the blocking table, the records team's worklist, counter suggestions."""

@@ -1,0 +1,81 @@
+"""Reads of registration data for duplicate detection (nirantar/dedupe): what the matcher
+needs of many patients at once. Kept apart from queries.py, which reads for people; these
+reads are not audited here - whoever shows the records to someone audits that
+(``do_record_search``), as the counter's search does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from nirantar import sql
+from nirantar.registration import matching
+from nirantar.registration.models import MergedPatient, Patient
+
+_MATCH_COLUMNS = (
+    "uhid, name_en, name_hi, sex, date_of_birth, dob_estimated, guardian_relation, "
+    "guardian_name, mobile, district, field_stamps"
+)
+
+
+def match_records(
+    uhids: Iterable[str], *, changed: bool = True, merged_away: bool = True
+) -> dict[str, tuple[matching.Record, int]]:
+    """What the matcher reads of each registered patient among ``uhids``, and (if
+    ``changed``; else 0) when the record last changed: the HLC wall of its newest value,
+    ms. Not a read by a person: whoever shows these records to someone audits that
+    (``do_record_search``).
+
+    Plain SQL: the counter asks about hundreds of candidates while the clerk types.
+    Without ``merged_away``, UHIDs merged into another record are left out: the counter
+    offers the record a patient is now, not one it was.
+    """
+    found: dict[str, tuple[matching.Record, int]] = {}
+    listed = sorted(set(uhids))
+    columns = _MATCH_COLUMNS if changed else _MATCH_COLUMNS.replace(", field_stamps", "")
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        for row in sql.rows(
+            f"SELECT {columns} FROM registration_patient "  # noqa: S608 - our own names
+            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})"
+            + (
+                ""
+                if merged_away
+                else " AND uhid NOT IN (SELECT uhid FROM registration_merged_patient)"
+            ),
+            chunk,
+        ):
+            last = 0
+            if changed:
+                stamps = sql.json_value(row[10]) or {}
+                last = max((int(s[0]) for s in stamps.values() if s), default=0)
+            record = matching.Record(
+                name_en=row[1] or "",
+                name_hi=row[2] or "",
+                sex=row[3] or "",
+                birth_date=sql.date_value(row[4]),
+                birth_estimated=bool(row[5]),
+                guardian_relation=row[6] or "",
+                guardian_name=row[7] or "",
+                mobile=row[8] or "",
+                district=(row[9] or "").strip().lower(),
+            )
+            found[row[0]] = (record, last)
+    return found
+
+
+def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:
+    """Registered patients by UHID, for a list the caller audits as shown."""
+    return {p.uhid: p for p in Patient.objects.filter(uhid__in=set(uhids), is_registered=True)}
+
+
+def shown_under(field: str) -> Any:
+    """An expression for the UHID whose record the UHID in ``field`` shows under now: its
+    survivor if it was merged away, else itself. For lists of pairs of UHIDs (the
+    duplicates worklist): a pair merged into one record is no longer open."""
+    survivor = MergedPatient.objects.filter(uhid=OuterRef(field)).values("survivor")[:1]
+    return Coalesce(Subquery(survivor), F(field))
