@@ -8,7 +8,6 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 SYSSTAMP := $(VENV)/.system-packages
-BENCHSTAMP := $(VENV)/.installed-bench
 
 .PHONY: install install-test install-bench system-packages demo test test-sqlite test-postgres lint bench bench-quick messages clean
 
@@ -21,15 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install-test: $(TESTSTAMP) system-packages
 
+# The tests cover the benchmarks' own code (the synthetic hospital uses Faker), so they
+# install the bench extra too.
 $(TESTSTAMP): $(STAMP)
-	$(PIP) install -c constraints.txt -e '.[test]'
-	touch $@
-
-install-bench: $(BENCHSTAMP) system-packages
-
-$(BENCHSTAMP): $(TESTSTAMP)
 	$(PIP) install -c constraints.txt -e '.[test,bench]'
 	touch $@
+
+install-bench: install-test
 
 # Debian packages the node uses: Chromium renders slips, Noto fonts draw Hindi,
 # poppler's pdftotext lets tests read a PDF's text layer. PostgreSQL's binaries
