@@ -8,7 +8,6 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 SYSSTAMP := $(VENV)/.system-packages
-BENCHSTAMP := $(VENV)/.installed-bench
 
 .PHONY: install install-test install-bench system-packages demo test test-sqlite test-postgres lint bench bench-quick messages clean
 
@@ -21,15 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install-test: $(TESTSTAMP) system-packages
 
+# The tests cover the benchmarks' own code (the synthetic hospital uses Faker), so they
+# install the bench extra too.
 $(TESTSTAMP): $(STAMP)
-	$(PIP) install -c constraints.txt -e '.[test]'
-	touch $@
-
-install-bench: $(BENCHSTAMP) system-packages
-
-$(BENCHSTAMP): $(TESTSTAMP)
 	$(PIP) install -c constraints.txt -e '.[test,bench]'
 	touch $@
+
+install-bench: install-test
 
 # Debian packages the node uses: Chromium renders slips, Noto fonts draw Hindi,
 # poppler's pdftotext lets tests read a PDF's text layer. PostgreSQL's binaries
@@ -51,13 +48,15 @@ $(SYSSTAMP):
 demo: install system-packages
 	$(BIN)/nirantar --data-dir demo-data demo
 
-PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir
+PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe
+# Node-process tests run on the side line, after its SQLite run, to even out the two lines.
+SIDE_SYSTEM = tests/system/test_hub_app_servers.py tests/system/test_merge_sync.py
 
 # Two lines of tests at once, one per core of a 2-core machine. In front: the tests that
 # start node processes or a browser (marked system or browser), which spend much of their
 # time waiting on those. Beside them: the PostgreSQL run, then every other test on
-# SQLite. Each test runs in exactly one of the two SQLite runs. The side line's output
-# follows the front's.
+# SQLite, then the node-process tests in SIDE_SYSTEM. Each test runs in exactly one of
+# the SQLite runs. The side line's output follows the front's.
 test: install-test
 	$(MAKE) lint
 	@base=$$(mktemp -d); \
@@ -67,13 +66,18 @@ test: install-test
 	  echo $$? > $$base/postgres.rc; \
 	  $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/unit \
 	    -m "not browser and not system" > $$base/unit.log 2>&1; \
-	  echo $$? > $$base/unit.rc ) & side=$$!; \
-	$(BIN)/pytest -q -m "system or browser"; front=$$?; \
+	  echo $$? > $$base/unit.rc; \
+	  $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/side \
+	    -m "system or browser" $(SIDE_SYSTEM) > $$base/side.log 2>&1; \
+	  echo $$? > $$base/side.rc ) & side=$$!; \
+	$(BIN)/pytest -q -m "system or browser" $(foreach f,$(SIDE_SYSTEM),--ignore=$(f)); front=$$?; \
 	wait $$side; \
 	echo "SQLite run, in-process tests:"; cat $$base/unit.log; \
+	echo "Node-process tests run beside ($(SIDE_SYSTEM)):"; cat $$base/side.log; \
 	echo "PostgreSQL run ($(PG_TESTS)):"; cat $$base/postgres.log; \
-	unit=$$(cat $$base/unit.rc); postgres=$$(cat $$base/postgres.rc); rm -rf $$base; \
-	test $$front -eq 0 && test $$unit -eq 0 && test $$postgres -eq 0
+	unit=$$(cat $$base/unit.rc); postgres=$$(cat $$base/postgres.rc); \
+	sidesys=$$(cat $$base/side.rc); rm -rf $$base; \
+	test $$front -eq 0 && test $$unit -eq 0 && test $$postgres -eq 0 && test $$sidesys -eq 0
 
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench scripts

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 from nirantar import timeutil
 from nirantar.dedupe import actions, queries
 from nirantar.dedupe.permissions import REVIEW
-from nirantar.errors import ActionError
+from nirantar.errors import ActionError, ValidationFailed
+from nirantar.registration import actions as registration_actions
 from nirantar.registration.models import Patient
-from nirantar.registration.permissions import REGISTER
+from nirantar.registration.permissions import MERGE, REGISTER
 from nirantar.registration.views import form_data
 from nirantar.web.screens import screen
 
@@ -143,3 +144,26 @@ def verdict(request: HttpRequest) -> HttpResponse:
             request, "registration/_message.html", {"message": exc.message}, status=exc.status
         )
     return redirect(f"{request.path.rsplit('/', 1)[0]}/?status={'dismissed' if reopen else 'open'}")
+
+
+@require_POST
+@screen(MERGE.name)
+def merge(request: HttpRequest) -> HttpResponse:
+    """Merge a pair from the worklist: the record chosen is kept, the other merged into it
+    (registration's merge action: an event, undone by an unmerge)."""
+    pair = {request.POST.get("uhid_a", ""), request.POST.get("uhid_b", "")}
+    survivor = request.POST.get("survivor", "")
+    try:
+        if survivor not in pair or len(pair) != 2:
+            raise ValidationFailed(
+                str(_("choose which of the two records to keep")), {"survivor": "required"}
+            )
+        [duplicate] = pair - {survivor}
+        registration_actions.do_merge_patients(
+            request.user.username, survivor, duplicate, request.POST.get("reason", "")
+        )
+    except ActionError as exc:
+        return render(
+            request, "registration/_message.html", {"message": exc.message}, status=exc.status
+        )
+    return redirect(f"{request.path.rsplit('/', 1)[0]}/?status=merged")

@@ -59,7 +59,7 @@ def test_the_records_team_sees_both_records_side_by_side_audited(register, recor
     html = signed_in(records).get("/duplicates/").content.decode()
     assert first in html and second in html
     assert "सुनीता शर्मा" in html and "Suneeta Sharma" in html
-    assert "data-merge" in html  # the merge branch wires this button
+    assert "data-merge" in html and "/duplicates/merge" in html
     shown = AuditEntry.objects.filter(actor=records.username, action="patient.search_result")
     assert {first, second} <= set(shown.values_list("patient", flat=True))
 
@@ -75,3 +75,34 @@ def test_the_worklist_screen_is_in_hindi_too(register, records):
 
 def test_a_clerk_may_not_open_the_worklist(clerk):
     assert signed_in(clerk).get("/duplicates/").status_code == 403
+
+
+def test_the_records_team_merges_a_pair_from_the_worklist(register, records, records_api):
+    first = register(SUNITA_HI)
+    second = register(SUNITA_EN)
+    client = signed_in(records)
+    refused = client.post(
+        "/duplicates/merge", {"uhid_a": first, "uhid_b": second, "reason": "same woman"}
+    )
+    assert refused.status_code == 400  # no record chosen to keep: nothing merged
+    assert [p["status"] for p in pairs(records_api)] == ["open"]
+    done = client.post(
+        "/duplicates/merge",
+        {"uhid_a": first, "uhid_b": second, "survivor": second, "reason": "same woman"},
+    )
+    assert done.status_code == 302 and done["Location"].endswith("?status=merged")
+    assert pairs(records_api) == []
+    [merged] = pairs(records_api, "?status=merged")
+    assert {merged["uhid_a"], merged["uhid_b"]} == {first, second}
+    shown = records_api.get(f"/api/v1/patients/{first}").json()
+    assert shown["uhid"] == second and shown["merged_from"] == first
+
+
+def test_only_the_records_team_may_merge_from_the_worklist(register, clerk):
+    first = register(SUNITA_HI)
+    second = register(SUNITA_EN)
+    response = signed_in(clerk).post(
+        "/duplicates/merge",
+        {"uhid_a": first, "uhid_b": second, "survivor": second, "reason": "same woman"},
+    )
+    assert response.status_code == 403

@@ -1,6 +1,7 @@
 """One person registered twice on two nodes cut off from each other: after sync, records
-staff merge the two at one node, and every node then shows one record with both visits;
-an unmerge made at another node gives back two records everywhere."""
+staff find the pair on every node's duplicates worklist and merge the two at one node, and
+every node then shows one record with both visits; an unmerge made at another node gives
+back two records everywhere."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ def seen_at(node: NodeProcess, doctor: Staff, uhid: str) -> dict[str, Any]:
     }
 
 
+def on_worklist(node: NodeProcess, records: Staff, status: str) -> list[tuple[str, str, float]]:
+    """The pairs ``node``'s duplicates worklist holds with ``status``: (UHID, UHID, score)."""
+    code, page = records.json(node, "GET", f"/api/v1/duplicates?status={status}")
+    assert code == 200, (node.name, page)
+    return [(p["uhid_a"], p["uhid_b"], p["score"]) for p in page["results"]]
+
+
 def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
     cluster: Cluster,
 ) -> None:
@@ -59,7 +67,7 @@ def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
     add_user(hub, "records-1", "records")
     add_user(hub, "dr-kaur", "doctor")
     cluster.wait_converged()
-    records = {n.name: staff_at(n, "records-1") for n in (a, b)}
+    records = {n.name: staff_at(n, "records-1") for n in cluster.nodes}
     doctor = staff_at(hub, "dr-kaur")
     cluster.wait_converged()
 
@@ -76,6 +84,11 @@ def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
             seen = seen_at(node, doctor, uhid)
             assert (seen["uhid"], seen["visits"]) == (uhid, [visit]), (node.name, seen)
             assert seen["search"] == sorted([survivor, duplicate]), (node.name, seen)
+    # Found by itself, on every node, as the other node's registration arrived by sync.
+    pair = tuple(sorted([survivor, duplicate]))
+    for node in cluster.nodes:
+        [(uhid_a, uhid_b, score)] = on_worklist(node, records[node.name], "open")
+        assert (uhid_a, uhid_b) == pair and score >= 0.6, node.name
 
     reason = "same person: same mobile, father's name and village"
     body = {"survivor": survivor, "duplicate": duplicate, "reason": reason}
@@ -95,6 +108,8 @@ def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
         }, node.name
         assert seen_at(node, doctor, duplicate)["merged_from"] == duplicate, node.name
         assert seen_at(node, doctor, duplicate)["uhid"] == survivor, node.name
+        assert [p[:2] for p in on_worklist(node, records[node.name], "merged")] == [pair]
+        assert on_worklist(node, records[node.name], "open") == [], node.name
 
     # The unmerge is made at the other edge: everyone goes back to two records.
     status, unmerged = records[b.name].json(b, "POST", "/api/v1/patients/unmerge", body)
@@ -111,3 +126,4 @@ def test_a_duplicate_made_apart_is_merged_everywhere_and_unmerged_everywhere(
                 "visits": [visit],
                 "search": sorted([survivor, duplicate]),
             }, node.name
+        assert [p[:2] for p in on_worklist(node, records[node.name], "open")] == [pair]
