@@ -16,7 +16,7 @@ from nirantar.accounts.permissions import allowed
 from nirantar.errors import NotFound, ValidationFailed
 from nirantar.fhir import conditions, entries, medications, search
 from nirantar.fhir import encounters as encounter_resources
-from nirantar.fhir.views import _search_uhid, fhir_response, operation, searchset
+from nirantar.fhir.views import fhir_response, operation, search_uhid, searchset
 from nirantar.opd import queries as opd_queries
 from nirantar.opd.permissions import READ_CLINICAL
 from nirantar.wards import queries as ward_queries
@@ -33,7 +33,7 @@ def subject_of(params: dict[str, str]) -> tuple[str, str]:
         encounter_resources.encounter_param(params["encounter"]) if params.get("encounter") else ""
     )
     if params.get("patient") or params.get("subject"):
-        return _search_uhid(encounter_resources.patient_param(params)), encounter
+        return search_uhid(encounter_resources.patient_param(params)), encounter
     return encounter_resources.owner(encounter), encounter
 
 

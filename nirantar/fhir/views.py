@@ -381,7 +381,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     """A patient's OPD visits and stays, newest first: one audited read of the patient."""
     params = search.read_params(request.GET, ENCOUNTER_PARAMS, ENCOUNTER_PARAMS)
     count, offset = search.paging(params)
-    uhid = _search_uhid(encounter_resources.patient_param(params))
+    uhid = search_uhid(encounter_resources.patient_param(params))
     narrow = encounter_resources.narrowing(params)
     try:
         record = queries.access_patient(
@@ -395,7 +395,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     return fhir_response(searchset(request, "Encounter", params, page, len(found), offset, count))
 
 
-def _search_uhid(text: str) -> str:
+def search_uhid(text: str) -> str:
     try:
         return registration.parse_uhid(text)
     except ValidationFailed as exc:
@@ -435,7 +435,7 @@ def observations(request: HttpRequest) -> HttpResponse:
     is an audited read of the patient through its own module's accessor."""
     params = search.read_params(request.GET, OBSERVATION_PARAMS, ("patient", "subject"))
     count, offset = search.paging(params)
-    uhid = _search_uhid(encounter_resources.patient_param(params))
+    uhid = search_uhid(encounter_resources.patient_param(params))
     category = vital_resources.category_param(params["category"]) if params.get("category") else ""
     codes = observation_resources.loinc_param(params["code"]) if params.get("code") else None
     parts = vital_resources.code_param(params["code"]) if params.get("code") else None
@@ -558,7 +558,7 @@ def service_requests(request: HttpRequest) -> HttpResponse:
     audited read of the patient, with the right to read lab orders or reports."""
     params = search.read_params(request.GET, SERVICE_REQUEST_PARAMS, ("patient", "subject"))
     count, offset = search.paging(params)
-    uhid = _search_uhid(encounter_resources.patient_param(params))
+    uhid = search_uhid(encounter_resources.patient_param(params))
     visit = _encounter_filter(params)
     orders = lab_queries.access_orders(
         request.user, uhid, action="servicerequest.search", via="fhir", request=request
@@ -599,7 +599,7 @@ def diagnostic_reports(request: HttpRequest) -> HttpResponse:
     patient, as the laboratory's reads are. The PDF is linked (``url``), not inlined."""
     params = search.read_params(request.GET, SERVICE_REQUEST_PARAMS, ("patient", "subject"))
     count, offset = search.paging(params)
-    uhid = _search_uhid(encounter_resources.patient_param(params))
+    uhid = search_uhid(encounter_resources.patient_param(params))
     visit = _encounter_filter(params)
     samples = lab_queries.access_reported_samples(
         request.user, uhid, action="diagnosticreport.search", via="fhir", request=request

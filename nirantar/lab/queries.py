@@ -64,13 +64,10 @@ def access_sample(
     return sample, registration.get_patient(sample.uhid)
 
 
-def access_orders(
-    user: Any, uhid: str, *, action: str, via: str, request: Any = None
-) -> list[LabOrder]:
-    """A patient's laboratory orders, newest first, read with a laboratory right (to read
-    orders or reports); the read is audited. Nobody registered under ``uhid``: nothing,
-    and nothing audited. A UHID merged away reads its survivor's record: the orders of
-    every UHID merged into it (the survivor's read is the one audited)."""
+def _audited_group(user: Any, uhid: str, *, action: str, via: str, request: Any) -> list[str]:
+    """The UHIDs whose laboratory records are the patient's (the survivor first, then every
+    UHID merged into it), the read audited against the survivor; [] and nothing audited
+    when nobody is registered under ``uhid``."""
     from nirantar.accounts import actions as account_actions
     from nirantar.accounts.auth import client_address
 
@@ -84,6 +81,19 @@ def access_orders(
         via=via,
         address=client_address(request) if request is not None else "",
     )
+    return list(group)
+
+
+def access_orders(
+    user: Any, uhid: str, *, action: str, via: str, request: Any = None
+) -> list[LabOrder]:
+    """A patient's laboratory orders, newest first, read with a laboratory right (to read
+    orders or reports); the read is audited. Nobody registered under ``uhid``: nothing,
+    and nothing audited. A UHID merged away reads its survivor's record: the orders of
+    every UHID merged into it (the survivor's read is the one audited)."""
+    group = _audited_group(user, uhid, action=action, via=via, request=request)
+    if not group:
+        return []
     return list(LabOrder.objects.filter(uhid__in=group).order_by("-at_ms", "order_no"))
 
 
@@ -135,19 +145,9 @@ def access_reported_samples(
     right (the right to read reports, not the record); the read is audited. Nobody
     registered under ``uhid``: nothing, and nothing audited. A UHID merged away reads its
     survivor's record, as ``access_orders`` does."""
-    from nirantar.accounts import actions as account_actions
-    from nirantar.accounts.auth import client_address
-
-    if registration.get_patient(uhid) is None:
+    group = _audited_group(user, uhid, action=action, via=via, request=request)
+    if not group:
         return []
-    group = registration.group_of(uhid)
-    account_actions.do_record_access(
-        user,
-        group[0],
-        action,
-        via=via,
-        address=client_address(request) if request is not None else "",
-    )
     samples = list(
         Sample.objects.filter(uhid__in=group, is_collected=True)
         .exclude(verified_results=[])
