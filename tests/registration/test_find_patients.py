@@ -71,3 +71,31 @@ def test_the_patients_a_search_showed_are_audited(clerk_api, clerk, patients):
     clerk_api.get("/api/v1/patients?q=kumar")
     entry = AuditEntry.objects.get(patient=patients[0]["uhid"])
     assert (entry.actor, entry.action) == (clerk.username, "patient.search_result")
+
+
+def test_a_short_part_beside_a_long_one_narrows_the_match(clerk_api, patients):
+    """Under three characters the trigram index cannot help; the short part still has
+    to be in the name (here "ku" and "सु" pick one of the three)."""
+    assert uhids(clerk_api.get("/api/v1/patients?q=sharma ku")) == [patients[0]["uhid"]]
+    assert uhids(clerk_api.get("/api/v1/patients?q=सु देवी")) == [patients[1]["uhid"]]
+    assert uhids(clerk_api.get("/api/v1/patients?q=sharma%20%25_")) == []
+    assert uhids(clerk_api.get("/api/v1/patients?q=sharma%20_u")) == []
+
+
+def test_among_more_namesakes_than_are_ranked_the_newest_are_taken(clerk_api, monkeypatch):
+    """A common name matches thousands in a large hospital; the counter ranks only the
+    first CANDIDATES matches, and on an edge those are the newest registrations."""
+    from django.db import connection
+
+    from nirantar.registration import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the newest-first order is the edge's (FTS5) reading order")
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    made = [
+        clerk_api.post(
+            "/api/v1/patients", {"name_en": "Rakesh Yadav", "sex": "M", "age_years": 30 + i}
+        ).json()["uhid"]
+        for i in range(5)
+    ]
+    assert sorted(uhids(clerk_api.get("/api/v1/patients?q=rakesh yad"))) == sorted(made[2:])
