@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pytest
 from django.conf import settings
 
@@ -22,7 +23,12 @@ def test_a_cash_payment_is_given_a_receipt_number_minted_here(till, patient):
     assert response.status_code == 201, response.content
     body = response.json()
     assert RECEIPT.match(body["receipt"])
-    assert (body["uhid"], body["amount"], body["mode"], body["counter"]) == (uhid, 1000, "cash", "A")
+    assert (body["uhid"], body["amount"], body["mode"], body["counter"]) == (
+        uhid,
+        1000,
+        "cash",
+        "A",
+    )
     assert body["day"] == timeutil.today().isoformat()
     assert body["clerk"] == "kavita"
     second = pay(till, uhid, 500).json()
@@ -40,7 +46,14 @@ def test_upi_and_card_payments_carry_their_reference(till, patient):
 
 @pytest.mark.parametrize(
     ("amount", "field"),
-    [(-100, "amount"), (0, "amount"), ("100", "amount"), (10.5, "amount"), (None, "amount"), (True, "amount")],
+    [
+        (-100, "amount"),
+        (0, "amount"),
+        ("100", "amount"),
+        (10.5, "amount"),
+        (None, "amount"),
+        (True, "amount"),
+    ],
 )
 def test_a_bad_amount_is_refused_and_nothing_is_written(till, patient, snapshot, amount, field):
     uhid = patient()
