@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "nirantar.lab",
     "nirantar.opd",
     "nirantar.wards",
+    "nirantar.billing",
     "nirantar.fhir",
     "nirantar.printing",
     "nirantar.web",

@@ -23,6 +23,7 @@ class User(AbstractBaseUser):
     PATHOLOGIST = "pathologist"
     RECORDS = "records"
     BILLING = "billing"
+    ACCOUNTS = "accounts"
     ADMIN = "admin"
     AUDITOR = "auditor"
     DISPLAY = "display"
@@ -34,6 +35,7 @@ class User(AbstractBaseUser):
         (PATHOLOGIST, _("Pathologist")),
         (RECORDS, _("Medical records")),
         (BILLING, _("Billing")),
+        (ACCOUNTS, _("Billing supervisor")),
         (ADMIN, _("Administrator")),
         (AUDITOR, _("Auditor")),
         # A waiting hall's token screen: may show token numbers and nothing else.

@@ -26,6 +26,7 @@ ROLES = (
     "pathologist",
     "records",
     "billing",
+    "accounts",
     "admin",
     "auditor",
     "display",

@@ -85,6 +85,11 @@ def merged_into_each(survivors: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def visits_of_patients(uhids: list[str]) -> list[Visit]:
+    """Every OPD visit of these UHIDs, oldest first (billing charges each one)."""
+    return list(Visit.objects.filter(uhid__in=uhids).order_by("at_ms", "visit_no"))
+
+
 def merges_of(uhid: str) -> list[PatientMerge]:
     """Every merge pair ``uhid`` is part of (as duplicate or survivor), merged or not:
     the record's merge history and any conflicts for the records team."""

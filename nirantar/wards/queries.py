@@ -278,6 +278,26 @@ def open_admissions(ward: str = "") -> list[Admission]:
     return list(found.order_by("ward", "bed"))
 
 
+def stays_of(uhids: list[str]) -> list[tuple[Admission, list[Placement]]]:
+    """Every admission of these UHIDs (admitted here already) with its placements in time
+    order, oldest admission first: what billing counts bed-days from."""
+    admissions = list(
+        Admission.objects.filter(uhid__in=uhids, is_admitted=True).order_by(
+            "admitted_ms", "admission_no"
+        )
+    )
+    placed: dict[str, list[Placement]] = defaultdict(list)
+    rows = Placement.objects.filter(admission_no__in=[a.admission_no for a in admissions])
+    for row in rows.order_by("at_ms", "placement_id"):
+        placed[row.admission_no].append(row)
+    return [(a, placed[a.admission_no]) for a in admissions]
+
+
+def ward_kinds() -> dict[str, str]:
+    """Ward code -> kind (general, icu, private, ...)."""
+    return dict(Ward.objects.values_list("code", "kind"))
+
+
 # -- the census ------------------------------------------------------------------------
 
 

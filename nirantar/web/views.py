@@ -15,6 +15,7 @@ from nirantar.accounts.permissions import (
     allowed,
     public,
 )
+from nirantar.billing.permissions import READ_ACCOUNT as BILLING_COUNTER
 from nirantar.lab.permissions import COLLECT
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
@@ -35,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         (MANAGE_NODES, "status"),
         (DISPLAY, "displays"),
         (BOARD, "wards-board"),
+        (BILLING_COUNTER, "billing-cashier"),
     ):
         if allowed(request.user, permission.name):
             return redirect(where)

@@ -100,6 +100,7 @@ def test_the_cli_spells_exactly_the_roles_permissions_know():
         "pathologist",
         "records",
         "billing",
+        "accounts",
         "admin",
         "auditor",
         "display",
