@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "nirantar.lab",
     "nirantar.opd",
     "nirantar.wards",
+    "nirantar.mis",
     "nirantar.fhir",
     "nirantar.printing",
     "nirantar.web",

@@ -29,6 +29,7 @@ ROLES = (
     "admin",
     "auditor",
     "display",
+    "management",
 )
 
 
