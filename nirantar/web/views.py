@@ -19,6 +19,7 @@ from nirantar.lab.permissions import COLLECT
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
+from nirantar.mis.permissions import READ as MIS_READ
 from nirantar.opd.permissions import DISPLAY, QUEUE
 from nirantar.registration.permissions import REGISTER
 from nirantar.wards.permissions import BOARD
@@ -35,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         (MANAGE_NODES, "status"),
         (DISPLAY, "displays"),
         (BOARD, "wards-board"),
+        (MIS_READ, "mis"),
     ):
         if allowed(request.user, permission.name):
             return redirect(where)
