@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from nirantar.mis import charts, queries
 
@@ -81,7 +82,32 @@ class Panel:
     show: Callable[[Report], Shown]
 
 
+# The tables' column headings: English in the exports, translated on the screen and in the
+# workbook's second row (listed here so that makemessages finds them).
+HEADINGS = [
+    gettext_noop("Department code"),
+    gettext_noop("Department"),
+    gettext_noop("Department (Hindi)"),
+    gettext_noop("Visits"),
+    gettext_noop("Hour"),
+    gettext_noop("New"),
+    gettext_noop("Returning"),
+    gettext_noop("Section"),
+    gettext_noop("Section (Hindi)"),
+    gettext_noop("Samples"),
+    gettext_noop("Median (minutes)"),
+    gettext_noop("90th percentile (minutes)"),
+    gettext_noop("Ward code"),
+    gettext_noop("Ward"),
+    gettext_noop("Ward (Hindi)"),
+    gettext_noop("Beds"),
+    gettext_noop("Occupied"),
+    gettext_noop("Occupancy (%)"),
+]
+
+
 def _h(*names: str) -> list[Heading]:
+    assert set(names) <= set(HEADINGS), names
     return [Heading(n) for n in names]
 
 
@@ -200,7 +226,7 @@ def _beds(report: Report) -> Shown:
         }
     return Shown(
         PANELS_BY_KEY["beds"],
-        charts.bar_chart(items, axis=str(_("% of beds occupied")), hindi=report.hindi, top=100),
+        charts.bar_chart(items, axis=str(_("Beds occupied (%)")), hindi=report.hindi, top=100),
         _h("Ward code", "Ward", "Ward (Hindi)", "Beds", "Occupied", "Occupancy (%)"),
         [
             [r["ward"], r["name_en"], r["name_hi"], r["beds"], r["occupied"], r["occupancy"]]

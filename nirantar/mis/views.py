@@ -96,7 +96,7 @@ def _ago(iso: str | None, now: Any) -> dict[str, Any]:
         return {"at": None, "minutes": None}
     moment = datetime.fromisoformat(iso)
     return {
-        "at": timeutil.local(moment),
+        "at": timeutil.local(moment).strftime("%d-%m-%Y %H:%M"),  # India time
         "minutes": max(0, int((now - moment).total_seconds() // 60)),
     }
 
