@@ -11,7 +11,7 @@ import pytest
 from nirantar.accounts.models import AuditEntry
 from nirantar.ledger.models import Head
 from tests.conftest import make_user
-from tests.mis.conftest import ok
+from tests.mis.hospital_days import ok
 
 pytestmark = pytest.mark.django_db
 
