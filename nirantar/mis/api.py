@@ -19,7 +19,7 @@ FROM = Query(None, alias="from", description="YYYY-MM-DD, the first day; today i
 TO = Query(None, alias="to", description=f"YYYY-MM-DD, the last day (at most {queries.MAX_DAYS})")
 
 
-class OriginOut(Schema):
+class FreshOriginOut(Schema):
     origin: str
     events: int
     newest_event_at: str | None
@@ -34,10 +34,10 @@ class FreshnessOut(Schema):
     node: str
     generated_at: str
     held: int = Field(description="Events received but waiting for earlier ones")
-    origins: list[OriginOut]
+    origins: list[FreshOriginOut]
 
 
-class DepartmentOut(Schema):
+class OpdDepartmentOut(Schema):
     department: str
     name_en: str
     name_hi: str
@@ -46,12 +46,12 @@ class DepartmentOut(Schema):
     returning: int
 
 
-class HourOut(Schema):
+class OpdHourOut(Schema):
     hour: int = Field(ge=0, le=23, description="Hour of the hospital's local day")
     visits: int
 
 
-class OpdOut(Schema):
+class OpdReportOut(Schema):
     from_: date = Field(alias="from")
     to: date
     department: str
@@ -60,11 +60,11 @@ class OpdOut(Schema):
     total: int
     new: int
     returning: int
-    by_department: list[DepartmentOut]
-    by_hour: list[HourOut]
+    by_department: list[OpdDepartmentOut]
+    by_hour: list[OpdHourOut]
 
 
-class SectionOut(Schema):
+class TurnaroundSectionOut(Schema):
     section: str
     name_hi: str
     samples: int
@@ -72,16 +72,16 @@ class SectionOut(Schema):
     p90_minutes: float | None
 
 
-class LabTurnaroundOut(Schema):
+class TurnaroundReportOut(Schema):
     from_: date = Field(alias="from")
     to: date
     as_of: str | None
     freshness: FreshnessOut
     samples: int
-    sections: list[SectionOut]
+    sections: list[TurnaroundSectionOut]
 
 
-class WardOut(Schema):
+class WardOccupancyOut(Schema):
     ward: str
     name_en: str
     name_hi: str
@@ -90,7 +90,7 @@ class WardOut(Schema):
     occupancy: float
 
 
-class BedsOut(Schema):
+class BedsReportOut(Schema):
     from_: date = Field(alias="from")
     to: date
     ward: str
@@ -101,7 +101,7 @@ class BedsOut(Schema):
     beds: int
     occupied: int
     occupancy: float
-    wards: list[WardOut]
+    wards: list[WardOccupancyOut]
 
 
 def _head(chosen: queries.Period) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def _head(chosen: queries.Period) -> dict[str, Any]:
 
 @router.get(
     "/reports/opd",
-    response={200: OpdOut, **ERRORS},
+    response={200: OpdReportOut, **ERRORS},
     summary="OPD visits for a range of days: by department (new and returning) and by hour",
     auth=needs(READ),
     by_alias=True,
@@ -129,7 +129,7 @@ def opd(
 
 @router.get(
     "/reports/lab-turnaround",
-    response={200: LabTurnaroundOut, **ERRORS},
+    response={200: TurnaroundReportOut, **ERRORS},
     summary="Collection to verification by section (median, 90th percentile), in minutes",
     auth=needs(READ),
     by_alias=True,
@@ -141,7 +141,7 @@ def lab_turnaround(request: HttpRequest, start: str | None = FROM, end: str | No
 
 @router.get(
     "/reports/beds",
-    response={200: BedsOut, **ERRORS},
+    response={200: BedsReportOut, **ERRORS},
     summary="Bed occupancy by ward: now, or at the midnight census ending a past range",
     auth=needs(READ),
     by_alias=True,
