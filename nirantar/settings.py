@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "nirantar.opd",
     "nirantar.wards",
     "nirantar.billing",
+    "nirantar.mis",
     "nirantar.fhir",
     "nirantar.printing",
     "nirantar.web",

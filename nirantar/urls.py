@@ -21,6 +21,7 @@ urlpatterns = [
     path("lab/", include("nirantar.lab.urls")),
     path("wards/", include("nirantar.wards.urls")),
     path("billing/", include("nirantar.billing.urls")),
+    path("mis/", include("nirantar.mis.urls")),
     path("sync/", include("nirantar.ledger.urls")),
     path("", include("nirantar.accounts.urls")),
     path("status/", views.status, name="status"),

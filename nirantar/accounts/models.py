@@ -27,6 +27,7 @@ class User(AbstractBaseUser):
     ADMIN = "admin"
     AUDITOR = "auditor"
     DISPLAY = "display"
+    MANAGEMENT = "management"
     ROLES = [
         (CLERK, _("Registration clerk")),
         (DOCTOR, _("Doctor")),
@@ -40,6 +41,8 @@ class User(AbstractBaseUser):
         (AUDITOR, _("Auditor")),
         # A waiting hall's token screen: may show token numbers and nothing else.
         (DISPLAY, _("Token display")),
+        # Hospital management: the MIS dashboards (aggregates, no patient is named).
+        (MANAGEMENT, _("Management (MIS)")),
     ]
 
     # The username is the key, so sessions survive a `rebuild` of the projections.

@@ -30,6 +30,7 @@ ROLES = (
     "admin",
     "auditor",
     "display",
+    "management",
 )
 
 

@@ -369,9 +369,9 @@ def _iso(ms: int) -> str:
 
 def collections(start: date, end: date) -> dict[str, Any]:
     """Net collections (payments less approved refunds) of the business days from
-    ``start`` to ``end`` inclusive, in integer paise: the total, by counter, by mode,
-    and by day (each day with its own total, by counter and by mode), with ``as_of``
-    saying how fresh the data is. Days with nothing show zeros."""
+    ``start`` to ``end`` inclusive, in integer paise: the total, by counter, by mode, by
+    counter and mode, and by day (each day with its own total, by counter and by mode),
+    with ``as_of`` saying how fresh the data is. Days with nothing show zeros."""
     if end < start:
         raise ValueError("the range ends before it starts")
     by_day: dict[str, dict[str, Any]] = {}
@@ -387,6 +387,7 @@ def collections(start: date, end: date) -> dict[str, Any]:
         "total": 0,
         "by_counter": defaultdict(int),
         "by_mode": dict.fromkeys(events.MODES, 0),
+        "by_counter_mode": defaultdict(lambda: dict.fromkeys(events.MODES, 0)),
     }
 
     def add(day_value: date, counter: str, mode: str, amount: int) -> None:
@@ -397,6 +398,7 @@ def collections(start: date, end: date) -> dict[str, Any]:
         totals["total"] += amount
         totals["by_counter"][counter] += amount
         totals["by_mode"][mode] += amount
+        totals["by_counter_mode"][counter][mode] += amount
 
     paid = (
         Payment.objects.filter(day__gte=start, day__lte=end)
@@ -420,6 +422,7 @@ def collections(start: date, end: date) -> dict[str, Any]:
         "total": totals["total"],
         "by_counter": dict(sorted(totals["by_counter"].items())),
         "by_mode": totals["by_mode"],
+        "by_counter_mode": dict(sorted(totals["by_counter_mode"].items())),
         "by_day": by_day,
         "as_of": as_of(),
     }

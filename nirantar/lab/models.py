@@ -68,6 +68,9 @@ class Sample(models.Model):
         indexes = [
             models.Index(fields=["status", "section"], name="lab_sample_worklist"),
             models.Index(fields=["uhid"], name="lab_sample_uhid"),
+            # Turnaround by section over a range of collection times (the lab's screen,
+            # the MIS dashboard): each section's samples of the range, without a scan.
+            models.Index(fields=["section", "collected_at_ms"], name="lab_sample_section_time"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import F
+
 from nirantar.lab import catalogue
 from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
 from nirantar.registration import queries as registration
@@ -183,27 +185,67 @@ def failures(resolved: bool = False) -> list[MessageFailure]:
     )
 
 
+def _rank(count: int, fraction: float) -> int:
+    """The position, in ``count`` times sorted, taken as the ``fraction`` percentile: the
+    value at n//2 for the median (the upper one of an even count), at int(0.9 n) for the
+    90th. The one definition the lab's screen and the MIS dashboard both show."""
+    return min(count - 1, count // 2 if fraction == 0.5 else int(count * fraction))
+
+
+def section_turnaround(since_ms: int, until_ms: int | None = None) -> list[dict[str, Any]]:
+    """Collection to verification, in minutes, per section (median, 90th percentile) of the
+    samples collected in [since_ms, until_ms) and verified since. The database counts and
+    picks the two ranked values (index lab_sample_section_time): nothing is loaded row by
+    row, whatever the range - three small queries per section."""
+    rows = []
+    for section in sorted(catalogue.SECTIONS):
+        chosen = Sample.objects.filter(
+            section=section,
+            collected_at_ms__gte=since_ms,
+            is_collected=True,
+            verified_at_ms__isnull=False,
+        )
+        if until_ms is not None:
+            chosen = chosen.filter(collected_at_ms__lt=until_ms)
+        count = chosen.count()
+        if not count:
+            continue
+        times = (
+            chosen.annotate(taken=F("verified_at_ms") - F("collected_at_ms"))
+            .order_by("taken", "accession")
+            .values_list("taken", flat=True)
+        )
+        rows.append(
+            {
+                "kind": "section",
+                "name": section,
+                "samples": count,
+                "median_minutes": round(times[_rank(count, 0.5)] / 60000, 1),
+                "p90_minutes": round(times[_rank(count, 0.9)] / 60000, 1),
+            }
+        )
+    return rows
+
+
 def turnaround(since_ms: int) -> list[dict[str, Any]]:
-    """Collection to verification, in minutes, per test and per section (median, 90th)."""
+    """Collection to verification, in minutes, per section and per test (median, 90th)."""
     samples = Sample.objects.filter(
         is_collected=True, collected_at_ms__gte=since_ms, verified_at_ms__isnull=False
-    ).values_list("tests", "section", "collected_at_ms", "verified_at_ms")
-    by_key: dict[tuple[str, str], list[float]] = {}
-    for tests, section, collected, verified in samples:
-        minutes = (verified - collected) / 60000
-        by_key.setdefault(("section", section), []).append(minutes)
+    ).values_list("tests", "collected_at_ms", "verified_at_ms")
+    by_test: dict[str, list[float]] = {}
+    for tests, collected, verified in samples:
         for test in tests:
-            by_key.setdefault(("test", test), []).append(minutes)
-    rows = []
-    for (kind, name), values in sorted(by_key.items()):
+            by_test.setdefault(test, []).append((verified - collected) / 60000)
+    rows = section_turnaround(since_ms)
+    for name, values in sorted(by_test.items()):
         values.sort()
         rows.append(
             {
-                "kind": kind,
+                "kind": "test",
                 "name": name,
                 "samples": len(values),
-                "median_minutes": round(values[len(values) // 2], 1),
-                "p90_minutes": round(values[min(len(values) - 1, int(len(values) * 0.9))], 1),
+                "median_minutes": round(values[_rank(len(values), 0.5)], 1),
+                "p90_minutes": round(values[_rank(len(values), 0.9)], 1),
             }
         )
     return rows

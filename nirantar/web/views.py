@@ -20,6 +20,7 @@ from nirantar.lab.permissions import COLLECT
 from nirantar.ledger import enrolment as enrolment_ops
 from nirantar.ledger.models import Origin
 from nirantar.ledger.writer import NotEnrolled, node
+from nirantar.mis.permissions import READ as MIS_READ
 from nirantar.opd.permissions import DISPLAY, QUEUE
 from nirantar.registration.permissions import REGISTER
 from nirantar.wards.permissions import BOARD
@@ -37,6 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
         (DISPLAY, "displays"),
         (BOARD, "wards-board"),
         (BILLING_COUNTER, "billing-cashier"),
+        (MIS_READ, "mis"),
     ):
         if allowed(request.user, permission.name):
             return redirect(where)

@@ -104,6 +104,7 @@ def test_the_cli_spells_exactly_the_roles_permissions_know():
         "admin",
         "auditor",
         "display",
+        "management",
     }
 
 

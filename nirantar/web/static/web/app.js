@@ -179,4 +179,9 @@
     var cue = $(".invalid input, .invalid select, .invalid textarea", panel);
     if (cue) { cue.focus(); }
   });
+  // A "Print" button (the MIS dashboard): no inline handler, CSP forbids them.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest && event.target.closest("[data-print]");
+    if (button) { event.preventDefault(); window.print(); }
+  });
 })();
