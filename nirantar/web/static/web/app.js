@@ -103,6 +103,18 @@
       if (event.key === "ArrowUp") { event.preventDefault(); if (i > 0) { items[i - 1].focus(); } else { focusSearch(); } }
       return;
     }
+    // A counting grid (data-enter-next): Enter goes to the next box, as on a calculator,
+    // and never submits by accident; Ctrl+Enter submits.
+    var grid = target && target.closest ? target.closest("form[data-enter-next]") : null;
+    if (grid && event.key === "Enter" && !event.isComposing && target.tagName === "INPUT") {
+      event.preventDefault();
+      if (event.ctrlKey) { grid.requestSubmit(); return; }
+      var boxes = $all("input:not([type=hidden]):not([disabled])", grid);
+      var at = boxes.indexOf(target);
+      var next = boxes[at + 1] || $("button.primary", grid);
+      if (next) { next.focus(); if (next.select) { next.select(); } }
+      return;
+    }
     // Forms marked data-enter-submits: Enter on a select submits; Ctrl+Enter anywhere submits.
     var form = target && target.closest ? target.closest("form[data-enter-submits]") : null;
     if (form && event.key === "Enter" && !event.isComposing) {
@@ -112,6 +124,13 @@
         form.requestSubmit();
       }
     }
+  });
+
+  // On a page that comes back with a mistake, the cursor goes to the first field to fix;
+  // otherwise to an element marked data-focus (the receipt just issued, to print it).
+  document.addEventListener("DOMContentLoaded", function () {
+    var cue = $(".field.invalid input:not([type=hidden]), .field.invalid select") || $("[data-focus]");
+    if (cue) { cue.focus(); }
   });
 
   // Suggestions from the other script: one click (or Enter on the chip) fills the field.
