@@ -59,6 +59,18 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
+    // Alt+letter: the page's accesskey for that letter, also where the browser leaves
+    // accesskeys to the page. Only boxes (focus) and same-window links (go), which are
+    // harmless if the browser acts on the accesskey as well.
+    if (event.altKey && !event.ctrlKey && event.key && event.key.length === 1) {
+      var keyed = $('[accesskey="' + event.key.toLowerCase() + '"]');
+      if (keyed && (keyed.tagName === "INPUT" || keyed.tagName === "SELECT")) {
+        event.preventDefault(); keyed.focus(); if (keyed.select) { keyed.select(); } return;
+      }
+      if (keyed && keyed.tagName === "A" && !keyed.target) {
+        event.preventDefault(); window.location.href = keyed.href; return;
+      }
+    }
     if (event.key === "F2") { event.preventDefault(); openNewPatient(); return; }
     // The doctor's desk: F4 calls the next token; Esc goes back to the queue.
     if (event.key === "F4" && $("#call-next")) { event.preventDefault(); $("#call-next").click(); return; }
@@ -75,8 +87,9 @@
       event.preventDefault(); printSlip(); return;
     }
 
-    // Search box: arrow down into the results; Enter opens the first one.
-    if (target && target.id === "q") {
+    // Search box: arrow down into the results; Enter opens the first one. (Billing's
+    // UHID box is #q too, for F3 and Esc, but is a plain form: Enter submits it.)
+    if (target && target.id === "q" && $("#search-form")) {
       var first = $("#results .result");
       if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); return; }
       if (event.key === "Enter" && !event.isComposing) {
