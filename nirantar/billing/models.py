@@ -155,3 +155,23 @@ class ConflictResolution(models.Model):
 
     def __str__(self) -> str:
         return self.conflict
+
+
+class ConflictFlag(models.Model):
+    """A billing conflict as it stands now, kept by the projections as payments, refund
+    decisions and closings arrive, so the worklist reads a handful of rows instead of
+    rechecking every closing ever made. A row is removed when its condition no longer
+    holds (an earlier decision arriving may move a refund to another counter-day)."""
+
+    key = models.CharField(max_length=100, primary_key=True)  # KIND:SUBJECT
+    kind = models.CharField(max_length=20)
+    subject = models.CharField(max_length=60)
+    detail = models.CharField(max_length=300)
+    records = models.JSONField(default=list)
+    uhid = models.CharField(max_length=20, blank=True)  # the patient, where there is one
+
+    class Meta:
+        db_table = "billing_conflict_flag"
+
+    def __str__(self) -> str:
+        return self.key

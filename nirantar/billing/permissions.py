@@ -28,5 +28,5 @@ CLOSE_DAY = define("billing.close", "Close a counter's day with a cash count", C
 READ_COLLECTIONS = define(
     "billing.collections",
     "See the collections report and billing conflicts",
-    {"accounts", "auditor", "management"},
+    {"accounts", "auditor"},
 )

@@ -17,6 +17,7 @@ from nirantar.billing import catalogue, events
 from nirantar.billing.models import (
     ChargeCancellation,
     Closing,
+    ConflictFlag,
     ConflictResolution,
     Payment,
     ProcedureCharge,
@@ -27,7 +28,9 @@ from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, register_models
 from nirantar.registration.events import UHID
 
-register_models(Payment, Refund, ProcedureCharge, ChargeCancellation, Closing, ConflictResolution)
+register_models(
+    Payment, Refund, ProcedureCharge, ChargeCancellation, Closing, ConflictResolution, ConflictFlag
+)
 for _type in events.ALL:
     event_version(_type, 1)
 
@@ -94,7 +97,7 @@ def on_payment(event: Event) -> None:
         raise ValueError("charges must be a list of charge ids")
     node_number, seq = events.RECEIPT.parse(_text(body, "receipt"))
     roster.check_minted_by(event, node_number, f"receipt {body['receipt']}")
-    Payment.objects.get_or_create(
+    payment, created = Payment.objects.get_or_create(
         receipt=body["receipt"],
         defaults={
             "uhid": uhid,
@@ -110,6 +113,9 @@ def on_payment(event: Event) -> None:
         },
     )
     sequences.observe(events.RECEIPT.kind, str(node_number), seq)
+    if created:  # it may come after refunds of it, or after its day was closed
+        _check_receipt(payment.receipt)
+        _check_counter_day(payment.counter, payment.day)
 
 
 def _refund_row(number: str, receipt: str, uhid: str) -> Refund:
@@ -170,6 +176,7 @@ def on_refund_decided(event: Event) -> None:
     row = _refund_row(body["refund"], receipt, uhid)
     if any(d["event"] == entry["event"] for d in row.decisions):
         return
+    paid_before = (row.paid_counter, row.paid_day)
     row.decisions = sorted([*row.decisions, entry], key=lambda d: tuple(d["stamp"]))
     standing = row.decisions[0]
     row.status = standing["decision"]
@@ -182,6 +189,13 @@ def on_refund_decided(event: Event) -> None:
     row.paid_counter = standing["counter"] if approved else ""
     row.paid_day = date.fromisoformat(standing["day"]) if approved else None
     row.save()
+    # The decision that stands may have moved the payout to another counter-day (an
+    # earlier decision arriving late): both days' closings are checked again.
+    for counter, day in {paid_before, (row.paid_counter, row.paid_day)}:
+        if counter and day is not None:
+            _check_counter_day(counter, day)
+    _check_receipt(receipt)
+    _check_decisions(row)
 
 
 @handles(events.PROCEDURE_CHARGED)
@@ -262,6 +276,7 @@ def on_day_closed(event: Event) -> None:
             "node": event.origin,
         },
     )
+    _check_counter_day(counter, _day(body))
 
 
 @handles(events.CONFLICT_RESOLVED)
@@ -278,3 +293,84 @@ def on_conflict_resolved(event: Event) -> None:
             "actor": event.actor,
         },
     )
+
+
+# -- conflict flags: kept as the events arrive, read by queries.conflicts -------------
+
+
+def _flag(key: str, found: dict[str, Any] | None) -> None:
+    if found is None:
+        ConflictFlag.objects.filter(key=key).delete()
+    else:
+        ConflictFlag.objects.update_or_create(key=key, defaults=found)
+
+
+def _check_receipt(receipt: str) -> None:
+    """Over-refunded: refunds approved apart that together exceed the payment."""
+    refunds = list(Refund.objects.filter(receipt=receipt, status="approved"))
+    if not refunds:
+        ConflictFlag.objects.filter(key=f"over_refunded:{receipt}").delete()
+        return
+    payment = Payment.objects.filter(receipt=receipt).first()
+    total = sum(r.paid_amount for r in refunds)
+    found = None
+    if payment is not None and total > payment.amount:
+        found = {
+            "kind": "over_refunded",
+            "subject": receipt,
+            "detail": f"refunds approved apart total {total} paise against a payment of "
+            f"{payment.amount}: recover {total - payment.amount} or write it off",
+            "records": sorted(r.refund for r in refunds),
+            "uhid": payment.uhid,
+        }
+    _flag(f"over_refunded:{receipt}", found)
+
+
+def _check_decisions(row: Refund) -> None:
+    """Refund decisions: approved on one node and rejected on another."""
+    found = None
+    if len({d["decision"] for d in row.decisions}) > 1:
+        found = {
+            "kind": "refund_decisions",
+            "subject": row.refund,
+            "detail": f"approved and rejected apart; the earliest ({row.status}) stands",
+            "records": [d["event"] for d in row.decisions],
+            "uhid": row.uhid,
+        }
+    _flag(f"refund_decisions:{row.refund}", found)
+
+
+def _check_counter_day(counter: str, day: date) -> None:
+    """Closed twice, and closing changed (a payment or refund of the day arrived after
+    its closing). A counter-day never closed has neither, and closings are never
+    removed, so most payments stop at the first query."""
+    rows = sorted(Closing.objects.filter(counter=counter, day=day), key=lambda c: tuple(c.stamp))
+    if not rows:
+        return
+    from nirantar.billing import queries  # queries reads other modules; import when used
+
+    subject = f"{counter}:{day.isoformat()}"
+    twice = None
+    if len(rows) > 1:
+        twice = {
+            "kind": "closed_twice",
+            "subject": subject,
+            "detail": f"counter {counter} closed {len(rows)} times for {day}; the closing by "
+            f"{rows[0].closed_by} at {rows[0].node} stands",
+            "records": [r.closing for r in rows],
+            "uhid": "",
+        }
+    _flag(f"closed_twice:{subject}", twice)
+    now = queries.counter_day(counter, day)
+    standing = rows[0]
+    changed = None
+    if (now.expected_cash, now.total) != (standing.expected_cash, standing.total):
+        changed = {
+            "kind": "closing_changed",
+            "subject": subject,
+            "detail": f"closed expecting {standing.expected_cash} paise cash and a total of "
+            f"{standing.total}; the day now holds {now.expected_cash} and {now.total}",
+            "records": [standing.closing],
+            "uhid": "",
+        }
+    _flag(f"closing_changed:{subject}", changed)

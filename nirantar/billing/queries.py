@@ -24,6 +24,7 @@ from nirantar.billing import catalogue, events
 from nirantar.billing.models import (
     ChargeCancellation,
     Closing,
+    ConflictFlag,
     ConflictResolution,
     Payment,
     ProcedureCharge,
@@ -456,74 +457,62 @@ def conflicts(include_resolved: bool = False) -> list[BillingConflict]:
     """What the hospital could not prevent while split, found when the events met: a
     payment refunded beyond its amount by two approvals made apart, a refund approved on
     one node and rejected on another, a counter-day closed twice, a closing whose day
-    changed after it (a payment or refund of that counter-day arrived later). Worked out
-    from the events alone; a person clears each with a resolution (``billing.conflict_resolved``).
+    changed after it (a payment or refund of that counter-day arrived later). The
+    projections keep each as a flag (``ConflictFlag``) as the events arrive, so this reads
+    the few flagged rows, not every closing ever made; a person clears each with a
+    resolution (``billing.conflict_resolved``).
     """
-    found: list[BillingConflict] = []
-    approved: dict[str, list[Refund]] = defaultdict(list)
-    for refund in Refund.objects.filter(status="approved"):
-        approved[refund.receipt].append(refund)
-    payments = {p.receipt: p for p in Payment.objects.filter(receipt__in=list(approved))}
-    for receipt, refunds in sorted(approved.items()):
-        payment = payments.get(receipt)
-        total = sum(r.paid_amount for r in refunds)
-        if payment is not None and total > payment.amount:
-            found.append(
-                BillingConflict(
-                    f"over_refunded:{receipt}",
-                    "over_refunded",
-                    receipt,
-                    f"refunds approved apart total {total} paise against a payment of "
-                    f"{payment.amount}: recover {total - payment.amount} or write it off",
-                    sorted(r.refund for r in refunds),
-                )
-            )
-    for refund in Refund.objects.exclude(decisions=[]).order_by("refund"):
-        if len({d["decision"] for d in refund.decisions}) > 1:
-            found.append(
-                BillingConflict(
-                    f"refund_decisions:{refund.refund}",
-                    "refund_decisions",
-                    refund.refund,
-                    f"approved and rejected apart; the earliest ({refund.status}) stands",
-                    [d["event"] for d in refund.decisions],
-                )
-            )
-    by_day: dict[tuple[str, date], list[Closing]] = defaultdict(list)
-    for closing in Closing.objects.all():
-        by_day[(closing.counter, closing.day)].append(closing)
-    for (counter, day), rows in sorted(by_day.items()):
-        rows.sort(key=lambda c: tuple(c.stamp))
-        subject = f"{counter}:{day.isoformat()}"
-        if len(rows) > 1:
-            found.append(
-                BillingConflict(
-                    f"closed_twice:{subject}",
-                    "closed_twice",
-                    subject,
-                    f"counter {counter} closed {len(rows)} times for {day}; the closing by "
-                    f"{rows[0].closed_by} at {rows[0].node} stands",
-                    [r.closing for r in rows],
-                )
-            )
-        now = counter_day(counter, day)
-        standing = rows[0]
-        if (now.expected_cash, now.total) != (standing.expected_cash, standing.total):
-            found.append(
-                BillingConflict(
-                    f"closing_changed:{subject}",
-                    "closing_changed",
-                    subject,
-                    f"closed expecting {standing.expected_cash} paise cash and a total of "
-                    f"{standing.total}; the day now holds {now.expected_cash} and {now.total}",
-                    [standing.closing],
-                )
-            )
-    notes = {r.conflict: r.note for r in ConflictResolution.objects.order_by("at_ms", "resolution")}
-    for conflict in found:
-        if conflict.key in notes:
-            conflict.resolved, conflict.resolution = True, notes[conflict.key]
+    flags = list(ConflictFlag.objects.order_by("kind", "subject"))
+    notes: dict[str, str] = {}
+    resolutions = ConflictResolution.objects.filter(conflict__in=[f.key for f in flags])
+    for row in resolutions.order_by("at_ms", "resolution"):
+        notes.setdefault(row.conflict, row.note)
+    order = {kind: n for n, kind in enumerate(CONFLICT_KINDS)}
+    found = [
+        BillingConflict(
+            f.key,
+            f.kind,
+            f.subject,
+            f.detail,
+            list(f.records),
+            f.key in notes,
+            notes.get(f.key, ""),
+        )
+        for f in sorted(flags, key=lambda f: (order.get(f.kind, 9), f.subject))
+    ]
     return [c for c in found if include_resolved or not c.resolved]
+
+
+CONFLICT_KINDS = ("over_refunded", "refund_decisions", "closed_twice", "closing_changed")
+
+
+def patients_of_conflicts(found: list[BillingConflict]) -> dict[str, str]:
+    """conflict key -> the UHID it concerns (refund conflicts; a closing has none)."""
+    keys = [c.key for c in found]
+    return dict(
+        ConflictFlag.objects.filter(key__in=keys).exclude(uhid="").values_list("key", "uhid")
+    )
+
+
+def access_conflicts(
+    user: Any, *, include_resolved: bool = False, via: str, request: Any = None
+) -> tuple[list[BillingConflict], dict[str, str]]:
+    """The conflict worklist with the patient each refund conflict concerns; showing
+    those UHIDs is a read of patient data, recorded like a search's results."""
+    from nirantar.accounts import actions as account_actions
+    from nirantar.accounts.auth import client_address
+
+    found = conflicts(include_resolved)
+    patients = patients_of_conflicts(found)
+    if patients:
+        account_actions.do_record_search(
+            user,
+            "billing conflicts",
+            sorted(set(patients.values())),
+            via=via,
+            address=client_address(request) if request is not None else "",
+        )
+    return found, patients
 
 
 # -- amounts in words, for receipts ----------------------------------------------------

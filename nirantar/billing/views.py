@@ -1,6 +1,12 @@
 """Billing's screens: the cashier's counter (find a patient, see what is owed with
-waivers applied, take a payment, print the receipt), refunds (request; a supervisor
-approves or rejects) and the day's closing (the denomination grid, the variance live)."""
+waivers applied, take a payment, print the receipt; a supervisor cancels a charge made
+in error), refunds (request; a supervisor approves or rejects), the day's closing (the
+denomination grid, the variance live), charging a procedure, and the supervisor's
+conflict worklist.
+
+A mistake is shown beside the field it concerns, with what was typed kept (status 400,
+or 404/409 as the API answers), so a cashier at a crowded counter fixes one field and
+presses Enter again."""
 
 from __future__ import annotations
 
@@ -10,16 +16,20 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nirantar import timeutil
 from nirantar.accounts.permissions import allowed
-from nirantar.billing import actions, events, queries
+from nirantar.billing import actions, catalogue, events, queries
 from nirantar.billing import receipt as printout
 from nirantar.billing.permissions import (
+    CANCEL_CHARGE,
+    CHARGE_PROCEDURE,
     CLOSE_DAY,
     DECIDE_REFUND,
     READ_ACCOUNT,
+    READ_COLLECTIONS,
     REQUEST_REFUND,
     TAKE_PAYMENT,
 )
@@ -32,14 +42,23 @@ def _error(request: HttpRequest, exc: ActionError) -> None:
     messages.error(request, exc.message + (f" ({detail})" if detail else ""))
 
 
-@require_GET
-@screen(READ_ACCOUNT.name)
-def cashier(request: HttpRequest) -> HttpResponse:
-    uhid = request.GET.get("uhid", "").strip()
+def _field_errors(exc: ActionError) -> dict[str, str]:
+    """The API's field names as the screen's: one message per field, the rest under ''."""
+    errors = {k: str(v) for k, v in exc.fields.items()}
+    if not errors:
+        errors[""] = exc.message
+    return errors
+
+
+def _cashier_context(request: HttpRequest, uhid: str) -> dict[str, Any]:
     context: dict[str, Any] = {
         "uhid": uhid,
         "modes": events.MODES,
         "may_pay": allowed(request.user, TAKE_PAYMENT.name),
+        "may_cancel": allowed(request.user, CANCEL_CHARGE.name),
+        "errors": {},
+        "form": {},
+        "cancel_errors": {},
     }
     if uhid:
         try:
@@ -50,9 +69,21 @@ def cashier(request: HttpRequest) -> HttpResponse:
             context["problem"] = exc.message
         else:
             context["account"] = found
-            context["owed"] = [c for c in found.charges if c.charge in set(found.outstanding_ids)]
+            owed = set(found.outstanding_ids)
+            context["owed"] = [c for c in found.charges if c.charge in owed]
+            context["owed_total"] = sum(c.net for c in context["owed"])
     context["receipt"] = request.GET.get("receipt", "")
-    return render(request, "billing/cashier.html", context)
+    return context
+
+
+@require_GET
+@screen(READ_ACCOUNT.name)
+def cashier(request: HttpRequest) -> HttpResponse:
+    uhid = request.GET.get("uhid", "").strip()
+    context = _cashier_context(request, uhid)
+    return render(
+        request, "billing/cashier.html", context, status=404 if "problem" in context else 200
+    )
 
 
 @require_POST
@@ -70,12 +101,44 @@ def take_payment(request: HttpRequest) -> HttpResponse:
             request.POST.getlist("charges"),
         )
     except ActionError as exc:
-        _error(request, exc)
-        return redirect(f"{reverse('billing-cashier')}?uhid={uhid}")
+        context = _cashier_context(request, uhid)
+        context["errors"] = _field_errors(exc)
+        context["form"] = {
+            "amount": request.POST.get("amount", ""),
+            "mode": request.POST.get("mode", ""),
+            "reference": request.POST.get("reference", ""),
+            "charges": request.POST.getlist("charges"),
+        }
+        return render(request, "billing/cashier.html", context, status=exc.status)
     messages.success(
         request, f"{payment.receipt}: Rs {queries.format_rupees(payment.amount)} ({payment.mode})"
     )
     return redirect(f"{reverse('billing-cashier')}?uhid={payment.uhid}&receipt={payment.receipt}")
+
+
+@require_POST
+@screen(CANCEL_CHARGE.name)
+def cancel_charge(request: HttpRequest) -> HttpResponse:
+    """A supervisor cancels a charge made in error (a test not done), with a reason."""
+    uhid = request.POST.get("uhid", "")
+    charge = request.POST.get("charge", "")
+    try:
+        actions.do_cancel_charge(
+            request.user.username, uhid, charge, request.POST.get("reason", "")
+        )
+    except ActionError as exc:
+        context = _cashier_context(request, uhid)
+        open_rows = {
+            c.charge for c in getattr(context.get("account"), "charges", []) if not c.cancelled
+        }
+        if charge in open_rows:
+            context["cancel_errors"] = {charge: exc.message}  # beside that row's reason
+        else:
+            context["errors"] = {"": exc.message}
+        context["cancel_reason"] = request.POST.get("reason", "")
+        return render(request, "billing/cashier.html", context, status=exc.status)
+    messages.success(request, f"{charge}: {_('cancelled')}")
+    return redirect(f"{reverse('billing-cashier')}?uhid={uhid}")
 
 
 @require_GET
@@ -149,29 +212,34 @@ def decide_refund(request: HttpRequest) -> HttpResponse:
     return redirect("billing-refunds")
 
 
-def _grid(data: Any) -> tuple[dict[str, int], list[tuple[int, int, str]], int]:
-    """Counts typed in the grid (blank: 0), the rows (note, count, line total), counted."""
+def _grid(data: Any) -> tuple[dict[str, int], list[tuple[int, str, str, str]], int, dict[str, str]]:
+    """Counts typed in the grid (blank: 0): the counts, the rows (note, text typed, line
+    total), the cash counted, and a message for each box that is not a whole number."""
     counts: dict[str, int] = {}
     rows = []
+    errors: dict[str, str] = {}
     for note in events.DENOMINATIONS:
         text = str(data.get(f"n{note}", "") or "").strip()
-        count = int(text) if text.isdigit() else 0
+        count = int(text) if text.isdigit() and len(text) <= 6 else 0
+        if text and not (text.isdigit() and len(text) <= 6):
+            errors[f"n{note}"] = _("a whole number of notes or coins")
         counts[str(note)] = count
-        rows.append((note, count, queries.format_rupees(note * 100 * count)))
+        rows.append((note, f"n{note}", text, queries.format_rupees(note * 100 * count)))
     counted = sum(int(k) * 100 * v for k, v in counts.items())
-    return counts, rows, counted
+    return counts, rows, counted, errors
 
 
 def _closing_context(request: HttpRequest, data: Any) -> dict[str, Any]:
     counter = actions.counter()
     day = timeutil.today()
     now = queries.counter_day(counter, day)
-    _, rows, counted = _grid(data)
+    _counts, rows, counted, errors = _grid(data)
     return {
         "counter": counter,
         "day": day,
         "now": now,
         "rows": rows,
+        "errors": errors,
         "counted": queries.format_rupees(counted),
         "expected": queries.format_rupees(now.expected_cash),
         "variance": queries.format_rupees(counted - now.expected_cash),
@@ -187,20 +255,30 @@ def _closing_context(request: HttpRequest, data: Any) -> dict[str, Any]:
 @screen(CLOSE_DAY.name)
 def closing(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        counts, _, _ = _grid(request.POST)
-        try:
-            done = actions.do_close_day(
-                request.user.username, actions.counter(), timeutil.today().isoformat(), counts
-            )
-        except ActionError as exc:
-            _error(request, exc)
-        else:
-            messages.success(
-                request,
-                f"{done.counter} {done.day}: Rs {queries.format_rupees(done.counted)} "
-                f"({queries.format_rupees(done.variance)})",
-            )
-        return redirect("billing-closing")
+        counts, _rows, _counted, errors = _grid(request.POST)
+        status = 400
+        if not errors:
+            try:
+                done = actions.do_close_day(
+                    request.user.username, actions.counter(), timeutil.today().isoformat(), counts
+                )
+            except ActionError as exc:
+                errors = {
+                    ("n" + k.split(".", 1)[1] if k.startswith("denominations.") else ""): str(v)
+                    for k, v in _field_errors(exc).items()
+                }
+                errors[""] = exc.message
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    f"{done.counter} {done.day}: Rs {queries.format_rupees(done.counted)} "
+                    f"({queries.format_rupees(done.variance)})",
+                )
+                return redirect("billing-closing")
+        context = _closing_context(request, request.POST)
+        context["errors"] = {**context["errors"], **errors}
+        return render(request, "billing/closing.html", context, status=status)
     return render(request, "billing/closing.html", _closing_context(request, {}))
 
 
@@ -209,3 +287,97 @@ def closing(request: HttpRequest) -> HttpResponse:
 def closing_preview(request: HttpRequest) -> HttpResponse:
     """The grid's totals and the variance as the cashier types (htmx)."""
     return render(request, "billing/_variance.html", _closing_context(request, request.POST))
+
+
+# -- procedures --------------------------------------------------------------------------
+
+
+def _procedures() -> list[tuple[str, str, str, str]]:
+    """The tariff's procedures today: code, English and Hindi names, price in rupees."""
+    return [
+        (code, item.name_en, item.name_hi, queries.format_rupees(item.price))
+        for code, item in sorted(catalogue.current().items())
+        if item.kind == "procedure"
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@screen(CHARGE_PROCEDURE.name)
+def procedure(request: HttpRequest) -> HttpResponse:
+    """Charge a procedure done to a patient (a dressing, an ECG) from the tariff. The
+    screen names only the UHID typed and the charge made: no patient data is shown."""
+    form = {k: request.POST.get(k, "") for k in ("uhid", "code", "admission", "note")}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            charge = actions.do_charge_procedure(
+                request.user.username, form["uhid"], form["code"], form["admission"], form["note"]
+            )
+        except ActionError as exc:
+            errors, status = _field_errors(exc), exc.status
+        else:
+            messages.success(request, f"{charge}: {form['code'].upper()} · UHID {form['uhid']}")
+            return redirect("billing-procedure")
+    else:
+        form["uhid"] = request.GET.get("uhid", "")
+    return render(
+        request,
+        "billing/procedure.html",
+        {"form": form, "errors": errors, "procedures": _procedures()},
+        status=status,
+    )
+
+
+# -- the conflict worklist ------------------------------------------------------------------
+
+
+def _conflicts_page(
+    request: HttpRequest, *, errors: dict[str, str] | None = None, note: str = "", status: int = 200
+) -> HttpResponse:
+    everything = request.GET.get("all") == "1"
+    found, patients = queries.access_conflicts(
+        request.user, include_resolved=everything, via="screen", request=request
+    )
+    errors = dict(errors or {})
+    for key in [k for k in errors if k not in {c.key for c in found}]:
+        errors[""] = errors.pop(key)  # not on the list: said above it
+    return render(
+        request,
+        "billing/conflicts.html",
+        {
+            "conflicts": found,
+            "patients": patients,
+            "everything": everything,
+            "may_resolve": allowed(request.user, DECIDE_REFUND.name),
+            "errors": errors,
+            "note": note,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@screen(READ_COLLECTIONS.name)
+def conflicts(request: HttpRequest) -> HttpResponse:
+    """Billing conflicts found when nodes cut off from each other met: what happened,
+    and (for a supervisor) a note that clears each."""
+    return _conflicts_page(request)
+
+
+@require_POST
+@screen(DECIDE_REFUND.name)
+def resolve_conflict(request: HttpRequest) -> HttpResponse:
+    key = request.POST.get("conflict", "")
+    note = request.POST.get("note", "")
+    try:
+        actions.do_resolve_conflict(request.user.username, key, note)
+    except ActionError as exc:
+        return _conflicts_page(
+            request,
+            errors={key: exc.message},
+            note=note,
+            status=exc.status,
+        )
+    messages.success(request, f"{key}: {_('resolved')}")
+    return redirect("billing-conflicts")

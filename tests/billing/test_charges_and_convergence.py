@@ -12,7 +12,7 @@ import pytest
 
 from nirantar import timeutil
 from nirantar.billing import events, queries
-from nirantar.billing.models import Closing, ConflictResolution, Payment, Refund
+from nirantar.billing.models import Closing, ConflictFlag, ConflictResolution, Payment, Refund
 from nirantar.ledger import bootstrap, keys, projection
 from nirantar.ledger.events import Event
 from nirantar.ledger.hlc import HLC
@@ -135,7 +135,7 @@ def person(clerk: Any) -> Any:
     return make
 
 
-BILLING = (Payment, Refund, Closing, ConflictResolution)
+BILLING = (Payment, Refund, Closing, ConflictResolution, ConflictFlag)
 
 
 def billing_state() -> tuple[Any, ...]:

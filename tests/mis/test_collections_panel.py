@@ -79,8 +79,10 @@ def test_the_panel_shows_billings_figures_in_rupees(money, director, mis_api):
         "upi": 20000,
         "card": 0,
     }
-    # Management reads the report too (it is what the dashboard shows).
-    assert ok(mis_api.get("/api/v1/reports/collections?date=2027-01-12"))["total"] == 60050
+    # Management sees the figures on the dashboard, not billing's own screens and
+    # worklist (which name patients).
+    assert mis_api.get("/api/v1/reports/collections?date=2027-01-12").status_code == 403
+    assert director.get("/billing/conflicts").status_code == 403
 
 
 def test_the_range_adds_up_the_days(money, director):

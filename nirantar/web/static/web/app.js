@@ -59,6 +59,18 @@
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
+    // Alt+letter: the page's accesskey for that letter, also where the browser leaves
+    // accesskeys to the page. Only boxes (focus) and same-window links (go), which are
+    // harmless if the browser acts on the accesskey as well.
+    if (event.altKey && !event.ctrlKey && event.key && event.key.length === 1) {
+      var keyed = $('[accesskey="' + event.key.toLowerCase() + '"]');
+      if (keyed && (keyed.tagName === "INPUT" || keyed.tagName === "SELECT")) {
+        event.preventDefault(); keyed.focus(); if (keyed.select) { keyed.select(); } return;
+      }
+      if (keyed && keyed.tagName === "A" && !keyed.target) {
+        event.preventDefault(); window.location.href = keyed.href; return;
+      }
+    }
     if (event.key === "F2") { event.preventDefault(); openNewPatient(); return; }
     // The doctor's desk: F4 calls the next token; Esc goes back to the queue.
     if (event.key === "F4" && $("#call-next")) { event.preventDefault(); $("#call-next").click(); return; }
@@ -75,8 +87,9 @@
       event.preventDefault(); printSlip(); return;
     }
 
-    // Search box: arrow down into the results; Enter opens the first one.
-    if (target && target.id === "q") {
+    // Search box: arrow down into the results; Enter opens the first one. (Billing's
+    // UHID box is #q too, for F3 and Esc, but is a plain form: Enter submits it.)
+    if (target && target.id === "q" && $("#search-form")) {
       var first = $("#results .result");
       if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); return; }
       if (event.key === "Enter" && !event.isComposing) {
@@ -103,6 +116,18 @@
       if (event.key === "ArrowUp") { event.preventDefault(); if (i > 0) { items[i - 1].focus(); } else { focusSearch(); } }
       return;
     }
+    // A counting grid (data-enter-next): Enter goes to the next box, as on a calculator,
+    // and never submits by accident; Ctrl+Enter submits.
+    var grid = target && target.closest ? target.closest("form[data-enter-next]") : null;
+    if (grid && event.key === "Enter" && !event.isComposing && target.tagName === "INPUT") {
+      event.preventDefault();
+      if (event.ctrlKey) { grid.requestSubmit(); return; }
+      var boxes = $all("input:not([type=hidden]):not([disabled])", grid);
+      var at = boxes.indexOf(target);
+      var next = boxes[at + 1] || $("button.primary", grid);
+      if (next) { next.focus(); if (next.select) { next.select(); } }
+      return;
+    }
     // Forms marked data-enter-submits: Enter on a select submits; Ctrl+Enter anywhere submits.
     var form = target && target.closest ? target.closest("form[data-enter-submits]") : null;
     if (form && event.key === "Enter" && !event.isComposing) {
@@ -112,6 +137,13 @@
         form.requestSubmit();
       }
     }
+  });
+
+  // On a page that comes back with a mistake, the cursor goes to the first field to fix;
+  // otherwise to an element marked data-focus (the receipt just issued, to print it).
+  document.addEventListener("DOMContentLoaded", function () {
+    var cue = $(".field.invalid input:not([type=hidden]), .field.invalid select") || $("[data-focus]");
+    if (cue) { cue.focus(); }
   });
 
   // Suggestions from the other script: one click (or Enter on the chip) fills the field.
