@@ -1,0 +1,117 @@
+"""Duplicate detection over every patient at once, split over the machine's cores.
+
+A restore (``projection.bulk_loading``) fills the registry first and works out the
+blocking table and the worklist once at the end, from the records as they stand. That
+is pure computation on ``matching.Record``s - no database, no Django - so it runs here,
+in worker processes beside the one that writes, each taking a share of the records
+(keys) or of the pairs (scores). The results are the same whichever process computed
+them: every function here is a pure function of its arguments.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from nirantar.registration import matching
+
+# The log-odds ``matching.score`` must reach for a pair to be likely.
+FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
+# Below this much work, starting processes costs more than it saves.
+PARALLEL_FROM = 20_000
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def likely(a: matching.Record, b: matching.Record) -> bool:
+    """``matching.score(a, b) >= matching.THRESHOLD``, stopping early where it can.
+
+    ``could_match`` turns away pairs whose plain fields rule them out; ``_total`` with
+    a floor stops once the names show the pair cannot reach it (what it returns then
+    is an upper bound of the log-odds). Whatever passes both is scored in full, so the
+    answer is exactly ``score >= THRESHOLD``; the margin keeps a rounding of the bound
+    from turning away a pair on the threshold.
+    """
+    if not matching.could_match(a, b):
+        return False
+    if matching._total(a, b, FLOOR) < FLOOR - 1e-6:
+        return False
+    return matching.score(a, b) >= matching.THRESHOLD
+
+
+def keys_of(items: Sequence[tuple[str, matching.Record]]) -> list[tuple[str, list[str]]]:
+    """Each record's filed blocking keys, sorted."""
+    return [(uhid, sorted(matching.blocking_keys(record))) for uhid, record in items]
+
+
+def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dict[str, Any]]]:
+    """The worklist's score and evidence of a likely pair (record ``a`` first)."""
+    match = matching.compare(a, b)
+    evidence = [
+        {
+            "field": e.field,
+            "agreement": e.agreement,
+            "detail": e.detail,
+            "weight": round(e.weight, 3),
+        }
+        for e in match.evidence
+    ]
+    return round(match.score, 4), evidence
+
+
+def score_pairs(
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
+) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
+    """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence."""
+    pairs, records = work
+    found = []
+    for a, b in pairs:
+        ra, rb = records[a], records[b]
+        if likely(ra, rb):
+            found.append((a, b, *evidence_of(ra, rb)))
+    return found
+
+
+def _workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
+@contextmanager
+def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+    """Processes for the shares beyond the first (this process takes that one), or None
+    on a one-core machine."""
+    extra = _workers() - 1
+    if extra < 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=extra, mp_context=context) as p:
+        yield p
+
+
+def split(
+    function: Callable[[T], list[R]],
+    shares: list[T],
+    workers: concurrent.futures.ProcessPoolExecutor | None,
+) -> list[R]:
+    """``function`` of every share, the first here and the rest in ``workers``; the
+    results in the order of the shares."""
+    futures = [workers.submit(function, s) for s in shares[1:]] if workers else []
+    results = function(shares[0]) if shares else []
+    for share in shares[1:] if not workers else ():
+        results += function(share)
+    for future in futures:
+        results += future.result()
+    return results
+
+
+def shares_of(items: Sequence[T], count: int) -> list[list[T]]:
+    """``items`` cut into ``count`` runs of about equal length, in order."""
+    size = max(1, math.ceil(len(items) / max(1, count)))
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
