@@ -35,12 +35,13 @@ def nirantar(
     data_dir: Path | None, *args: str, measure: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run a nirantar command as its own process; ``measure``: under GNU time, whose last
-    line of stderr is then the process's peak resident memory in KiB."""
+    line of stderr is then the process's peak resident memory in KiB and its CPU seconds
+    (user, system; with the worker processes it waited for)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NIRANTAR_"))}
     env.update({"NIRANTAR_PRINT_WARMUP": "0", "NIRANTAR_LOG_LEVEL": "WARNING"})
     head = [sys.executable, "-m", "nirantar.cli"]
     if measure and TIME:
-        head = [TIME, "-f", "%M", *head]
+        head = [TIME, "-f", "%M %U %S", *head]
     if data_dir is not None:
         head += ["--data-dir", str(data_dir)]
     return subprocess.run(
@@ -78,8 +79,12 @@ def run(events: int = 100_000) -> dict[str, Any]:
             measure=True,
         )
         seconds = time.perf_counter() - started
-        # The restoring process's own peak (its worker process opens segments beside it).
-        peak = restored.stderr.strip().splitlines()[-1] if TIME else ""
+        # The restoring process's own peak (its worker processes open segments and score
+        # duplicate pairs beside it); CPU counts theirs too. Load: the machine is shared.
+        peak, user, system = (
+            restored.stderr.strip().splitlines()[-1].split() if TIME else ("", "0", "0")
+        )
+        load = os.getloadavg()
         report = re.search(
             r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout
         )
@@ -100,9 +105,14 @@ def run(events: int = 100_000) -> dict[str, Any]:
             "patients_restored": count(root / "restored", patients),
             "verified": verified,
             "peak_rss_mb": round(int(peak) / 1024) if peak.isdigit() else None,
+            "cpu_seconds": float(user) + float(system) if TIME else None,
+            "load_average": [round(x, 2) for x in load],
+            "duplicate_pairs": count(root / "restored", "SELECT count(*) FROM dedupe_pair"),
             "database_mb": round((root / "restored" / "nirantar.sqlite3").stat().st_size / 2**20),
         }
     result["events_per_second"] = result["events"] / result["restore_seconds"]
+    if result["cpu_seconds"]:
+        result["cpu_us_per_event"] = round(result["cpu_seconds"] / result["events"] * 1e6)
     return result
 
 

@@ -486,12 +486,27 @@ def restore_section(result: dict[str, Any]) -> str:
         "backup --to DIR`, then `nirantar restore --from DIR` onto a fresh data directory, "
         "each as its own process, SQLite (`python -m bench.restore`). Restore decrypts and "
         "checks every segment, verifies every chain link and the signatures that vouch for "
-        "them, ingests through the ingest path and projects every event. "
+        "them, ingests through the ingest path and projects every event (the duplicates "
+        "worklist once at the end, its scoring shared between two processes). "
         f"Backup: {result['backup_line']} ({result['backup_mb']} MB in "
         f"{result['segments']} segments, {result['backup_seconds']:.1f} s). Restored node: "
         f"`nirantar verify` {'passed' if result['verified'] else '**failed**'}; "
-        f"{result['patients_restored']:,} patients of {result['patients_source']:,}. "
-        f"Target: {restore.TARGET:,} events a second.\n\n"
+        f"{result['patients_restored']:,} patients of {result['patients_source']:,}"
+        + (
+            f"; {result['duplicate_pairs']:,} pairs on the duplicates worklist"
+            if "duplicate_pairs" in result
+            else ""
+        )
+        + ". "
+        + (
+            f"CPU of the restore command with its worker processes: "
+            f"{result['cpu_seconds']:.1f} s, {result['cpu_us_per_event']} µs an event; "
+            f"load average at its end {', '.join(map(str, result['load_average']))} "
+            "(a shared machine: wall time waits on other work). "
+            if result.get("cpu_us_per_event")
+            else ""
+        )
+        + f"Target: {restore.TARGET:,} events a second.\n\n"
         + table(
             [
                 "restore",

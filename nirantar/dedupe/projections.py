@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
-from nirantar.dedupe import events
+from nirantar.dedupe import events, scoring
 from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
@@ -49,12 +50,13 @@ _bulk = {"loading": False}
 @handles_batch(registration_events.PATIENT_REGISTERED, registration_events.PATIENT_CORRECTED)
 def on_patient_events(batch: list[Event]) -> Failures:
     """File the touched patients under their keys again and score their pairs again."""
+    if _bulk["loading"]:
+        return []  # every patient's keys and pairs are worked out once at the end
     uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
     uhids.discard("")
     records = registry.match_records(uhids)
     file_keys(records)
-    if not _bulk["loading"]:
-        rescore(records)
+    rescore(records)
     return []  # registration reports a malformed event; here it only has no record
 
 
@@ -98,8 +100,7 @@ def pair_key(one: str, other: str) -> tuple[str, str, str]:
     return f"{a}|{b}", a, b
 
 
-def likely(a: matching.Record, b: matching.Record) -> bool:
-    return matching.could_match(a, b) and matching.score(a, b) >= matching.THRESHOLD
+likely = scoring.likely
 
 
 def pair_row(
@@ -107,17 +108,7 @@ def pair_row(
 ) -> tuple[Any, ...]:
     """The worklist row of a likely pair (``a`` < ``b``): record a first, so the evidence
     reads the same on every node."""
-    match = matching.compare(ra, rb)
-    evidence = [
-        {
-            "field": e.field,
-            "agreement": e.agreement,
-            "detail": e.detail,
-            "weight": round(e.weight, 3),
-        }
-        for e in match.evidence
-    ]
-    return (f"{a}|{b}", a, b, round(match.score, 4), evidence, at_ms)
+    return (f"{a}|{b}", a, b, *scoring.evidence_of(ra, rb), at_ms)
 
 
 PAIR_COLUMNS = ("pair", "uhid_a", "uhid_b", "score", "evidence", "found_at_ms")
@@ -168,36 +159,63 @@ def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
 
 
 def rescore_all() -> None:
-    """Find every pair from the blocking table at once: after a bulk load.
+    """Work out the blocking table and the worklist of every patient at once: after a
+    bulk load, which files no keys and scores no pairs as patients arrive.
 
-    Gives the rows that registering the patients one by one would give: the same
-    relation (two patients sharing a filed key), scored on the records as they stand.
+    Gives the rows that registering the patients one by one would give: each registered
+    patient filed under the keys of its record as it stands, and every pair of patients
+    sharing a filed key scored on those records. The keys and the scores - pure
+    computation, most of a restore's work on a big registry - are shared out among the
+    machine's cores (``scoring``); the rows are written here, in one transaction.
     """
-    buckets: dict[str, list[str]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT key, uhid FROM {BlockingKey._meta.db_table}")  # noqa: S608
-        for key, uhid in cursor.fetchall():
-            buckets[key].append(uhid)
-    pairs: set[tuple[str, str]] = set()
-    for members in buckets.values():
-        if len(members) < 2:
-            continue
-        members.sort()
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                pairs.add((a, b))
-    records = registry.match_records({u for pair in pairs for u in pair}, changed=False)
-    rows = _rows(sorted(pairs), records)
-    DuplicatePair.objects.all().delete()
-    bulk.insert_ignore(
-        DuplicatePair._meta.db_table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",)
-    )
+    records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
+    items = sorted(records.items())
+    big = len(items) >= scoring.PARALLEL_FROM
+    with scoring.pool() if big else nullcontext() as workers, transaction.atomic():
+        count = scoring._workers() if workers else 1
+        filed = scoring.split(scoring.keys_of, scoring.shares_of(items, count), workers)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        bulk.insert_ignore(
+            BlockingKey._meta.db_table,
+            ("key", "uhid"),
+            ((key, uhid) for uhid, keys in filed for key in keys),
+        )
+        buckets: dict[str, list[str]] = defaultdict(list)
+        for uhid, keys in filed:  # in UHID order: each bucket comes out sorted
+            for key in keys:
+                buckets[key].append(uhid)
+        del filed
+        pairs: set[tuple[str, str]] = set()
+        for members in buckets.values():
+            for i, a in enumerate(members):
+                for b in members[i + 1 :]:
+                    pairs.add((a, b))
+        del buckets
+        listed = sorted(pairs)
+        del pairs
+        shares = [
+            (share, {u: records[u] for pair in share for u in pair})
+            for share in scoring.shares_of(listed, count)
+        ]
+        found = scoring.split(scoring.score_pairs, shares, workers)
+        del shares
+        changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
+        rows = [
+            (f"{a}|{b}", a, b, score, evidence, max(changed[a][1], changed[b][1]))
+            for a, b, score, evidence in found
+            if a in changed and b in changed
+        ]
+        DuplicatePair.objects.all().delete()
+        bulk.insert_ignore(
+            DuplicatePair._meta.db_table, PAIR_COLUMNS, rows, json_columns=("evidence",)
+        )
 
 
 @defer_in_bulk
 def _pairs_once() -> Callable[[], None]:
-    """During a restore, file the keys as patients arrive but find the pairs once at the
-    end: comparing bucket by bucket reads each patient once, not once per neighbour."""
+    """During a restore, file no keys and score no pairs as patients arrive: work them
+    all out once at the end, when every record stands as it will (``rescore_all``)."""
     _bulk["loading"] = True
 
     def finish() -> None:

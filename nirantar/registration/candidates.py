@@ -39,7 +39,7 @@ def match_records(
     columns = _MATCH_COLUMNS if changed else _MATCH_COLUMNS.replace(", field_stamps", "")
     for start in range(0, len(listed), 500):
         chunk = listed[start : start + 500]
-        for row in sql.rows(
+        rows = sql.rows(
             f"SELECT {columns} FROM registration_patient "  # noqa: S608 - our own names
             f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})"
             + (
@@ -48,24 +48,46 @@ def match_records(
                 else " AND uhid NOT IN (SELECT uhid FROM registration_merged_patient)"
             ),
             chunk,
-        ):
-            last = 0
-            if changed:
-                stamps = sql.json_value(row[10]) or {}
-                last = max((int(s[0]) for s in stamps.values() if s), default=0)
-            record = matching.Record(
-                name_en=row[1] or "",
-                name_hi=row[2] or "",
-                sex=row[3] or "",
-                birth_date=sql.date_value(row[4]),
-                birth_estimated=bool(row[5]),
-                guardian_relation=row[6] or "",
-                guardian_name=row[7] or "",
-                mobile=row[8] or "",
-                district=(row[9] or "").strip().lower(),
-            )
-            found[row[0]] = (record, last)
+        )
+        found.update(_records(rows, changed))
     return found
+
+
+def every_match_record() -> dict[str, tuple[matching.Record, int]]:
+    """``match_records`` of every registered patient (``changed`` 0), read in one pass:
+    for working out the worklist afresh after a bulk load."""
+    columns = _MATCH_COLUMNS.replace(", field_stamps", "")
+    return dict(
+        _records(
+            sql.rows(
+                f"SELECT {columns} FROM registration_patient WHERE is_registered",  # noqa: S608
+                [],
+            ),
+            changed=False,
+        )
+    )
+
+
+def _records(
+    rows: Iterable[tuple[Any, ...]], changed: bool
+) -> Iterable[tuple[str, tuple[matching.Record, int]]]:
+    for row in rows:
+        last = 0
+        if changed:
+            stamps = sql.json_value(row[10]) or {}
+            last = max((int(s[0]) for s in stamps.values() if s), default=0)
+        record = matching.Record(
+            name_en=row[1] or "",
+            name_hi=row[2] or "",
+            sex=row[3] or "",
+            birth_date=sql.date_value(row[4]),
+            birth_estimated=bool(row[5]),
+            guardian_relation=row[6] or "",
+            guardian_name=row[7] or "",
+            mobile=row[8] or "",
+            district=(row[9] or "").strip().lower(),
+        )
+        yield row[0], (record, last)
 
 
 def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:

@@ -1,0 +1,198 @@
+"""Duplicate detection over every patient at once, split over the machine's cores.
+
+A restore (``projection.bulk_loading``) fills the registry first and works out the
+blocking table and the worklist once at the end, from the records as they stand. That
+is pure computation on ``matching.Record``s - no database, no Django - so it runs here,
+in worker processes beside the one that writes, each taking a share of the records
+(keys) or of the pairs (scores). The results are the same whichever process computed
+them: every function here is a pure function of its arguments.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from nirantar.registration import matching
+
+# The log-odds ``matching.score`` must reach for a pair to be likely.
+FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
+# Below this much work, starting processes costs more than it saves.
+PARALLEL_FROM = 20_000
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def likely(a: matching.Record, b: matching.Record) -> bool:
+    """``matching.score(a, b) >= matching.THRESHOLD``, stopping early where it can.
+
+    ``could_match`` turns away pairs whose plain fields rule them out; ``_total`` with
+    a floor stops once the names show the pair cannot reach it (what it returns then
+    is an upper bound of the log-odds). Whatever passes both is scored in full, so the
+    answer is exactly ``score >= THRESHOLD``; the margin keeps a rounding of the bound
+    from turning away a pair on the threshold.
+    """
+    if not matching.could_match(a, b):
+        return False
+    if matching._total(a, b, FLOOR) < FLOOR - 1e-6:
+        return False
+    return matching.score(a, b) >= matching.THRESHOLD
+
+
+def keys_of(items: Sequence[tuple[str, matching.Record]]) -> list[tuple[str, list[str]]]:
+    """Each record's filed blocking keys, sorted."""
+    return [(uhid, sorted(matching.blocking_keys(record))) for uhid, record in items]
+
+
+def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dict[str, Any]]]:
+    """The worklist's score and evidence of a likely pair (record ``a`` first)."""
+    match = matching.compare(a, b)
+    evidence = [
+        {
+            "field": e.field,
+            "agreement": e.agreement,
+            "detail": e.detail,
+            "weight": round(e.weight, 3),
+        }
+        for e in match.evidence
+    ]
+    return round(match.score, 4), evidence
+
+
+class _Profile:
+    """What the screen reads of a record, worked out once for all its pairs."""
+
+    __slots__ = ("birth", "day", "district", "estimated", "mobile", "names", "sex", "year")
+
+    def __init__(self, record: matching.Record) -> None:
+        self.sex = record.sex
+        self.birth = record.birth_date
+        self.estimated = record.birth_estimated
+        self.day = record.birth_date.toordinal() if record.birth_date else 0
+        self.year = record.birth_date.year if record.birth_date else 0
+        self.mobile = matching._mobile(record.mobile)
+        self.district = record.district.strip().lower()
+        self.names = record.names()
+
+
+def _plain_weight(a: _Profile, b: _Profile) -> float:
+    """``matching._plain_weight`` of two profiled records: the same sums in the same
+    order, without building the birth evidence's text for every pair."""
+    weight = 0.0
+    if a.sex and b.sex:
+        weight += matching.W_SEX_SAME if a.sex == b.sex else matching.W_SEX_DIFFERS
+    if a.birth is not None and b.birth is not None:
+        if not a.estimated and not b.estimated:
+            x, y = a.birth, b.birth
+            if x == y:
+                weight += matching.W_BIRTH_SAME
+            elif (
+                (x.year == y.year and (x.month == y.month or x.day == y.day))
+                or (x.year == y.year and x.month == y.day and x.day == y.month)
+                or (x.month == y.month and x.day == y.day and abs(x.year - y.year) <= 10)
+            ):
+                weight += matching.W_BIRTH_TYPO
+            else:
+                weight += matching.W_BIRTH_DIFFERS
+        else:
+            gap = abs(a.day - b.day) / 365.25
+            older = max(matching._this_year() - min(a.year, b.year), 0)
+            tolerance = 2 + older / 12
+            if gap <= 1:
+                weight += matching.W_AGE_CLOSE
+            elif gap <= tolerance:
+                weight += matching.W_AGE_FITS
+            elif gap <= tolerance + 3:
+                weight += matching.W_AGE_NEAR
+            else:
+                weight += matching.W_AGE_DIFFERS
+    if a.mobile and b.mobile:
+        weight += matching.W_MOBILE_SAME if a.mobile == b.mobile else matching.W_MOBILE_DIFFERS
+    if a.district and b.district:
+        weight += (
+            matching.W_DISTRICT_SAME if a.district == b.district else matching.W_DISTRICT_DIFFERS
+        )
+    return weight
+
+
+_BEST = matching.PRIOR + matching._NAMES_AT_MOST  # the names agreeing as well as they can
+_GUARDIAN_AT_MOST = matching.GUARDIAN_CURVE[-1][1]
+_MARGIN = 1e-6  # a bound this close to the floor goes on to the exact score
+
+
+def score_pairs(
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
+) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
+    """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence.
+
+    Millions of pairs after a restore of a big registry (every two patients of a
+    five-year band who share a first name), nearly all far below the threshold. Each is
+    screened by bounds of ``matching._total``'s own sums - the plain fields with the
+    names at their best, then the names with the guardian at its best - and only a pair
+    the bounds cannot turn away is judged by ``likely``, so the answer is ``likely``'s.
+    """
+    pairs, records = work
+    profiles: dict[str, _Profile] = {}
+    found = []
+    floor = FLOOR - _MARGIN
+    for a, b in pairs:
+        pa = profiles.get(a) or profiles.setdefault(a, _Profile(records[a]))
+        pb = profiles.get(b) or profiles.setdefault(b, _Profile(records[b]))
+        plain = _plain_weight(pa, pb)
+        if _BEST + plain < floor:
+            continue
+        total = matching.PRIOR + plain
+        names = matching._best_names(pa.names, pb.names, matching.NAME_CURVE)
+        if names is not None:
+            total += matching._name_weight(names, matching.NAME_CURVE)
+        if total + _GUARDIAN_AT_MOST < floor:
+            continue
+        ra, rb = records[a], records[b]
+        if likely(ra, rb):
+            found.append((a, b, *evidence_of(ra, rb)))
+    return found
+
+
+def _workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 1)))
+
+
+@contextmanager
+def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+    """Processes for the shares beyond the first (this process takes that one), or None
+    on a one-core machine."""
+    extra = _workers() - 1
+    if extra < 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=extra, mp_context=context) as p:
+        yield p
+
+
+def split(
+    function: Callable[[T], list[R]],
+    shares: list[T],
+    workers: concurrent.futures.ProcessPoolExecutor | None,
+) -> list[R]:
+    """``function`` of every share, the first here and the rest in ``workers``; the
+    results in the order of the shares."""
+    futures = [workers.submit(function, s) for s in shares[1:]] if workers else []
+    results = function(shares[0]) if shares else []
+    for share in shares[1:] if not workers else ():
+        results += function(share)
+    for future in futures:
+        results += future.result()
+    return results
+
+
+def shares_of(items: Sequence[T], count: int) -> list[list[T]]:
+    """``items`` cut into ``count`` runs of about equal length, in order."""
+    size = max(1, math.ceil(len(items) / max(1, count)))
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]

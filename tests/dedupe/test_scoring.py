@@ -1,0 +1,67 @@
+"""The bulk scorer a restore uses (nirantar/dedupe/scoring.py) finds exactly the pairs
+``likely`` finds, with ``compare``'s score and evidence: its screens only skip work."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import date
+
+from nirantar.dedupe import scoring
+from nirantar.registration import matching
+
+NAMES = [
+    ("Sunita Sharma", "सुनीता शर्मा"),
+    ("Suneeta Sharma", ""),
+    ("", "सुनीता शर्मा"),
+    ("Sunita Verma", ""),
+    ("Ram Kumar Sharma", "राम कुमार शर्मा"),
+    ("R. K. Sharma", ""),
+    ("Ramkumar Sharma", ""),
+    ("Mohd. Iqbal", "मोहम्मद इक़बाल"),
+    ("Iqbal", ""),
+    ("Sharma Sunita", ""),
+]
+
+
+def records() -> list[matching.Record]:
+    chance = random.Random(7)
+    out = []
+    for (en, hi), sex, estimated in itertools.product(NAMES, ("F", "M", ""), (True, False)):
+        born = date(1970 + chance.randrange(8), 1 + chance.randrange(2), 1 + chance.randrange(3))
+        out.append(
+            matching.Record(
+                name_en=en,
+                name_hi=hi,
+                sex=sex,
+                birth_date=born if chance.random() < 0.9 else None,
+                birth_estimated=estimated,
+                guardian_relation=chance.choice(["S/O", "D/O", "W/O", ""]),
+                guardian_name=chance.choice(["Mohan Lal", "मोहन लाल", "Suresh", ""]),
+                mobile=chance.choice(["9876543210", "9812345678", ""]),
+                district=chance.choice(["patna", "gaya", ""]),
+            )
+        )
+    return out
+
+
+def test_the_bulk_scorer_finds_the_pairs_likely_finds_with_compares_evidence():
+    listed = {f"{i:04d}": r for i, r in enumerate(records())}
+    pairs = list(itertools.combinations(sorted(listed), 2))
+    expected = [(a, b) for a, b in pairs if scoring.likely(listed[a], listed[b])]
+    found = scoring.score_pairs((pairs, listed))
+    assert [(a, b) for a, b, _, _ in found] == expected
+    assert len(expected) > 20  # the screens were tried on pairs that pass, not only on misses
+    for a, b, score, evidence in found:
+        assert (score, evidence) == scoring.evidence_of(listed[a], listed[b])
+        assert score == round(matching.compare(listed[a], listed[b]).score, 4)
+    for a, b in pairs:
+        fast = scoring._plain_weight(scoring._Profile(listed[a]), scoring._Profile(listed[b]))
+        assert fast == matching._plain_weight(listed[a], listed[b])
+
+
+def test_work_is_shared_out_in_order():
+    assert scoring.shares_of(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert scoring.shares_of([], 2) == [[]]
+    doubled = scoring.split(lambda share: [x * 2 for x in share], [[1, 2], [3]], None)
+    assert doubled == [2, 4, 6]
