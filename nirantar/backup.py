@@ -657,8 +657,11 @@ def restore(
     progress: Callable[[int, int], None] | None = None,
     node: str | None = None,
     authority: str | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> Restored:
-    """Ingest the newest backup into this (fresh) node through the one ingest path."""
+    """Ingest the newest backup into this (fresh) node through the one ingest path.
+    ``stage`` is told when the events are in and the work deferred to the end (the name
+    index, the duplicate worklist) begins, which at a million events takes minutes."""
     from nirantar.ledger import projection
     from nirantar.ledger.models import Held, Origin
     from nirantar.ledger.writer import node as local_node
@@ -674,6 +677,8 @@ def restore(
     # Onto a fresh node, per-row indexing (the name search) is done once at the end.
     with projection.bulk_loading():
         _restore_segments(dest, manifest, private, store, report, progress, authority)
+        if stage is not None:
+            stage("events in; indexing names and working out the duplicate worklist")
     report.held = Held.objects.using(store.db).count()
     genesis = store.get(AUTHORITY, 1)
     report.hospital = str(genesis.body.get("hospital", "")) if genesis else ""

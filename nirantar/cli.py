@@ -1102,9 +1102,18 @@ def _restore_onto(
             bar.update(count - done[0])
             done[0] = count
 
+        def stage(what: str) -> None:
+            bar.render_finish()
+            click.echo(f"{what} ...", err=True)
+
         try:
             report = backups.restore(
-                dest, private, progress=step, node=manifest["node"], authority=authority
+                dest,
+                private,
+                progress=step,
+                node=manifest["node"],
+                authority=authority,
+                stage=stage,
             )
         except backups.BackupError as exc:
             fail(

@@ -105,6 +105,8 @@ def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_u
     node, result = restore(backed_up, backed_up["dest"], "hub-2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "refused 0" in result.stdout and "held 0" in result.stdout
+    # The work left to the end is announced, not done silently after a full bar.
+    assert "indexing names and working out the duplicate worklist" in result.stderr
     # Every event the hub held at its last backup, bar the record of that backup itself.
     assert events(node) == events(hub) - 1
     assert patients(node) == patients(hub) and len(patients(node)) == 6
