@@ -48,7 +48,7 @@ $(SYSSTAMP):
 demo: install system-packages
 	$(BIN)/nirantar --data-dir demo-data demo
 
-PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe
+PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe tests/billing tests/mis
 # Node-process tests run on the side line, after its SQLite run, to even out the two lines.
 SIDE_SYSTEM = tests/system/test_hub_app_servers.py tests/system/test_merge_sync.py
 
