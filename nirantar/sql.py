@@ -229,15 +229,6 @@ class Table:
         self.json_columns = tuple(f.attname for f in fields if f.get_internal_type() == "JSONField")
         blank = model()
         self._blank = {c: getattr(blank, c) for c in self.columns}
-        self._fields = {f.attname: f for f in fields}
-        self._types: dict[str, dict[str, str]] = {}
-
-    def types(self) -> dict[str, str]:
-        """Each column's SQL type on this connection's engine (for a cast)."""
-        vendor = connection.vendor
-        if vendor not in self._types:
-            self._types[vendor] = {c: f.cast_db_type(connection) for c, f in self._fields.items()}
-        return self._types[vendor]
 
     def blank(self, **values: Any) -> dict[str, Any]:
         """A new row: the model's defaults (fresh lists and maps), then ``values``."""
