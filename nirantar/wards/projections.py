@@ -402,9 +402,10 @@ def on_entry_recorded(event: Event, stays: Touched, beds: Touched) -> None:
 
 # -- what is worked out again ----------------------------------------------------------
 #
-# Read in plain SQL, a few statements per event: every admission a change can touch (its
-# own, the others placed in the beds it has been in, its patient's others) with all their
-# placements at once; beds, admissions and conflicts written only where they differ.
+# Read in plain SQL, a few statements per batch of events: every admission a change can
+# touch (its own, the others placed in the beds it has been in, its patient's others) with
+# all their placements at once; beds, admissions and conflicts written only where they
+# differ, each table in a statement or two (sql.update_many, sql.insert_many).
 
 
 @dataclass
