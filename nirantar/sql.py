@@ -115,10 +115,12 @@ PG_ROWS_PER_STATEMENT = 5000
 
 
 def _records(columns: list[str], rows: list[list[Any]]) -> str:
-    """Rows as the text of a JSON array of objects, for ``jsonb_populate_recordset``: one
+    """Rows as the text of a JSON array of objects, for ``json_populate_recordset``: one
     parameter for a whole batch, where a VALUES list takes one per value and psycopg
     splits a query text of thousands of placeholders in Python (measured: most of the
-    cost of a thousand-row INSERT)."""
+    cost of a thousand-row INSERT). Cast to json, not jsonb: the server reads it once,
+    without building jsonb first (2,317 lab results: 44 ms, against 70 as jsonb and 367
+    as VALUES lists of 1,000 rows)."""
     return orjson.dumps(
         [dict(zip(columns, row, strict=True)) for row in rows], default=str
     ).decode()
@@ -147,7 +149,7 @@ def insert_many(
             for start in range(0, len(lists), PG_ROWS_PER_STATEMENT):
                 cursor.execute(
                     f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608 - our names
-                    f"FROM jsonb_populate_recordset(NULL::{table}, CAST(%s AS jsonb))" + conflict,
+                    f"FROM json_populate_recordset(NULL::{table}, CAST(%s AS json))" + conflict,
                     [_records(columns, lists[start : start + PG_ROWS_PER_STATEMENT])],
                 )
             return
@@ -191,7 +193,7 @@ def update_many(
             for start in range(0, len(lists), PG_ROWS_PER_STATEMENT):
                 cursor.execute(
                     f"UPDATE {table} SET {sets} "  # noqa: S608 - our own names
-                    f"FROM jsonb_populate_recordset(NULL::{table}, CAST(%s AS jsonb)) AS v "
+                    f"FROM json_populate_recordset(NULL::{table}, CAST(%s AS json)) AS v "
                     f"WHERE {where}",
                     [_records(every, lists[start : start + PG_ROWS_PER_STATEMENT])],
                 )

@@ -180,7 +180,7 @@ class EventStore(ABC):
                 # busy 2-core machine: a fifth of a hub's ingest time at 1,000 a batch).
                 cursor.execute(
                     f"INSERT INTO ledger_event ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} "  # noqa: S608
-                    "FROM jsonb_populate_recordset(NULL::ledger_event, CAST(%s AS jsonb))",
+                    "FROM json_populate_recordset(NULL::ledger_event, CAST(%s AS json))",
                     [records],
                 )
             else:
