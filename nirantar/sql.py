@@ -110,6 +110,115 @@ def update(
         return int(cursor.rowcount)
 
 
+SQLITE_ROWS_PER_STATEMENT = 999  # parameters, SQLite's limit as Django knows it
+PG_ROWS_PER_STATEMENT = 5000
+
+
+def _records(columns: list[str], rows: list[list[Any]]) -> str:
+    """Rows as the text of a JSON array of objects, for ``json_populate_recordset``: one
+    parameter for a whole batch, where a VALUES list takes one per value and psycopg
+    splits a query text of thousands of placeholders in Python (measured: most of the
+    cost of a thousand-row INSERT). Cast to json, not jsonb: the server reads it once,
+    without building jsonb first (2,317 lab results: 44 ms, against 70 as jsonb and 367
+    as VALUES lists of 1,000 rows)."""
+    return orjson.dumps(
+        [dict(zip(columns, row, strict=True)) for row in rows], default=str
+    ).decode()
+
+
+def insert_many(
+    table: str,
+    columns: Iterable[str],
+    rows: Iterable[Iterable[Any]],
+    json_columns: Iterable[str] = (),
+    *,
+    ignore: bool = True,
+) -> None:
+    """INSERT many rows (each in the order of ``columns``) in a statement or a few, each
+    row skipped if it would break a unique constraint, if ``ignore``. On PostgreSQL the
+    rows go as one JSON parameter, typed by the table's own row type; on SQLite (no round
+    trips to save) as ``VALUES (..), (..)`` within its limit on parameters."""
+    columns, json_columns = list(columns), tuple(json_columns)
+    lists = [list(row) for row in rows]
+    if not lists:
+        return
+    names = ", ".join(_name(c) for c in columns)
+    conflict = " ON CONFLICT DO NOTHING" if ignore else ""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(lists), PG_ROWS_PER_STATEMENT):
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608 - our names
+                    f"FROM json_populate_recordset(NULL::{table}, CAST(%s AS json))" + conflict,
+                    [_records(columns, lists[start : start + PG_ROWS_PER_STATEMENT])],
+                )
+            return
+        positions = [i for i, c in enumerate(columns) if c in json_columns]
+        for row in lists:
+            for i in positions:
+                row[i] = json_text(row[i])
+        one_row = f"({', '.join(['%s'] * len(columns))})"
+        step = max(1, SQLITE_ROWS_PER_STATEMENT // len(columns))
+        for start in range(0, len(lists), step):
+            chunk = lists[start : start + step]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - our own names
+                + ", ".join([one_row] * len(chunk))
+                + conflict,
+                [value for row in chunk for value in row],
+            )
+
+
+def update_many(
+    table: str,
+    key: Iterable[str],
+    columns: Iterable[str],
+    rows: Iterable[Iterable[Any]],
+    json_columns: Iterable[str] = (),
+) -> None:
+    """UPDATE many rows, each to its own values, in a statement or a few: ``rows`` hold
+    the ``key`` columns' values then the ``columns``' (only those are written), joined to
+    the table as a table of their own (``UPDATE .. FROM``; SQLite has it since 3.33). On
+    PostgreSQL that table is one JSON parameter typed by the table's row type, on SQLite
+    a VALUES list."""
+    key, columns, json_columns = list(key), list(columns), tuple(json_columns)
+    every = [*key, *columns]
+    lists = [list(row) for row in rows]
+    if not lists or not columns:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sets = ", ".join(f"{_name(c)} = v.{_name(c)}" for c in columns)
+            where = " AND ".join(f"{table}.{_name(c)} = v.{_name(c)}" for c in key)
+            for start in range(0, len(lists), PG_ROWS_PER_STATEMENT):
+                cursor.execute(
+                    f"UPDATE {table} SET {sets} "  # noqa: S608 - our own names
+                    f"FROM json_populate_recordset(NULL::{table}, CAST(%s AS json)) AS v "
+                    f"WHERE {where}",
+                    [_records(every, lists[start : start + PG_ROWS_PER_STATEMENT])],
+                )
+            return
+        positions = [i for i, c in enumerate(every) if c in json_columns]
+        for row in lists:
+            for i in positions:
+                row[i] = json_text(row[i])
+        aliases = ", ".join(f"c{i}" for i in range(len(every)))
+        sets = ", ".join(f"{_name(c)} = v.c{len(key) + i}" for i, c in enumerate(columns))
+        where = " AND ".join(f"{table}.{_name(c)} = v.c{i}" for i, c in enumerate(key))
+        one_row = f"({', '.join(['%s'] * len(every))})"
+        step = max(1, SQLITE_ROWS_PER_STATEMENT // len(every))
+        for start in range(0, len(lists), step):
+            chunk = lists[start : start + step]
+            cursor.execute(
+                f"WITH v ({aliases}) AS (VALUES {', '.join([one_row] * len(chunk))}) "  # noqa: S608
+                f"UPDATE {table} SET {sets} FROM v WHERE {where}",
+                [value for row in chunk for value in row],
+            )
+
+
+Row = dict[str, Any]
+
+
 class Table:
     """A projection table written a row at a time in plain SQL, each row a dict of columns:
     read only the columns a handler needs by key, insert a new row whole (what the model's
@@ -157,3 +266,23 @@ class Table:
             return
         changed = {c: v for c, v in row.items() if c not in key and (c not in read or read[c] != v)}
         update(self.name, key, changed, self.json_columns)
+
+    def store_many(self, items: Iterable[tuple[Row, Row, Row | None]]) -> None:
+        """``store`` for many rows, each (key, row, read), in a few statements: the new rows
+        inserted together, the known ones updated together - each in only the columns that
+        changed, rows that changed the same columns in one statement."""
+        new: dict[tuple[str, ...], list[list[Any]]] = {}
+        changed: dict[tuple[tuple[str, ...], tuple[str, ...]], list[list[Any]]] = {}
+        for key, row, read in items:
+            if read is None:
+                new.setdefault(tuple(row), []).append(list(row.values()))
+                continue
+            diff = [c for c, v in row.items() if c not in key and (c not in read or read[c] != v)]
+            if diff:
+                changed.setdefault((tuple(key), tuple(diff)), []).append(
+                    [*key.values(), *(row[c] for c in diff)]
+                )
+        for columns, rows in new.items():
+            insert_many(self.name, columns, rows, self.json_columns)
+        for (key_columns, columns), rows in changed.items():
+            update_many(self.name, key_columns, columns, rows, self.json_columns)

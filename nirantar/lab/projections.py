@@ -16,7 +16,7 @@ from nirantar import sql
 from nirantar.lab import events
 from nirantar.lab.actions import SOURCES, taken_by
 from nirantar.lab.models import LabOrder, MessageFailure, Result, Sample
-from nirantar.ledger import bulk, lww, roster, sequences
+from nirantar.ledger import lww, roster, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 from nirantar.registration.events import UHID
@@ -120,7 +120,7 @@ def on_tests_ordered(batch: list[Event]) -> Failures:
             continue
         rows.append(row)
         minted[str(node_number)] = max(minted.get(str(node_number), 0), seq)
-    bulk.insert_ignore("lab_order", ORDER_COLUMNS, rows, json_columns=("tests",))
+    sql.insert_many("lab_order", ORDER_COLUMNS, rows, json_columns=("tests",))
     for scope, last in minted.items():
         sequences.observe(events.ORDER.kind, scope, last)
     _refresh_orders([row[0] for row in rows])
@@ -180,6 +180,7 @@ SAMPLE_JSON = tuple(
     f.attname for f in Sample._meta.concrete_fields if f.get_internal_type() == "JSONField"
 )
 _BLANK_SAMPLE = Sample()
+SAMPLES = sql.Table(Sample)
 
 Row = dict[str, Any]
 
@@ -231,13 +232,11 @@ class _Samples:
         self.rows[row["accession"]] = row
 
     def write(self) -> None:
-        for accession, row in self.rows.items():
-            read = self.read.get(accession)
-            if read is None:
-                sql.insert("lab_sample", row, SAMPLE_JSON)
-                continue
-            changed = {c: v for c, v in row.items() if read[c] != v}
-            sql.update("lab_sample", {"accession": accession}, changed, SAMPLE_JSON)
+        """Every sample in a few statements: the new ones in one INSERT, the known ones by
+        the columns they changed (a step's events change the same ones), an UPDATE each."""
+        SAMPLES.store_many(
+            ({"accession": a}, row, self.read.get(a)) for a, row in self.rows.items()
+        )
 
 
 class _Effects:
@@ -284,7 +283,7 @@ def on_sample_events(batch: list[Event]) -> Failures:
         except (KeyError, TypeError, ValueError) as exc:
             failures.append(_failed(event, exc))
     samples.write()
-    bulk.insert_ignore(Result._meta.db_table, RESULT_COLUMNS, effects.results)
+    sql.insert_many(Result._meta.db_table, RESULT_COLUMNS, effects.results)
     _refresh_orders([o for a in sorted(effects.refresh) for o in samples.rows[a]["orders"]])
     for scope, last in effects.minted.items():
         sequences.observe(events.ACCESSION.kind, scope, last)

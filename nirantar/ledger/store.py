@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.db import connections, transaction
 from django.db.models import Q
 
@@ -38,6 +39,20 @@ from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.hlc import HLC, ZERO
 
 BATCH = 2000
+EVENT_COLUMNS = (
+    "id, origin, seq, hlc_wall, hlc_count, actor, type, stream, body, prev, hash, sig, received_at"
+)
+
+
+def _records(rows: list[list[Any]]) -> str | None:
+    """Events' rows as the text of a JSON array of objects; None if one will not go into
+    JSON (text that is not valid UTF-8): such a batch goes the slow way, to fail as the
+    database refuses it and be retried event by event."""
+    names = EVENT_COLUMNS.split(", ")
+    try:
+        return orjson.dumps([dict(zip(names, row, strict=True)) for row in rows]).decode()
+    except orjson.JSONEncodeError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -136,32 +151,44 @@ class EventStore(ABC):
         if not events:
             return
         now: Any = datetime.now(UTC)
-        if connections[self.db].vendor == "sqlite":
+        vendor = connections[self.db].vendor
+        if vendor == "sqlite":
             now = now.isoformat(" ")  # as Django's adapter writes it, once for all rows
+        rows = [
+            [
+                e.id,
+                e.origin,
+                e.seq,
+                e.hlc.wall,
+                e.hlc.counter,
+                e.actor,
+                e.type,
+                e.stream,
+                e.body_text or canonical_text(e.body, checked=e.checked),
+                e.prev,
+                e.hash,
+                e.sig,
+                now,
+            ]
+            for e in events
+        ]
         with connections[self.db].cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO ledger_event (id, origin, seq, hlc_wall, hlc_count, actor, type, "
-                "stream, body, prev, hash, sig, received_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    [
-                        e.id,
-                        e.origin,
-                        e.seq,
-                        e.hlc.wall,
-                        e.hlc.counter,
-                        e.actor,
-                        e.type,
-                        e.stream,
-                        e.body_text or canonical_text(e.body, checked=e.checked),
-                        e.prev,
-                        e.hash,
-                        e.sig,
-                        now,
-                    ]
-                    for e in events
-                ],
-            )
+            records = _records(rows) if vendor == "postgresql" else None
+            if records is not None:
+                # One statement for the batch, the rows one JSON parameter typed by the
+                # table's row type: executemany sends a statement a row (measured on a
+                # busy 2-core machine: a fifth of a hub's ingest time at 1,000 a batch).
+                cursor.execute(
+                    f"INSERT INTO ledger_event ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} "  # noqa: S608
+                    "FROM json_populate_recordset(NULL::ledger_event, CAST(%s AS json))",
+                    [records],
+                )
+            else:
+                cursor.executemany(
+                    f"INSERT INTO ledger_event ({EVENT_COLUMNS}) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
             first: dict[str, Event] = {}
             last: dict[str, Event] = {}
             for event in events:

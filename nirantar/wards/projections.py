@@ -23,7 +23,7 @@ from typing import Any
 from nirantar import sql
 from nirantar.ledger import lww, roster, sequences
 from nirantar.ledger.events import Event
-from nirantar.ledger.projection import event_version, handles, register_models
+from nirantar.ledger.projection import event_version, handles, handles_batch, register_models
 from nirantar.registration.events import UHID
 from nirantar.wards import events
 from nirantar.wards.models import Admission, Bed, Conflict, Placement, Ward, WardEntry
@@ -179,28 +179,34 @@ def on_ward_defined(event: Event) -> None:
         )
 
 
-@handles(events.BED_SERVICE_SET)
-def on_bed_service_set(event: Event) -> None:
+Touched = set[str]  # what a batch's events leave to be worked out again, once, at its end
+
+
+def on_bed_service_set(event: Event, stays: Touched, beds: Touched) -> None:
     bed = _layout_bed(event)
     in_service = event.body.get("in_service")
     if not isinstance(in_service, bool):
         raise ValueError("in_service must be true or false")
     reason = _text(event.body, "reason", required=False, limit=200)
-    _set_if_newer(event, bed, "in_service", in_service, service_reason=reason)
+    _set_if_newer(event, bed, "in_service", in_service, beds, service_reason=reason)
 
 
-@handles(events.BED_RESERVATION_SET)
-def on_bed_reservation_set(event: Event) -> None:
+def on_bed_reservation_set(event: Event, stays: Touched, beds: Touched) -> None:
     bed = _layout_bed(event)
     uhid = _text(event.body, "uhid", required=False, limit=20)
     if uhid:
         UHID.parse(uhid)
     note = _text(event.body, "note", required=False, limit=200)
-    _set_if_newer(event, bed, "reserved_for", uhid, reservation_note=note)
+    _set_if_newer(event, bed, "reserved_for", uhid, beds, reservation_note=note)
 
 
 def _set_if_newer(
-    event: Event, bed: tuple[Row, Row | None], field: str, value: Any, **with_it: str
+    event: Event,
+    bed: tuple[Row, Row | None],
+    field: str,
+    value: Any,
+    beds: Touched,
+    **with_it: str,
 ) -> None:
     """A last-writer-wins field of a bed (and the text that goes with it), then the bed's
     state worked out again."""
@@ -211,11 +217,10 @@ def _set_if_newer(
         stamps[field] = stamp
         row.update({field: value, **with_it, "stamps": stamps})
         BEDS.store({"bed": row["bed"]}, row, read)
-        refresh_beds([row["bed"]])
+        beds.add(row["bed"])
 
 
-@handles(events.BED_CLEANED)
-def on_bed_cleaned(event: Event) -> None:
+def on_bed_cleaned(event: Event, stays: Touched, beds: Touched) -> None:
     row, read = _layout_bed(event)
     stamps = dict(row["stamps"])
     stamp = lww.stamp_of(event)
@@ -223,7 +228,7 @@ def on_bed_cleaned(event: Event) -> None:
         stamps["cleaned"] = stamp
         row["stamps"] = stamps
         BEDS.store({"bed": row["bed"]}, row, read)
-        refresh_beds([row["bed"]])
+        beds.add(row["bed"])
 
 
 # -- stays -----------------------------------------------------------------------------
@@ -256,8 +261,7 @@ def _place(event: Event, admission: str, uhid: str, kind: str) -> None:
     # layout has not arrived yet; a bed that is there already is left as it is
 
 
-@handles(events.PATIENT_ADMITTED)
-def on_patient_admitted(event: Event) -> None:
+def on_patient_admitted(event: Event, stays: Touched, beds: Touched) -> None:
     body = event.body
     admission, uhid = _patient(event)
     node_number, seq = events.ADMISSION.parse(admission)
@@ -283,23 +287,21 @@ def on_patient_admitted(event: Event) -> None:
         _store_admission(row, read)
     _place(event, admission, uhid, "admitted")
     sequences.observe(events.ADMISSION.kind, str(node_number), seq)
-    refresh_stay(admission)
+    stays.add(admission)
 
 
-@handles(events.PATIENT_TRANSFERRED)
-def on_patient_transferred(event: Event) -> None:
+def on_patient_transferred(event: Event, stays: Touched, beds: Touched) -> None:
     admission, uhid = _patient(event)
     # The transfer came before the admission: hold its place (an admission here is kept).
     ADMISSIONS.insert(ADMISSIONS.blank(admission_no=admission, uhid=uhid))
     _place(event, admission, uhid, "transferred")
-    refresh_stay(admission)
+    stays.add(admission)
 
 
 DISCHARGE_TEXTS = ("diagnoses", "procedures", "course", "condition", "medicines", "follow_up")
 
 
-@handles(events.PATIENT_DISCHARGED)
-def on_patient_discharged(event: Event) -> None:
+def on_patient_discharged(event: Event, stays: Touched, beds: Touched) -> None:
     body = event.body
     admission, uhid = _patient(event)
     kind = _text(body, "type")
@@ -323,11 +325,10 @@ def on_patient_discharged(event: Event) -> None:
     row["discharge_versions"] = sorted([*versions, version], key=lambda v: tuple(v["stamp"]))
     _settle_discharge(row)
     _store_admission(row, read)
-    refresh_stay(admission)
+    stays.add(admission)
 
 
-@handles(events.DISCHARGE_CONFIRMED)
-def on_discharge_confirmed(event: Event) -> None:
+def on_discharge_confirmed(event: Event, stays: Touched, beds: Touched) -> None:
     admission, uhid = _patient(event)
     chosen = _text(event.body, "discharge", limit=60)
     note = _text(event.body, "note", required=False, limit=200)
@@ -339,7 +340,7 @@ def on_discharge_confirmed(event: Event) -> None:
     row["discharge_confirmed"] = confirmed
     _settle_discharge(row)
     _store_admission(row, read)
-    refresh_stay(admission)
+    stays.add(admission)
 
 
 def _settle_discharge(row: Row) -> None:
@@ -361,8 +362,7 @@ def _settle_discharge(row: Row) -> None:
     )
 
 
-@handles(events.ENTRY_RECORDED)
-def on_entry_recorded(event: Event) -> None:
+def on_entry_recorded(event: Event, stays: Touched, beds: Touched) -> None:
     body = event.body
     admission, uhid = _patient(event)
     kind = _text(body, "kind")
@@ -402,9 +402,10 @@ def on_entry_recorded(event: Event) -> None:
 
 # -- what is worked out again ----------------------------------------------------------
 #
-# Read in plain SQL, a few statements per event: every admission a change can touch (its
-# own, the others placed in the beds it has been in, its patient's others) with all their
-# placements at once; beds, admissions and conflicts written only where they differ.
+# Read in plain SQL, a few statements per batch of events: every admission a change can
+# touch (its own, the others placed in the beds it has been in, its patient's others) with
+# all their placements at once; beds, admissions and conflicts written only where they
+# differ, each table in a statement or two (sql.update_many, sql.insert_many).
 
 
 @dataclass
@@ -425,12 +426,15 @@ Facts = dict[str, tuple[str, Stamp | None]]
 Placed = list[tuple[str, str, str, Stamp]]
 
 
-def _chunked(query: str, values: list[str]) -> list[tuple[Any, ...]]:
-    """``query`` with ``IN ({})`` over ``values``, 500 at a time (SQLite's limit on them)."""
+def _chunked(
+    query: str, values: list[str], after: list[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """``query`` with ``IN ({})`` over ``values``, 500 at a time (SQLite's limit on them),
+    then ``after``'s parameters."""
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(values), 500):
         chunk = values[start : start + 500]
-        found += sql.rows(query.format(", ".join(["%s"] * len(chunk))), chunk)
+        found += sql.rows(query.format(", ".join(["%s"] * len(chunk))), [*chunk, *(after or [])])
     return found
 
 
@@ -480,41 +484,78 @@ def _stays(admissions: list[str], facts: Facts, placed: Placed) -> dict[str, lis
 STAY_COLUMNS = ("uhid", "bed", "ward", "placed_stamp", "discharge_versions", "discharge_confirmed")
 
 
-def refresh_stay(admission: str) -> None:
-    """After an admission's placements or discharge changed: where it is now, and every bed
-    it has been in (their occupants and conflicts), and its patient's other admissions."""
-    row = ADMISSIONS.read({"admission_no": admission}, STAY_COLUMNS)
-    if row is None:
+def refresh(stays: list[str], beds: list[str]) -> None:
+    """After admissions' placements or discharges changed (``stays``), or beds' settings
+    (``beds``): where each admission is now, every bed it has been in and each of those
+    ``beds`` (their occupants and conflicts), its patient's other admissions.
+
+    For all of them at once, in a few statements: each is worked out from all that is
+    known of it, whatever else changed in the batch, so once at the end of a batch gives
+    what working each out after each of its events would."""
+    rows: dict[str, Row] = {}
+    for found in _chunked(
+        f"SELECT admission_no, {', '.join(STAY_COLUMNS)} FROM wards_admission "  # noqa: S608
+        "WHERE admission_no IN ({})",
+        sorted(set(stays)),
+    ):
+        row = dict(zip(STAY_COLUMNS, found[1:], strict=True))
+        for column in ("placed_stamp", "discharge_versions", "discharge_confirmed"):
+            row[column] = sql.json_value(row[column])
+        rows[found[0]] = row
+    if not rows and not beds:
         return
-    uhid = row["uhid"]
-    related = sql.rows(
-        "SELECT admission_no, 0 FROM wards_placement WHERE bed IN "
-        "(SELECT bed FROM wards_placement WHERE admission_no = %s) "
-        "UNION SELECT admission_no, 1 FROM wards_admission WHERE uhid = %s AND is_admitted = %s",
-        [admission, uhid, True],
-    )
-    theirs = sorted({a for a, patients in related if patients})
-    admissions = sorted({admission, *(a for a, _ in related)})
+    mine = sorted(rows)
+    # every bed these admissions have been in, and those beds' other admissions
+    own = _chunked("SELECT admission_no, bed FROM wards_placement WHERE admission_no IN ({})", mine)
+    in_beds = sorted({b for _, b in own} | set(beds))
+    related = {
+        a
+        for (a,) in _chunked(
+            "SELECT DISTINCT admission_no FROM wards_placement WHERE bed IN ({})", in_beds
+        )
+    }
+    # their patients' admissions
+    theirs: dict[str, list[str]] = {row["uhid"]: [] for row in rows.values()}
+    for admission, uhid in _chunked(
+        "SELECT admission_no, uhid FROM wards_admission WHERE uhid IN ({}) AND is_admitted = %s",
+        sorted(theirs),
+        [True],
+    ):
+        theirs[uhid].append(admission)
+    admissions = sorted(set(mine) | related | {a for found in theirs.values() for a in found})
     facts, placed = _facts_and_placements(admissions)
     stays_of = _stays(admissions, facts, placed)
-    stays = stays_of[admission]
-    if not stays:
-        return
-    current = stays[-1]
-    ward = ward_of_bed(current.bed)
-    if (row["bed"], row["ward"], tuple(row["placed_stamp"])) != (current.bed, ward, current.start):
-        sql.update(
-            "wards_admission",
-            {"admission_no": admission},
-            {"bed": current.bed, "ward": ward, "placed_stamp": list(current.start)},
-            ("placed_stamp",),
-        )
+    moved: list[list[Any]] = []
     wanted: dict[tuple[str, str], list[ConflictRow]] = {}
-    beds = sorted({bed for a, _, bed, _ in placed if a == admission})
-    _refresh_beds(_bed_rows(beds), placed, stays_of, wanted)
-    wanted[("admitted_twice", uhid)] = _patient_conflicts(uhid, theirs, stays_of)
-    row.update(admission_no=admission, ward=ward)
-    wanted[("contradictory_discharge", admission)] = _discharge_conflicts(row)
+    to_refresh = set(beds)
+    for admission in mine:
+        row = rows[admission]
+        its = stays_of[admission]
+        if not its:
+            continue
+        current = its[-1]
+        ward = ward_of_bed(current.bed)
+        if (row["bed"], row["ward"], tuple(row["placed_stamp"])) != (
+            current.bed,
+            ward,
+            current.start,
+        ):
+            moved.append([admission, current.bed, ward, list(current.start)])
+        to_refresh |= {bed for a, _, bed, _ in placed if a == admission}
+        uhid = row["uhid"]
+        wanted[("admitted_twice", uhid)] = _patient_conflicts(
+            uhid, sorted(set(theirs[uhid])), stays_of
+        )
+        row.update(admission_no=admission, ward=ward)
+        wanted[("contradictory_discharge", admission)] = _discharge_conflicts(row)
+    sql.update_many(
+        "wards_admission",
+        ["admission_no"],
+        ["bed", "ward", "placed_stamp"],
+        moved,
+        ("placed_stamp",),
+    )
+    _refresh_beds(_bed_rows(sorted(to_refresh)), placed, stays_of, wanted)
     _sync_conflicts(wanted)
 
 
@@ -646,17 +687,13 @@ def _sync_conflicts(wanted: dict[tuple[str, str], list[ConflictRow]]) -> None:
                     resolved,
                 )
             )
+    new: list[ConflictRow] = []
     for (kind, subject), rows in wanted.items():
         if _comparable(standing[(kind, subject)]) == _comparable(rows):
             continue
         sql.delete("wards_conflict", {"kind": kind, "subject": subject})
-        for row in rows:
-            sql.insert(
-                "wards_conflict",
-                dict(zip(CONFLICT_COLUMNS, row, strict=True)),
-                ("records",),
-                ignore=False,
-            )
+        new += rows
+    sql.insert_many("wards_conflict", CONFLICT_COLUMNS, new, ("records",), ignore=False)
 
 
 BED_STATE_COLUMNS = ("bed", "ward", "in_service", "reserved_for", "stamps", "state", "occupants")
@@ -677,27 +714,6 @@ def _bed_rows(codes: list[str]) -> list[Row]:
     ]
 
 
-def refresh_beds(codes: list[str]) -> None:
-    """Work out again each bed's occupants, state and double-bookings from all that is
-    known of it."""
-    beds = _bed_rows(sorted(set(codes)))
-    if not beds:
-        return
-    admissions = sorted(
-        {
-            a
-            for (a,) in _chunked(
-                "SELECT DISTINCT admission_no FROM wards_placement WHERE bed IN ({})",
-                [b["bed"] for b in beds],
-            )
-        }
-    )
-    facts, placed = _facts_and_placements(admissions)
-    wanted: dict[tuple[str, str], list[ConflictRow]] = {}
-    _refresh_beds(beds, placed, _stays(admissions, facts, placed), wanted)
-    _sync_conflicts(wanted)
-
-
 def _refresh_beds(
     beds: list[Row],
     placed: Placed,
@@ -707,6 +723,7 @@ def _refresh_beds(
     """Each bed's state and occupants written if they changed; its double-bookings added
     to ``wanted``. ``placed`` holds every placement into these beds, ``stays_of`` the stays
     of every admission placed in them."""
+    changed: list[list[Any]] = []
     for bed in beds:
         code = bed["bed"]
         admissions = {a for a, _, placed_in, _ in placed if placed_in == code}
@@ -728,14 +745,10 @@ def _refresh_beds(
         else:
             state = "vacant"
         if (bed["state"], bed["occupants"]) != (state, occupants):
-            sql.update(
-                "wards_bed",
-                {"bed": code},
-                {"state": state, "occupants": occupants},
-                ("occupants",),
-            )
+            changed.append([code, state, occupants])
         groups = _clusters(stays)
         wanted[("double_booked", code)] = _conflict_rows("double_booked", code, bed["ward"], groups)
+    sql.update_many("wards_bed", ["bed"], ["state", "occupants"], changed, ("occupants",))
 
 
 def _patient_conflicts(
@@ -752,3 +765,35 @@ def _patient_conflicts(
     spans.sort(key=lambda s: s.start)
     ward = ward_of_bed(spans[0].bed) if spans else ""
     return _conflict_rows("admitted_twice", uhid, ward, _clusters(spans))
+
+
+# -- a batch ---------------------------------------------------------------------------
+
+APPLY = {
+    events.BED_SERVICE_SET: on_bed_service_set,
+    events.BED_RESERVATION_SET: on_bed_reservation_set,
+    events.BED_CLEANED: on_bed_cleaned,
+    events.PATIENT_ADMITTED: on_patient_admitted,
+    events.PATIENT_TRANSFERRED: on_patient_transferred,
+    events.PATIENT_DISCHARGED: on_patient_discharged,
+    events.DISCHARGE_CONFIRMED: on_discharge_confirmed,
+    events.ENTRY_RECORDED: on_entry_recorded,
+}
+
+
+@handles_batch(*APPLY)
+def on_ward_events(batch: list[Event]) -> list[tuple[Event, str]]:
+    """Every ward event but a layout's, a batch at once: each event's own rows (its
+    admission, placement, entry, bed setting) as one by one, then the admissions and beds
+    they touched worked out again once, together, at the end (``refresh``) - not after
+    each event, in a savepoint of its own.
+
+    An event that can't be applied raises, so the whole batch is undone and applied again
+    event by event (``projection.apply_many``): the bad one alone is reported, nothing of
+    it kept - as when each event was applied alone. Alone, an event raises as it did."""
+    stays: Touched = set()
+    beds: Touched = set()
+    for event in batch:
+        APPLY[event.type](event, stays, beds)
+    refresh(sorted(stays), sorted(beds))
+    return []

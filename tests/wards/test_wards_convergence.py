@@ -5,6 +5,7 @@ worklist, the census counts everyone once; and rebuild gives what the node shows
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -697,6 +698,23 @@ def test_any_order_of_the_same_ward_events_gives_the_same_tables(apart, person, 
         assert projection.dump() == expected
 
     in_batches()
+
+
+def test_a_bad_ward_event_in_a_batch_is_reported_alone_and_changes_nothing(apart, person, staff):
+    # Ward events are applied a batch at once; one that can't be applied undoes the batch,
+    # which is applied again event by event: that one is reported, the rest stand.
+    ward_nurse, doc = staff
+    history = _history(apart, person, ward_nurse, doc)
+    expected = projection.dump()
+    admitted = next(e for e in history if e.type == events.PATIENT_ADMITTED)
+    bad = dataclasses.replace(
+        admitted, id="bad", seq=10**6, body={**admitted.body, "source": "nowhere"}
+    )
+    projection.clear()
+    half = len(history) // 2
+    failures = projection.apply_many([*history[:half], bad, *history[half:]])
+    assert [(e.seq, error.split(":")[0]) for e, error in failures] == [(10**6, "ValueError")]
+    assert projection.dump() == expected
 
 
 def test_rebuild_reproduces_the_ward_tables(apart, person, staff):
