@@ -25,7 +25,16 @@ def insert_ignore(
     rows: Iterable[Sequence[Any]],
     json_columns: Sequence[str] = (),
 ) -> None:
-    """INSERT each row, skipping any that would break a unique constraint (idempotence)."""
+    """INSERT each row, skipping any that would break a unique constraint (idempotence).
+
+    On PostgreSQL the rows go as one statement (``sql.insert_many``): ``executemany``
+    sends a statement a row, each a round trip. SQLite steps one prepared statement
+    in-process, which costs no round trips."""
+    if connection.vendor == "postgresql":
+        from nirantar import sql
+
+        sql.insert_many(table, columns, rows, json_columns)
+        return
     positions = [i for i, c in enumerate(columns) if c in json_columns]
     lists: list[list[Any]] = [list(row) for row in rows]
     for row in lists:
