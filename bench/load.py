@@ -29,8 +29,8 @@ Server time is each response's ``Server-Timing`` (the node's own time); wall is 
 the counter waited. Any error fails the run.
 
 Resident memory of the edge: VmRSS summed over the `serve` process tree (gunicorn
-master, workers, the sync process, and the Chromium processes the workers keep for
-slips, with Playwright's driver), and PSS from smaps_rollup (shared pages counted
+master, workers, the sync process, the renderer process and, once a slip has been
+printed, the node's one Chromium with Playwright's driver), and PSS from smaps_rollup (shared pages counted
 once), idle after start-up and busy (peak while the counters run, and just after).
 
     python -m bench.load                          # full: 40 counters x 15 patients
@@ -210,6 +210,8 @@ def memory(root: int, pss: bool = True) -> dict[str, Any]:
             kind = "chromium"
         elif "playwright" in cmdline or "/driver/node" in cmdline:
             kind = "playwright driver"
+        elif "nirantar.printing.service" in cmdline:
+            kind = "renderer process"
         elif " sync --forever" in cmdline:
             kind = "sync process"
         elif "nirantar.cli" in cmdline or "gunicorn" in cmdline or "nirantar-" in cmdline:
@@ -491,7 +493,7 @@ def consistency(nodes: list[NodeProcess], token: str, records: list[dict[str, An
 
 
 def wait_idle(seconds: float) -> None:
-    """Let the workers' Chromium warm-up finish before memory is read."""
+    """Let start-up finish (and a Chromium warm-up, if asked for) before memory is read."""
     time.sleep(seconds)
 
 

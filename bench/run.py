@@ -682,7 +682,8 @@ def load_section(
         f"({max(1, result['hub_workers'] // 2)} workers x 4 threads each, counters "
         "alternating between them). PostgreSQL is a throwaway server with its default "
         "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
-        "synchronous=NORMAL). Every worker keeps its own Chromium for slips. The load "
+        "synchronous=NORMAL). One Chromium per node (its renderer process) makes the slips "
+        "for every worker; it starts with the first slip and closes after 5 idle minutes. The load "
         f"generator's {first['counters']} threads run on the same 2 cores as the servers "
         f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
         "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
@@ -836,7 +837,7 @@ def load_section(
             kinds = m["by_kind"]
             python = sum(
                 kinds.get(k, {}).get("rss_mb", 0.0)
-                for k in ("gunicorn master + workers", "sync process")
+                for k in ("gunicorn master + workers", "sync process", "renderer process")
             )
             chromium = sum(
                 kinds.get(k, {}).get("rss_mb", 0.0) for k in ("chromium", "playwright driver")
@@ -855,8 +856,9 @@ def load_section(
         rows[1][-1] = rows[2][-1] = "-"
         parts.append(
             "Resident memory of the edge node (2 workers): VmRSS summed over the `serve` "
-            "process tree - gunicorn master and workers, the sync process, and each worker's "
-            "Chromium (about 9 processes) with Playwright's driver (a Node.js process); PSS "
+            "process tree - gunicorn master and workers, the sync process, the renderer process "
+            "and, once a slip was printed, the node's one Chromium (about 9 processes) with "
+            "Playwright's driver (a Node.js process); PSS "
             "from smaps_rollup counts shared pages once (not read while the counters run: it "
             "costs CPU; the busy peak is the largest RSS sampled each second). Target: an idle "
             "edge under 300 MB.\n\n"
@@ -866,7 +868,7 @@ def load_section(
                     "processes",
                     "RSS, sum",
                     "PSS, sum",
-                    "of RSS: Python (master, workers, sync)",
+                    "of RSS: Python (master, workers, sync, renderer)",
                     "of RSS: Chromium + driver",
                     "under 300 MB",
                 ],

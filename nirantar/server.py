@@ -7,7 +7,6 @@ import logging
 import signal
 import subprocess
 import sys
-import threading
 from typing import Any
 
 from django.conf import settings
@@ -15,23 +14,6 @@ from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger(__name__)
-
-
-def _warm_renderer(worker: Any) -> None:
-    """Start Chromium in each worker before the first slip is asked for."""
-    from nirantar.printing.renderer import RendererUnavailable, render_pdf
-
-    def warm() -> None:
-        try:
-            render_pdf("<p>warm</p>")
-        except RendererUnavailable as exc:
-            log.warning("slips will not print: %s", exc)
-
-    threading.Thread(target=warm, name="nirantar-pdf-warmup", daemon=True).start()
-
-
-def _no_warmup(worker: Any) -> None:
-    """Chromium starts with the first slip instead."""
 
 
 class NirantarServer(BaseApplication):  # type: ignore[misc]
@@ -72,6 +54,18 @@ def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     return _beside("sync", "--forever", "--interval", str(interval))
 
 
+def start_renderer(address: str, idle_seconds: float, warm: bool) -> subprocess.Popen[bytes]:
+    """The node's one Chromium, shared by every worker (see nirantar/printing/service.py).
+    It imports no Django, so it costs ~15 MB until the first PDF."""
+    args = ["--socket", address.replace("\0", "\\0", 1), "--idle", str(idle_seconds)]
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "nirantar.printing.service", *args, "--log-level", level]
+        + (["--warm"] if warm else []),
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
+
+
 def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[bytes]:
     """Scheduled backups."""
     return _beside("backup", "--to", destination, "--key", key, "--every", str(every))
@@ -95,8 +89,15 @@ def run(
     local = node()
     if not local.enrolled():
         log.warning("node %s is not enrolled: it will not issue numbers", local.name)
-    syncer = start_syncer(sync_interval)
-    helpers = [syncer] + ([start_backups(*backup)] if backup is not None else [])
+    from nirantar.printing import renderer, service
+
+    address = service.socket_address(settings.DATA_DIR)
+    helpers = [
+        start_syncer(sync_interval),
+        start_renderer(address, settings.PDF_IDLE_SECONDS, settings.PRINT_WARMUP),
+    ] + ([start_backups(*backup)] if backup is not None else [])
+    # Inherited by the workers gunicorn forks: slips go to the renderer process.
+    renderer.use_service(address)
     options: dict[str, Any] = {}
     if tls is not None:
         options["certfile"], options["keyfile"] = tls
@@ -111,7 +112,6 @@ def run(
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": "-",
-                "post_worker_init": _warm_renderer if settings.PRINT_WARMUP else _no_warmup,
                 "proc_name": f"nirantar-{local.name}",
             }
         ).run()

@@ -1,0 +1,82 @@
+"""One Chromium per node, started with the first PDF and closed when idle."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nirantar.printing import renderer as printing
+from nirantar.printing.renderer import A5, PdfRenderer, RendererUnavailable
+from nirantar.printing.service import render_remote, socket_address
+
+SLIP = "<p>राम कुमार शर्मा</p>"
+
+
+def wait_for(condition, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_chromium_starts_with_the_first_pdf_and_closes_when_idle():
+    renderer = PdfRenderer(idle_seconds=0.5)
+    try:
+        assert not renderer.browser_running and renderer.launches == 0
+        assert renderer.render(SLIP).startswith(b"%PDF")
+        assert renderer.browser_running and renderer.launches == 1
+        wait_for(lambda: not renderer.browser_running)
+        assert renderer.render(SLIP).startswith(b"%PDF")  # started again
+        assert renderer.launches == 2
+    finally:
+        renderer.close()
+
+
+def test_a_busy_renderer_keeps_its_browser():
+    renderer = PdfRenderer(idle_seconds=2)
+    try:
+        for _ in range(3):
+            renderer.render(SLIP)
+        assert renderer.launches == 1
+    finally:
+        renderer.close()
+
+
+@pytest.fixture
+def service(tmp_path):
+    address = socket_address(tmp_path)
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "nirantar.printing.service", "--socket", address, "--idle", "60"]
+    )
+    yield address
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_the_renderer_process_makes_pdfs_for_any_worker(service):
+    assert render_remote(service, SLIP, A5).startswith(b"%PDF")
+    assert render_remote(service, SLIP, printing.THERMAL_80).startswith(b"%PDF")
+
+
+def test_a_data_directory_too_deep_for_a_socket_path_gets_an_abstract_socket(tmp_path):
+    deep = tmp_path / ("d" * 120)
+    assert socket_address(deep).startswith("\0nirantar-pdf-")
+    assert socket_address(tmp_path) == str(tmp_path.resolve() / "pdf.sock")
+
+
+def test_without_the_renderer_process_a_pdf_is_unavailable(tmp_path):
+    with pytest.raises(RendererUnavailable, match="not running"):
+        render_remote(str(tmp_path / "pdf.sock"), SLIP, A5, connect_wait=0)
+
+
+def test_without_the_renderer_a_slip_answers_503_and_registration_goes_on(
+    clerk_api, registered, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(printing, "_service", str(tmp_path / "pdf.sock"))
+    monkeypatch.setattr("nirantar.printing.service.render_remote.__defaults__", (40.0, 0))
+    visit = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "ENT"})
+    assert visit.status_code == 201
+    response = clerk_api.get(visit.json()["slip"])
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "printing_unavailable"
