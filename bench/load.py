@@ -30,8 +30,9 @@ the counter waited. Any error fails the run.
 
 Resident memory of the edge: VmRSS summed over the `serve` process tree (gunicorn
 master, workers, the sync process, the renderer process and, once a slip has been
-printed, the node's one Chromium with Playwright's driver), and PSS from smaps_rollup (shared pages counted
-once), idle after start-up and busy (peak while the counters run, and just after).
+printed, the node's one Chromium with Playwright's driver), and PSS from smaps_rollup
+(shared pages counted once), idle after start-up and busy (peak while the counters
+run, and just after).
 
     python -m bench.load                          # full: 40 counters x 15 patients
     python -m bench.load --patients 4 --counters 8 --only edge     # a quick look
