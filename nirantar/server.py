@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
+import traceback
 from typing import Any
 
 from django.conf import settings
@@ -71,6 +73,42 @@ def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[
     return _beside("backup", "--to", destination, "--key", key, "--every", str(every))
 
 
+def _migrate() -> None:
+    import django
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    from nirantar.ledger.writer import node
+
+    local = node()
+    if not local.enrolled():
+        log.warning("node %s is not enrolled: it will not issue numbers", local.name)
+
+
+def _prepare() -> None:
+    """Apply pending migrations in a forked child, so that this process - gunicorn's
+    master - never sets Django's apps up: they (every module's models, projections and
+    their imports, and the migrations) would stay in its memory for nothing and be
+    copied into each worker it forks. The workers set Django up themselves."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            _migrate()
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported, then the child ends
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("error: the database could not be prepared (see above)")
+
+
 def run(
     *,
     host: str,
@@ -83,12 +121,7 @@ def run(
 ) -> None:
     """Serve until stopped; ``tls`` is (certificate, key) to serve HTTPS; ``backup`` is
     (destination, public key, minutes between backups)."""
-    call_command("migrate", interactive=False, verbosity=0)
-    from nirantar.ledger.writer import node
-
-    local = node()
-    if not local.enrolled():
-        log.warning("node %s is not enrolled: it will not issue numbers", local.name)
+    _prepare()
     from nirantar.printing import renderer, service
 
     address = service.socket_address(settings.DATA_DIR)
@@ -112,7 +145,7 @@ def run(
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": "-",
-                "proc_name": f"nirantar-{local.name}",
+                "proc_name": f"nirantar-{settings.NODE.node}",
             }
         ).run()
     finally:
