@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
-from nirantar import timeutil
+from nirantar import sql, timeutil
 from nirantar.errors import Conflict, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import writing
@@ -34,10 +33,12 @@ def find_department(value: Any) -> Department:
     text = rules.normalise_text(value) if isinstance(value, str) else ""
     if has_control_characters(text):
         text = ""  # matches no department: refused below, naming the real ones
-    department = (
-        Department.objects.filter(active=True)
-        .filter(Q(code__iexact=text) | Q(name_en__iexact=text) | Q(name_hi=text))
-        .first()
+    # Plain SQL: every visit asks. UPPER on both sides is what the ORM's iexact does.
+    department = sql.instance(
+        Department,
+        "active AND (UPPER(code) = UPPER(%s) OR UPPER(name_en) = UPPER(%s) OR name_hi = %s)",
+        [text, text, text],
+        order_by="code",
     )
     if department is None:
         names = ", ".join(Department.objects.filter(active=True).values_list("name_en", flat=True))
