@@ -84,7 +84,15 @@ def do_register_patient(actor: str, data: Any) -> Patient:
             patient_body(uhid, fields),
             actor=actor,
         )
-    return Patient.objects.get(uhid=uhid)
+    return _patient(uhid)
+
+
+def _patient(uhid: str) -> Patient:
+    """The row the write just projected (plain SQL: every registration asks)."""
+    found = sql.instance(Patient, "uhid = %s", [uhid])
+    if found is None:
+        raise Patient.DoesNotExist(uhid)
+    return found
 
 
 def patient_body(uhid: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +171,9 @@ def do_register_visit(actor: str, uhid_text: Any, department_value: Any) -> Visi
     letter = settings.NODE.counter_letter
     today = timeutil.today()
     with writing() as w:
-        if not Patient.objects.filter(uhid=uhid, is_registered=True).exists():
+        if not sql.one(
+            "SELECT 1 FROM registration_patient WHERE uhid = %s AND is_registered", [uhid]
+        ):
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
         node_number, seq = w.next_number(events.VISIT.kind)
         visit_no = events.VISIT.format(node_number, seq)
@@ -186,7 +196,10 @@ def do_register_visit(actor: str, uhid_text: Any, department_value: Any) -> Visi
             },
             actor=actor,
         )
-    return Visit.objects.get(visit_no=visit_no)
+    found = sql.instance(Visit, "visit_no = %s", [visit_no])
+    if found is None:
+        raise Visit.DoesNotExist(visit_no)
+    return found
 
 
 def token_scope(letter: str, department: str, day: str) -> str:
