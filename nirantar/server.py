@@ -12,7 +12,6 @@ import traceback
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,7 @@ def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[
 
 def _migrate() -> None:
     import django
+    from django.core.management import call_command
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
