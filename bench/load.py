@@ -29,8 +29,8 @@ Server time is each response's ``Server-Timing`` (the node's own time); wall is 
 the counter waited. Any error fails the run.
 
 Resident memory of the edge: VmRSS summed over the `serve` process tree (gunicorn
-master, workers, the sync process, the renderer process and, once a slip has been
-printed, the node's one Chromium with Playwright's driver), and PSS from smaps_rollup
+master, workers, the sync process and, while slips are printed, the renderer process
+with the node's one Chromium and Playwright's driver), and PSS from smaps_rollup
 (shared pages counted once), idle after start-up and busy (peak while the counters
 run, and just after).
 

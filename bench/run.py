@@ -682,8 +682,8 @@ def load_section(
         f"({max(1, result['hub_workers'] // 2)} workers x 4 threads each, counters "
         "alternating between them). PostgreSQL is a throwaway server with its default "
         "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
-        "synchronous=NORMAL). One Chromium per node (its renderer process) makes the slips "
-        "for every worker; it starts with the first slip and closes when idle (5 minutes by "
+        "synchronous=NORMAL). One Chromium per node (in a renderer process) makes the slips "
+        "for every worker; the first slip starts it and it ends when idle (5 minutes by "
         "default, 10 s for this run's edge). The load "
         f"generator's {first['counters']} threads run on the same 2 cores as the servers "
         f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
@@ -861,8 +861,8 @@ def load_section(
             )
         parts.append(
             "Resident memory of the edge node (2 workers): VmRSS summed over the `serve` "
-            "process tree - gunicorn master and workers, the sync process, the renderer process "
-            "and, once a slip was printed, the node's one Chromium (about 9 processes) with "
+            "process tree - gunicorn master and workers, the sync process and, while slips are "
+            "printed, the renderer process with the node's one Chromium (about 9 processes) and "
             "Playwright's driver (a Node.js process); PSS "
             "from smaps_rollup counts shared pages once (not read while the counters run: it "
             "costs CPU; the busy peak is the largest RSS sampled each second). For this run "

@@ -55,16 +55,30 @@ def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     return _beside("sync", "--forever", "--interval", str(interval))
 
 
-def start_renderer(address: str, idle_seconds: float, warm: bool) -> subprocess.Popen[bytes]:
-    """The node's one Chromium, shared by every worker (see nirantar/printing/service.py).
-    It imports no Django, so it costs ~15 MB until the first PDF."""
-    args = ["--socket", address.replace("\0", "\\0", 1), "--idle", str(idle_seconds)]
+def renderer_service(address: str, idle_seconds: float) -> Any:
+    """How the workers reach the node's one Chromium (see nirantar/printing/service.py):
+    the first worker to need a PDF starts the renderer process, which ends after
+    ``idle_seconds`` without one (and with this process, its owner)."""
+    from nirantar.printing.service import Service
+
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "nirantar.printing.service", *args, "--log-level", level]
-        + (["--warm"] if warm else []),
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "nirantar.printing.service",
+        "--socket",
+        address.replace("\0", "\\0", 1),
+        "--idle",
+        str(idle_seconds),
+        "--lock",
+        str(settings.DATA_DIR / "pdf.lock"),
+        "--owner",
+        str(os.getpid()),
+        "--exit-when-idle",
+        "--log-level",
+        level,
+    ]
+    return Service(address, command)
 
 
 def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[bytes]:
@@ -124,13 +138,14 @@ def run(
     _prepare()
     from nirantar.printing import renderer, service
 
-    address = service.socket_address(settings.DATA_DIR)
-    helpers = [
-        start_syncer(sync_interval),
-        start_renderer(address, settings.PDF_IDLE_SECONDS, settings.PRINT_WARMUP),
-    ] + ([start_backups(*backup)] if backup is not None else [])
-    # Inherited by the workers gunicorn forks: slips go to the renderer process.
-    renderer.use_service(address)
+    helpers = [start_syncer(sync_interval)]
+    helpers += [start_backups(*backup)] if backup is not None else []
+    # Inherited by the workers gunicorn forks: PDFs go to the renderer process.
+    pdf = renderer_service(service.socket_address(settings.DATA_DIR), settings.PDF_IDLE_SECONDS)
+    renderer.use_service(pdf)
+    if settings.PRINT_WARMUP:
+        pdf.command.append("--warm")
+        pdf.start()
     options: dict[str, Any] = {}
     if tls is not None:
         options["certfile"], options["keyfile"] = tls

@@ -9,9 +9,10 @@ job both are closed and the next job starts them again. If Chromium dies it is
 relaunched on the next job.
 
 Under `nirantar serve` the node's server workers do not keep a browser each: one
-renderer process (``nirantar.printing.service``) holds the node's only Chromium and
-the workers reach it over a unix socket in the data directory (``use_service``).
-Elsewhere (the CLI, tests) ``render_pdf`` renders in-process.
+renderer process (``nirantar.printing.service``), started by the first worker that
+needs a PDF and ending when idle, holds the node's only Chromium; the workers reach it
+over a unix socket in the data directory (``use_service``). Elsewhere (the CLI, tests)
+``render_pdf`` renders in-process.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,10 @@ CHROMIUM_ARGS = [
 
 class RendererUnavailable(Exception):
     """No PDF can be made: Chromium is missing or not answering. The message says why."""
+
+
+class RendererRetired(RendererUnavailable):
+    """This renderer ended when idle (``on_idle``): ask a new one."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +92,15 @@ class PdfRenderer:
         executable: str | None = None,
         timeout: float = 30.0,
         idle_seconds: float | None = DEFAULT_IDLE_SECONDS,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.executable = executable
         self.timeout = timeout
         self.idle_seconds = idle_seconds or None
+        # Called, once, when idle_seconds pass without a job and no browser is running:
+        # the renderer is retired (later jobs raise RendererRetired).
+        self.on_idle = on_idle if self.idle_seconds else None
+        self.retired = False
         self.launches = 0  # how many times Chromium was started (for tests and logs)
         self.browser_running = False
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -103,9 +114,14 @@ class PdfRenderer:
                 self._thread.start()
 
     def render(self, html: str, size: PageSize = A5) -> bytes:
-        self.start()
         job = _Job(html, size)
-        self._jobs.put(job)
+        with self._lock:  # against _retire: a job is either taken or refused
+            if self.retired:
+                raise RendererRetired("this renderer ended when idle")
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="nirantar-pdf", daemon=True)
+                self._thread.start()
+            self._jobs.put(job)
         if not job.done.wait(self.timeout):
             raise RendererUnavailable("the PDF renderer did not answer in time")
         if job.error is not None:
@@ -135,7 +151,12 @@ class PdfRenderer:
             return
         while True:
             # Idle: no browser and no driver until a job comes.
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds if self.on_idle else None)
+            except queue.Empty:
+                if self._retire():
+                    return
+                continue
             if job is None:
                 return
             with sync_playwright() as playwright:
@@ -143,6 +164,18 @@ class PdfRenderer:
             self.browser_running = False
             if stop:
                 return
+            if self.on_idle is not None and self._retire():
+                return
+
+    def _retire(self) -> bool:
+        """Idle with no browser: end, if ``on_idle`` says where (False: a job came)."""
+        assert self.on_idle is not None
+        with self._lock:
+            if not self._jobs.empty():
+                return False
+            self.retired = True
+        self.on_idle()
+        return True
 
     def _serve(self, playwright: Any, executable: str, job: _Job | None) -> bool:
         """Render jobs with one browser until it has been idle for ``idle_seconds``
@@ -217,7 +250,7 @@ class PdfRenderer:
 
 _renderer: PdfRenderer | None = None
 _renderer_lock = threading.Lock()
-_service: str | None = None
+_service: Any = None  # a service.Service, under `serve`
 
 
 def _idle_seconds() -> float:
@@ -238,17 +271,15 @@ def renderer() -> PdfRenderer:
         return _renderer
 
 
-def use_service(address: str | None) -> None:
-    """Render through the node's renderer process at ``address`` (a unix socket, see
-    ``service.socket_address``) instead of a browser of this process's own; None: in-process.
-    `serve` calls this before gunicorn forks its workers, so they inherit it."""
+def use_service(service: Any) -> None:
+    """Render through the node's renderer process (a ``service.Service``) instead of a
+    browser of this process's own; None: in-process. `serve` calls this before gunicorn
+    forks its workers, so they inherit it."""
     global _service
-    _service = address
+    _service = service
 
 
 def render_pdf(html: str, size: PageSize = A5) -> bytes:
     if _service is not None:
-        from nirantar.printing.service import render_remote
-
-        return render_remote(_service, html, size)
+        return bytes(_service.render(html, size))
     return renderer().render(html, size)

@@ -18,6 +18,7 @@ bytes) then the HTML; the answer is one JSON line (``{"ok": true, "length": N}``
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import logging
@@ -25,9 +26,11 @@ import os
 import signal
 import socket
 import socketserver
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from nirantar.printing.renderer import (
     DEFAULT_IDLE_SECONDS,
     PageSize,
     PdfRenderer,
+    RendererRetired,
     RendererUnavailable,
 )
 
@@ -74,15 +78,80 @@ def _read_exact(stream: Any, length: int) -> bytes:
 # -- the worker's side ------------------------------------------------------------
 
 
+class _NotServing(Exception):
+    """Nothing listens on the socket, or the renderer closed the connection unanswered
+    (it was exiting when idle): start one and ask again."""
+
+
+class Service:
+    """How a server worker reaches the node's renderer process, starting it when none
+    is running (first PDF, or the last one exited when idle, or crashed). ``command``
+    starts it; several workers may race to, the renderer's lock file lets one win."""
+
+    def __init__(self, address: str, command: list[str], start_wait: float = 15.0) -> None:
+        self.address = address
+        self.command = command
+        self.start_wait = start_wait
+        self._lock = threading.Lock()
+        self._started: subprocess.Popen[bytes] | None = None
+
+    def render(self, html: str, size: PageSize, timeout: float = CLIENT_TIMEOUT) -> bytes:
+        try:
+            return _ask(self.address, html, size, timeout)
+        except _NotServing:
+            self._start()
+        try:
+            return _ask(self.address, html, size, timeout)
+        except _NotServing as exc:
+            raise RendererUnavailable(f"the node's PDF renderer failed: {exc}") from exc
+
+    def start(self) -> None:
+        """Start the renderer now (if none is listening) and wait until it listens."""
+        self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            deadline = time.monotonic() + self.start_wait
+            spawned_at = -1.0
+            while not _listening(self.address):
+                now = time.monotonic()
+                if now > deadline:
+                    raise RendererUnavailable("the node's PDF renderer did not start")
+                idle = self._started is None or self._started.poll() is not None
+                # One that exited at once lost the race to another worker's (which will
+                # listen shortly) or is exiting when idle: start another now and then.
+                if idle and now - spawned_at > 0.5:
+                    try:
+                        self._started = subprocess.Popen(  # noqa: S603 - our own module
+                            self.command, stdin=subprocess.DEVNULL
+                        )
+                    except OSError as exc:
+                        raise RendererUnavailable(f"the PDF renderer can't start: {exc}") from exc
+                    spawned_at = now
+                time.sleep(0.05)
+
+
+def _listening(address: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(address)
+        except OSError:
+            return False
+        return True
+
+
 def render_remote(
-    address: str,
-    html: str,
-    size: PageSize,
-    timeout: float = CLIENT_TIMEOUT,
-    connect_wait: float = 2.0,
+    address: str, html: str, size: PageSize, timeout: float = CLIENT_TIMEOUT
 ) -> bytes:
-    """The PDF of ``html`` from the renderer process at ``address``; RendererUnavailable
-    if it is not running or fails."""
+    """The PDF of ``html`` from the renderer process at ``address`` (without starting one);
+    RendererUnavailable if it is not running or fails."""
+    try:
+        return _ask(address, html, size, timeout)
+    except _NotServing as exc:
+        raise RendererUnavailable(f"the node's PDF renderer is not running ({exc})") from exc
+
+
+def _ask(address: str, html: str, size: PageSize, timeout: float) -> bytes:
     body = html.encode("utf-8")
     header = {
         "name": size.name,
@@ -90,28 +159,24 @@ def render_remote(
         "height_mm": size.height_mm,
         "length": len(body),
     }
-    # Right after `serve` starts, the renderer may not be listening yet.
-    deadline = time.monotonic() + connect_wait
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(address)
-            break
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            sock.close()
-            if time.monotonic() > deadline:
-                raise RendererUnavailable(
-                    "the node's PDF renderer process is not running (restart `nirantar serve`)"
-                ) from exc
-            time.sleep(0.1)
-        except OSError as exc:
-            sock.close()
-            raise RendererUnavailable(f"the node's PDF renderer can't be reached: {exc}") from exc
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address)
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        sock.close()
+        raise _NotServing(str(exc)) from exc
+    except OSError as exc:
+        sock.close()
+        raise RendererUnavailable(f"the node's PDF renderer can't be reached: {exc}") from exc
     try:
         with sock, sock.makefile("rb") as answer:
             sock.sendall(json.dumps(header).encode() + b"\n" + body)
-            reply = json.loads(_read_line(answer))
+            try:
+                line = _read_line(answer)
+            except (ConnectionError, BrokenPipeError) as exc:
+                raise _NotServing("it closed the connection") from exc
+            reply = json.loads(line)
             if not reply.get("ok"):
                 raise RendererUnavailable(str(reply.get("error") or "the PDF could not be made"))
             return _read_exact(answer, int(reply["length"]))
@@ -142,6 +207,8 @@ class _Handler(socketserver.StreamRequestHandler):
             return
         try:
             pdf = self.server.renderer.render(html, size)
+        except RendererRetired:
+            return  # closed unanswered: the worker starts a new renderer and asks it
         except RendererUnavailable as exc:
             self.wfile.write(json.dumps({"ok": False, "error": str(exc)}).encode() + b"\n")
             return
@@ -154,33 +221,71 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     renderer: PdfRenderer
 
 
-def serve(address: str, idle_seconds: float, warm: bool = False) -> None:
-    """Listen on ``address`` until SIGTERM."""
+def serve(
+    address: str,
+    idle_seconds: float,
+    *,
+    warm: bool = False,
+    lock: Path | None = None,
+    owner: int | None = None,
+    exit_when_idle: bool = False,
+) -> None:
+    """Listen on ``address`` until SIGTERM; or, with ``exit_when_idle``, until
+    ``idle_seconds`` pass without a PDF and Chromium is closed; or until the process
+    ``owner`` (the node's gunicorn master) is gone. With ``lock``, only one renderer
+    runs for the socket: a second one exits at once."""
+    if lock is not None:
+        held = open(lock, "a+b")  # noqa: SIM115 - held open for the process's life
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.debug("another renderer is running for %s", address)
+            return
     if not address.startswith("\0"):
-        Path(address).unlink(missing_ok=True)  # left by a node that was killed
+        Path(address).unlink(missing_ok=True)  # left by a renderer that was killed
     old_umask = os.umask(0o077)  # the socket: the node's own user only
     try:
         server = _Server(address, _Handler)
     finally:
         os.umask(old_umask)
-    server.renderer = PdfRenderer(idle_seconds=idle_seconds)
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(*args: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
+    server.renderer = PdfRenderer(
+        idle_seconds=idle_seconds, on_idle=stop if exit_when_idle else None
+    )
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if owner is not None:
+        threading.Thread(target=_watch, args=(owner, stop), daemon=True).start()
     if warm:
         threading.Thread(
             target=_warm, args=(server.renderer,), name="nirantar-pdf-warmup", daemon=True
         ).start()
+    elif exit_when_idle:
+        server.renderer.start()  # counts the idle time from now
     try:
-        server.serve_forever(poll_interval=1.0)
+        server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
-        server.renderer.close()
         if not address.startswith("\0"):
             Path(address).unlink(missing_ok=True)
+        server.renderer.close()
+    log.info("PDF renderer stopped")
+
+
+def _watch(owner: int, stop: Callable[[], None]) -> None:
+    """End with the node: ``owner`` is `serve`'s gunicorn master."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            stop()
+            return
+        except PermissionError:
+            pass
 
 
 def _warm(renderer: PdfRenderer) -> None:
@@ -195,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", required=True, help="unix socket path (\\0 prefix: abstract)")
     parser.add_argument("--idle", type=float, default=DEFAULT_IDLE_SECONDS)
     parser.add_argument("--warm", action="store_true", help="start Chromium now")
+    parser.add_argument("--lock", type=Path, help="lock file: one renderer per socket")
+    parser.add_argument("--owner", type=int, help="end when this process ends")
+    parser.add_argument("--exit-when-idle", action="store_true")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -205,7 +313,14 @@ def main(argv: list[str] | None = None) -> None:
     address = args.socket
     if address.startswith("\\0"):  # a NUL can't be passed in argv
         address = "\0" + address[2:]
-    serve(address, args.idle, args.warm)
+    serve(
+        address,
+        args.idle,
+        warm=args.warm,
+        lock=args.lock,
+        owner=args.owner,
+        exit_when_idle=args.exit_when_idle,
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 
 from nirantar.printing import renderer as printing
 from nirantar.printing.renderer import A5, PdfRenderer, RendererUnavailable
-from nirantar.printing.service import render_remote, socket_address
+from nirantar.printing.service import Service, _listening, render_remote, socket_address
 
 SLIP = "<p>राम कुमार शर्मा</p>"
 
@@ -43,13 +43,24 @@ def test_a_busy_renderer_keeps_its_browser():
         renderer.close()
 
 
+def renderer_command(tmp_path, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "nirantar.printing.service",
+        "--socket",
+        socket_address(tmp_path),
+        "--lock",
+        str(tmp_path / "pdf.lock"),
+        *extra,
+    ]
+
+
 @pytest.fixture
 def service(tmp_path):
-    address = socket_address(tmp_path)
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "nirantar.printing.service", "--socket", address, "--idle", "60"]
-    )
-    yield address
+    process = subprocess.Popen(renderer_command(tmp_path, "--idle", "60"))  # noqa: S603
+    wait_for(lambda: _listening(socket_address(tmp_path)))
+    yield socket_address(tmp_path)
     process.terminate()
     process.wait(timeout=20)
 
@@ -57,6 +68,27 @@ def service(tmp_path):
 def test_the_renderer_process_makes_pdfs_for_any_worker(service):
     assert render_remote(service, SLIP, A5).startswith(b"%PDF")
     assert render_remote(service, SLIP, printing.THERMAL_80).startswith(b"%PDF")
+
+
+def test_a_second_renderer_for_the_same_socket_steps_aside(service, tmp_path):
+    second = subprocess.run(renderer_command(tmp_path), timeout=30)  # noqa: S603
+    assert second.returncode == 0
+    assert render_remote(service, SLIP, A5).startswith(b"%PDF")
+
+
+def test_the_first_pdf_starts_the_renderer_and_it_ends_when_idle(tmp_path):
+    command = renderer_command(tmp_path, "--idle", "1", "--exit-when-idle")
+    pdf = Service(socket_address(tmp_path), command)
+    assert not _listening(pdf.address)
+    assert pdf.render(SLIP, A5).startswith(b"%PDF")
+    started = pdf._started
+    assert started is not None
+    assert started.wait(timeout=30) == 0  # Chromium closed, then the process ended
+    assert not _listening(pdf.address)
+    assert pdf.render(SLIP, A5).startswith(b"%PDF")  # and the next PDF starts another
+    assert pdf._started is not started
+    pdf._started.terminate()
+    pdf._started.wait(timeout=20)
 
 
 def test_a_data_directory_too_deep_for_a_socket_path_gets_an_abstract_socket(tmp_path):
@@ -67,14 +99,18 @@ def test_a_data_directory_too_deep_for_a_socket_path_gets_an_abstract_socket(tmp
 
 def test_without_the_renderer_process_a_pdf_is_unavailable(tmp_path):
     with pytest.raises(RendererUnavailable, match="not running"):
-        render_remote(str(tmp_path / "pdf.sock"), SLIP, A5, connect_wait=0)
+        render_remote(str(tmp_path / "pdf.sock"), SLIP, A5)
+    broken = Service(str(tmp_path / "pdf.sock"), ["false"], start_wait=1)
+    with pytest.raises(RendererUnavailable, match="did not start"):
+        broken.render(SLIP, A5)
 
 
 def test_without_the_renderer_a_slip_answers_503_and_registration_goes_on(
     clerk_api, registered, monkeypatch, tmp_path
 ):
-    monkeypatch.setattr(printing, "_service", str(tmp_path / "pdf.sock"))
-    monkeypatch.setattr("nirantar.printing.service.render_remote.__defaults__", (40.0, 0))
+    monkeypatch.setattr(
+        printing, "_service", Service(str(tmp_path / "pdf.sock"), ["false"], start_wait=1)
+    )
     visit = clerk_api.post("/api/v1/visits", {"uhid": registered["uhid"], "department": "ENT"})
     assert visit.status_code == 201
     response = clerk_api.get(visit.json()["slip"])
