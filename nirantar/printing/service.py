@@ -159,16 +159,24 @@ def _ask(address: str, html: str, size: PageSize, timeout: float) -> bytes:
         "height_mm": size.height_mm,
         "length": len(body),
     }
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(address)
-    except (FileNotFoundError, ConnectionRefusedError) as exc:
-        sock.close()
-        raise _NotServing(str(exc)) from exc
-    except OSError as exc:
-        sock.close()
-        raise RendererUnavailable(f"the node's PDF renderer can't be reached: {exc}") from exc
+    busy_until = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address)
+            break
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
+            raise _NotServing(str(exc)) from exc
+        except BlockingIOError as exc:  # its backlog is full: it is busy, wait a little
+            sock.close()
+            if time.monotonic() > busy_until:
+                raise RendererUnavailable("the node's PDF renderer is overloaded") from exc
+            time.sleep(0.02)
+        except OSError as exc:
+            sock.close()
+            raise RendererUnavailable(f"the node's PDF renderer can't be reached: {exc}") from exc
     try:
         with sock, sock.makefile("rb") as answer:
             sock.sendall(json.dumps(header).encode() + b"\n" + body)
@@ -193,8 +201,13 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
+        first = self.rfile.readline(4096)
+        if not first:
+            return  # a worker checking that the renderer listens (Service._start)
         try:
-            header = json.loads(_read_line(self.rfile))
+            if not first.endswith(b"\n"):
+                raise ConnectionError("the connection closed mid-message")
+            header = json.loads(first)
             html = _read_exact(self.rfile, int(header["length"])).decode("utf-8")
             height = header["height_mm"]
             size = PageSize(
@@ -218,6 +231,9 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # Every counter's slip may arrive at once (the first after a lull, while Chromium
+    # starts); socketserver's default backlog of 5 would refuse the rest (EAGAIN).
+    request_queue_size = 256
     renderer: PdfRenderer
 
 

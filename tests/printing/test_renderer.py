@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -116,3 +117,24 @@ def test_without_the_renderer_a_slip_answers_503_and_registration_goes_on(
     response = clerk_api.get(visit.json()["slip"])
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "printing_unavailable"
+
+
+def test_every_counter_asking_at_once_for_the_first_slip_gets_it(tmp_path):
+    # 40 counters' slips while the renderer and Chromium start: more than a default
+    # listen backlog (5), and several threads racing to start the renderer.
+    pdf = Service(socket_address(tmp_path), renderer_command(tmp_path, "--idle", "60"))
+    answers: list[bytes] = []
+
+    def ask():
+        answers.append(pdf.render(SLIP, A5))
+
+    threads = [threading.Thread(target=ask) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(answers) == 40 and all(a.startswith(b"%PDF") for a in answers)
+    finally:
+        pdf._started.terminate()
+        pdf._started.wait(timeout=20)
