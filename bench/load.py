@@ -498,7 +498,9 @@ def wait_idle(seconds: float) -> None:
     time.sleep(seconds)
 
 
-PDF_IDLE_SECONDS = 10
+# Long enough that no gap between slips (the counters wait for each other after their
+# warm-up) closes Chromium mid-run; short enough to wait for after it.
+PDF_IDLE_SECONDS = 30
 
 
 def idle_again(root: int) -> dict[str, Any]:

@@ -684,7 +684,7 @@ def load_section(
         "durability (fsync, synchronous commit); SQLite runs as a node does (WAL, "
         "synchronous=NORMAL). One Chromium per node (in a renderer process) makes the slips "
         "for every worker; the first slip starts it and it ends when idle (5 minutes by "
-        "default, 10 s for this run's edge). The load "
+        "default, 30 s for this run's edge). The load "
         f"generator's {first['counters']} threads run on the same 2 cores as the servers "
         f"(1-minute load average {result['load_average'][0]:.1f} at the end). Server time is "
         "`Server-Timing`; wall is what the counter waited. Errors: 0 in every set-up (any "
@@ -866,7 +866,7 @@ def load_section(
             "Playwright's driver (a Node.js process); PSS "
             "from smaps_rollup counts shared pages once (not read while the counters run: it "
             "costs CPU; the busy peak is the largest RSS sampled each second). For this run "
-            "the edge closes Chromium after 10 idle seconds instead of 300, so that the last "
+            "the edge closes Chromium after 30 idle seconds instead of 300, so that the last "
             "row is a node idle again after work. Target: an idle "
             "edge under 300 MB.\n\n"
             + table(

@@ -127,6 +127,8 @@ class Service:
                         )
                     except OSError as exc:
                         raise RendererUnavailable(f"the PDF renderer can't start: {exc}") from exc
+                    # Reaped as soon as it ends (when idle): no zombie left in the worker.
+                    threading.Thread(target=self._started.wait, daemon=True).start()
                     spawned_at = now
                 time.sleep(0.05)
 
