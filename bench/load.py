@@ -29,9 +29,10 @@ Server time is each response's ``Server-Timing`` (the node's own time); wall is 
 the counter waited. Any error fails the run.
 
 Resident memory of the edge: VmRSS summed over the `serve` process tree (gunicorn
-master, workers, the sync process, and the Chromium processes the workers keep for
-slips, with Playwright's driver), and PSS from smaps_rollup (shared pages counted
-once), idle after start-up and busy (peak while the counters run, and just after).
+master, workers, the sync process and, while slips are printed, the renderer process
+with the node's one Chromium and Playwright's driver), and PSS from smaps_rollup
+(shared pages counted once), idle after start-up and busy (peak while the counters
+run, and just after).
 
     python -m bench.load                          # full: 40 counters x 15 patients
     python -m bench.load --patients 4 --counters 8 --only edge     # a quick look
@@ -210,6 +211,8 @@ def memory(root: int, pss: bool = True) -> dict[str, Any]:
             kind = "chromium"
         elif "playwright" in cmdline or "/driver/node" in cmdline:
             kind = "playwright driver"
+        elif "nirantar.printing.service" in cmdline:
+            kind = "renderer process"
         elif " sync --forever" in cmdline:
             kind = "sync process"
         elif "nirantar.cli" in cmdline or "gunicorn" in cmdline or "nirantar-" in cmdline:
@@ -491,8 +494,24 @@ def consistency(nodes: list[NodeProcess], token: str, records: list[dict[str, An
 
 
 def wait_idle(seconds: float) -> None:
-    """Let the workers' Chromium warm-up finish before memory is read."""
+    """Let start-up finish (and a Chromium warm-up, if asked for) before memory is read."""
     time.sleep(seconds)
+
+
+# Long enough that no gap between slips (the counters wait for each other after their
+# warm-up) closes Chromium mid-run; short enough to wait for after it.
+PDF_IDLE_SECONDS = 30
+
+
+def idle_again(root: int) -> dict[str, Any]:
+    """Memory once the node has closed Chromium after the load (``PDF_IDLE_SECONDS``)."""
+    deadline = time.monotonic() + PDF_IDLE_SECONDS + 30
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        if "chromium" not in memory(root, pss=False)["by_kind"]:
+            break
+    time.sleep(2)  # let the renderer's driver exit too
+    return memory(root)
 
 
 def run_setup(
@@ -529,7 +548,10 @@ def _run_nodes(
     seed: int,
     postmaster: int | None = None,
 ) -> dict[str, Any]:
-    first = NodeProcess(data_dir, "hub" if database else "counter-1", 101)
+    # The edge closes Chromium sooner than the default 5 minutes, so that the run can
+    # also read the memory of a node idle again after work (Chromium closed).
+    quiet = {} if database else {"NIRANTAR_PDF_IDLE_SECONDS": str(PDF_IDLE_SECONDS)}
+    first = NodeProcess(data_dir, "hub" if database else "counter-1", 101, extra_env=quiet)
     first.init(*(["--hub", "--database", database] if database else []))
     nodes = [first] + [NodeProcess(data_dir, first.name, 101) for _ in range(servers - 1)]
     result: dict[str, Any] = {
@@ -555,6 +577,7 @@ def _run_nodes(
         if root:
             result["busy_peak"] = load["busy_peak"]
             result["after_load"] = memory(root)
+            result["idle_after_load"] = idle_again(root)
         if servers > 1:
             result["consistency"] = consistency(nodes, first.token, load["records"])
         load.pop("records")

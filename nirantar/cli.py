@@ -41,6 +41,27 @@ def setup_django(data_dir: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+def configure_settings(data_dir: Path | None) -> None:
+    """Read the node's settings without setting Django's apps up (see `serve`)."""
+    if data_dir is not None:
+        os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
+    if not os.environ.get("NIRANTAR_DATA_DIR"):
+        raise click.UsageError("say which node: --data-dir DIR or NIRANTAR_DATA_DIR")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nirantar.settings")
+    import logging.config
+
+    from django.conf import settings
+
+    from nirantar.config import ConfigError
+
+    try:
+        # Only the node's own logging: Django's defaults bring its error-mail handler and
+        # with it django.http and the ORM, which this process does not use.
+        logging.config.dictConfig(settings.LOGGING)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -275,7 +296,9 @@ def serve(
         _check_tls_pair(certfile, keyfile)
         # Before Django reads its settings: secure cookies and HSTS.
         os.environ["NIRANTAR_HTTPS"] = "yes"
-    setup_django(_data_dir(ctx))
+    # Settings only, not django.setup(): gunicorn's master then holds no app (~50 MB
+    # less, and nothing for its workers to inherit); server.run migrates in a child.
+    configure_settings(_data_dir(ctx))
     from nirantar import server
 
     server.run(

@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
-import threading
+import traceback
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger(__name__)
-
-
-def _warm_renderer(worker: Any) -> None:
-    """Start Chromium in each worker before the first slip is asked for."""
-    from nirantar.printing.renderer import RendererUnavailable, render_pdf
-
-    def warm() -> None:
-        try:
-            render_pdf("<p>warm</p>")
-        except RendererUnavailable as exc:
-            log.warning("slips will not print: %s", exc)
-
-    threading.Thread(target=warm, name="nirantar-pdf-warmup", daemon=True).start()
-
-
-def _no_warmup(worker: Any) -> None:
-    """Chromium starts with the first slip instead."""
 
 
 class NirantarServer(BaseApplication):  # type: ignore[misc]
@@ -72,9 +55,72 @@ def start_syncer(interval: float) -> subprocess.Popen[bytes]:
     return _beside("sync", "--forever", "--interval", str(interval))
 
 
+def renderer_service(address: str, idle_seconds: float) -> Any:
+    """How the workers reach the node's one Chromium (see nirantar/printing/service.py):
+    the first worker to need a PDF starts the renderer process, which ends after
+    ``idle_seconds`` without one (and with this process, its owner)."""
+    from nirantar.printing.service import Service
+
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    command = [
+        sys.executable,
+        "-m",
+        "nirantar.printing.service",
+        "--socket",
+        address.replace("\0", "\\0", 1),
+        "--idle",
+        str(idle_seconds),
+        "--lock",
+        str(settings.DATA_DIR / "pdf.lock"),
+        "--owner",
+        str(os.getpid()),
+        "--exit-when-idle",
+        "--log-level",
+        level,
+    ]
+    return Service(address, command)
+
+
 def start_backups(destination: str, key: str, every: float) -> subprocess.Popen[bytes]:
     """Scheduled backups."""
     return _beside("backup", "--to", destination, "--key", key, "--every", str(every))
+
+
+def _migrate() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    from nirantar.ledger.writer import node
+
+    local = node()
+    if not local.enrolled():
+        log.warning("node %s is not enrolled: it will not issue numbers", local.name)
+
+
+def _prepare() -> None:
+    """Apply pending migrations in a forked child, so that this process - gunicorn's
+    master - never sets Django's apps up: they (every module's models, projections and
+    their imports, and the migrations) would stay in its memory for nothing and be
+    copied into each worker it forks. The workers set Django up themselves."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            _migrate()
+            code = 0
+        except BaseException:  # noqa: BLE001 - reported, then the child ends
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("error: the database could not be prepared (see above)")
 
 
 def run(
@@ -89,14 +135,17 @@ def run(
 ) -> None:
     """Serve until stopped; ``tls`` is (certificate, key) to serve HTTPS; ``backup`` is
     (destination, public key, minutes between backups)."""
-    call_command("migrate", interactive=False, verbosity=0)
-    from nirantar.ledger.writer import node
+    _prepare()
+    from nirantar.printing import renderer, service
 
-    local = node()
-    if not local.enrolled():
-        log.warning("node %s is not enrolled: it will not issue numbers", local.name)
-    syncer = start_syncer(sync_interval)
-    helpers = [syncer] + ([start_backups(*backup)] if backup is not None else [])
+    helpers = [start_syncer(sync_interval)]
+    helpers += [start_backups(*backup)] if backup is not None else []
+    # Inherited by the workers gunicorn forks: PDFs go to the renderer process.
+    pdf = renderer_service(service.socket_address(settings.DATA_DIR), settings.PDF_IDLE_SECONDS)
+    renderer.use_service(pdf)
+    if settings.PRINT_WARMUP:
+        pdf.command.append("--warm")
+        pdf.start()
     options: dict[str, Any] = {}
     if tls is not None:
         options["certfile"], options["keyfile"] = tls
@@ -111,8 +160,7 @@ def run(
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": "-",
-                "post_worker_init": _warm_renderer if settings.PRINT_WARMUP else _no_warmup,
-                "proc_name": f"nirantar-{local.name}",
+                "proc_name": f"nirantar-{settings.NODE.node}",
             }
         ).run()
     finally:

@@ -175,8 +175,11 @@ LOGIN_URL_PATH = "/login/"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Start Chromium in each server worker at once, so the first slip is as fast as the rest.
-PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", True)
+# One Chromium per node makes every PDF (nirantar/printing/service.py under `serve`).
+# It starts with the first PDF (PRINT_WARMUP: at once) and closes after PDF_IDLE_SECONDS
+# without one (0: never), so an idle node holds no browser (~1 GB resident).
+PRINT_WARMUP = envbool("NIRANTAR_PRINT_WARMUP", False)
+PDF_IDLE_SECONDS = max(0, envint("NIRANTAR_PDF_IDLE_SECONDS", 300))
 
 # The ABDM gateway: a dotted path to a class implementing registration.abdm.AbhaGateway.
 # Empty (the default): not connected; ABHAs are format-checked only.

@@ -7,13 +7,14 @@ engines; everything else reads and writes through the ORM.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from django.db import connection, models
+from django.db import connection, connections, models
 
 
 def one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
@@ -29,6 +30,47 @@ def rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+@functools.cache
+def _reader(
+    model: type[models.Model], alias: str
+) -> tuple[str, list[str], list[tuple[Any, list[Any]]]]:
+    """The column list, attribute names and per-field decoders (the ORM's own: the
+    backend's and the field's ``from_db_value``) to make instances of ``model``."""
+    fields = list(model._meta.concrete_fields)
+    conn = connections[alias]
+    decoders = []
+    for field in fields:
+        column = field.get_col(model._meta.db_table)
+        decoders.append(
+            (column, conn.ops.get_db_converters(column) + field.get_db_converters(conn))
+        )
+    columns = ", ".join(_name(f.column) for f in fields)
+    return columns, [f.attname for f in fields], decoders
+
+
+def instance(model: type[M], where: str, params: list[Any], order_by: str = "") -> M | None:
+    """The first row of ``model`` matching ``where`` (plain SQL, ``%s`` placeholders) as
+    an instance, as ``Model.objects.filter(...).first()`` makes it, without the ORM's
+    query building (most of the cost of reading one row by key)."""
+    columns, names, decoders = _reader(model, connection.alias)
+    row = one(
+        f"SELECT {columns} FROM {model._meta.db_table} WHERE {where}"  # noqa: S608 - ours
+        + (f" ORDER BY {order_by}" if order_by else "")
+        + " LIMIT 1",
+        params,
+    )
+    if row is None:
+        return None
+    values = list(row)
+    for i, (column, converters) in enumerate(decoders):
+        for convert in converters:
+            values[i] = convert(values[i], column, connection)
+    return model.from_db(connection.alias, names, values)
 
 
 def json_value(value: Any) -> Any:

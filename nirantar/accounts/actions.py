@@ -258,7 +258,7 @@ def do_record_denied(user: Any, permission: str, request: Any = None) -> None:
     The same refusal (user, permission, path) is recorded once a minute, so a script
     looping on a refused call cannot flood every node's log.
     """
-    from nirantar.accounts.auth import client_address
+    from nirantar.accounts.addresses import client_address
 
     path = escape_uri_path(request.path)[:300] if request is not None else ""
     recently = wall_ms() - DENIED_REPEAT_MS

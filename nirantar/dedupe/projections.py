@@ -148,14 +148,15 @@ def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
     rows = _rows(sorted(pairs), {**others, **records})
     touched = sorted(records)
     # Pairs of a touched patient that no longer qualify go; the rest are written anew.
-    stale = DuplicatePair.objects.filter(uhid_a__in=touched) | DuplicatePair.objects.filter(
-        uhid_b__in=touched
-    )
-    stale.exclude(pair__in=list(rows)).delete()
-    DuplicatePair.objects.filter(pair__in=list(rows)).delete()
-    bulk.insert_ignore(
-        DuplicatePair._meta.db_table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",)
-    )
+    # Plain SQL: this runs inside every registration's write.
+    table = DuplicatePair._meta.db_table
+    marks = ", ".join(["%s"] * len(touched))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE uhid_a IN ({marks}) OR uhid_b IN ({marks})",  # noqa: S608
+            [*touched, *touched],
+        )
+    bulk.insert_ignore(table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",))
 
 
 def rescore_all() -> None:

@@ -12,7 +12,7 @@ from django.db.models import F
 
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
-from nirantar.accounts.auth import client_address
+from nirantar.accounts.addresses import client_address
 from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.dedupe.permissions import REVIEW
 from nirantar.errors import NotFound

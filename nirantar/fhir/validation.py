@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from fhirclient.models import fhirelementfactory
-from fhirclient.models.fhirabstractbase import FHIRValidationError
+# fhirclient (its models, and the requests library it brings) is imported on the first
+# check, not with the module: ~15 MB that a node serving no FHIR writes never needs.
 
 # fhirclient's messages hold Python reprs (<fhirclient.models.x.Y object at 0x...>).
 _REPR = re.compile(r"<(?:class ')?(?:fhirclient\.models\.\w+\.)?(\w+)(?:'| object at 0x[0-9a-f]+)>")
@@ -62,6 +62,8 @@ def outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _flatten(error: BaseException, path: str) -> Iterator[tuple[str, str]]:
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+
     if isinstance(error, FHIRValidationError):
         here = path if error.path is None else (f"{path}.{error.path}" if path else error.path)
         for sub in error.errors:
@@ -85,6 +87,9 @@ def problems(resource_type: str, data: Any) -> list[dict[str, Any]]:
                 f"{resource_type}.resourceType",
             )
         ]
+    from fhirclient.models import fhirelementfactory
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+
     try:
         fhirelementfactory.FHIRElementFactory.instantiate(resource_type, data)
     except FHIRValidationError as exc:

@@ -52,7 +52,7 @@ def access_sample(
 ) -> tuple[Sample, Patient | None]:
     """A sample and its patient, read with a laboratory right; the read is audited."""
     from nirantar.accounts import actions as account_actions
-    from nirantar.accounts.auth import client_address
+    from nirantar.accounts.addresses import client_address
     from nirantar.lab.actions import find_sample
 
     sample = find_sample(accession_text)
@@ -71,7 +71,7 @@ def _audited_group(user: Any, uhid: str, *, action: str, via: str, request: Any)
     UHID merged into it), the read audited against the survivor; [] and nothing audited
     when nobody is registered under ``uhid``."""
     from nirantar.accounts import actions as account_actions
-    from nirantar.accounts.auth import client_address
+    from nirantar.accounts.addresses import client_address
 
     if registration.get_patient(uhid) is None:
         return []
@@ -105,7 +105,7 @@ def access_order(
     """One laboratory order, read with a laboratory right; the read is audited.
     NotFound for a malformed number or an order not here."""
     from nirantar.accounts import actions as account_actions
-    from nirantar.accounts.auth import client_address
+    from nirantar.accounts.addresses import client_address
     from nirantar.errors import NotFound
     from nirantar.lab.events import ORDER
     from nirantar.ledger.numbering import InvalidNumber

@@ -12,6 +12,8 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import connections
+
 from nirantar.ledger.events import AUTHORITY, Event
 from nirantar.ledger.models import Origin
 from nirantar.ledger.projection import event_version
@@ -83,9 +85,12 @@ def number_of(origin: str, using: str = "default") -> int | None:
     cache = _numbers.get()
     if cache is not None and origin in cache:
         return cache[origin]
-    number = (
-        Origin.objects.using(using).filter(name=origin).values_list("number", flat=True).first()
-    )
+    # Plain SQL: asked at every write that mints a number, where the ORM's query building
+    # cost more than the query.
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT number FROM ledger_origin WHERE name = %s", [origin])
+        row = cursor.fetchone()
+    number = row[0] if row is not None else None
     if cache is not None:
         cache[origin] = number
     return number

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -38,12 +37,17 @@ from nirantar.ledger.ingest import CLOCK_SKEW_MS, Ingestor, Report, raise_alarm
 from nirantar.ledger.store import EventStore
 from nirantar.ledger.writer import LocalNode
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 
 # Events per request. Smaller batches hold the database's write lock for less time.
 PULL_BATCH = int(os.environ.get("NIRANTAR_SYNC_BATCH", "1000"))
 PUSH_BATCH = max(1, PULL_BATCH // 2)
-TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+# httpx is imported by the first peer client, not with this module: server workers import
+# it (through status and enrolment) but never sync, and it brings ~15 MB (rich, pygments).
+TIMEOUT = (30.0, 3.0)  # read, connect
 
 
 @functools.lru_cache(maxsize=4)
@@ -147,7 +151,11 @@ class PeerClient:
     def __init__(self, local: LocalNode, url: str, http: httpx.Client | None = None) -> None:
         self.local = local
         self.url = url.rstrip("/")
-        self.http = http or httpx.Client(timeout=TIMEOUT, verify=tls_verify())
+        import httpx
+
+        self.http = http or httpx.Client(
+            timeout=httpx.Timeout(TIMEOUT[0], connect=TIMEOUT[1]), verify=tls_verify()
+        )
         self.peer = ""  # the peer's node name, from hello: later requests are addressed to it
 
     def _send(
@@ -155,6 +163,8 @@ class PeerClient:
     ) -> httpx.Response:
         headers = transport.sign(self.local.key, self.local.name, method, path, body, self.peer)
         headers["Content-Type"] = content_type
+        import httpx
+
         try:
             response = self.http.request(method, self.url + path, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -19,7 +19,7 @@ from nirantar import timeutil
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
-from nirantar.accounts.auth import client_address
+from nirantar.accounts.addresses import client_address
 from nirantar.errors import NotFound
 from nirantar.lab import queries as lab
 from nirantar.lab.models import LabOrder

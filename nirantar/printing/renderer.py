@@ -1,9 +1,18 @@
-"""HTML to PDF through one long-lived headless Chromium per process.
+"""HTML to PDF through one headless Chromium, started on the first job and closed when idle.
 
 Playwright's sync API is bound to the thread that started it, so one worker
 thread owns the browser and a queue feeds it; any request thread may call
-``render``. Launching Chromium takes ~0.7 s, a warm render ~50 ms, hence one
-browser kept running. If Chromium dies it is relaunched on the next job.
+``render``. Launching Chromium takes ~0.7 s, a warm render ~50 ms, so the browser
+is kept while PDFs keep coming; but it holds ~1 GB resident (RSS over its ~9
+processes, plus Playwright's Node.js driver), so after ``idle_seconds`` without a
+job both are closed and the next job starts them again. If Chromium dies it is
+relaunched on the next job.
+
+Under `nirantar serve` the node's server workers do not keep a browser each: one
+renderer process (``nirantar.printing.service``), started by the first worker that
+needs a PDF and ending when idle, holds the node's only Chromium; the workers reach it
+over a unix socket in the data directory (``use_service``). Elsewhere (the CLI, tests)
+``render_pdf`` renders in-process.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ import logging
 import queue
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +43,10 @@ CHROMIUM_ARGS = [
 
 class RendererUnavailable(Exception):
     """No PDF can be made: Chromium is missing or not answering. The message says why."""
+
+
+class RendererRetired(RendererUnavailable):
+    """This renderer ended when idle (``on_idle``): ask a new one."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +79,30 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# Close Chromium after this long without a PDF (NIRANTAR_PDF_IDLE_SECONDS).
+DEFAULT_IDLE_SECONDS = 300.0
+
+
 class PdfRenderer:
-    def __init__(self, executable: str | None = None, timeout: float = 30.0) -> None:
+    """``idle_seconds``: close the browser (and Playwright's driver) after this long
+    without a job; 0 or None keeps it until ``close``."""
+
+    def __init__(
+        self,
+        executable: str | None = None,
+        timeout: float = 30.0,
+        idle_seconds: float | None = DEFAULT_IDLE_SECONDS,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
         self.executable = executable
         self.timeout = timeout
+        self.idle_seconds = idle_seconds or None
+        # Called, once, when idle_seconds pass without a job and no browser is running:
+        # the renderer is retired (later jobs raise RendererRetired).
+        self.on_idle = on_idle if self.idle_seconds else None
+        self.retired = False
+        self.launches = 0  # how many times Chromium was started (for tests and logs)
+        self.browser_running = False
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -79,9 +114,14 @@ class PdfRenderer:
                 self._thread.start()
 
     def render(self, html: str, size: PageSize = A5) -> bytes:
-        self.start()
         job = _Job(html, size)
-        self._jobs.put(job)
+        with self._lock:  # against _retire: a job is either taken or refused
+            if self.retired:
+                raise RendererRetired("this renderer ended when idle")
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="nirantar-pdf", daemon=True)
+                self._thread.start()
+            self._jobs.put(job)
         if not job.done.wait(self.timeout):
             raise RendererUnavailable("the PDF renderer did not answer in time")
         if job.error is not None:
@@ -109,18 +149,50 @@ class PdfRenderer:
                 RendererUnavailable("Chromium is not installed (Debian package `chromium`)")
             )
             return
-        with sync_playwright() as playwright:
-            browser: Any = None
-            page: Any = None
-            while True:
-                job = self._jobs.get()
-                if job is None:
-                    break
+        while True:
+            # Idle: no browser and no driver until a job comes.
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds if self.on_idle else None)
+            except queue.Empty:
+                if self._retire():
+                    return
+                continue
+            if job is None:
+                return
+            with sync_playwright() as playwright:
+                stop = self._serve(playwright, executable, job)
+            self.browser_running = False
+            if stop:
+                return
+            if self.on_idle is not None and self._retire():
+                return
+
+    def _retire(self) -> bool:
+        """Idle with no browser: end, if ``on_idle`` says where (False: a job came)."""
+        assert self.on_idle is not None
+        with self._lock:
+            if not self._jobs.empty():
+                return False
+            self.retired = True
+        self.on_idle()
+        return True
+
+    def _serve(self, playwright: Any, executable: str, job: _Job | None) -> bool:
+        """Render jobs with one browser until it has been idle for ``idle_seconds``
+        (returns False) or ``close`` is called (returns True)."""
+        browser: Any = None
+        page: Any = None
+        try:
+            while job is not None:
                 try:
                     if browser is None or not browser.is_connected():
+                        started = time.monotonic()
                         browser = playwright.chromium.launch(
                             executable_path=executable, args=CHROMIUM_ARGS
                         )
+                        self.launches += 1
+                        self.browser_running = True
+                        log.info("Chromium started in %.2f s", time.monotonic() - started)
                         page = None
                     if page is None or page.is_closed():
                         page = browser.new_page()
@@ -135,6 +207,13 @@ class PdfRenderer:
                         browser = None
                 finally:
                     job.done.set()
+                try:
+                    job = self._jobs.get(timeout=self.idle_seconds)
+                except queue.Empty:
+                    log.info("Chromium closed after %.0f s without a PDF", self.idle_seconds)
+                    return False
+            return True
+        finally:
             if browser is not None and browser.is_connected():
                 browser.close()
 
@@ -171,16 +250,36 @@ class PdfRenderer:
 
 _renderer: PdfRenderer | None = None
 _renderer_lock = threading.Lock()
+_service: Any = None  # a service.Service, under `serve`
+
+
+def _idle_seconds() -> float:
+    try:
+        from django.conf import settings
+
+        return float(getattr(settings, "PDF_IDLE_SECONDS", DEFAULT_IDLE_SECONDS))
+    except Exception:  # noqa: BLE001 - settings not configured: a plain default
+        return DEFAULT_IDLE_SECONDS
 
 
 def renderer() -> PdfRenderer:
     global _renderer
     with _renderer_lock:
         if _renderer is None:
-            _renderer = PdfRenderer()
+            _renderer = PdfRenderer(idle_seconds=_idle_seconds())
             atexit.register(_renderer.close)
         return _renderer
 
 
+def use_service(service: Any) -> None:
+    """Render through the node's renderer process (a ``service.Service``) instead of a
+    browser of this process's own; None: in-process. `serve` calls this before gunicorn
+    forks its workers, so they inherit it."""
+    global _service
+    _service = service
+
+
 def render_pdf(html: str, size: PageSize = A5) -> bytes:
+    if _service is not None:
+        return bytes(_service.render(html, size))
     return renderer().render(html, size)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
-from nirantar import timeutil
+from nirantar import sql, timeutil
 from nirantar.errors import Conflict, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import writing
@@ -34,10 +33,12 @@ def find_department(value: Any) -> Department:
     text = rules.normalise_text(value) if isinstance(value, str) else ""
     if has_control_characters(text):
         text = ""  # matches no department: refused below, naming the real ones
-    department = (
-        Department.objects.filter(active=True)
-        .filter(Q(code__iexact=text) | Q(name_en__iexact=text) | Q(name_hi=text))
-        .first()
+    # Plain SQL: every visit asks. UPPER on both sides is what the ORM's iexact does.
+    department = sql.instance(
+        Department,
+        "active AND (UPPER(code) = UPPER(%s) OR UPPER(name_en) = UPPER(%s) OR name_hi = %s)",
+        [text, text, text],
+        order_by="code",
     )
     if department is None:
         names = ", ".join(Department.objects.filter(active=True).values_list("name_en", flat=True))
@@ -83,7 +84,15 @@ def do_register_patient(actor: str, data: Any) -> Patient:
             patient_body(uhid, fields),
             actor=actor,
         )
-    return Patient.objects.get(uhid=uhid)
+    return _patient(uhid)
+
+
+def _patient(uhid: str) -> Patient:
+    """The row the write just projected (plain SQL: every registration asks)."""
+    found = sql.instance(Patient, "uhid = %s", [uhid])
+    if found is None:
+        raise Patient.DoesNotExist(uhid)
+    return found
 
 
 def patient_body(uhid: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +171,9 @@ def do_register_visit(actor: str, uhid_text: Any, department_value: Any) -> Visi
     letter = settings.NODE.counter_letter
     today = timeutil.today()
     with writing() as w:
-        if not Patient.objects.filter(uhid=uhid, is_registered=True).exists():
+        if not sql.one(
+            "SELECT 1 FROM registration_patient WHERE uhid = %s AND is_registered", [uhid]
+        ):
             raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
         node_number, seq = w.next_number(events.VISIT.kind)
         visit_no = events.VISIT.format(node_number, seq)
@@ -185,7 +196,10 @@ def do_register_visit(actor: str, uhid_text: Any, department_value: Any) -> Visi
             },
             actor=actor,
         )
-    return Visit.objects.get(visit_no=visit_no)
+    found = sql.instance(Visit, "visit_no = %s", [visit_no])
+    if found is None:
+        raise Visit.DoesNotExist(visit_no)
+    return found
 
 
 def token_scope(letter: str, department: str, day: str) -> str:

@@ -33,7 +33,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from indic_transliteration import sanscript
 from rapidfuzz.distance import JaroWinkler
 
 # A score at or above this is offered to the clerk as a likely duplicate.
@@ -116,6 +115,10 @@ _VOWELS = frozenset("aeiou")
 
 
 def _itrans_to_latin(word: str) -> str:
+    # Imported here: indic-transliteration loads every script's tables (~10 MB, 0.4 s),
+    # which a node needs only once it matches a Devanagari name.
+    from indic_transliteration import sanscript
+
     text: str = sanscript.transliterate(word, sanscript.DEVANAGARI, sanscript.ITRANS)
     for old, new in _ITRANS_TO_LATIN:
         text = text.replace(old, new)

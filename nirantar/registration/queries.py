@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from nirantar import sql
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
-from nirantar.accounts.auth import client_address
+from nirantar.accounts.addresses import client_address
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
@@ -43,12 +43,13 @@ def departments() -> list[Department]:
 
 
 def department(code: str) -> Department | None:
-    return Department.objects.filter(code=code).first()
+    return sql.instance(Department, "code = %s", [code], order_by="code")
 
 
 def get_patient(uhid: str) -> Patient | None:
     """The record registered under exactly this UHID (merged away or not)."""
-    return Patient.objects.filter(uhid=uhid, is_registered=True).first()
+    # Plain SQL (sql.instance): every registration and every read of a patient asks.
+    return sql.instance(Patient, "uhid = %s AND is_registered", [uhid], order_by="id")
 
 
 # -- merges --------------------------------------------------------------------------
@@ -57,18 +58,27 @@ def get_patient(uhid: str) -> Patient | None:
 # row is ever moved between UHIDs, so an unmerge restores both records exactly.
 
 
+# survivor_of and group_of run on every read of a patient, in plain SQL: the ORM's query
+# building cost several times the queries themselves.
+
+
 def survivor_of(uhid: str) -> str:
     """The UHID whose record ``uhid`` shows under: itself unless merged away."""
-    found = MergedPatient.objects.filter(uhid=uhid).values_list("survivor", flat=True).first()
-    return found or uhid
+    row = sql.one("SELECT survivor FROM registration_merged_patient WHERE uhid = %s", [uhid])
+    return str(row[0]) if row and row[0] else uhid
 
 
 def group_of(uhid: str) -> list[str]:
     """Every UHID shown in ``uhid``'s record: its survivor first, then the UHIDs merged
     into it (transitively), in order."""
-    survivor = survivor_of(uhid)
-    merged = MergedPatient.objects.filter(survivor=survivor).values_list("uhid", flat=True)
-    return [survivor, *sorted(merged)]
+    found = sql.rows(
+        "SELECT s.survivor, m.uhid FROM (SELECT COALESCE((SELECT survivor FROM "
+        "registration_merged_patient WHERE uhid = %s), %s) AS survivor) s "
+        "LEFT JOIN registration_merged_patient m ON m.survivor = s.survivor",
+        [uhid, uhid],
+    )
+    survivor = str(found[0][0]) if found and found[0][0] else uhid
+    return [survivor, *sorted(str(row[1]) for row in found if row[1] is not None)]
 
 
 def survivors_of(uhids: set[str]) -> dict[str, str]:

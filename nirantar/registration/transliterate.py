@@ -23,8 +23,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from indic_transliteration import sanscript
-
 DATA = Path(__file__).parent / "data"
 
 # Common surnames and name words, as they are usually written in each script.
@@ -138,6 +136,8 @@ _ITRANS_TO_PLAIN = (
 
 
 def _devanagari_to_english(word: str) -> str:
+    from indic_transliteration import sanscript  # see matching._itrans_to_latin
+
     itrans = sanscript.transliterate(word, sanscript.DEVANAGARI, sanscript.ITRANS)
     # Hindi drops the inherent vowel at the end of a word (राम is "Ram", not "Rama"),
     # but not after a conjunct (चंद्र is "Chandra").
@@ -169,6 +169,8 @@ def _known_or_compound(word: str, lexicon: dict[str, str]) -> str | None:
 
 def to_devanagari(text: str) -> str:
     """A Devanagari suggestion for a name typed in Latin letters."""
+    from indic_transliteration import sanscript  # see matching._itrans_to_latin
+
     to_hi, _ = _lexicon()
     out = []
     for part in _WORD_RE.findall(text or ""):

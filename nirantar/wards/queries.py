@@ -17,7 +17,7 @@ from nirantar import sql, timeutil
 from nirantar.accounts import actions as account_actions
 from nirantar.accounts import permissions
 from nirantar.accounts import queries as accounts
-from nirantar.accounts.auth import client_address
+from nirantar.accounts.addresses import client_address
 from nirantar.errors import NotFound, ValidationFailed
 from nirantar.lab.models import LabOrder
 from nirantar.registration import queries as registration
