@@ -31,9 +31,9 @@ def insert_ignore(
     sends a statement a row, each a round trip. SQLite steps one prepared statement
     in-process, which costs no round trips."""
     if connection.vendor == "postgresql":
-        from nirantar import sql
+        from nirantar.sql import insert_many
 
-        sql.insert_many(table, columns, rows, json_columns)
+        insert_many(table, columns, rows, json_columns)
         return
     positions = [i for i, c in enumerate(columns) if c in json_columns]
     lists: list[list[Any]] = [list(row) for row in rows]

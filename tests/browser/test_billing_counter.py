@@ -21,8 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_cashier_takes_cash_and_upi_prints_the_receipt_and_closes_the_day(
     page,
     live_server,
-    cashier,
-    patient,
+    cashier,  # noqa: F811
+    patient,  # noqa: F811
     clerk_api,  # noqa: F811
 ):
     poor = patient(category="bpl")
