@@ -50,7 +50,7 @@ demo: install system-packages
 
 PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe tests/billing tests/mis
 # Node-process tests run on the side line, after its SQLite run, to even out the two lines.
-SIDE_SYSTEM = tests/system/test_hub_app_servers.py tests/system/test_merge_sync.py
+SIDE_SYSTEM = tests/system/test_hub_app_servers.py tests/system/test_merge_sync.py tests/system/test_billing_partition.py
 
 # Two lines of tests at once, one per core of a 2-core machine. In front: the tests that
 # start node processes or a browser (marked system or browser), which spend much of their
