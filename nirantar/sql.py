@@ -47,7 +47,8 @@ def _reader(
     for field in fields:
         column = field.get_col(model._meta.db_table)
         decoders.append(
-            (column, conn.ops.get_db_converters(column) + field.get_db_converters(conn))
+            # Every concrete field has get_db_converters; the stubs type the list loosely.
+            (column, conn.ops.get_db_converters(column) + field.get_db_converters(conn)),  # type: ignore[attr-defined]
         )
     columns = ", ".join(_name(f.column) for f in fields)
     return columns, [f.attname for f in fields], decoders
