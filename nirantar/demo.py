@@ -38,6 +38,9 @@ DEMO_USERS = {
     "admin": ("admin", "IT Administrator"),
     "auditor": ("auditor", "Privacy Officer"),
     "hall-tv": ("display", "Waiting hall display"),
+    "cashier": ("billing", "Sunil Yadav"),
+    "accounts": ("accounts", "Nisha Kapoor"),
+    "director": ("management", "Medical Superintendent"),
 }
 # Printed on prescriptions; a made-up number in the Delhi Medical Council's style.
 DEMO_REGISTRATION_NO = {"doctor": "DMC/R/01234"}
