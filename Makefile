@@ -49,6 +49,11 @@ demo: install system-packages
 	$(BIN)/nirantar --data-dir demo-data demo
 
 PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe tests/billing tests/mis
+# On PostgreSQL, not the hostile-input cases refused before any query is made (a malformed
+# number, an odd slip format, markup in a field): they test parsing and templates, the same
+# on both engines, and cost the PostgreSQL run a minute and a half. Every other hostile case
+# (searches, NUL bytes, numbers never given) runs on both.
+PG_SKIP = not malformed_number_is_refused and not odd_slip_format and not markup_in_a_name_or_a_coded_field
 # Node-process tests run on the side line, after its SQLite run, to even out the two lines.
 SIDE_SYSTEM = tests/system/test_hub_app_servers.py tests/system/test_merge_sync.py tests/system/test_billing_partition.py
 
@@ -62,7 +67,7 @@ test: install-test
 	@base=$$(mktemp -d); \
 	echo "Beside this: the PostgreSQL run, then the SQLite run of in-process tests (they report after it)"; \
 	( NIRANTAR_TEST_DB=postgres $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/pg \
-	    -m "not browser and not system" $(PG_TESTS) > $$base/postgres.log 2>&1; \
+	    -m "not browser and not system" -k "$(PG_SKIP)" $(PG_TESTS) > $$base/postgres.log 2>&1; \
 	  echo $$? > $$base/postgres.rc; \
 	  $(BIN)/pytest -q -p no:cacheprovider --basetemp=$$base/unit \
 	    -m "not browser and not system" > $$base/unit.log 2>&1; \
