@@ -7,9 +7,10 @@ LIKE '%...%'. Both answer "substring, case-insensitive" in either script.
 At most ``CANDIDATES`` records are taken for ranking. On SQLite the FTS5 match
 drives the query and is read newest row first, so it stops at the 200th
 match: a common pair of names (thousands of matches among millions of
-patients) costs what a rare one does. Taken as an ``IN (subquery)`` instead,
-SQLite builds the whole list of matches first - 150-230 ms for the commonest
-pairs at 10M patients, against 9-20 ms read this way (bench/out plans).
+patients) no longer costs more than a rare one. Taken as an ``IN (subquery)``,
+SQLite built the whole list of matches first - 100-230 ms for the commonest
+pairs on the 10M-patient benchmark database, against 2-20 ms read this way. A
+rare pair made of common trigrams still scans their whole posting lists.
 """
 
 from __future__ import annotations
