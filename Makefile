@@ -51,7 +51,7 @@ demo: install system-packages
 PG_TESTS = tests/ledger tests/registration tests/accounts tests/web tests/opd tests/lab tests/wards tests/fhir tests/dedupe tests/billing tests/mis
 # On PostgreSQL, not the hostile-input cases refused before any query is made (a malformed
 # number, an odd slip format, markup in a field): they test parsing and templates, the same
-# on both engines, and cost the PostgreSQL run a minute and a half. Every other hostile case
+# on both engines, and cost the PostgreSQL run about a minute. Every other hostile case
 # (searches, NUL bytes, numbers never given) runs on both.
 PG_SKIP = not malformed_number_is_refused and not odd_slip_format and not markup_in_a_name_or_a_coded_field
 # Node-process tests run on the side line, after its SQLite run, to even out the two lines.
