@@ -219,13 +219,9 @@ def _audit(user: Any, uhid: str, action: str, via: str, request: Any) -> None:
 def find_patient(uhid_text: Any) -> Patient:
     """The record shown for a UHID (its survivor, if merged away), or NotFound."""
     uhid = parse_uhid(uhid_text)
-    if registration.get_patient(uhid) is None:
+    patient = registration.shown_record(uhid)
+    if patient is None:
         raise NotFound(f"no patient with UHID {uhid} here", {"uhid": "not registered (yet)"})
-    survivor = registration.survivor_of(uhid)
-    patient = registration.get_patient(survivor) or registration.get_patient(uhid)
-    assert patient is not None
-    if patient.uhid != uhid:
-        patient.merged_from = uhid
     return patient
 
 

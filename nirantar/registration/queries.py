@@ -126,6 +126,22 @@ def sex_and_birth(uhid: str) -> tuple[str, date | None] | None:
     return (row[0], sql.date_value(row[1])) if row else None
 
 
+def shown_record(uhid: str, *, follow_merge: bool = True) -> Patient | None:
+    """The record shown for a registered UHID: its survivor's, if merged away
+    (``merged_from`` set to the UHID asked for), else its own; None if not registered.
+    Not audited: callers that show it to a person audit the read (``access_patient``)."""
+    patient = get_patient(uhid)
+    if patient is None:
+        return None
+    survivor = survivor_of(uhid) if follow_merge else uhid
+    if survivor != uhid:
+        merged_into = get_patient(survivor)
+        if merged_into is not None:  # its registration may not have arrived here yet
+            patient = merged_into
+            patient.merged_from = uhid
+    return patient
+
+
 def access_patient(
     user: Any,
     uhid_text: str,
@@ -157,15 +173,9 @@ def access_patient(
                 {"reason": f"at least {account_actions.MIN_REASON} characters"},
             )
     uhid = parse_uhid(uhid_text)
-    patient = get_patient(uhid)
+    patient = shown_record(uhid, follow_merge=follow_merge)
     if patient is None:
         raise NotFound(f"no patient with UHID {uhid}", {"uhid": "not registered"})
-    survivor = survivor_of(uhid) if follow_merge else uhid
-    if survivor != uhid:
-        merged_into = get_patient(survivor)
-        if merged_into is not None:  # its registration may not have arrived here yet
-            patient = merged_into
-            patient.merged_from = uhid
     account_actions.do_record_access(
         user,
         patient.uhid,
