@@ -79,15 +79,52 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def append_report(title: str, body: str) -> None:
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    if not REPORT.exists():
-        REPORT.write_text(
-            "# Benchmarks\n\nEvery `make bench` run appends its results here, with the machine, "
-            "date and commit it ran on. Figures on these shared machines vary by about 25 % "
-            "from run to run; compare figures only within one run.\n"
-        )
+HISTORY = ROOT / "docs" / "benchmarks-history.md"
+REPORT_HEAD = (
+    "# Benchmarks\n\n"
+    "Every figure in this file comes from one complete run of the benchmarks (`make bench`, "
+    "or `make bench-quick` at the small sizes), with the machine, date and commit it ran on "
+    "under the heading. Its first table is every goal that run could judge and where the "
+    "time went. Each complete run replaces this file and moves the one before it to "
+    "[benchmarks-history.md](benchmarks-history.md); single benchmarks run on their own "
+    "(`python -m bench.run --only NAME`, often at the full sizes) are appended there. "
+    "Figures on these shared machines vary by about 25 % from run to run; compare figures "
+    "only within one run.\n"
+)
+HISTORY_HEAD = (
+    "# Benchmarks: earlier runs\n\n"
+    "Runs replaced in [benchmarks.md](benchmarks.md) by a newer complete run, and single "
+    "benchmarks run on their own, oldest first, each with the machine, date and commit it "
+    "ran on. Figures from different runs are not comparable to better than about 25 %.\n"
+)
+
+
+def _entry(title: str, body: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    with REPORT.open("a", encoding="utf-8") as handle:
-        handle.write(f"\n## {title} — {stamp}\n\n")
-        handle.write(f"Machine: {machine()}. Commit: `{commit()}`.\n\n{body}\n")
+    return f"\n## {title} — {stamp}\n\nMachine: {machine()}. Commit: `{commit()}`.\n\n{body}\n"
+
+
+def _to_history(text: str) -> None:
+    if not text.strip():
+        return
+    HISTORY.parent.mkdir(parents=True, exist_ok=True)
+    if not HISTORY.exists():
+        HISTORY.write_text(HISTORY_HEAD, encoding="utf-8")
+    with HISTORY.open("a", encoding="utf-8") as handle:
+        handle.write(text if text.startswith("\n") else "\n" + text)
+
+
+def append_report(title: str, body: str) -> None:
+    """Some benchmarks only: appended to the history, the report stays one run's."""
+    _to_history(_entry(title, body))
+
+
+def write_run(title: str, body: str) -> None:
+    """A complete run: it becomes the report; what the report held moves to the history."""
+    if REPORT.exists():
+        old = REPORT.read_text(encoding="utf-8")
+        start = old.find("\n## ")  # after the file's own head
+        if start >= 0:
+            _to_history(old[start:])
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(REPORT_HEAD + _entry(title, body), encoding="utf-8")

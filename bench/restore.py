@@ -89,6 +89,10 @@ def run(events: int = 100_000) -> dict[str, Any]:
             r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout
         )
         assert report, restored.stdout
+        phases = re.search(
+            r"events in after ([\d.]+) s; name index and duplicate worklist ([\d.]+) s",
+            restored.stdout,
+        )
         verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
         patients = "SELECT count(*) FROM registration_patient"
         result = {
@@ -96,6 +100,8 @@ def run(events: int = 100_000) -> dict[str, Any]:
             "origins": int(report.group(2)),
             "restore_seconds": float(report.group(3)),
             "command_seconds": seconds,
+            "ingest_seconds": float(phases.group(1)) if phases else None,
+            "deferred_seconds": float(phases.group(2)) if phases else None,
             "backup_seconds": backup_seconds,
             "backup_mb": round(size / 2**20, 1),
             "segments": len(list((root / "dest" / "segments").iterdir())),
