@@ -507,6 +507,10 @@ class Restored:
     rejected: list[tuple[str, str]] = field(default_factory=list)
     origins: int = 0
     seconds: float = 0.0
+    # Of ``seconds``: until every event was in (decrypt, verify, ingest, project), and
+    # the work deferred to the end (the name index, the duplicate worklist).
+    ingest_seconds: float = 0.0
+    deferred_seconds: float = 0.0
     hospital: str = ""  # as its genesis names it
     problems: list[str] = field(default_factory=list)
 
@@ -677,8 +681,10 @@ def restore(
     # Onto a fresh node, per-row indexing (the name search) is done once at the end.
     with projection.bulk_loading():
         _restore_segments(dest, manifest, private, store, report, progress, authority)
+        report.ingest_seconds = time.perf_counter() - started
         if stage is not None:
             stage("events in; indexing names and working out the duplicate worklist")
+    report.deferred_seconds = time.perf_counter() - started - report.ingest_seconds
     report.held = Held.objects.using(store.db).count()
     genesis = store.get(AUTHORITY, 1)
     report.hospital = str(genesis.body.get("hospital", "")) if genesis else ""

@@ -1161,7 +1161,9 @@ def report_genesis(report: Any) -> str:
 def _print_restored(report: Any) -> None:
     click.echo(
         f"restored {report.events:,} events of {report.origins} origins "
-        f"in {report.seconds:.1f} s from {report.manifest}"
+        f"in {report.seconds:.1f} s from {report.manifest} (events in after "
+        f"{report.ingest_seconds:.1f} s; name index and duplicate worklist "
+        f"{report.deferred_seconds:.1f} s)"
     )
     click.echo(f"hospital: {report.hospital} (genesis {report_genesis(report)})")
     click.echo(
