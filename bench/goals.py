@@ -297,9 +297,9 @@ def _rows_of(name: str, build: Any, *args: Any) -> list[list[str]]:
         built = build(*args)
     except Exception as exc:  # noqa: BLE001 - the report must still be written
         return [[name, f"not summarised here ({type(exc).__name__}: {exc})", "-", ""]]
-    if built is None:
+    if not built:
         return []
-    return built if built and isinstance(built[0], list) else [built]
+    return built if isinstance(built[0], list) else [built]
 
 
 def section(results: dict[str, Any]) -> str:
