@@ -11,9 +11,6 @@ import csv
 import io
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from nirantar.mis.panels import PANELS, Report, Shown
 
 
@@ -50,6 +47,11 @@ def _about(report: Report) -> list[list[Any]]:
 
 
 def xlsx_bytes(report: Report) -> bytes:
+    # Imported here: openpyxl brings numpy and Pillow, ~28 MB in every server process,
+    # for a download the MIS desk makes a few times a day.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     about = book.active
     assert about is not None
