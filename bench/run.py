@@ -904,8 +904,8 @@ def load_section(
             ("just after the load", "after_load"),
             ("idle again after the load, Chromium closed", "idle_after_load"),
         ):
-            if key not in edge:
-                continue
+            if "by_kind" not in edge.get(key, {}):
+                continue  # e.g. a busy peak never sampled: a load shorter than a second
             m = edge[key]
             kinds = m["by_kind"]
             python = sum(
