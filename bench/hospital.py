@@ -1205,6 +1205,9 @@ def build(seed: int, days: int, scale: float) -> Path:
         ],
         env=env,
         check=True,
+        # Its summary line is for a person: on stderr, so the stdout of whoever called
+        # build (bench.hub prints its result as JSON there) stays one JSON document.
+        stdout=sys.stderr,
     )
     return out
 
