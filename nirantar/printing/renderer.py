@@ -2,9 +2,10 @@
 
 Playwright's sync API is bound to the thread that started it, so one worker
 thread owns the browser and a queue feeds it; any request thread may call
-``render``. Launching Chromium takes ~0.7 s, a warm render ~50 ms, so the browser
-is kept while PDFs keep coming; but it holds ~1 GB resident (RSS over its ~9
-processes, plus Playwright's Node.js driver), so after ``idle_seconds`` without a
+``render``. Launching Chromium takes ~0.4-0.7 s, a warm A5 slip ~30 ms with the headless
+shell (``chromium_path``), so the browser is kept while PDFs keep coming; but it holds
+~0.5 GB resident (RSS over its ~7 processes; the full browser ~1 GB over ~9), plus
+Playwright's Node.js driver (~0.14 GB), so after ``idle_seconds`` without a
 job both are closed and the next job starts them again. If Chromium dies it is
 relaunched on the next job.
 
