@@ -78,6 +78,19 @@ def test_a_pdf_with_another_head_is_drawn_with_its_own_styles():
     assert "not printed" in read_pdf.text(third)
 
 
+def test_a_roll_printout_after_a_page_one_is_as_tall_as_its_own_content():
+    renderer = PdfRenderer(idle_seconds=2)
+    # Taller than the 800 px viewport: the roll is cut at the viewport's height at least.
+    tall = "<div style='height: 250mm'>राम</div>"
+    try:
+        renderer.render(document("a5", "<div style='height: 300mm'>सीता</div>"), A5)
+        roll = renderer.render(document("roll", tall), printing.THERMAL_80)
+    finally:
+        renderer.close()
+    width, height = read_pdf.page_size_mm(roll)
+    assert width == pytest.approx(80.0, abs=0.3) and 250 < height < 260  # plus the body's margins
+
+
 def renderer_command(tmp_path, *extra):
     return [
         sys.executable,
