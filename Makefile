@@ -28,14 +28,17 @@ $(TESTSTAMP): $(STAMP)
 
 install-bench: install-test
 
-# Debian packages the node uses: Chromium renders slips, Noto fonts draw Hindi,
-# poppler's pdftotext lets tests read a PDF's text layer. PostgreSQL's binaries
+# Debian packages the node uses: Chromium's headless shell renders slips (about twice as
+# fast at printing as the full browser, docs/printing.md), the full Chromium drives the
+# browser tests, Noto fonts draw Hindi, poppler's pdftotext lets tests read a PDF's text
+# layer. PostgreSQL's binaries
 # are expected on the machine (tests start a throwaway server with them).
 system-packages: $(SYSSTAMP)
 
 $(SYSSTAMP):
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromium-headless-shell >/dev/null || missing="$$missing chromium-headless-shell"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -q "Noto Sans Devanagari" || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \

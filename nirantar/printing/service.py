@@ -5,7 +5,7 @@ Playwright's driver, for two workers ~2 GB on an edge that mostly sits idle). No
 `serve` starts this small process beside the sync process; it imports neither Django
 nor Playwright until the first PDF, starts Chromium then, and closes it after
 ``--idle`` seconds without a PDF (see ``renderer.PdfRenderer``). Workers send it HTML
-and get a PDF back (``render_remote``). One browser renders one page at a time: ~50 ms
+and get a PDF back (``render_remote``). One browser renders one page at a time: ~30-45 ms
 a slip, far more than the slips a node's counters ask for.
 
 A request on the socket is one JSON line (the page size and the HTML's length in

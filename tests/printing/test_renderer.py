@@ -10,6 +10,7 @@ import pytest
 from nirantar.printing import renderer as printing
 from nirantar.printing.renderer import A5, PdfRenderer, RendererUnavailable
 from nirantar.printing.service import Service, _listening, render_remote, socket_address
+from tests import pdf as read_pdf
 
 SLIP = "<p>राम कुमार शर्मा</p>"
 
@@ -42,6 +43,52 @@ def test_a_busy_renderer_keeps_its_browser():
         assert renderer.launches == 1
     finally:
         renderer.close()
+
+
+def document(title, body, style=""):
+    return (
+        f"<!doctype html><html lang='hi'><head><title>{title}</title>"
+        f"<style>body {{ font-family: 'Noto Sans'; }} {style}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def test_a_pdf_after_one_with_the_same_head_holds_only_its_own_body_and_title():
+    renderer = PdfRenderer(idle_seconds=2)
+    try:
+        renderer.render(document("slip 1", "<p>राम कुमार शर्मा</p>"))
+        second = renderer.render(document("slip 2", "<p>सीता देवी</p>"))
+    finally:
+        renderer.close()
+    text = read_pdf.text(second)
+    assert "सीता देवी" in text and "शर्मा" not in text
+    assert "Title:           slip 2" in read_pdf._run("pdfinfo", second)
+
+
+def test_a_pdf_with_another_head_is_drawn_with_its_own_styles():
+    renderer = PdfRenderer(idle_seconds=2)
+    body = "<p>shown</p><p class='hidden'>not printed</p>"
+    try:
+        renderer.render(document("first", body))
+        second = renderer.render(document("second", body, ".hidden { display: none; }"))
+        third = renderer.render(document("third", body))
+    finally:
+        renderer.close()
+    assert "not printed" not in read_pdf.text(second)
+    assert "not printed" in read_pdf.text(third)
+
+
+def test_a_roll_printout_after_a_page_one_is_as_tall_as_its_own_content():
+    renderer = PdfRenderer(idle_seconds=2)
+    # Taller than the 800 px viewport: the roll is cut at the viewport's height at least.
+    tall = "<div style='height: 250mm'>राम</div>"
+    try:
+        renderer.render(document("a5", "<div style='height: 300mm'>सीता</div>"), A5)
+        roll = renderer.render(document("roll", tall), printing.THERMAL_80)
+    finally:
+        renderer.close()
+    width, height = read_pdf.page_size_mm(roll)
+    assert width == pytest.approx(80.0, abs=0.3) and 250 < height < 260  # plus the body's margins
 
 
 def renderer_command(tmp_path, *extra):
