@@ -62,7 +62,8 @@ def commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # docs/ is what a run writes (this report, the search plot): not the code run.
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
             cwd=ROOT,
             text=True,
             capture_output=True,

@@ -185,7 +185,8 @@ def _memory_row(load: dict[str, Any]) -> list[str] | None:
     if not idle:
         return None
     kinds = ", ".join(
-        f"{kind} {v['rss_mb']:.0f} MB ({v['processes']:.0f} processes)"
+        f"{kind} {v['rss_mb']:.0f} MB ({v['processes']:.0f} "
+        + ("process)" if v["processes"] == 1 else "processes)")
         for kind, v in idle["by_kind"].items()
         if v.get("rss_mb")
     )

@@ -1018,9 +1018,9 @@ TITLES = {
 def title_of(chosen: list[str]) -> str:
     if list(chosen) == list(SECTIONS):
         return (
-            "Registration counter, sync, patient timeline, laboratory ingest, bed board, "
-            "restore, 40 counters under load, the synthetic hospital and duplicate "
-            "suggestions"
+            "Every benchmark: registration counter, patient search, sync, GNU Health, "
+            "patient timeline, laboratory ingest, bed board, restore, 40 counters under "
+            "load, the synthetic hospital and duplicate suggestions"
         )
     names = [TITLES[name] for name in chosen]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
