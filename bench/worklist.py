@@ -7,7 +7,9 @@ The patients and their keys are ``bench.dedupe``'s (the same synthetic populatio
 in bench/out/). For each ``--crowded`` value (0: no key is crowded, the rule before
 crowded keys) it prints the bucket sizes, the candidate pairs the rule gives, the rows
 kept, and the wall and CPU time of ``rescore_all`` (which also files every key again);
-with ``--count-only`` the pairs are counted, not scored.
+with ``--count-only`` the pairs are counted, not scored; ``--lost`` scores the pairs the
+rule leaves out (every pair sharing a key, less the candidates) and counts the likely
+ones: what the worklist loses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bench.common import percentile
 from bench.dedupe import build
 
 
-def measure(limit: int, rescore: bool = True) -> dict[str, Any]:
+def measure(limit: int, rescore: bool = True, lost: bool = False) -> dict[str, Any]:
     from nirantar.dedupe import projections, scoring
     from nirantar.dedupe.models import DuplicatePair
     from nirantar.registration import candidates as registry
@@ -36,8 +38,16 @@ def measure(limit: int, rescore: bool = True) -> dict[str, Any]:
         for key in keys:
             sizes[key] = sizes.get(key, 0) + 1
     t0 = time.perf_counter()
-    candidates = len(projections.candidate_pairs(filed))
+    pairs = projections.candidate_pairs(filed)
     pairing = time.perf_counter() - t0
+    candidates = len(pairs)
+    missed = None
+    if lost and limit:  # the likely pairs the rule leaves out: every pair, less its own
+        projections.CROWDED = sys.maxsize
+        left_out = sorted(projections.candidate_pairs(filed) - pairs)
+        projections.CROWDED = limit
+        missed = len(scoring.score_pairs((left_out, dict(records))))
+    del pairs
     listed = sorted(sizes.values())
     found = {
         "crowded": limit or None,
@@ -48,6 +58,7 @@ def measure(limit: int, rescore: bool = True) -> dict[str, Any]:
         "crowded_keys": sum(1 for s in listed if limit and s > limit),
         "candidate_pairs": candidates,
         "pairing_s": round(pairing, 2),
+        **({"likely_left_out": missed} if lost else {}),
     }
     if not rescore:
         return found
@@ -68,6 +79,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--crowded", type=int, nargs="+", default=[128, 0])
     parser.add_argument("--count-only", action="store_true", help="count the pairs only")
+    parser.add_argument(
+        "--lost", action="store_true", help="score the pairs the rule leaves out (slow)"
+    )
     args = parser.parse_args()
     data_dir, _ = build(args.patients, args.seed)
     os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
@@ -77,7 +91,9 @@ def main() -> None:
     django.setup()
     for limit in args.crowded:
         print(
-            json.dumps({"patients": args.patients, **measure(limit, not args.count_only)}),
+            json.dumps(
+                {"patients": args.patients, **measure(limit, not args.count_only, args.lost)}
+            ),
             flush=True,
         )
 
