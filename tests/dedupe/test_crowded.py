@@ -149,3 +149,17 @@ def test_any_order_batching_and_a_bulk_load_give_the_same_worklist(clerk, data):
     assert _replay(shuffled) == expected
     sizes = data.draw(st.lists(st.integers(1, 4), max_size=4))
     assert _replay(shuffled, sizes) == expected
+
+
+def test_a_registration_into_a_crowded_bucket_scores_none_of_it(clerk, monkeypatch):
+    for data in (SUNITA, SUNEETA, *NAMESAKES):
+        register(clerk, data)
+    scored: list[tuple] = []
+    likely = projections.likely
+    monkeypatch.setattr(projections, "likely", lambda a, b: scored.append((a, b)) or likely(a, b))
+    register(clerk, {**SUNITA, "date_of_birth": "1985-09-09"})
+    assert scored == []
+    # With a guardian she shares a second family with the wife of Ramesh only: one score.
+    register(clerk, {**SUNITA, **WIVES_OF_RAMESH})
+    register(clerk, {**SUNEETA, **WIVES_OF_RAMESH})
+    assert len(scored) == 1
