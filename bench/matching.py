@@ -263,6 +263,70 @@ often 6-9), so wall-clock percentiles of the million-patient search swing betwee
 runs of the same code (p95 from 22 to 107 ms in four runs today); the CPU-time
 row is the steadier figure.
 
+## The records team's worklist: which pairs are scored
+
+The worklist (`nirantar/dedupe/projections.py`) scores a pair of registered patients
+when they share a filed blocking key that is **not crowded**, or when they share keys
+of **two families**, whatever their sizes. A key is crowded when more than `CROWDED`
+(128) patients are filed under it; a first name's two year bands (a record is filed
+under its own band and the nearer neighbour, so two people born a year apart share
+both) are one family, every other key is its own. Why: pairing every two patients of
+a bucket grows with the square of its size - 7.5 million pairs at 500,000 synthetic
+patients, most from common first names with a five-year band (buckets of about 190),
+and buckets of thousands for "Ram" at tens of millions - and a registration's rescore
+runs inside its write transaction. A common first name born in the same five years
+says almost nothing on its own; a true duplicate nearly always shares a rarer key
+too (the mobile, the two name words, a name with the guardian's).
+
+Convergence: whether a pair is scored depends only on the blocking table as it
+stands, which is a function of the set of records, so every node holding the same
+events lists the same pairs, in any order of arrival, and `rescore_all` (restore,
+`rebuild`) gives the same rows as registering one by one - a test checks this with
+`CROWDED` at 3 over shuffled and batched events. It is not a cap by arrival (the
+counter's suggestions cap their reads, `BUCKET_CAP`, which is fine for a screen but
+would make the worklist depend on what arrived when). Incrementally: a touched
+patient is paired with the patients under its non-crowded keys and with those under
+two families of its crowded keys (one `GROUP BY uhid HAVING` query: the database
+counts a crowded bucket, nothing reads or scores it). Two untouched patients still
+share the same keys, so their pair changes only when a key's bucket crosses
+`CROWDED`: crossing up takes off listed pairs left with no qualifying key; crossing
+down (a correction took a key away) scores the bucket again, at most `CROWDED`²/2
+pairs.
+
+Measured 2026-11-28 on the shared 2-core machine (load average 2-3; wall times swing
+between runs, CPU is the steadier figure) with `python -m bench.worklist`, over
+`bench.dedupe`'s synthetic population (seed 21). "Left out" scores the pairs the rule
+drops (`--lost`) and counts the likely ones: what the worklist loses.
+
+| patients | CROWDED | bucket p99 / max | crowded keys | candidate pairs | likely left out |
+|---|---|---|---|---|---|
+| 50,000 | none | 11 / 75 | 0 | 400,299 | - |
+| 50,000 | 16 | | 659 | 243,117 | 0 |
+| 50,000 | 8 | | 2,682 | 146,946 | 3 of 77 |
+| 200,000 | none | 18 / 299 | 0 | 5,788,718 | - |
+| 200,000 | 128 | | 91 | 5,065,938 | 0 |
+| 200,000 | 64 | | 605 | 3,498,661 | 2 |
+| 500,000 | none | 26 / 773 | 0 | 35,189,868 | - |
+| 500,000 | 128 | | 990 | 17,913,339 | 47 of 1,936 |
+| 500,000 | 64 | | 3,279 | 9,998,649 | not measured |
+
+`rescore_all` at 50,000 patients (which also files every key again): 24 s wall,
+13.9 s CPU on main before the change (77 rows); with no key crowded 30 s / 12.9 s
+CPU; with `CROWDED` 16 (bucket sizes there are a tenth of those at 500,000) 20 s /
+8.9 s CPU, the same 77 rows. 128 was chosen because it leaves out no likely pair
+up to 200,000 patients and 2.4 % of them at 500,000 (47 of 1,936, in a population
+where common names are common by design) while halving the pairs there, and it
+bounds a registration's rescore to 128 candidates a key (a record has six keys on
+average, at most 20 here). The recall it costs grows as more keys pass 128 and should
+be measured again at a million and more.
+The pairs still grow with the registry until its common keys pass 128: at 500,000
+patients half of them remain, from keys of at most 128 patients and from patients
+sharing two crowded keys. Of 5,000 labelled true duplicates (`bench.matching_pairs`,
+test seed 2), the matcher finds 4,646; 13 of those share only a first name's year
+bands (0.26 % of recall, lost once that name is crowded) and 155 share one key of
+another kind (a mobile, two name words, a name with the guardian's), lost only if
+that key is crowded.
+
 ## Not done yet (rest of issue 11)
 
 - Done since (nirantar/dedupe, docs/operator.md "Likely duplicate patients"): the
@@ -271,6 +335,11 @@ row is the steadier figure.
   records team's worklist and `GET /api/v1/duplicates`; `python -m bench.dedupe`
   measures the suggestions from the database. The measurement below is in memory.
 - The merge/unmerge events (branch dedupe-merge).
+- The counter's suggestions (`dedupe.queries.candidates`) still read every key's
+  bucket, capped at 2,000 a key and 4,000 in all, whichever rows the database returns
+  first: at tens of millions a common name fills the cap, costs up to 4,000 scores a
+  search and may leave the right patient out. The crowded rule (a second key, one
+  grouped query) would serve there too.
 - Name frequency: a common name agreeing is weaker evidence than a rare one. The
   weights do not know yet how common a name is; a table of key counts from the
   registry would give that.

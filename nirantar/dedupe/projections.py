@@ -6,16 +6,21 @@ have arrived. They run after registration's own handler (apps are listed after
 registration), so they read the patients as the batch left them.
 
 Convergence: a pair's row is a function of the two records as they stand, and the two
-records are compared again whenever either changes. The pair looked at is any two
-patients who share a *filed* key - a symmetric relation (the counter's search keys
-are a subset of the filed keys), so it does not matter which of the two arrived last.
-No cap on the candidates here, unlike at the counter: a cap would make the rows depend
-on what had arrived when.
+records are compared again whenever either changes. The pairs looked at (``qualifies``)
+are any two patients who share a *filed* key that is not crowded, or who share keys of
+two different kinds of evidence (``family``): a key filed under more than ``CROWDED``
+patients ("Ram", male, born 1980-84) says nothing on its own, and pairing all of its
+bucket would grow with the square of its size. Both parts are symmetric and depend
+only on the blocking table as it stands - the set of records, not the order they came
+in - so it does not matter which of two records arrived last. That is why it is not a
+cap by arrival, as at the counter: a cap would make the rows depend on what had
+arrived when. What a change to one record can do to pairs it is not in: make a key's
+bucket cross ``CROWDED`` (``rescore`` takes those pairs off or scores them).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import Any
@@ -46,6 +51,29 @@ Failures = list[tuple[Event, str]]
 # Set while a restore loads the log into empty tables: pairs are found once at the end.
 _bulk = {"loading": False}
 
+# A key filed under more than this many patients is crowded: sharing it alone does not
+# make two patients a pair to score. Among 500,000 synthetic patients the year-band
+# keys ("y:") of common first names hold ~190 each and gave most of 7.5 million pairs;
+# a pair of true duplicates nearly always shares a rarer key too (the mobile, the two
+# name words, a name with the guardian). Read when used, so a test may lower it.
+CROWDED = 128
+
+
+def family(key: str) -> str:
+    """The piece of evidence a key stands for. A record is filed under its first name's
+    five-year band and the nearer neighbouring one (``matching.blocking_keys``): two
+    records born a year apart share both, which is one agreement, not two."""
+    return key.rsplit(":", 1)[0] if key.startswith("y:") else key
+
+
+def qualifies(shared: Iterable[str], size: Callable[[str], int]) -> bool:
+    """Whether two patients sharing the filed keys ``shared`` are a pair to score: they
+    share a key that is not crowded, or keys of two families (whatever their sizes)."""
+    listed = list(shared)
+    if any(size(key) <= CROWDED for key in listed):
+        return True
+    return len({family(key) for key in listed}) >= 2
+
 
 @handles_batch(registration_events.PATIENT_REGISTERED, registration_events.PATIENT_CORRECTED)
 def on_patient_events(batch: list[Event]) -> Failures:
@@ -55,8 +83,9 @@ def on_patient_events(batch: list[Event]) -> Failures:
     uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
     uhids.discard("")
     records = registry.match_records(uhids)
+    before = filed_keys(records)
     file_keys(records)
-    rescore(records)
+    rescore(records, before)
     return []  # registration reports a malformed event; here it only has no record
 
 
@@ -82,6 +111,40 @@ def file_keys(records: dict[str, tuple[matching.Record, int]]) -> None:
     )
 
 
+def filed_keys(uhids: Iterable[str]) -> dict[str, set[str]]:
+    """The keys each of ``uhids`` is filed under now."""
+    found: dict[str, set[str]] = defaultdict(set)
+    listed = sorted(set(uhids))
+    with connection.cursor() as cursor:
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            cursor.execute(
+                f"SELECT uhid, key FROM {BlockingKey._meta.db_table} "  # noqa: S608
+                f"WHERE uhid IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for uhid, key in cursor.fetchall():
+                found[uhid].add(key)
+    return dict(found)
+
+
+def _sizes(keys: Iterable[str]) -> dict[str, int]:
+    """How many patients are filed under each key (0 for none): counted on the
+    (key, uhid) index, never read into Python."""
+    listed = sorted(set(keys))
+    sizes = dict.fromkeys(listed, 0)
+    with connection.cursor() as cursor:
+        for start in range(0, len(listed), 500):
+            chunk = listed[start : start + 500]
+            cursor.execute(
+                f"SELECT key, COUNT(*) FROM {BlockingKey._meta.db_table} "  # noqa: S608
+                f"WHERE key IN ({', '.join(['%s'] * len(chunk))}) GROUP BY key",
+                chunk,
+            )
+            sizes.update((key, int(count)) for key, count in cursor.fetchall())
+    return sizes
+
+
 def _sharing(keys: Iterable[str]) -> set[str]:
     listed = sorted(set(keys))
     if not listed:
@@ -93,6 +156,65 @@ def _sharing(keys: Iterable[str]) -> set[str]:
             listed,
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _sharing_two(keys: Iterable[str]) -> set[str]:
+    """The UHIDs filed under keys of at least two families among ``keys``: one grouped
+    query, so a crowded bucket is counted in the database, not read and scored."""
+    listed = sorted(set(keys))
+    families = {family(key) for key in listed}
+    if len(families) < 2:
+        return set()
+    banded = [key for key in listed if family(key) != key]
+    if banded:  # a first name's two bands count once
+        whens = " ".join(["WHEN %s THEN %s"] * len(banded))
+        counted = f"COUNT(DISTINCT CASE key {whens} ELSE key END)"
+        params: list[str] = [x for key in banded for x in (key, family(key))]
+    else:
+        counted, params = "COUNT(*)", []  # (key, uhid) is unique
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT uhid FROM {BlockingKey._meta.db_table} "  # noqa: S608
+            f"WHERE key IN ({', '.join(['%s'] * len(listed))}) "
+            f"GROUP BY uhid HAVING {counted} >= 2",
+            [*listed, *params],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _members(key: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT uhid FROM {BlockingKey._meta.db_table} WHERE key = %s ORDER BY uhid",  # noqa: S608
+            [key],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _unsupported(crowded: Iterable[str], touched: set[str]) -> list[str]:
+    """Listed pairs of untouched patients, both in a bucket of ``crowded`` (just become
+    crowded), that share no qualifying key any more."""
+    listed = sorted(set(crowded))
+    if not listed:
+        return []
+    table, keys = DuplicatePair._meta.db_table, BlockingKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT p.pair, p.uhid_a, p.uhid_b FROM {table} p "  # noqa: S608
+            f"JOIN {keys} x ON x.uhid = p.uhid_a JOIN {keys} y ON y.uhid = p.uhid_b "
+            f"AND y.key = x.key WHERE x.key IN ({', '.join(['%s'] * len(listed))})",
+            listed,
+        )
+        rows = [r for r in cursor.fetchall() if r[1] not in touched and r[2] not in touched]
+    if not rows:
+        return []
+    filed = filed_keys(u for _, a, b in rows for u in (a, b))
+    sizes = _sizes(k for keys_ in filed.values() for k in keys_)
+    return [
+        pair
+        for pair, a, b in rows
+        if not qualifies(filed.get(a, set()) & filed.get(b, set()), sizes.__getitem__)
+    ]
 
 
 def pair_key(one: str, other: str) -> tuple[str, str, str]:
@@ -133,15 +255,42 @@ def _rows(
     }
 
 
-def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
-    """Score every pair of a touched patient again; keep those at the threshold or above."""
+def rescore(
+    records: dict[str, tuple[matching.Record, int]],
+    before: dict[str, set[str]] | None = None,
+) -> None:
+    """Score every pair of a touched patient again; keep those at the threshold or above.
+    ``before``: the keys the touched patients were filed under before this change.
+
+    The pairs of a touched patient are those that ``qualify`` now (``file_keys`` has
+    run). Pairs of two untouched patients share the keys they shared before, so theirs
+    changes only where one of those keys' buckets crossed ``CROWDED``: up, and a pair
+    left with no qualifying key is taken off; down (a correction took a key away), and
+    the whole bucket - at most ``CROWDED`` patients - is scored.
+    """
     if not records:
         return
+    keys_of = {uhid: matching.blocking_keys(record) for uhid, (record, _) in records.items()}
+    grown: Counter[str] = Counter()
+    for uhid, keys in keys_of.items():
+        old = keys if before is None else before.get(uhid, set())
+        grown.update(dict.fromkeys(keys - old, 1))
+        grown.subtract(dict.fromkeys(old - keys, 1))
+    sizes = _sizes({k for keys in keys_of.values() for k in keys} | set(grown))
+    limit = CROWDED
+    up = [k for k, d in grown.items() if d > 0 and sizes[k] - d <= limit < sizes[k]]
+    down = [k for k, d in grown.items() if d < 0 and sizes[k] <= limit < sizes[k] - d]
     pairs: set[tuple[str, str]] = set()
-    for uhid, (record, _) in records.items():
-        for other in _sharing(matching.blocking_keys(record)) - {uhid}:
+    for uhid, keys in keys_of.items():
+        open_ = [k for k in keys if sizes[k] <= limit]
+        crowded = [k for k in keys if sizes[k] > limit]
+        for other in (_sharing(open_) | _sharing_two(crowded)) - {uhid}:
             _, a, b = pair_key(uhid, other)
             pairs.add((a, b))
+    for key in down:
+        members = _members(key)
+        pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+    gone = _unsupported(up, set(records))
     others = registry.match_records(
         {u for pair in pairs for u in pair} - set(records), changed=False
     )
@@ -156,7 +305,48 @@ def rescore(records: dict[str, tuple[matching.Record, int]]) -> None:
             f"DELETE FROM {table} WHERE uhid_a IN ({marks}) OR uhid_b IN ({marks})",  # noqa: S608
             [*touched, *touched],
         )
+        for start in range(0, len(gone), 500):
+            chunk = gone[start : start + 500]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE pair IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                chunk,
+            )
+    # A pair of a bucket that came back under CROWDED may be listed already (it shares
+    # two families): its row is the same function of the same records, so it stays.
     bulk.insert_ignore(table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",))
+
+
+def candidate_pairs(filed: Iterable[tuple[str, list[str]]]) -> set[tuple[str, str]]:
+    """Every pair (``a`` < ``b``) that ``qualifies``, from each patient's filed keys
+    (``filed`` in UHID order): the pairs of each bucket that is not crowded, and the
+    patients filed under two crowded keys of different families together. The second
+    part never walks a crowded bucket pair by pair: patients are grouped by the pairs
+    of crowded keys they hold, and only a group's own members are paired."""
+    filed = list(filed)
+    buckets: dict[str, list[str]] = defaultdict(list)
+    for uhid, keys in filed:  # in UHID order: each bucket comes out sorted
+        for key in keys:
+            buckets[key].append(uhid)
+    limit = CROWDED
+    pairs: set[tuple[str, str]] = set()
+    for members in buckets.values():
+        if len(members) <= limit:
+            for i, a in enumerate(members):
+                for b in members[i + 1 :]:
+                    pairs.add((a, b))
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for uhid, keys in filed:
+        crowded = sorted(k for k in keys if len(buckets[k]) > limit)
+        for i, one in enumerate(crowded):
+            for other in crowded[i + 1 :]:
+                if family(one) != family(other):
+                    groups[(one, other)].append(uhid)
+    del buckets
+    for members in groups.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                pairs.add((a, b))
+    return pairs
 
 
 def rescore_all() -> None:
@@ -164,10 +354,11 @@ def rescore_all() -> None:
     bulk load, which files no keys and scores no pairs as patients arrive.
 
     Gives the rows that registering the patients one by one would give: each registered
-    patient filed under the keys of its record as it stands, and every pair of patients
-    sharing a filed key scored on those records. The keys and the scores - pure
-    computation, most of a restore's work on a big registry - are shared out among the
-    machine's cores (``scoring``); the rows are written here, in one transaction.
+    patient filed under the keys of its record as it stands, and every pair that
+    ``qualifies`` on that table (``candidate_pairs``) scored on those records. The keys
+    and the scores - pure computation, most of a restore's work on a big registry - are
+    shared out among the machine's cores (``scoring``); the rows are written here, in
+    one transaction.
     """
     records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
     items = sorted(records.items())
@@ -182,17 +373,8 @@ def rescore_all() -> None:
             ("key", "uhid"),
             ((key, uhid) for uhid, keys in filed for key in keys),
         )
-        buckets: dict[str, list[str]] = defaultdict(list)
-        for uhid, keys in filed:  # in UHID order: each bucket comes out sorted
-            for key in keys:
-                buckets[key].append(uhid)
+        pairs = candidate_pairs(filed)
         del filed
-        pairs: set[tuple[str, str]] = set()
-        for members in buckets.values():
-            for i, a in enumerate(members):
-                for b in members[i + 1 :]:
-                    pairs.add((a, b))
-        del buckets
         listed = sorted(pairs)
         del pairs
         shares = [
