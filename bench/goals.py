@@ -179,25 +179,37 @@ def _hospital_rows(hospital: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _memory_row(load: dict[str, Any]) -> list[str] | None:
+def _memory_rows(load: dict[str, Any]) -> list[list[str]]:
+    """The idle edge just after start-up and again after the load (Chromium closed):
+    a node that has worked holds more than one that has only started."""
     edge = load["setups"].get("edge", {})
-    idle = edge.get("idle")
-    if not idle:
-        return None
-    kinds = ", ".join(
-        f"{kind} {v['rss_mb']:.0f} MB ({v['processes']:.0f} "
-        + ("process)" if v["processes"] == 1 else "processes)")
-        for kind, v in idle["by_kind"].items()
-        if v.get("rss_mb")
-    )
-    pss = f"; PSS (shared pages counted once) {idle['pss_mb']:.0f} MB" if idle.get("pss_mb") else ""
-    return [
-        f"an idle edge under {IDLE_EDGE_MB:.0f} MB resident (RSS summed over its processes)",
-        f"**{idle['rss_mb']:.0f} MB**{pss}",
-        _met(idle["rss_mb"] < IDLE_EDGE_MB),
-        f"{kinds}: Python processes each holding Django and the node's apps; no Chromium "
-        "while idle",
-    ]
+    rows = []
+    for key, when in (("idle", "after start-up"), ("idle_after_load", "again after the load")):
+        idle = edge.get(key)
+        if not idle or "by_kind" not in idle:
+            continue
+        kinds = ", ".join(
+            f"{kind} {v['rss_mb']:.0f} MB ({v['processes']:.0f} "
+            + ("process)" if v["processes"] == 1 else "processes)")
+            for kind, v in idle["by_kind"].items()
+            if v.get("rss_mb")
+        )
+        pss = (
+            f"; PSS (shared pages counted once) {idle['pss_mb']:.0f} MB"
+            if idle.get("pss_mb")
+            else ""
+        )
+        rows.append(
+            [
+                f"an idle edge under {IDLE_EDGE_MB:.0f} MB resident (RSS summed over its "
+                f"processes), {when}",
+                f"**{idle['rss_mb']:.0f} MB**{pss}",
+                _met(idle["rss_mb"] < IDLE_EDGE_MB),
+                f"{kinds}: Python processes each holding Django and the node's apps; no "
+                "Chromium while idle",
+            ]
+        )
+    return rows
 
 
 def _restore_row(r: dict[str, Any]) -> list[str]:
@@ -317,7 +329,7 @@ def section(results: dict[str, Any]) -> str:
     if results.get("hospital"):
         rows += _rows_of("synthetic hospital", _hospital_rows, results["hospital"])
     if load:
-        rows += _rows_of("memory", _memory_row, load)
+        rows += _rows_of("memory", _memory_rows, load)
     if results.get("restore"):
         rows += _rows_of("restore", _restore_row, results["restore"])
     rows += _rows_of("other targets", _other_rows, results)
