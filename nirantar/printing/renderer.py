@@ -251,7 +251,12 @@ class PdfRenderer:
             # document is complete once parsed; waiting for "load" only adds time.
             page.set_content(job.html, wait_until="domcontentloaded")
         if size.height_mm is None:
-            height_px = page.evaluate("Math.ceil(document.documentElement.scrollHeight)") + 4
+            # The document's own height: scrollHeight is never less than the 800 px
+            # viewport, which cut every short roll slip ~15 mm long in blank paper.
+            height_px = (
+                page.evaluate("Math.ceil(document.documentElement.getBoundingClientRect().height)")
+                + 4
+            )
             height = f"{height_px}px"
         else:
             height = f"{size.height_mm}mm"

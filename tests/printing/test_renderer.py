@@ -91,6 +91,19 @@ def test_a_roll_printout_after_a_page_one_is_as_tall_as_its_own_content():
     assert width == pytest.approx(80.0, abs=0.3) and 250 < height < 260  # plus the body's margins
 
 
+def test_a_short_roll_printout_is_cut_at_its_content_not_the_window():
+    renderer = PdfRenderer(idle_seconds=2)
+    try:
+        roll = renderer.render(
+            document("roll", "<div style='height: 50mm'>राम</div>"), printing.THERMAL_80
+        )
+    finally:
+        renderer.close()
+    width, height = read_pdf.page_size_mm(roll)
+    # 50 mm and the body's margins; the 800 px window it is laid out in is 212 mm.
+    assert width == pytest.approx(80.0, abs=0.3) and 50 < height < 60
+
+
 def renderer_command(tmp_path, *extra):
     return [
         sys.executable,
