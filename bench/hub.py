@@ -263,26 +263,18 @@ def start_postgres(base: Path) -> tuple[str, Any]:
     return f"postgresql://postgres@127.0.0.1:{port}/hub", executor
 
 
-def ingest(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
+def _fresh_hub(worker: str, log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
+    """``worker`` (``--worker`` or ``--cost-worker``) run in a process of its own on a
+    fresh hub: a data directory, and on ``postgresql`` a server started for it."""
     with tempfile.TemporaryDirectory(prefix="nirantar-hub-") as tmp:
         database, executor = "", None
         if engine == "postgresql":
             database, executor = start_postgres(Path(tmp))
         try:
             done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.hub",
-                    "--worker",
-                    str(log_dir),
-                    "--data-dir",
-                    str(Path(tmp) / "hub"),
-                    "--seed",
-                    str(seed),
-                    "--database",
-                    database,
-                ],
+                [sys.executable, "-m", "bench.hub", worker, str(log_dir)]
+                + ["--data-dir", str(Path(tmp) / "hub"), "--seed", str(seed)]
+                + ["--database", database],
                 env=_clean_env(),
                 check=True,
                 stdout=subprocess.PIPE,
@@ -292,39 +284,17 @@ def ingest(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
             if executor is not None:
                 executor.stop()
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def ingest(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
+    """The day ingested, then every projection rebuilt (``_worker``)."""
+    return _fresh_hub("--worker", log_dir, seed, engine)
 
 
 def costs(log_dir: Path, seed: int, engine: str) -> dict[str, Any]:
-    """Where the day's ingest time goes on ``engine`` (``_costs``, a fresh hub of its own):
-    verify + store alone, then each event projected alone, timed by type."""
-    with tempfile.TemporaryDirectory(prefix="nirantar-costs-") as tmp:
-        database, executor = "", None
-        if engine == "postgresql":
-            database, executor = start_postgres(Path(tmp))
-        try:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.hub",
-                    "--cost-worker",
-                    str(log_dir),
-                    "--data-dir",
-                    str(Path(tmp) / "hub"),
-                    "--seed",
-                    str(seed),
-                    "--database",
-                    database,
-                ],
-                env=_clean_env(),
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        finally:
-            if executor is not None:
-                executor.stop()
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    """Where the day's ingest time goes on ``engine`` (``_costs``): verify + store alone,
+    then each event projected alone, timed by type."""
+    return _fresh_hub("--cost-worker", log_dir, seed, engine)
 
 
 CATCH_UP = """
