@@ -21,6 +21,16 @@ DEFAULT_DEMO_DIR = "demo-data"
 ROLE_NAMES = list(ROLES)
 
 
+def _point_at_node(data_dir: Path | None) -> None:
+    """The node's data directory and settings module for Django, from ``--data-dir`` or
+    the environment."""
+    if data_dir is not None:
+        os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
+    if not os.environ.get("NIRANTAR_DATA_DIR"):
+        raise click.UsageError("say which node: --data-dir DIR or NIRANTAR_DATA_DIR")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nirantar.settings")
+
+
 def setup_django(data_dir: Path | None) -> None:
     """Configure Django for the node in ``data_dir`` (unless this process already is one)."""
     import django
@@ -28,11 +38,7 @@ def setup_django(data_dir: Path | None) -> None:
 
     if apps.ready:
         return
-    if data_dir is not None:
-        os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
-    if not os.environ.get("NIRANTAR_DATA_DIR"):
-        raise click.UsageError("say which node: --data-dir DIR or NIRANTAR_DATA_DIR")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nirantar.settings")
+    _point_at_node(data_dir)
     from nirantar.config import ConfigError
 
     try:
@@ -43,11 +49,7 @@ def setup_django(data_dir: Path | None) -> None:
 
 def configure_settings(data_dir: Path | None) -> None:
     """Read the node's settings without setting Django's apps up (see `serve`)."""
-    if data_dir is not None:
-        os.environ["NIRANTAR_DATA_DIR"] = str(data_dir)
-    if not os.environ.get("NIRANTAR_DATA_DIR"):
-        raise click.UsageError("say which node: --data-dir DIR or NIRANTAR_DATA_DIR")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nirantar.settings")
+    _point_at_node(data_dir)
     import logging.config
 
     from django.conf import settings

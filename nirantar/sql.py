@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
@@ -169,6 +169,23 @@ def _records(columns: list[str], rows: list[list[Any]]) -> str:
     ).decode()
 
 
+def _json_texts(lists: list[list[Any]], columns: list[str], json_columns: tuple[str, ...]) -> None:
+    """SQLite stores JSON as text: the ``json_columns`` of each row, in place."""
+    positions = [i for i, c in enumerate(columns) if c in json_columns]
+    for row in lists:
+        for i in positions:
+            row[i] = json_text(row[i])
+
+
+def in_chunks(values: Iterable[Any], size: int = 500) -> Iterator[tuple[str, list[Any]]]:
+    """``values`` in chunks for ``IN (...)``, each with its placeholders: a statement
+    stays within the engines' limits on parameters however many there are."""
+    listed = list(values)
+    for start in range(0, len(listed), size):
+        chunk = listed[start : start + size]
+        yield ", ".join(["%s"] * len(chunk)), chunk
+
+
 def insert_many(
     table: str,
     columns: Iterable[str],
@@ -196,10 +213,7 @@ def insert_many(
                     [_records(columns, lists[start : start + PG_ROWS_PER_STATEMENT])],
                 )
             return
-        positions = [i for i, c in enumerate(columns) if c in json_columns]
-        for row in lists:
-            for i in positions:
-                row[i] = json_text(row[i])
+        _json_texts(lists, columns, json_columns)
         one_row = f"({', '.join(['%s'] * len(columns))})"
         step = max(1, SQLITE_ROWS_PER_STATEMENT // len(columns))
         for start in range(0, len(lists), step):
@@ -241,10 +255,7 @@ def update_many(
                     [_records(every, lists[start : start + PG_ROWS_PER_STATEMENT])],
                 )
             return
-        positions = [i for i, c in enumerate(every) if c in json_columns]
-        for row in lists:
-            for i in positions:
-                row[i] = json_text(row[i])
+        _json_texts(lists, every, json_columns)
         aliases = ", ".join(f"c{i}" for i in range(len(every)))
         sets = ", ".join(f"{_name(c)} = v.c{len(key) + i}" for i, c in enumerate(columns))
         where = " AND ".join(f"{table}.{_name(c)} = v.c{i}" for i, c in enumerate(key))

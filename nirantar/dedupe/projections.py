@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from nirantar import sql
 from nirantar.dedupe import events, scoring
 from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.ledger import bulk, lww
@@ -83,44 +84,35 @@ def on_patient_events(batch: list[Event]) -> Failures:
     uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
     uhids.discard("")
     records = registry.match_records(uhids)
+    keys = {uhid: matching.blocking_keys(record) for uhid, (record, _) in records.items()}
     before = filed_keys(records)
-    file_keys(records)
-    rescore(records, before)
+    file_keys(keys)
+    rescore(records, keys, before)
     return []  # registration reports a malformed event; here it only has no record
 
 
-def file_keys(records: dict[str, tuple[matching.Record, int]]) -> None:
-    """Replace each patient's rows in the blocking table by its present keys."""
-    listed = sorted(records)
+def file_keys(keys: dict[str, set[str]]) -> None:
+    """Replace each patient's rows in the blocking table by its present ``keys``."""
     with connection.cursor() as cursor:
-        for start in range(0, len(listed), 500):
-            chunk = listed[start : start + 500]
+        for marks, chunk in sql.in_chunks(sorted(keys)):
             cursor.execute(
-                f"DELETE FROM {BlockingKey._meta.db_table} "  # noqa: S608 - our own names
-                f"WHERE uhid IN ({', '.join(['%s'] * len(chunk))})",
+                f"DELETE FROM {BlockingKey._meta.db_table} WHERE uhid IN ({marks})",  # noqa: S608
                 chunk,
             )
     bulk.insert_ignore(
         BlockingKey._meta.db_table,
         ("key", "uhid"),
-        (
-            (key, uhid)
-            for uhid, (record, _) in records.items()
-            for key in sorted(matching.blocking_keys(record))
-        ),
+        ((key, uhid) for uhid, filed in keys.items() for key in sorted(filed)),
     )
 
 
 def filed_keys(uhids: Iterable[str]) -> dict[str, set[str]]:
     """The keys each of ``uhids`` is filed under now."""
     found: dict[str, set[str]] = defaultdict(set)
-    listed = sorted(set(uhids))
     with connection.cursor() as cursor:
-        for start in range(0, len(listed), 500):
-            chunk = listed[start : start + 500]
+        for marks, chunk in sql.in_chunks(sorted(set(uhids))):
             cursor.execute(
-                f"SELECT uhid, key FROM {BlockingKey._meta.db_table} "  # noqa: S608
-                f"WHERE uhid IN ({', '.join(['%s'] * len(chunk))})",
+                f"SELECT uhid, key FROM {BlockingKey._meta.db_table} WHERE uhid IN ({marks})",  # noqa: S608
                 chunk,
             )
             for uhid, key in cursor.fetchall():
@@ -134,11 +126,10 @@ def _sizes(keys: Iterable[str]) -> dict[str, int]:
     listed = sorted(set(keys))
     sizes = dict.fromkeys(listed, 0)
     with connection.cursor() as cursor:
-        for start in range(0, len(listed), 500):
-            chunk = listed[start : start + 500]
+        for marks, chunk in sql.in_chunks(listed):
             cursor.execute(
                 f"SELECT key, COUNT(*) FROM {BlockingKey._meta.db_table} "  # noqa: S608
-                f"WHERE key IN ({', '.join(['%s'] * len(chunk))}) GROUP BY key",
+                f"WHERE key IN ({marks}) GROUP BY key",
                 chunk,
             )
             sizes.update((key, int(count)) for key, count in cursor.fetchall())
@@ -257,10 +248,12 @@ def _rows(
 
 def rescore(
     records: dict[str, tuple[matching.Record, int]],
-    before: dict[str, set[str]] | None = None,
+    keys_of: dict[str, set[str]],
+    before: dict[str, set[str]],
 ) -> None:
     """Score every pair of a touched patient again; keep those at the threshold or above.
-    ``before``: the keys the touched patients were filed under before this change.
+    ``keys_of``: each touched patient's blocking keys now; ``before``: the keys it was
+    filed under before this change.
 
     The pairs of a touched patient are those that ``qualify`` now (``file_keys`` has
     run). Pairs of two untouched patients share the keys they shared before, so theirs
@@ -270,10 +263,9 @@ def rescore(
     """
     if not records:
         return
-    keys_of = {uhid: matching.blocking_keys(record) for uhid, (record, _) in records.items()}
     grown: Counter[str] = Counter()
     for uhid, keys in keys_of.items():
-        old = keys if before is None else before.get(uhid, set())
+        old = before.get(uhid, set())
         grown.update(dict.fromkeys(keys - old, 1))
         grown.subtract(dict.fromkeys(old - keys, 1))
     sizes = _sizes({k for keys in keys_of.values() for k in keys} | set(grown))
@@ -305,12 +297,8 @@ def rescore(
             f"DELETE FROM {table} WHERE uhid_a IN ({marks}) OR uhid_b IN ({marks})",  # noqa: S608
             [*touched, *touched],
         )
-        for start in range(0, len(gone), 500):
-            chunk = gone[start : start + 500]
-            cursor.execute(
-                f"DELETE FROM {table} WHERE pair IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
-                chunk,
-            )
+        for gone_marks, chunk in sql.in_chunks(gone):
+            cursor.execute(f"DELETE FROM {table} WHERE pair IN ({gone_marks})", chunk)  # noqa: S608
     # A pair of a bucket that came back under CROWDED may be listed already (it shares
     # two families): its row is the same function of the same records, so it stays.
     bulk.insert_ignore(table, PAIR_COLUMNS, rows.values(), json_columns=("evidence",))
