@@ -33,6 +33,7 @@ from nirantar.dedupe.models import BlockingKey, DuplicatePair, PairReview
 from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import (
+    beside_bulk,
     defer_in_bulk,
     event_version,
     handles,
@@ -50,7 +51,8 @@ for _type in (events.PAIR_DISMISSED, events.PAIR_REOPENED):
 Failures = list[tuple[Event, str]]
 
 # Set while a restore loads the log into empty tables: pairs are found once at the end.
-_bulk = {"loading": False}
+# "filed": each registration's record fields and keys, worked out beside the load.
+_bulk: dict[str, Any] = {"loading": False, "filed": {}}
 
 # A key filed under more than this many patients is crowded: sharing it alone does not
 # make two patients a pair to score. Among 500,000 synthetic patients the year-band
@@ -337,7 +339,7 @@ def candidate_pairs(filed: Iterable[tuple[str, list[str]]]) -> set[tuple[str, st
     return pairs
 
 
-def rescore_all() -> None:
+def rescore_all(filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | None = None) -> None:
     """Work out the blocking table and the worklist of every patient at once: after a
     bulk load, which files no keys and scores no pairs as patients arrive.
 
@@ -347,13 +349,28 @@ def rescore_all() -> None:
     and the scores - pure computation, most of a restore's work on a big registry - are
     shared out among the machine's cores (``scoring``); the rows are written here, in
     one transaction.
+
+    ``filed_before``: keys worked out beside a restore (``scoring.filed_at_registration``),
+    by UHID with the record fields they were worked out from; used for a patient whose
+    record has those fields, worked out here for every other.
     """
     records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
-    items = sorted(records.items())
-    big = len(items) >= scoring.PARALLEL_FROM
+    filed_before = filed_before or {}
+    filed: list[tuple[str, list[str]]] = []
+    items = []
+    for uhid, record in sorted(records.items()):
+        before = filed_before.get(uhid)
+        if before is not None and before[0] == scoring.record_fields(record):
+            filed.append((uhid, before[1]))
+        else:
+            items.append((uhid, record))
+    filed_before.clear()
+    big = len(records) >= scoring.PARALLEL_FROM
     with scoring.pool() if big else nullcontext() as workers, transaction.atomic():
         count = scoring._workers() if workers else 1
-        filed = scoring.split(scoring.keys_of, scoring.shares_of(items, count), workers)
+        if items:
+            filed += scoring.split(scoring.keys_of, scoring.shares_of(items, count), workers)
+            filed.sort(key=lambda pair: pair[0])  # in UHID order, as candidate_pairs asks
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
         bulk.insert_ignore(
@@ -391,9 +408,19 @@ def _pairs_once() -> Callable[[], None]:
 
     def finish() -> None:
         _bulk["loading"] = False
-        rescore_all()
+        filed, _bulk["filed"] = _bulk["filed"], {}
+        rescore_all(filed)
 
     return finish
+
+
+def _take_filed(found: list[tuple[str, tuple[Any, ...], list[str]]]) -> None:
+    if _bulk["loading"]:
+        _bulk["filed"].update((uhid, (fields, keys)) for uhid, fields, keys in found)
+
+
+# A restore works out each registration's keys in the process that opens the backup.
+beside_bulk(registration_events.PATIENT_REGISTERED, scoring.filed_at_registration, _take_filed)
 
 
 @handles(events.PAIR_DISMISSED, events.PAIR_REOPENED)

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, TypeVar
 
 from nirantar.registration import matching
@@ -48,6 +49,49 @@ def likely(a: matching.Record, b: matching.Record) -> bool:
 def keys_of(items: Sequence[tuple[str, matching.Record]]) -> list[tuple[str, list[str]]]:
     """Each record's filed blocking keys, sorted."""
     return [(uhid, sorted(matching.blocking_keys(record))) for uhid, record in items]
+
+
+def record_fields(record: matching.Record) -> tuple[Any, ...]:
+    """A record's fields as a plain tuple: cheap to send between processes and compare."""
+    return (
+        record.name_en,
+        record.name_hi,
+        record.sex,
+        record.birth_date,
+        record.birth_estimated,
+        record.guardian_relation,
+        record.guardian_name,
+        record.mobile,
+        record.district,
+    )
+
+
+def filed_at_registration(body: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
+    """A registration's UHID, the record its body gives (``record_fields``) and that
+    record's blocking keys, sorted: worked out during a restore in the process that opens
+    the backup (``projection.beside_bulk``), so the end of the restore need not.
+
+    The record is built as the registration's projection stores the body and
+    ``candidates.match_records`` reads it back. It is a hint: ``rescore_all`` takes the
+    keys only for a patient whose record, read from the table, has these very fields
+    (a correction, a second registration or a body the projection refused all differ),
+    and works out the keys of every other patient itself.
+    """
+    address = body.get("address")
+    district = address.get("district") if isinstance(address, dict) else ""
+    born = body.get("date_of_birth")
+    record = matching.Record(
+        name_en=body.get("name_en") or "",
+        name_hi=body.get("name_hi") or "",
+        sex=body.get("sex") or "",
+        birth_date=date.fromisoformat(born) if born else None,
+        birth_estimated=bool(body.get("dob_estimated")),
+        guardian_relation=body.get("guardian_relation") or "",
+        guardian_name=body.get("guardian_name") or "",
+        mobile=body.get("mobile") or "",
+        district=(district or "").strip().lower(),
+    )
+    return str(body["uhid"]), record_fields(record), sorted(matching.blocking_keys(record))
 
 
 def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dict[str, Any]]]:

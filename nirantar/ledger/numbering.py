@@ -71,6 +71,7 @@ def _verhoeff_valid(digits: str) -> bool:
 
 
 MAX_SEQUENCE = 9_999_999
+_MEMO_SIZE = 1 << 16
 _SPACES = re.compile(r"[\s-]")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
@@ -107,8 +108,25 @@ class NumberFormat:
         return f"{self.prefix}-{digits}" if self.prefix else digits
 
     def parse(self, text: str) -> tuple[int, int]:
-        """Return (node number, sequence) of a typed number, with or without dashes/spaces."""
-        return _parsed(self, text)
+        """Return (node number, sequence) of a typed number, with or without dashes/spaces.
+
+        Numbers parsed are remembered: a projection parses each event's UHID and
+        accession, and the check digit cost a sixth of projecting a batch of laboratory
+        events. The memory is this format's own dict, not an ``lru_cache`` keyed by the
+        format: hashing the dataclass cost as much as the parse it saved. (A number that
+        fails raises each time: exceptions are not remembered.)"""
+        memo = self._memo
+        found = memo.get(text)
+        if found is None:
+            found = self._parse(text)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = found
+        return found
+
+    @functools.cached_property
+    def _memo(self) -> dict[str, tuple[int, int]]:
+        return {}
 
     def _parse(self, text: str) -> tuple[int, int]:
         written = self._written.fullmatch(text or "")
@@ -134,11 +152,3 @@ class NumberFormat:
 
     def normalise(self, text: str) -> str:
         return self.format(*self.parse(text))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _parsed(number_format: NumberFormat, text: str) -> tuple[int, int]:
-    """Numbers parsed, remembered: a projection parses each event's UHID and accession, and
-    the check digit cost a sixth of projecting a batch of laboratory events. (A number
-    that fails raises each time: exceptions are not remembered.)"""
-    return number_format._parse(text)

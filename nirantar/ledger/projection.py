@@ -42,6 +42,8 @@ _upcasters: dict[tuple[str, int], Upcaster] = {}
 _current_versions: dict[str, int] = {}
 # Set up for a bulk load; each returns the function that finishes it afterwards.
 _bulk_hooks: list[Callable[[], Callable[[], None]]] = []
+# Pure work a bulk load does on events' bodies beside the ingest: (type, work, take).
+_beside: list[tuple[str, Callable[[dict[str, Any]], Any], Callable[[list[Any]], None]]] = []
 
 
 class ProjectionFailed(Exception):
@@ -104,6 +106,33 @@ def defer_in_bulk(hook: Callable[[], Callable[[], None]]) -> Callable[[], Callab
     """
     _bulk_hooks.append(hook)
     return hook
+
+
+def beside_bulk(
+    event_type: str, work: Callable[[dict[str, Any]], Any], take: Callable[[list[Any]], None]
+) -> None:
+    """Have a restore run ``work`` on the body of every event of ``event_type`` in the
+    process that opens the backup (beside the one that ingests), and hand what it returns
+    to ``take`` here - work the loading process would otherwise do at the end, alone.
+
+    ``work`` must be a module-level function that needs no Django and no database (it runs
+    in a process of its own, on a body not yet verified), returning a picklable value or
+    None. ``take`` gets the values batch by batch during the load; they are hints, checked
+    before use: what is projected must come out the same if ``take`` is never called.
+    """
+    _beside.append((event_type, work, take))
+
+
+def beside_work() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """The ``beside_bulk`` work by event type, to send to the process that opens a backup."""
+    return {event_type: work for event_type, work, _ in _beside}
+
+
+def take_beside(results: dict[str, list[Any]]) -> None:
+    """Hand what ``beside_work`` returned for a batch to its takers."""
+    for event_type, _, take in _beside:
+        if results.get(event_type):
+            take(results[event_type])
 
 
 @contextmanager
