@@ -213,18 +213,25 @@ def _memory_rows(load: dict[str, Any]) -> list[list[str]]:
 
 
 def _restore_row(r: dict[str, Any]) -> list[str]:
+    whole = r.get("with_worklist_events_per_second", r["events_per_second"])
     why = f"{r.get('cpu_us_per_event', '?')} µs of CPU an event"
     if r.get("ingest_seconds"):
         why += (
             f"; events in after {r['ingest_seconds']:.1f} s "
             f"({r['events'] / r['ingest_seconds']:,.0f} events/s: decrypt, verify, store, "
-            f"project each event), then the name index and duplicate worklist "
-            f"{r['deferred_seconds']:.1f} s"
+            f"project each event), then the name index and "
+            + (
+                f"blocking keys {r['deferred_seconds']:.1f} s: the node serves from "
+                f"{r['restore_seconds']:.1f} s ({r['events_per_second']:,.0f} events/s); "
+                f"the duplicate worklist, left to it, {r['worklist_seconds']:.1f} s more"
+                if r.get("worklist_later")
+                else f"duplicate worklist {r['deferred_seconds']:.1f} s"
+            )
         )
     return [
         f"restore at least {restore.TARGET:,} events/s (issue 8; goal at 1M events)",
-        f"**{r['events_per_second']:,.0f} events/s** ({r['events']:,} events)",
-        _met(r["events_per_second"] >= restore.TARGET),
+        f"**{whole:,.0f} events/s** ({r['events']:,} events, every projection)",
+        _met(whole >= restore.TARGET),
         why,
     ]
 

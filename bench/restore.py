@@ -90,9 +90,20 @@ def run(events: int = 100_000) -> dict[str, Any]:
         )
         assert report, restored.stdout
         phases = re.search(
-            r"events in after ([\d.]+) s; name index and duplicate worklist ([\d.]+) s",
-            restored.stdout,
+            r"events in after ([\d.]+) s; name index and [a-z ]+ ([\d.]+) s", restored.stdout
         )
+        # From LATER_FROM patients the restore leaves the duplicate worklist's pairs to the
+        # node (it serves meanwhile): worked out here at once, timed on its own.
+        later = "left to the node" in restored.stdout
+        worklist_seconds = worklist_cpu = None
+        if later:
+            started = time.perf_counter()
+            filled = nirantar(root / "restored", "dedupe", "backfill", measure=True)
+            worklist_seconds = time.perf_counter() - started
+            worklist_line = filled.stdout.strip().splitlines()[-1]
+            if TIME:
+                _, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
+                worklist_cpu = float(w_user) + float(w_system)
         verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
         patients = "SELECT count(*) FROM registration_patient"
         result = {
@@ -102,6 +113,10 @@ def run(events: int = 100_000) -> dict[str, Any]:
             "command_seconds": seconds,
             "ingest_seconds": float(phases.group(1)) if phases else None,
             "deferred_seconds": float(phases.group(2)) if phases else None,
+            "worklist_later": later,
+            "worklist_seconds": worklist_seconds,
+            "worklist_cpu_seconds": worklist_cpu,
+            "worklist_line": worklist_line if later else None,
             "backup_seconds": backup_seconds,
             "backup_mb": round(size / 2**20, 1),
             "segments": len(list((root / "dest" / "segments").iterdir())),
@@ -117,8 +132,13 @@ def run(events: int = 100_000) -> dict[str, Any]:
             "database_mb": round((root / "restored" / "nirantar.sqlite3").stat().st_size / 2**20),
         }
     result["events_per_second"] = result["events"] / result["restore_seconds"]
+    # With the worklist worked out after the restore, if it was left for later: the goal
+    # is judged on this one, the whole of the projections.
+    whole = result["restore_seconds"] + (worklist_seconds or 0.0)
+    result["with_worklist_events_per_second"] = result["events"] / whole
     if result["cpu_seconds"]:
-        result["cpu_us_per_event"] = round(result["cpu_seconds"] / result["events"] * 1e6)
+        cpu = result["cpu_seconds"] + (worklist_cpu or 0.0)
+        result["cpu_us_per_event"] = round(cpu / result["events"] * 1e6)
     return result
 
 

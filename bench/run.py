@@ -485,7 +485,8 @@ def wards_section(result: dict[str, Any]) -> str:
 
 
 def restore_section(result: dict[str, Any]) -> str:
-    met = "yes" if result["events_per_second"] >= restore.TARGET else "**no**"
+    whole = result.get("with_worklist_events_per_second", result["events_per_second"])
+    met = "yes" if whole >= restore.TARGET else "**no**"
     return (
         "A backup of a node holding real events (patients registered through the actions, a "
         "registration and a visit each; the sync benchmark's node) made with `nirantar "
@@ -493,7 +494,9 @@ def restore_section(result: dict[str, Any]) -> str:
         "each as its own process, SQLite (`python -m bench.restore`). Restore decrypts and "
         "checks every segment, verifies every chain link and the signatures that vouch for "
         "them, ingests through the ingest path and projects every event (the duplicates "
-        "worklist once at the end, its scoring shared between two processes). "
+        "worklist once at the end, its scoring shared between two processes; from "
+        "100,000 patients the restore leaves the worklist's pairs to the serving node, and "
+        "`nirantar dedupe backfill` works them out here, timed on its own). "
         f"Backup: {result['backup_line']} ({result['backup_mb']} MB in "
         f"{result['segments']} segments, {result['backup_seconds']:.1f} s). Restored node: "
         f"`nirantar verify` {'passed' if result['verified'] else '**failed**'}; "
@@ -518,7 +521,17 @@ def restore_section(result: dict[str, Any]) -> str:
             f"({result['events'] / result['ingest_seconds']:,.0f} events/s); then the name "
             f"index and the duplicate worklist, deferred to the end, "
             f"{result['deferred_seconds']:.1f} s. "
-            if result.get("ingest_seconds")
+            if result.get("ingest_seconds") and not result.get("worklist_later")
+            else ""
+        )
+        + (
+            f"Where the time went: every event decrypted, verified, ingested and projected "
+            f"after {result['ingest_seconds']:.1f} s "
+            f"({result['events'] / result['ingest_seconds']:,.0f} events/s); then the name "
+            f"index and every patient's blocking keys {result['deferred_seconds']:.1f} s; "
+            f"the node serves from there. The duplicate worklist, left to it: "
+            f"{result['worklist_seconds']:.1f} s more ({result['worklist_line']}). "
+            if result.get("ingest_seconds") and result.get("worklist_later")
             else ""
         )
         + f"Target: {restore.TARGET:,} events a second.\n\n"
@@ -529,6 +542,7 @@ def restore_section(result: dict[str, Any]) -> str:
                 "origins",
                 "seconds",
                 "events/s",
+                "with the worklist (events/s)",
                 "command (s)",
                 "peak RSS (MB)",
                 "database (MB)",
@@ -540,7 +554,10 @@ def restore_section(result: dict[str, Any]) -> str:
                     f"{result['events']:,}",
                     str(result["origins"]),
                     f"{result['restore_seconds']:.1f}",
-                    f"**{result['events_per_second']:,.0f}**",
+                    f"{result['events_per_second']:,.0f}",
+                    "**{:,.0f}**".format(
+                        result.get("with_worklist_events_per_second", result["events_per_second"])
+                    ),
                     f"{result['command_seconds']:.1f}",
                     str(result.get("peak_rss_mb") or "-"),
                     str(result.get("database_mb") or "-"),

@@ -685,10 +685,13 @@ def restore(
     node: str | None = None,
     authority: str | None = None,
     stage: Callable[[str], None] | None = None,
+    after: str = "now",
 ) -> Restored:
     """Ingest the newest backup into this (fresh) node through the one ingest path.
     ``stage`` is told when the events are in and the work deferred to the end (the name
-    index, the duplicate worklist) begins, which at a million events takes minutes."""
+    index, the duplicate worklist) begins, which at a million events takes minutes.
+    ``after``: whether the work the node does not need to serve (the duplicate
+    worklist) is done "now", left to the node "later", or as the size says ("auto")."""
     from nirantar.ledger import projection
     from nirantar.ledger.models import Held, Origin
     from nirantar.ledger.writer import node as local_node
@@ -702,7 +705,7 @@ def restore(
             raise BackupError(f"segments/{segment['name']} is missing from {dest}")
     store = local_node().store
     # Onto a fresh node, per-row indexing (the name search) is done once at the end.
-    with projection.bulk_loading():
+    with projection.bulk_loading(after):
         _restore_segments(dest, manifest, private, store, report, progress, authority)
         report.ingest_seconds = time.perf_counter() - started
         if stage is not None:

@@ -648,6 +648,11 @@ def status(ctx: click.Context, as_json: bool, digest: bool) -> None:
             f"  peer {row['url']} ({row['name'] or '?'}): last contact "
             f"{row['last_contact'] or 'never'}, ahead {row['ahead']}, behind {row['behind']}{error}"
         )
+    if info["worklist_pending"] is not None:
+        click.echo(
+            "duplicate worklist: the restore's pairs are still being worked out "
+            f"(since {info['worklist_pending'].get('since')}; nirantar dedupe backfill)"
+        )
     click.echo(f"held events: {info['held']}   alarms: {len(info['alarms'])}")
     for alarm in info["alarms"]:
         click.echo(f"  ALARM {alarm['kind']} {alarm['origin']}: {alarm['detail']}")
@@ -1070,9 +1075,10 @@ def _restore_onto(
     backed_up: str | None,
     genesis: str | None,
     authority: str | None = None,
+    after: str = "auto",
 ) -> Any:
     """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
-    or fail saying why."""
+    or fail saying why. ``after``: when the duplicate worklist is worked out (``--worklist``)."""
     from nirantar import backup as backups
     from nirantar import config
     from nirantar.ledger import keys
@@ -1139,6 +1145,7 @@ def _restore_onto(
                 node=manifest["node"],
                 authority=authority,
                 stage=stage,
+                after=after,
             )
         except backups.BackupError as exc:
             fail(
@@ -1160,14 +1167,29 @@ def report_genesis(report: Any) -> str:
     return genesis.hash[:16] if genesis else "none"
 
 
+def _worklist_part() -> str:
+    from nirantar.dedupe import backfill
+
+    return "duplicate worklist" if backfill.pending() is None else "blocking keys"
+
+
 def _print_restored(report: Any) -> None:
     click.echo(
         f"restored {report.events:,} events of {report.origins} origins "
         f"in {report.seconds:.1f} s from {report.manifest} (events in after "
-        f"{report.ingest_seconds:.1f} s; name index and duplicate worklist "
+        f"{report.ingest_seconds:.1f} s; name index and {_worklist_part()} "
         f"{report.deferred_seconds:.1f} s)"
     )
     click.echo(f"hospital: {report.hospital} (genesis {report_genesis(report)})")
+    from nirantar.dedupe import backfill
+
+    left = backfill.pending()
+    if left is not None:
+        click.echo(
+            f"duplicate worklist: the pairs among {left['patients']:,} restored patients are "
+            "left to the node - `nirantar serve` works them out beside its service, or "
+            "`nirantar dedupe backfill` now; nothing else waits for them"
+        )
     click.echo(
         f"duplicates {report.duplicates}, held {report.held}, refused {len(report.rejected)}"
     )
@@ -1212,6 +1234,16 @@ def _restore_options(command: Any) -> Any:
                 help="The hospital's genesis (16+ hex digits, as `nirantar status` shows it): "
                 "a backup of any other hospital is refused before anything is restored.",
             ),
+            click.option(
+                "--worklist",
+                type=click.Choice(["now", "later", "auto"]),
+                default="auto",
+                show_default=True,
+                help="When to work out the duplicate worklist among the restored patients: "
+                "now, before the restore ends; later, by the node once it serves (or "
+                "`nirantar dedupe backfill` at once); auto: later from 100,000 patients. "
+                "Nothing else waits for it.",
+            ),
         ]
     ):
         command = option(command)
@@ -1228,10 +1260,13 @@ def restore_command(
     node_name: str,
     backed_up: str | None,
     genesis: str | None,
+    worklist: str,
 ) -> None:
     """Restore the newest backup onto a fresh node (an empty data directory): check every
     manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
-    report = _restore_onto(_data_dir(ctx), source, key_path, node_name, backed_up, genesis)
+    report = _restore_onto(
+        _data_dir(ctx), source, key_path, node_name, backed_up, genesis, after=worklist
+    )
     _print_restored(report)
     click.echo(
         f"{node_name} is not enrolled: it serves what was restored read-only until it is "
@@ -1262,6 +1297,7 @@ def rebuild_hub(
     node_name: str,
     backed_up: str | None,
     genesis: str | None,
+    worklist: str,
     number: int,
     authority_key: Path,
     peers: tuple[str, ...],
@@ -1278,7 +1314,9 @@ def rebuild_hub(
         authority = keys.public_text(keys.load_private(authority_key))
     except (ValueError, OSError) as exc:
         raise click.BadParameter(f"{authority_key} is not an authority key: {exc}") from exc
-    report = _restore_onto(data_dir, source, key_path, node_name, backed_up, genesis, authority)
+    report = _restore_onto(
+        data_dir, source, key_path, node_name, backed_up, genesis, authority, after=worklist
+    )
     _print_restored(report)
     assert data_dir is not None
     shutil.copy(authority_key, data_dir / "authority.key")
@@ -1299,6 +1337,45 @@ def rebuild_hub(
         "Next: nirantar serve at the old hub's address (the edges' peer entries find it); "
         "each edge gives it everything since the backup on its next sync round."
     )
+
+
+@main.group()
+def dedupe() -> None:
+    """Duplicate patients: the worklist medical records staff review."""
+
+
+@dedupe.command("backfill")
+@click.option("--quiet", is_flag=True, help="Say nothing unless something fails (for serve).")
+@click.pass_context
+def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
+    """Work out the duplicate worklist a restore left for later (`restore --worklist`),
+    while the node serves: registrations meanwhile score their own pairs as always."""
+    setup_django(_data_dir(ctx))
+    from nirantar.dedupe import backfill
+
+    left = backfill.pending()
+    if left is None:
+        if not quiet:
+            click.echo("Nothing to do: no restore left the duplicate worklist for later.")
+        return
+    shown: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if quiet or (done < total and now - shown.get(stage, 0.0) < 5):
+            return
+        shown[stage] = now
+        click.echo(f"  {stage} pairs: {done:,} of {total:,}", err=True)
+
+    if not quiet:
+        click.echo(f"working out the duplicate worklist of {left['patients']:,} patients ...")
+    done = backfill.backfill(progress=progress)
+    if not quiet:
+        click.echo(
+            f"duplicate worklist worked out in {done.seconds:.1f} s: {done.patients:,} "
+            f"patients, {done.candidates:,} candidate pairs, {done.written:,} likely pairs "
+            f"listed ({done.skipped:,} left to the registrations made meanwhile)"
+        )
 
 
 @main.group()

@@ -26,6 +26,8 @@ COUNTER_LETTER_RE = re.compile(r"^[A-Z]{1,2}$")
 
 # Present in a data directory while a restore fills it; no node starts from one that has it.
 UNFINISHED = "restore-unfinished"
+# There while a restore's duplicate worklist is still to be worked out (dedupe/backfill.py).
+WORKLIST_PENDING = "worklist-pending"
 _restoring_here = False
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from nirantar.accounts import queries as accounts_queries
+from nirantar.dedupe import backfill
 from nirantar.ledger import bootstrap, models, projection, syncer, writer
 from nirantar.ledger.models import Origin
 from nirantar.registration import actions as registration
@@ -146,6 +147,8 @@ def status() -> dict[str, Any]:
         "alarms": alarms,
         # Events a since-disabled user made where the news had not yet arrived.
         "after_disable": [asdict(late) for late in accounts_queries.work_after_disable()],
+        # A restore's duplicate worklist still being worked out (nirantar dedupe backfill).
+        "worklist_pending": backfill.pending(),
     }
 
 

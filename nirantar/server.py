@@ -14,6 +14,8 @@ from typing import Any
 from django.conf import settings
 from gunicorn.app.base import BaseApplication
 
+from nirantar import config
+
 log = logging.getLogger(__name__)
 
 
@@ -139,6 +141,9 @@ def run(
     from nirantar.printing import renderer, service
 
     helpers = [start_syncer(sync_interval)]
+    if (settings.DATA_DIR / config.WORKLIST_PENDING).exists():
+        # A restore left the duplicate worklist for later: work it out beside the service.
+        helpers.append(_beside("dedupe", "backfill", "--quiet"))
     helpers += [start_backups(*backup)] if backup is not None else []
     # Inherited by the workers gunicorn forks: PDFs go to the renderer process.
     pdf = renderer_service(service.socket_address(settings.DATA_DIR), settings.PDF_IDLE_SECONDS)

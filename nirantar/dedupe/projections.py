@@ -34,6 +34,7 @@ from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import (
     beside_bulk,
+    bulk_after,
     defer_in_bulk,
     event_version,
     handles,
@@ -43,6 +44,7 @@ from nirantar.ledger.projection import (
 from nirantar.registration import candidates as registry
 from nirantar.registration import events as registration_events
 from nirantar.registration import matching
+from nirantar.registration.models import Patient
 
 register_models(BlockingKey, DuplicatePair, PairReview)
 for _type in (events.PAIR_DISMISSED, events.PAIR_REOPENED):
@@ -339,7 +341,11 @@ def candidate_pairs(filed: Iterable[tuple[str, list[str]]]) -> set[tuple[str, st
     return pairs
 
 
-def rescore_all(filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | None = None) -> None:
+def rescore_all(
+    filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | None = None,
+    *,
+    pairs: bool = True,
+) -> None:
     """Work out the blocking table and the worklist of every patient at once: after a
     bulk load, which files no keys and scores no pairs as patients arrive.
 
@@ -352,7 +358,8 @@ def rescore_all(filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | Non
 
     ``filed_before``: keys worked out beside a restore (``scoring.filed_at_registration``),
     by UHID with the record fields they were worked out from; used for a patient whose
-    record has those fields, worked out here for every other.
+    record has those fields, worked out here for every other. Without ``pairs`` only the
+    blocking table is filled: the pairs are left to ``backfill``.
     """
     records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
     filed_before = filed_before or {}
@@ -365,7 +372,7 @@ def rescore_all(filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | Non
         else:
             items.append((uhid, record))
     filed_before.clear()
-    big = len(records) >= scoring.PARALLEL_FROM
+    big = len(items) >= scoring.PARALLEL_FROM or (pairs and len(records) >= scoring.PARALLEL_FROM)
     with scoring.pool() if big else nullcontext() as workers, transaction.atomic():
         count = scoring._workers() if workers else 1
         if items:
@@ -378,26 +385,51 @@ def rescore_all(filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | Non
             ("key", "uhid"),
             ((key, uhid) for uhid, keys in filed for key in keys),
         )
-        pairs = candidate_pairs(filed)
+        DuplicatePair.objects.all().delete()
+        if not pairs:
+            return
+        found = likely_pairs(records, filed, workers)
         del filed
-        listed = sorted(pairs)
-        del pairs
-        shares = [
-            (share, {u: records[u] for pair in share for u in pair})
-            for share in scoring.shares_of(listed, count)
-        ]
-        found = scoring.split(scoring.score_pairs, shares, workers)
-        del shares
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
             (f"{a}|{b}", a, b, score, evidence, max(changed[a][1], changed[b][1]))
             for a, b, score, evidence in found
             if a in changed and b in changed
         ]
-        DuplicatePair.objects.all().delete()
         bulk.insert_ignore(
             DuplicatePair._meta.db_table, PAIR_COLUMNS, rows, json_columns=("evidence",)
         )
+
+
+# Pairs scored a round: each round's records go to the worker processes with it.
+SCORING_ROUND = 250_000
+
+
+def likely_pairs(
+    records: dict[str, matching.Record],
+    filed: list[tuple[str, list[str]]],
+    workers: Any,
+    progress: Callable[[int, int], None] | None = None,
+    counted: Any = None,
+) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
+    """The likely pairs among the candidates of ``filed`` (each patient's keys, in UHID
+    order), scored on ``records`` in rounds shared out among ``workers``; sorted.
+    ``progress(done, total)`` after each round; ``counted.candidates`` is set."""
+    listed = sorted(candidate_pairs(filed))
+    if counted is not None:
+        counted.candidates = len(listed)
+    count = scoring._workers() if workers else 1
+    found: list[tuple[str, str, float, list[dict[str, Any]]]] = []
+    for start in range(0, len(listed), SCORING_ROUND):
+        round_ = listed[start : start + SCORING_ROUND]
+        shares = [
+            (share, {u: records[u] for pair in share for u in pair})
+            for share in scoring.shares_of(round_, count)
+        ]
+        found += scoring.split(scoring.score_pairs, shares, workers)
+        if progress is not None:
+            progress(min(start + SCORING_ROUND, len(listed)), len(listed))
+    return found
 
 
 @defer_in_bulk
@@ -407,9 +439,16 @@ def _pairs_once() -> Callable[[], None]:
     _bulk["loading"] = True
 
     def finish() -> None:
+        from nirantar.dedupe import backfill
+
         _bulk["loading"] = False
         filed, _bulk["filed"] = _bulk["filed"], {}
-        rescore_all(filed)
+        after = bulk_after()
+        patients = Patient.objects.filter(is_registered=True).count()
+        later = after == "later" or (after == "auto" and patients >= backfill.LATER_FROM)
+        rescore_all(filed, pairs=not later)
+        if later and patients:
+            backfill.leave_for_later(patients)
 
     return finish
 

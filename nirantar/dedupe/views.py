@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from nirantar import timeutil
-from nirantar.dedupe import actions, queries
+from nirantar.dedupe import actions, backfill, queries
 from nirantar.dedupe.permissions import REVIEW
 from nirantar.errors import ActionError, ValidationFailed
 from nirantar.registration import actions as registration_actions
@@ -122,6 +122,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "page": page,
             "previous": page - 1 if page > 1 else None,
             "next": page + 1 if page * PAGE < total else None,
+            "pending": backfill.pending(),
         },
     )
 

@@ -135,17 +135,35 @@ def take_beside(results: dict[str, list[Any]]) -> None:
             take(results[event_type])
 
 
+AFTER = ("now", "later", "auto")
+_bulk_options = {"after": "now"}
+
+
+def bulk_after() -> str:
+    """For a ``defer_in_bulk`` hook finishing a load: whether work the node does not need
+    in order to serve (the duplicate worklist) is to be done "now", before the load ends,
+    "later", by the node once it serves, or as its size says ("auto")."""
+    return _bulk_options["after"]
+
+
 @contextmanager
-def bulk_loading() -> Iterator[None]:
-    """Defer the registered per-row work until the end of the block, even if it fails."""
+def bulk_loading(after: str = "now") -> Iterator[None]:
+    """Defer the registered per-row work until the end of the block, even if it fails.
+    ``after``: see ``bulk_after``."""
+    if after not in AFTER:
+        raise ValueError(f"after must be one of {AFTER}")
     finishers: list[Callable[[], None]] = []
+    _bulk_options["after"] = after
     try:
         for hook in _bulk_hooks:
             finishers.append(hook())
         yield
     finally:
-        for finish in reversed(finishers):
-            finish()
+        try:
+            for finish in reversed(finishers):
+                finish()
+        finally:
+            _bulk_options["after"] = "now"
 
 
 def event_version(type: str, version: int) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,31 @@ def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_u
     assert "number 5" in enrolled.stdout
     node.run("demo-seed", "--patients", "1")
     assert [u for u in patients(node) if u.startswith("005-")]
+
+
+def test_a_restore_can_leave_the_duplicate_worklist_to_the_serving_node(backed_up):
+    """At hundreds of thousands of patients the worklist's pairs take minutes and the
+    counters need none of them: `--worklist later` files the keys, and the node works the
+    pairs out beside its service (``nirantar dedupe backfill``)."""
+    node, result = restore(backed_up, backed_up["dest"], "later", "--worklist", "later")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "name index and blocking keys" in result.stdout
+    assert "left to the node" in result.stdout
+    marker = node.data_dir / "worklist-pending"
+    assert json.loads(marker.read_text())["patients"] == len(patients(node))
+    assert "still being worked out" in node.run("status").stdout
+    node.start()
+    try:
+        deadline = time.monotonic() + 60
+        while marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not marker.exists(), (node.data_dir / "serve.log").read_text()
+    finally:
+        node.stop()
+    assert "still being worked out" not in node.run("status").stdout
+    assert "Nothing to do" in node.run("dedupe", "backfill").stdout
+    rebuilt = node.run("rebuild", "--check")
+    assert rebuilt.stdout.startswith("OK:"), rebuilt.stdout + rebuilt.stderr
 
 
 def test_the_backup_can_not_be_read_without_its_private_key(backed_up):

@@ -1,0 +1,162 @@
+"""The duplicate worklist among restored patients, worked out while the node serves.
+
+A restore of a big registry files every patient's blocking keys but can leave the pairs
+for later (``nirantar restore --worklist later``; by default from ``LATER_FROM``
+patients): scoring them grows faster than the registry - minutes at half a million
+patients, hours at tens of millions - and the counters, wards and laboratory need none
+of it to work again. The node then works the worklist out beside its service
+(``nirantar serve`` starts ``nirantar dedupe backfill`` while the marker file is there),
+or the IT team runs that command at once.
+
+Why the node may keep serving meanwhile: every registration or correction arriving
+during the backfill files its patient's keys and scores that patient's pairs itself
+against the whole blocking table, which the restore filled (``projections.rescore``).
+The backfill scores, from a snapshot read without holding the write lock, the pairs
+``rescore_all`` would list; then writes them a chunk at a time, each chunk in a short
+write transaction that first reads the records and keys as they are *now*. A pair is
+written only if neither record changed since the snapshot (else the live path has
+scored that patient's pairs already, on the record as it is) and it still ``qualifies``
+(a bucket that became crowded since takes it off, as the live path does). Rows are
+inserted if absent. So, once done, the worklist is what ``rescore_all`` gives for the
+records as they then stand - the test checks this with registrations and corrections
+arriving between the snapshot and the writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from nirantar import config
+from nirantar.dedupe import projections, scoring
+from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.ledger import bulk
+from nirantar.registration import candidates as registry
+
+# From this many restored patients, ``--worklist auto`` leaves the pairs for later.
+# Measured here: about 5 s of pairs at 50,000 patients, 40 s at 150,000.
+LATER_FROM = 100_000
+MARKER = config.WORKLIST_PENDING
+WRITE_CHUNK = 2_000  # pairs a write transaction: a counter waits at most that long
+
+
+def marker() -> Path:
+    return Path(settings.DATA_DIR) / MARKER
+
+
+def pending() -> dict[str, Any] | None:
+    """What the marker says (patients, since when), if the worklist is still to be done."""
+    try:
+        return dict(json.loads(marker().read_text()))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"patients": None, "since": None}
+
+
+def leave_for_later(patients: int) -> None:
+    marker().write_text(
+        json.dumps({"patients": patients, "since": datetime.now(UTC).isoformat(timespec="seconds")})
+    )
+
+
+@dataclass
+class Backfilled:
+    patients: int = 0
+    candidates: int = 0
+    likely: int = 0
+    written: int = 0
+    skipped: int = 0  # changed since the snapshot, or no longer qualifying
+    seconds: float = 0.0
+
+
+def _filed() -> list[tuple[str, list[str]]]:
+    """The blocking table, each patient's keys, in UHID order."""
+    filed: list[tuple[str, list[str]]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT uhid, key FROM {BlockingKey._meta.db_table} ORDER BY uhid, key"  # noqa: S608
+        )
+        for uhid, key in cursor.fetchall():
+            if filed and filed[-1][0] == uhid:
+                filed[-1][1].append(key)
+            else:
+                filed.append((uhid, [key]))
+    return filed
+
+
+def backfill(
+    progress: Callable[[str, int, int], None] | None = None,
+    between: Callable[[], None] | None = None,
+) -> Backfilled:
+    """Work out and write the worklist left for later; remove the marker when done.
+
+    ``progress(stage, done, total)`` is told how the scoring and the writing go.
+    ``between`` runs after the snapshot is scored and before anything is written (for
+    tests: what the node does meanwhile).
+    """
+    started = time.perf_counter()
+    done = Backfilled()
+    records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
+    filed = _filed()
+    done.patients = len(records)
+    big = len(records) >= scoring.PARALLEL_FROM
+    with scoring.pool() if big else nullcontext() as workers:
+        found = projections.likely_pairs(
+            records,
+            filed,
+            workers,
+            progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
+            counted=done,
+        )
+    del filed
+    done.likely = len(found)
+    if between is not None:
+        between()
+    for start in range(0, len(found), WRITE_CHUNK):
+        chunk = found[start : start + WRITE_CHUNK]
+        done.written += _write(chunk, records)
+        if progress is not None:
+            progress("writing", min(start + WRITE_CHUNK, len(found)), len(found))
+    done.skipped = done.likely - done.written
+    marker().unlink(missing_ok=True)
+    done.seconds = time.perf_counter() - started
+    return done
+
+
+def _write(
+    chunk: list[tuple[str, str, float, list[dict[str, Any]]]],
+    snapshot: dict[str, Any],
+) -> int:
+    """Write the pairs of ``chunk`` whose records are as in ``snapshot`` and that still
+    qualify, in one write transaction; how many were written."""
+    with transaction.atomic():
+        uhids = {u for a, b, _, _ in chunk for u in (a, b)}
+        now = registry.match_records(uhids)
+        keys = projections.filed_keys(uhids)
+        sizes = projections._sizes(k for filed in keys.values() for k in filed)
+        rows = [
+            (f"{a}|{b}", a, b, score, evidence, max(now[a][1], now[b][1]))
+            for a, b, score, evidence in chunk
+            if a in now
+            and b in now
+            and now[a][0] == snapshot[a]
+            and now[b][0] == snapshot[b]
+            and projections.qualifies(keys.get(a, set()) & keys.get(b, set()), sizes.__getitem__)
+        ]
+        bulk.insert_ignore(
+            DuplicatePair._meta.db_table,
+            projections.PAIR_COLUMNS,
+            rows,
+            json_columns=("evidence",),
+        )
+    return len(rows)

@@ -1,0 +1,138 @@
+"""A restore of a big registry may leave the duplicate worklist for later: the blocking
+table is filled, the pairs are worked out by ``backfill`` while the node serves. Once it
+is done the worklist is the one ``rescore_all`` gives - also when registrations and
+corrections arrive between the backfill's snapshot and its writes, and when a bucket
+becomes crowded meanwhile."""
+
+import json
+from typing import Any
+
+import pytest
+
+from nirantar.dedupe import backfill, projections
+from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.registration import actions
+
+SUNITA = {
+    "name_en": "Sunita Devi",
+    "sex": "F",
+    "date_of_birth": "1985-03-14",
+    "guardian_relation": "W/O",
+    "guardian_name": "Ramesh Kumar",
+    "mobile": "9812345678",
+    "address": {"district": "Sitapur", "state": "Uttar Pradesh"},
+}
+RAJESH = {
+    "name_en": "Rajesh Kumar Yadav",
+    "sex": "M",
+    "age_years": 52,
+    "mobile": "9123456780",
+    "address": {"district": "Lucknow", "state": "Uttar Pradesh"},
+}
+PEOPLE: list[dict[str, Any]] = [
+    SUNITA,
+    {**SUNITA, "name_en": "Suneeta Devi", "mobile": ""},
+    {**SUNITA, "name_en": "Sunita", "guardian_name": "Ramesh", "date_of_birth": "1986-01-02"},
+    RAJESH,
+    {**RAJESH, "name_en": "Rajesh Yadav"},
+    {**RAJESH, "name_en": "Rakesh Yadav", "mobile": "9000000001"},
+    {"name_en": "Mohd. Irfan", "sex": "M", "age_years": 40},
+]
+
+
+@pytest.fixture(autouse=True)
+def no_marker_left():
+    yield
+    backfill.marker().unlink(missing_ok=True)
+
+
+def pairs() -> dict[str, tuple[Any, ...]]:
+    return {
+        row[0]: (*row[1:4], json.dumps(row[4]), row[5])
+        for row in DuplicatePair.objects.values_list(
+            "pair", "uhid_a", "uhid_b", "score", "evidence", "found_at_ms"
+        )
+    }
+
+
+def keys() -> set[tuple[str, str]]:
+    return set(BlockingKey.objects.values_list("key", "uhid"))
+
+
+def left_for_later() -> None:
+    """The state a restore with ``--worklist later`` leaves: keys filed, no pairs."""
+    projections.rescore_all(pairs=False)
+    backfill.leave_for_later(len(PEOPLE))
+    assert keys() and not pairs()
+    assert backfill.pending()["patients"] == len(PEOPLE)
+
+
+def worked_out_at_once() -> tuple[set[tuple[str, str]], dict[str, tuple[Any, ...]]]:
+    projections.rescore_all()
+    return keys(), pairs()
+
+
+def test_the_backfill_lists_what_working_everything_out_at_once_lists(clerk):
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    expected = worked_out_at_once()
+    assert len(expected[1]) >= 2, "the test needs likely pairs"
+    left_for_later()
+    done = backfill.backfill()
+    assert (keys(), pairs()) == expected
+    assert done.likely == done.written == len(expected[1]) and done.skipped == 0
+    assert backfill.pending() is None and not backfill.marker().exists()
+    # Run again (say serve started it twice): nothing changes.
+    backfill.backfill()
+    assert (keys(), pairs()) == expected
+
+
+@pytest.mark.parametrize("crowded", [128, 3])
+def test_work_done_meanwhile_is_neither_lost_nor_overwritten(clerk, monkeypatch, crowded):
+    monkeypatch.setattr(projections, "CROWDED", crowded)
+    uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
+    left_for_later()
+
+    def meanwhile() -> None:
+        # After the snapshot was scored, before anything is written: a correction makes
+        # a listed pair unlikely, another makes a new one; a new patient arrives, a
+        # likely duplicate (at CROWDED 3 she also crowds the Sunitas' year bands).
+        actions.do_correct_patient(clerk.username, uhids[4], {"name_en": "Mukesh Verma"}, "x")
+        actions.do_correct_patient(clerk.username, uhids[5], {"name_en": "Rajesh K Yadav"}, "x")
+        actions.do_register_patient(clerk.username, {**SUNITA, "name_en": "Sunitha Devi"})
+
+    done = backfill.backfill(between=meanwhile)
+    listed = (keys(), pairs())
+    assert listed == worked_out_at_once()
+    assert done.skipped > 0, "some scored pairs were left to the registrations meanwhile"
+
+
+def test_the_backfill_reports_its_progress(clerk):
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    left_for_later()
+    seen: list[tuple[str, int, int]] = []
+    backfill.backfill(progress=lambda *step: seen.append(step))
+    stages = [stage for stage, _, _ in seen]
+    assert stages[0] == "scoring" and stages[-1] == "writing"
+    assert all(done <= total for _, done, total in seen) and seen[-1][1] == seen[-1][2]
+
+
+def test_a_pair_whose_bucket_becomes_crowded_meanwhile_is_not_written(clerk, monkeypatch):
+    # Two spellings of one woman sharing only her first name's year bands: a pair while
+    # the bucket is roomy, none once namesakes crowd it (tests/dedupe/test_crowded.py).
+    monkeypatch.setattr(projections, "CROWDED", 3)
+    alone = {key: value for key, value in SUNITA.items() if "guardian" not in key}
+    alone.update(name_en="Sunita", mobile="")
+    her = actions.do_register_patient(clerk.username, alone).uhid
+    again = actions.do_register_patient(clerk.username, {**alone, "name_en": "Suneeta"}).uhid
+    left_for_later()
+
+    def namesakes_arrive() -> None:
+        for day in ("1986-07-20", "1987-11-02"):
+            actions.do_register_patient(clerk.username, {**alone, "date_of_birth": day})
+
+    done = backfill.backfill(between=namesakes_arrive)
+    assert done.likely == 1 and done.written == 0
+    assert f"{min(her, again)}|{max(her, again)}" not in pairs()
+    assert (keys(), pairs()) == worked_out_at_once()
