@@ -268,15 +268,37 @@ def _word_similarity(a: str, b: str) -> tuple[float, bool]:
     return JaroWinkler.normalized_similarity(a, b), False
 
 
+# Two name words' ``_word_similarity``, remembered: the same surnames meet again and
+# again among a worklist's millions of candidate pairs.
+_word_pairs: dict[tuple[str, str], tuple[float, bool]] = {}
+_WORD_PAIRS_AT_MOST = 1_000_000
+
+
+def _word_pair(a: str, b: str) -> tuple[float, bool]:
+    found = _word_pairs.get((a, b))
+    if found is None:
+        found = _word_similarity(a, b)
+        if len(_word_pairs) >= _WORD_PAIRS_AT_MOST:
+            _word_pairs.clear()
+        _word_pairs[(a, b)] = found
+    return found
+
+
+def _most_similar_first(pair: tuple[float, bool, int, int]) -> float:
+    return pair[0]
+
+
 @lru_cache(maxsize=100_000)  # common names meet again and again among the candidates
 def compare_names(left: tuple[str, ...], right: tuple[str, ...]) -> NameAgreement | None:
     """How well two names (as ``name_tokens``) agree, in any order; None if one is empty."""
     if not left or not right:
         return None
     short, long_ = (left, right) if len(left) <= len(right) else (right, left)
+    # Most similar first; among equals, in the order of the words (a stable sort).
     pairs = sorted(
-        ((*_word_similarity(s, t), i, j) for i, s in enumerate(short) for j, t in enumerate(long_)),
-        key=lambda p: -p[0],
+        ((*_word_pair(s, t), i, j) for i, s in enumerate(short) for j, t in enumerate(long_)),
+        key=_most_similar_first,
+        reverse=True,
     )
     used_s: set[int] = set()
     used_l: set[int] = set()
@@ -321,6 +343,7 @@ def _weak() -> frozenset[str]:
     return frozenset(fold(w) for w in _WEAK_WORDS.split())
 
 
+@lru_cache(maxsize=100_000)
 def _without_weak(tokens: tuple[str, ...]) -> list[tuple[tuple[str, ...], frozenset[str]]]:
     """The name, and the name without its weak middle words (with those words)."""
     weak = _weak()
@@ -344,7 +367,7 @@ def _best_names(
 ) -> NameAgreement | None:
     """The best agreement between any name of ``a`` and any of ``b``, with or without
     their weak middle words (a word dropped on one side only counts as extra)."""
-    best: tuple[float, float, NameAgreement] | None = None
+    best: tuple[float, float, NameAgreement, int] | None = None
     for x in a:
         for y in b:
             for xv, x_weak in _without_weak(x):
@@ -353,12 +376,19 @@ def _best_names(
                     if agreement is None:
                         continue
                     extra = len(x_weak ^ y_weak)
-                    if extra:
-                        agreement = replace(agreement, extra=agreement.extra + extra)
-                    rank = (_name_weight(agreement, curve), agreement.mean)
-                    if best is None or rank > best[:2]:
-                        best = (*rank, agreement)
-    return best[2] if best else None
+                    # _name_weight of the agreement with ``extra`` more extra words, without
+                    # making that agreement unless it is the best.
+                    weight = (
+                        _curve(curve, agreement.similarity)
+                        + W_NAME_INITIAL * agreement.by_initial
+                        + W_NAME_EXTRA * (agreement.extra + extra)
+                    )
+                    if best is None or (weight, agreement.mean) > best[:2]:
+                        best = (weight, agreement.mean, agreement, extra)
+    if best is None:
+        return None
+    _, _, agreement, extra = best
+    return replace(agreement, extra=agreement.extra + extra) if extra else agreement
 
 
 # --- records -----------------------------------------------------------------------
