@@ -73,6 +73,24 @@ def test_the_worklist_screen_is_in_hindi_too(register, records):
     assert "संभावित दोहरे मरीज़" in html and "प्रमाण" in html
 
 
+def test_the_worklist_says_while_a_restores_pairs_are_still_being_worked_out(register, records):
+    from nirantar.dedupe import backfill
+
+    register(SUNITA_HI)
+    client = signed_in(records)
+    assert "still being worked out" not in client.get("/duplicates/").content.decode()
+    backfill.leave_for_later(123456)
+    try:
+        html = client.get("/duplicates/").content.decode()
+        assert "still being worked out" in html and "123456" in html
+        client.post("/i18n/setlang/", {"language": "hi", "next": "/duplicates/"})
+        assert "अभी निकाली जा रही हैं" in client.get("/duplicates/").content.decode()
+        backfill.backfill()
+        assert "निकाली जा रही" not in client.get("/duplicates/").content.decode()
+    finally:
+        backfill.marker().unlink(missing_ok=True)
+
+
 def test_a_clerk_may_not_open_the_worklist(clerk):
     assert signed_in(clerk).get("/duplicates/").status_code == 403
 
