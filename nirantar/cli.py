@@ -1369,7 +1369,13 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
 
     if not quiet:
         click.echo(f"working out the duplicate worklist of {left['patients']:,} patients ...")
-    done = backfill.backfill(progress=progress)
+    try:
+        done = backfill.backfill(progress=progress)
+    except Exception as exc:  # noqa: BLE001 - raised as an alarm for IT, then reported
+        from nirantar.ledger.ingest import raise_alarm
+
+        raise_alarm("worklist_backfill_failed", f"{exc.__class__.__name__}: {exc}")
+        fail(f"the duplicate worklist could not be worked out: {exc}")
     if not quiet:
         click.echo(
             f"duplicate worklist worked out in {done.seconds:.1f} s: {done.patients:,} "
