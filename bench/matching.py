@@ -293,6 +293,16 @@ share the same keys, so their pair changes only when a key's bucket crosses
 down (a correction took a key away) scores the bucket again, at most `CROWDED`²/2
 pairs.
 
+After a restore of a big registry (from 100,000 patients, or `restore --worklist
+later`) the blocking table is filled at the end of the restore but the pairs are left
+to the serving node (`nirantar dedupe backfill`, nirantar/dedupe/backfill.py): it
+scores the pairs `rescore_all` would list from a snapshot, then writes them a chunk at
+a time, each pair only if neither record changed since the snapshot and the pair still
+qualifies. Registrations and corrections meanwhile score their own pairs against the
+whole blocking table, so once the backfill is done the worklist is `rescore_all`'s for
+the records as they then stand (tests/dedupe/test_backfill.py, with corrections,
+arrivals and a bucket crowding between the snapshot and the writes).
+
 Measured 2026-11-28 on the shared 2-core machine (load average 2-3; wall times swing
 between runs, CPU is the steadier figure) with `python -m bench.worklist`, over
 `bench.dedupe`'s synthetic population (seed 21). "Left out" scores the pairs the rule
