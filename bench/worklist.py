@@ -38,13 +38,13 @@ def measure(limit: int, rescore: bool = True, lost: bool = False) -> dict[str, A
         for key in keys:
             sizes[key] = sizes.get(key, 0) + 1
     t0 = time.perf_counter()
-    pairs = projections.candidate_pairs(filed)
+    pairs = set(projections.candidate_pairs(filed))
     pairing = time.perf_counter() - t0
     candidates = len(pairs)
     missed = None
     if lost and limit:  # the likely pairs the rule leaves out: every pair, less its own
         projections.CROWDED = sys.maxsize
-        left_out = sorted(projections.candidate_pairs(filed) - pairs)
+        left_out = sorted(set(projections.candidate_pairs(filed)) - pairs)
         projections.CROWDED = limit
         missed = len(scoring.score_pairs((left_out, dict(records))))
     del pairs
