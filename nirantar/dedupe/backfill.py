@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from nirantar import config
-from nirantar.dedupe import projections, scoring
+from nirantar.dedupe import projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
@@ -109,15 +108,12 @@ def backfill(
     records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
     filed = _filed()
     done.patients = len(records)
-    big = len(records) >= scoring.PARALLEL_FROM
-    with scoring.pool() if big else nullcontext() as workers:
-        found = projections.likely_pairs(
-            records,
-            filed,
-            workers,
-            progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
-            counted=done,
-        )
+    found = projections.likely_pairs(
+        records,
+        filed,
+        progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
+        counted=done,
+    )
     del filed
     done.likely = len(found)
     if between is not None:

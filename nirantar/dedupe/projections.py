@@ -382,11 +382,13 @@ def rescore_all(
         else:
             items.append((uhid, record))
     filed_before.clear()
-    big = len(items) >= scoring.PARALLEL_FROM or (pairs and len(records) >= scoring.PARALLEL_FROM)
-    with scoring.pool() if big else nullcontext() as workers, transaction.atomic():
-        count = scoring._workers() if workers else 1
+    with transaction.atomic():
         if items:
-            filed += scoring.split(scoring.keys_of, scoring.shares_of(items, count), workers)
+            big = len(items) >= scoring.PARALLEL_FROM
+            with scoring.pool() if big else nullcontext() as workers:
+                count = scoring._workers() if workers else 1
+                shares = scoring.shares_of(items, count)
+                filed += scoring.split(scoring.keys_of, shares, workers)
             filed.sort(key=lambda pair: pair[0])  # in UHID order, as candidate_pairs asks
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
@@ -398,7 +400,7 @@ def rescore_all(
         DuplicatePair.objects.all().delete()
         if not pairs:
             return
-        found = likely_pairs(records, filed, workers)
+        found = likely_pairs(records, filed)
         del filed
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
@@ -411,34 +413,37 @@ def rescore_all(
         )
 
 
-# Pairs scored a round: each round's records go to the worker processes with it.
-SCORING_ROUND = 250_000
+# Pairs scored a round (progress is told after each).
+SCORING_ROUND = 1_000_000
 
 
 def likely_pairs(
     records: dict[str, matching.Record],
     filed: list[tuple[str, list[str]]],
-    workers: Any,
     progress: Callable[[int, int], None] | None = None,
     counted: Any = None,
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     """The likely pairs among the candidates of ``filed`` (each patient's keys, in UHID
-    order), scored on ``records`` in rounds shared out among ``workers``; sorted.
-    ``progress(done, total)`` after each round; ``counted.candidates`` is set."""
+    order), scored on ``records``; sorted. From ``PARALLEL_FROM`` records the scoring is
+    shared out among worker processes, each given the records once as it starts, in
+    rounds: ``progress(done, total)`` after each. ``counted.candidates`` is set."""
     listed = candidate_pairs(filed)
     if counted is not None:
         counted.candidates = len(listed)
-    count = scoring._workers() if workers else 1
     found: list[tuple[str, str, float, list[dict[str, Any]]]] = []
-    for start in range(0, len(listed), SCORING_ROUND):
-        round_ = listed[start : start + SCORING_ROUND]
-        shares = [
-            (share, {u: records[u] for pair in share for u in pair})
-            for share in scoring.shares_of(round_, count)
-        ]
-        found += scoring.split(scoring.score_pairs, shares, workers)
-        if progress is not None:
-            progress(min(start + SCORING_ROUND, len(listed)), len(listed))
+    big = len(records) >= scoring.PARALLEL_FROM and bool(listed)
+    with scoring.pool(records) if big else nullcontext() as workers:
+        count = scoring._workers() if workers else 1
+        for start in range(0, len(listed), SCORING_ROUND):
+            round_ = listed[start : start + SCORING_ROUND]
+            # This process takes the first share with the records; the workers hold them.
+            shares: list[tuple[list[tuple[str, str]], dict[str, matching.Record] | None]] = [
+                (share, records if i == 0 or workers is None else None)
+                for i, share in enumerate(scoring.shares_of(round_, count))
+            ]
+            found += scoring.split(scoring.score_pairs, shares, workers)
+            if progress is not None:
+                progress(min(start + SCORING_ROUND, len(listed)), len(listed))
     return found
 
 

@@ -170,8 +170,20 @@ _GUARDIAN_AT_MOST = matching.GUARDIAN_CURVE[-1][1]
 _MARGIN = 1e-6  # a bound this close to the floor goes on to the exact score
 
 
+# The records a worker process was given when it started (``pool(records)``): a big
+# worklist is scored in rounds, and sending each round its records again cost more
+# than scoring it at half a million patients.
+_installed: dict[str, matching.Record] = {}
+
+
+def _install(fields: dict[str, tuple[Any, ...]]) -> None:
+    _installed.clear()
+    # ``record_fields`` lists the fields in the order Record takes them.
+    _installed.update((uhid, matching.Record(*values)) for uhid, values in fields.items())
+
+
 def score_pairs(
-    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record] | None],
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence.
 
@@ -180,8 +192,10 @@ def score_pairs(
     screened by bounds of ``matching._total``'s own sums - the plain fields with the
     names at their best, then the names with the guardian at its best - and only a pair
     the bounds cannot turn away is judged by ``likely``, so the answer is ``likely``'s.
+    ``records`` None: those the process was started with (``pool(records)``).
     """
-    pairs, records = work
+    pairs, given = work
+    records = _installed if given is None else given
     profiles: dict[str, _Profile] = {}
     found = []
     floor = FLOOR - _MARGIN
@@ -208,15 +222,26 @@ def _workers() -> int:
 
 
 @contextmanager
-def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+def pool(
+    records: dict[str, matching.Record] | None = None,
+) -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
     """Processes for the shares beyond the first (this process takes that one), or None
-    on a one-core machine."""
+    on a one-core machine; each given ``records`` once, as it starts (``score_pairs``
+    with records None reads them)."""
     extra = _workers() - 1
     if extra < 1:
         yield None
         return
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=extra, mp_context=context) as p:
+    start: dict[str, Any] = {}
+    if records:
+        start = {
+            "initializer": _install,
+            "initargs": ({uhid: record_fields(r) for uhid, r in records.items()},),
+        }
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=extra, mp_context=context, **start
+    ) as p:
         yield p
 
 

@@ -65,3 +65,19 @@ def test_work_is_shared_out_in_order():
     assert scoring.shares_of([], 2) == [[]]
     doubled = scoring.split(lambda share: [x * 2 for x in share], [[1, 2], [3]], None)
     assert doubled == [2, 4, 6]
+
+
+def test_scoring_shared_out_among_processes_in_rounds_finds_the_same_pairs(monkeypatch):
+    """Worker processes are given the records once, as they start, and score their
+    shares of each round from them: the pairs and evidence are those of one process."""
+    from nirantar.dedupe import projections
+
+    listed = {f"{i:04d}": r for i, r in enumerate(records())}
+    filed = scoring.keys_of(sorted(listed.items()))
+    alone = projections.likely_pairs(listed, filed)
+    monkeypatch.setattr(scoring, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(projections, "SCORING_ROUND", 50)
+    rounds: list[tuple[int, int]] = []
+    shared = projections.likely_pairs(listed, filed, progress=lambda *r: rounds.append(r))
+    assert shared == alone and len(alone) > 20
+    assert len(rounds) > 2 and rounds[-1][0] == rounds[-1][1]
