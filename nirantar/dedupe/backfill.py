@@ -53,13 +53,21 @@ def marker() -> Path:
 
 
 def pending() -> dict[str, Any] | None:
-    """What the marker says (patients, since when), if the worklist is still to be done."""
+    """What the marker says (patients, since when), if the worklist is still to be done:
+    patients 0 and since None if the marker can't be read (it is still there)."""
     try:
-        return dict(json.loads(marker().read_text()))
+        said = json.loads(marker().read_text())
     except FileNotFoundError:
         return None
     except ValueError:
-        return {"patients": None, "since": None}
+        said = {}
+    if not isinstance(said, dict):
+        said = {}
+    patients = said.get("patients")
+    return {
+        "patients": patients if isinstance(patients, int) else 0,
+        "since": said.get("since"),
+    }
 
 
 def leave_for_later(patients: int) -> None:
@@ -90,6 +98,9 @@ def _filed() -> list[tuple[str, list[str]]]:
                 filed[-1][1].append(key)
             else:
                 filed.append((uhid, [key]))
+    # In Python's order of the UHIDs, as candidate_pairs asks (a database's collation
+    # may order text otherwise).
+    filed.sort(key=lambda row: row[0])
     return filed
 
 

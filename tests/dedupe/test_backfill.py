@@ -136,3 +136,14 @@ def test_a_pair_whose_bucket_becomes_crowded_meanwhile_is_not_written(clerk, mon
     assert done.likely == 1 and done.written == 0
     assert f"{min(her, again)}|{max(her, again)}" not in pairs()
     assert (keys(), pairs()) == worked_out_at_once()
+
+
+def test_a_marker_that_cannot_be_read_still_means_the_worklist_is_to_be_done(clerk):
+    for data in PEOPLE[:3]:
+        actions.do_register_patient(clerk.username, dict(data))
+    expected = worked_out_at_once()
+    projections.rescore_all(pairs=False)
+    backfill.marker().write_text("{not json")
+    assert backfill.pending() == {"patients": 0, "since": None}
+    backfill.backfill()
+    assert backfill.pending() is None and (keys(), pairs()) == expected
