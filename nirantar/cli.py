@@ -1167,23 +1167,18 @@ def report_genesis(report: Any) -> str:
     return genesis.hash[:16] if genesis else "none"
 
 
-def _worklist_part() -> str:
-    from nirantar.dedupe import backfill
-
-    return "duplicate worklist" if backfill.pending() is None else "blocking keys"
-
-
 def _print_restored(report: Any) -> None:
-    click.echo(
-        f"restored {report.events:,} events of {report.origins} origins "
-        f"in {report.seconds:.1f} s from {report.manifest} (events in after "
-        f"{report.ingest_seconds:.1f} s; name index and {_worklist_part()} "
-        f"{report.deferred_seconds:.1f} s)"
-    )
-    click.echo(f"hospital: {report.hospital} (genesis {report_genesis(report)})")
     from nirantar.dedupe import backfill
 
     left = backfill.pending()
+    click.echo(
+        f"restored {report.events:,} events of {report.origins} origins "
+        f"in {report.seconds:.1f} s from {report.manifest} (events in after "
+        f"{report.ingest_seconds:.1f} s; name index and "
+        f"{'duplicate worklist' if left is None else 'blocking keys'} "
+        f"{report.deferred_seconds:.1f} s)"
+    )
+    click.echo(f"hospital: {report.hospital} (genesis {report_genesis(report)})")
     if left is not None:
         click.echo(
             f"duplicate worklist: the pairs among {left['patients']:,} restored patients are "

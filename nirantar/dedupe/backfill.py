@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,26 +83,23 @@ class Backfilled:
     candidates: int = 0
     likely: int = 0
     written: int = 0
-    skipped: int = 0  # changed since the snapshot, or no longer qualifying
     seconds: float = 0.0
+
+    @property
+    def skipped(self) -> int:
+        """Likely pairs not written: a record changed since the snapshot, or the pair no
+        longer qualifies (the registrations made meanwhile scored those)."""
+        return self.likely - self.written
 
 
 def _filed() -> list[tuple[str, list[str]]]:
-    """The blocking table, each patient's keys, in UHID order."""
-    filed: list[tuple[str, list[str]]] = []
+    """The blocking table: each patient's keys, sorted, in (Python's) UHID order."""
+    keys: dict[str, list[str]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT uhid, key FROM {BlockingKey._meta.db_table} ORDER BY uhid, key"  # noqa: S608
-        )
+        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
         for uhid, key in cursor.fetchall():
-            if filed and filed[-1][0] == uhid:
-                filed[-1][1].append(key)
-            else:
-                filed.append((uhid, [key]))
-    # In Python's order of the UHIDs, as candidate_pairs asks (a database's collation
-    # may order text otherwise).
-    filed.sort(key=lambda row: row[0])
-    return filed
+            keys[uhid].append(key)
+    return [(uhid, sorted(filed)) for uhid, filed in sorted(keys.items())]
 
 
 def backfill(
@@ -134,7 +132,6 @@ def backfill(
         done.written += _write(chunk, records)
         if progress is not None:
             progress("writing", min(start + WRITE_CHUNK, len(found)), len(found))
-    done.skipped = done.likely - done.written
     marker().unlink(missing_ok=True)
     done.seconds = time.perf_counter() - started
     return done
@@ -152,7 +149,7 @@ def _write(
         keys = projections.filed_keys(uhids)
         sizes = projections._sizes(k for filed in keys.values() for k in filed)
         rows = [
-            (f"{a}|{b}", a, b, score, evidence, max(now[a][1], now[b][1]))
+            projections.scored_row((a, b, score, evidence), now)
             for a, b, score, evidence in chunk
             if a in now
             and b in now

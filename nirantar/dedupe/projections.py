@@ -34,7 +34,6 @@ from nirantar.ledger import bulk, lww
 from nirantar.ledger.events import Event
 from nirantar.ledger.projection import (
     beside_bulk,
-    bulk_after,
     defer_in_bulk,
     event_version,
     handles,
@@ -231,6 +230,16 @@ def pair_row(
 PAIR_COLUMNS = ("pair", "uhid_a", "uhid_b", "score", "evidence", "found_at_ms")
 
 
+def scored_row(
+    pair: tuple[str, str, float, list[dict[str, Any]]],
+    changed: dict[str, tuple[matching.Record, int]],
+) -> tuple[Any, ...]:
+    """The worklist row of a likely pair scored in bulk (``scoring.score_pairs``), found
+    when the later of its two records (``changed``: ``match_records``) took its form."""
+    a, b, score, evidence = pair
+    return (f"{a}|{b}", a, b, score, evidence, max(changed[a][1], changed[b][1]))
+
+
 def _rows(
     pairs: Iterable[tuple[str, str]], records: dict[str, tuple[matching.Record, int]]
 ) -> dict[str, tuple[Any, ...]]:
@@ -381,7 +390,6 @@ def rescore_all(
             filed.append((uhid, before[1]))
         else:
             items.append((uhid, record))
-    filed_before.clear()
     with transaction.atomic():
         if items:
             big = len(items) >= scoring.PARALLEL_FROM
@@ -404,7 +412,7 @@ def rescore_all(
         del filed
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
-            (f"{a}|{b}", a, b, score, evidence, max(changed[a][1], changed[b][1]))
+            scored_row((a, b, score, evidence), changed)
             for a, b, score, evidence in found
             if a in changed and b in changed
         ]
@@ -448,7 +456,7 @@ def likely_pairs(
 
 
 @defer_in_bulk
-def _pairs_once() -> Callable[[], None]:
+def _pairs_once(after: str) -> Callable[[], None]:
     """During a restore, file no keys and score no pairs as patients arrive: work them
     all out once at the end, when every record stands as it will (``rescore_all``)."""
     _bulk["loading"] = True
@@ -458,7 +466,6 @@ def _pairs_once() -> Callable[[], None]:
 
         _bulk["loading"] = False
         filed, _bulk["filed"] = _bulk["filed"], {}
-        after = bulk_after()
         patients = Patient.objects.filter(is_registered=True).count()
         later = after == "later" or (after == "auto" and patients >= backfill.LATER_FROM)
         rescore_all(filed, pairs=not later)

@@ -41,7 +41,7 @@ _dump_only: list[type[dj_models.Model]] = []
 _upcasters: dict[tuple[str, int], Upcaster] = {}
 _current_versions: dict[str, int] = {}
 # Set up for a bulk load; each returns the function that finishes it afterwards.
-_bulk_hooks: list[Callable[[], Callable[[], None]]] = []
+_bulk_hooks: list[Callable[[str], Callable[[], None]]] = []
 # Pure work a bulk load does on events' bodies beside the ingest: (type, work, take).
 _beside: list[tuple[str, Callable[[dict[str, Any]], Any], Callable[[list[Any]], None]]] = []
 
@@ -97,12 +97,17 @@ def register_dump_only(*models: type[dj_models.Model]) -> None:
             _dump_only.append(model)
 
 
-def defer_in_bulk(hook: Callable[[], Callable[[], None]]) -> Callable[[], Callable[[], None]]:
+def defer_in_bulk(
+    hook: Callable[[str], Callable[[], None]],
+) -> Callable[[str], Callable[[], None]]:
     """Register work a projection would rather do once after a bulk load than per row.
 
-    ``hook()`` runs before the load (say, dropping a trigger that indexes each row) and
-    returns what puts things right after it (recreating the trigger, indexing every row
-    at once). Only for loads into empty tables by one process: a restore.
+    ``hook(after)`` runs before the load (say, dropping a trigger that indexes each row)
+    and returns what puts things right after it (recreating the trigger, indexing every
+    row at once). Only for loads into empty tables by one process: a restore. ``after``
+    says whether work the node does not need in order to serve (the duplicate worklist)
+    is to be done "now", before the load ends, "later", by the node once it serves, or
+    as its size says ("auto").
     """
     _bulk_hooks.append(hook)
     return hook
@@ -136,34 +141,22 @@ def take_beside(results: dict[str, list[Any]]) -> None:
 
 
 AFTER = ("now", "later", "auto")
-_bulk_options = {"after": "now"}
-
-
-def bulk_after() -> str:
-    """For a ``defer_in_bulk`` hook finishing a load: whether work the node does not need
-    in order to serve (the duplicate worklist) is to be done "now", before the load ends,
-    "later", by the node once it serves, or as its size says ("auto")."""
-    return _bulk_options["after"]
 
 
 @contextmanager
 def bulk_loading(after: str = "now") -> Iterator[None]:
     """Defer the registered per-row work until the end of the block, even if it fails.
-    ``after``: see ``bulk_after``."""
+    ``after``: see ``defer_in_bulk``."""
     if after not in AFTER:
         raise ValueError(f"after must be one of {AFTER}")
     finishers: list[Callable[[], None]] = []
-    _bulk_options["after"] = after
     try:
         for hook in _bulk_hooks:
-            finishers.append(hook())
+            finishers.append(hook(after))
         yield
     finally:
-        try:
-            for finish in reversed(finishers):
-                finish()
-        finally:
-            _bulk_options["after"] = "now"
+        for finish in reversed(finishers):
+            finish()
 
 
 def event_version(type: str, version: int) -> None:

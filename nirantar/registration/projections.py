@@ -250,7 +250,7 @@ def on_visits(batch: list[Event]) -> Failures:
 
 
 @defer_in_bulk
-def _name_index_once() -> Callable[[], None]:
+def _name_index_once(after: str) -> Callable[[], None]:
     """On SQLite, restore fills the name index once at the end, not a row at a time.
 
     The FTS5 trigram index is kept by triggers on the patient table; indexing 50,000
