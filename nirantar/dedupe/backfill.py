@@ -112,6 +112,14 @@ def backfill(
     ``between`` runs after the snapshot is scored and before anything is written (for
     tests: what the node does meanwhile).
     """
+    with bulk.collector_paused():  # half a million records live to the end
+        return _backfill(progress, between)
+
+
+def _backfill(
+    progress: Callable[[str, int, int], None] | None,
+    between: Callable[[], None] | None,
+) -> Backfilled:
     started = time.perf_counter()
     done = Backfilled()
     records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}

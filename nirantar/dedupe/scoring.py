@@ -11,6 +11,7 @@ them: every function here is a pure function of its arguments.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import math
 import multiprocessing
 import os
@@ -180,6 +181,8 @@ def _install(fields: dict[str, tuple[Any, ...]]) -> None:
     _installed.clear()
     # ``record_fields`` lists the fields in the order Record takes them.
     _installed.update((uhid, matching.Record(*values)) for uhid, values in fields.items())
+    # They live as long as the process: the cyclic collector need not walk them again.
+    gc.freeze()
 
 
 def score_pairs(

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import models as dj_models
 from django.db import transaction
 
+from nirantar.ledger.bulk import collector_paused
 from nirantar.ledger.events import Event
 
 log = logging.getLogger(__name__)
@@ -145,18 +146,20 @@ AFTER = ("now", "later", "auto")
 
 @contextmanager
 def bulk_loading(after: str = "now") -> Iterator[None]:
-    """Defer the registered per-row work until the end of the block, even if it fails.
+    """Defer the registered per-row work until the end of the block, even if it fails,
+    with the cyclic garbage collector paused throughout (``bulk.collector_paused``).
     ``after``: see ``defer_in_bulk``."""
     if after not in AFTER:
         raise ValueError(f"after must be one of {AFTER}")
     finishers: list[Callable[[], None]] = []
-    try:
-        for hook in _bulk_hooks:
-            finishers.append(hook(after))
-        yield
-    finally:
-        for finish in reversed(finishers):
-            finish()
+    with collector_paused():
+        try:
+            for hook in _bulk_hooks:
+                finishers.append(hook(after))
+            yield
+        finally:
+            for finish in reversed(finishers):
+                finish()
 
 
 def event_version(type: str, version: int) -> None:
