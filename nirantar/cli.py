@@ -591,6 +591,9 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+WORKLIST_TABLE = "dedupe.DuplicatePair"
+
+
 @main.command()
 @click.option(
     "--check", is_flag=True, help="Rebuild, compare with the live tables, change nothing."
@@ -606,11 +609,23 @@ def rebuild(ctx: click.Context, check: bool) -> None:
 
     count, differences = setup.rebuild(check=check, progress=progress)
     if check:
+        from nirantar.dedupe import backfill
+
+        # The rebuild works the worklist out in full; the node may not have yet.
+        left = backfill.pending()
+        if left is not None and WORKLIST_TABLE in differences:
+            differences.remove(WORKLIST_TABLE)
+            click.echo(
+                f"PENDING: {WORKLIST_TABLE}: the duplicate worklist a restore left to this node "
+                f"({left['patients']:,} patients) is still being worked out "
+                "(nirantar dedupe backfill); compare it once that is done."
+            )
         if differences:
             for table in differences:
                 click.echo(f"DIFFERENT: {table}", err=True)
             sys.exit(1)
-        click.echo(f"OK: rebuilding from {count:,} events reproduces every table.")
+        tables = "every other table" if left is not None else "every table"
+        click.echo(f"OK: rebuilding from {count:,} events reproduces {tables}.")
     else:
         click.echo(f"Rebuilt every projection from {count:,} events.")
 

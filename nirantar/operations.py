@@ -15,7 +15,7 @@ from django.db import transaction
 
 from nirantar.accounts import queries as accounts_queries
 from nirantar.dedupe import backfill
-from nirantar.ledger import bootstrap, models, projection, syncer, writer
+from nirantar.ledger import bootstrap, bulk, models, projection, syncer, writer
 from nirantar.ledger.models import Origin
 from nirantar.registration import actions as registration
 from nirantar.registration.catalogue import demo_departments
@@ -43,7 +43,9 @@ def rebuild(
     local = writer.node()
     before = projection.dump() if check else None
     differences: list[str] = []
-    with writer.writing(local):
+    # Two dumps of every table live to the end: the cyclic collector would walk them again
+    # and again (bulk.collector_paused).
+    with bulk.collector_paused(), writer.writing(local):
         count = projection.rebuild(local.store.in_causal_order(), progress)
         if before is not None:
             after = projection.dump()

@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from nirantar.cli import main
 from nirantar.dedupe import backfill, projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.registration import actions
@@ -85,6 +87,27 @@ def test_the_backfill_lists_what_working_everything_out_at_once_lists(clerk):
     # Run again (say serve started it twice): nothing changes.
     backfill.backfill()
     assert (keys(), pairs()) == expected
+
+
+def test_rebuild_check_says_the_worklist_is_pending_not_different(clerk):
+    """The rebuild works the worklist out in full; until the backfill has, the IT team
+    checking a restored node is told it is pending - and any other difference still
+    fails the check."""
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    left_for_later()
+    check = CliRunner().invoke(main, ["rebuild", "--check"], catch_exceptions=False)
+    assert check.exit_code == 0, check.output
+    assert "PENDING: dedupe.DuplicatePair" in check.output
+    assert "reproduces every other table" in check.output
+    BlockingKey.objects.all().delete()  # damage that is no backfill's to mend
+    check = CliRunner().invoke(main, ["rebuild", "--check"], catch_exceptions=False)
+    assert check.exit_code == 1 and "DIFFERENT: dedupe.BlockingKey" in check.output
+    projections.rescore_all(pairs=False)
+    backfill.backfill()
+    check = CliRunner().invoke(main, ["rebuild", "--check"], catch_exceptions=False)
+    assert check.exit_code == 0 and "PENDING" not in check.output
+    assert "reproduces every table" in check.output
 
 
 @pytest.mark.parametrize("crowded", [128, 3])
