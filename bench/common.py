@@ -90,8 +90,13 @@ REPORT_HEAD = (
     "[benchmarks-history.md](benchmarks-history.md); single benchmarks run on their own "
     "(`python -m bench.run --only NAME`, often at the full sizes) are appended there. "
     "Figures on these shared machines vary by about 25 % from run to run; compare figures "
-    "only within one run.\n"
+    "only within one run. A goal set at a size no complete run reaches (the restore of "
+    "1,000,000 events) is judged by the newest run of that benchmark at that size, kept "
+    "here above the complete run until the next one.\n"
 )
+# Where the report keeps the newest run at a goal's scale, between the head and the run.
+GOAL_SCALE_START = "\n<!-- newest run at a goal's scale -->\n"
+GOAL_SCALE_END = "<!-- end of the run at a goal's scale -->\n"
 HISTORY_HEAD = (
     "# Benchmarks: earlier runs\n\n"
     "Runs replaced in [benchmarks.md](benchmarks.md) by a newer complete run, and single "
@@ -120,12 +125,36 @@ def append_report(title: str, body: str) -> None:
     _to_history(_entry(title, body))
 
 
+def _report_parts() -> tuple[str, str]:
+    """The report's run at a goal's scale (with its markers) and its complete run."""
+    if not REPORT.exists():
+        return "", ""
+    text = REPORT.read_text(encoding="utf-8")
+    start, end = text.find(GOAL_SCALE_START), text.find(GOAL_SCALE_END)
+    scale = ""
+    if start >= 0 and end > start:
+        scale = text[start : end + len(GOAL_SCALE_END)]
+        text = text[:start] + text[end + len(GOAL_SCALE_END) :]
+    begin = text.find("\n## ")  # after the file's own head
+    return scale, text[begin:] if begin >= 0 else ""
+
+
 def write_run(title: str, body: str) -> None:
-    """A complete run: it becomes the report; what the report held moves to the history."""
-    if REPORT.exists():
-        old = REPORT.read_text(encoding="utf-8")
-        start = old.find("\n## ")  # after the file's own head
-        if start >= 0:
-            _to_history(old[start:])
+    """A complete run: it becomes the report; what the report held moves to the history
+    (the run at a goal's scale stays until the next such run)."""
+    scale, run = _report_parts()
+    _to_history(run)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(REPORT_HEAD + _entry(title, body), encoding="utf-8")
+    REPORT.write_text(REPORT_HEAD + scale + _entry(title, body), encoding="utf-8")
+
+
+def write_goal_scale(title: str, body: str) -> None:
+    """A single benchmark run at its goal's scale: appended to the history, and it takes
+    the report's place for such a run, above the complete run."""
+    entry = _entry(title, body)
+    _to_history(entry)
+    _, run = _report_parts()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(
+        REPORT_HEAD + GOAL_SCALE_START + entry + GOAL_SCALE_END + run, encoding="utf-8"
+    )

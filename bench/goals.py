@@ -228,10 +228,11 @@ def _restore_row(r: dict[str, Any]) -> list[str]:
                 else f"duplicate worklist {r['deferred_seconds']:.1f} s"
             )
         )
+    at_scale = r["events"] >= restore.GOAL_EVENTS
     return [
         f"restore at least {restore.TARGET:,} events/s (issue 8; goal at 1M events)",
         f"**{whole:,.0f} events/s** ({r['events']:,} events, every projection)",
-        _met(whole >= restore.TARGET),
+        _met(whole >= restore.TARGET) if at_scale else "judged at 1M events (the run above)",
         why,
     ]
 

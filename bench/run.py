@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from bench import goals, hub, lab, load, peer, registration, restore, timeline, wards
-from bench.common import OUT, append_report, table, write_run
+from bench.common import OUT, append_report, table, write_goal_scale, write_run
 
 
 def fmt(value: float) -> str:
@@ -487,6 +487,8 @@ def wards_section(result: dict[str, Any]) -> str:
 def restore_section(result: dict[str, Any]) -> str:
     whole = result.get("with_worklist_events_per_second", result["events_per_second"])
     met = "yes" if whole >= restore.TARGET else "**no**"
+    if result["events"] < restore.GOAL_EVENTS:
+        met = "judged at 1M events"
     return (
         "A backup of a node holding real events (patients registered through the actions, a "
         "registration and a visit each; the sync benchmark's node) made with `nirantar "
@@ -534,7 +536,7 @@ def restore_section(result: dict[str, Any]) -> str:
             if result.get("ingest_seconds") and result.get("worklist_later")
             else ""
         )
-        + f"Target: {restore.TARGET:,} events a second.\n\n"
+        + f"Target: {restore.TARGET:,} events a second at {restore.GOAL_EVENTS:,} events.\n\n"
         + table(
             [
                 "restore",
@@ -1251,6 +1253,11 @@ def main() -> None:
         body = "\n\n".join([goals.section(results), *sections])
         print(body)
         write_run(title, body)
+    elif chosen == ["restore"] and results["restore"]["events"] >= restore.GOAL_EVENTS:
+        # The goal's own size: judged here, and kept in the report beside the complete run.
+        body = "\n\n".join([goals.section(results), *sections])
+        print(body)
+        write_goal_scale(f"{title}, at the goal's scale", body)
     else:
         body = "\n\n".join(sections)
         print(body)

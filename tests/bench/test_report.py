@@ -41,6 +41,38 @@ def test_a_complete_run_replaces_the_report_and_keeps_the_one_before(
     assert "Commit: `" in kept and "Machine: " in kept
 
 
+def test_a_run_at_a_goals_scale_stays_beside_the_complete_run(
+    report: tuple[Path, Path],
+) -> None:
+    current, history = report
+    common.write_run("First run", "first body 111")
+    common.write_goal_scale("Restore, at the goal's scale", "restore 1M body 444")
+    text = current.read_text()
+    assert text.index("restore 1M body 444") < text.index("first body 111")
+    assert "restore 1M body 444" in history.read_text()  # the history has every run
+    # A complete run replaces the complete run only; the one before goes to the history
+    # once, without the run at the goal's scale (which is there already).
+    common.write_run("Second run", "second body 333")
+    text = current.read_text()
+    assert "restore 1M body 444" in text and "second body 333" in text
+    assert "first body 111" not in text and text.count("\n## ") == 2
+    kept = history.read_text()
+    assert kept.count("restore 1M body 444") == 1 and kept.count("first body 111") == 1
+    # The next run at the goal's scale takes the place of the one before.
+    common.write_goal_scale("Restore, at the goal's scale", "restore 1M body 555")
+    text = current.read_text()
+    assert "restore 1M body 555" in text and "restore 1M body 444" not in text
+    assert text.index("restore 1M body 555") < text.index("second body 333")
+
+
+def test_a_restore_below_the_goals_size_is_reported_not_judged() -> None:
+    small = {"events": 10_012, "events_per_second": 4_768.0, "cpu_us_per_event": 368}
+    text = goals.section({"restore": small})
+    row = next(line for line in text.splitlines() if line.startswith("| restore at least"))
+    assert "judged at 1M events" in row and "| **no** |" not in row
+    assert "0 of " in text
+
+
 def _setup(p95: float, slip_share_ms: float) -> dict[str, Any]:
     step = {"p50": 10.0, "p95": 20.0, "p99": 30.0, "mean": 12.0}
     return {
@@ -85,7 +117,7 @@ def test_goals_are_judged_from_what_the_run_measured() -> None:
         },
         "peer": {"rpc.register_patient(create+read)": {"median_ms": 60.0, "p95_ms": 130.0}},
         "restore": {
-            "events": 100_000,
+            "events": 1_000_000,
             "events_per_second": 4_200.0,
             "cpu_us_per_event": 323,
             "ingest_seconds": 19.0,
