@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import collections
 import concurrent.futures
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -647,7 +648,11 @@ def _read_ahead(
         serialization.NoEncryption(),
     )
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    # The process lives for one restore, its caches of name keys growing (the blocking keys
+    # worked out beside): without the cyclic collector, as the restoring process.
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=gc.disable
+    ) as pool:
         pending: collections.deque[tuple[str, concurrent.futures.Future[Any]]] = collections.deque()
         upcoming = iter(segments)
         try:
