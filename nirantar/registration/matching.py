@@ -291,6 +291,34 @@ def _most_similar_first(pair: tuple[float, bool, int, int]) -> float:
 @lru_cache(maxsize=100_000)  # common names meet again and again among the candidates
 def compare_names(left: tuple[str, ...], right: tuple[str, ...]) -> NameAgreement | None:
     """How well two names (as ``name_tokens``) agree, in any order; None if one is empty."""
+    if len(left) == 2 == len(right):
+        l0, l1 = left
+        r0, r1 = right
+        if not (l0.endswith(".") or l1.endswith(".") or r0.endswith(".") or r1.endswith(".")):
+            return _two_words_each(l0, l1, r0, r1)
+    return _compare_names(left, right)
+
+
+def _two_words_each(l0: str, l1: str, r0: str, r1: str) -> NameAgreement:
+    """``_compare_names`` of two names of two whole words each (most names): the same
+    answer without its general machinery, which was most of scoring a worklist's millions
+    of candidate pairs (tests/registration/test_matching.py checks the two agree).
+
+    Of the two ways to pair the words, ``_compare_names`` takes the one holding the most
+    similar pair - the first such in the order (0, 0), (0, 1), (1, 0), (1, 1) - and the
+    other two words are then partners. Lengths equal: no whole-name comparison, no extra.
+    """
+    s00 = _word_pair(l0, r0)[0]
+    s01 = _word_pair(l0, r1)[0]
+    s10 = _word_pair(l1, r0)[0]
+    s11 = _word_pair(l1, r1)[0]
+    top = max(s00, s01, s10, s11)
+    straight = s00 == top or (s01 != top and s10 != top)
+    a, b = (s00, s11) if straight else (s01, s10)
+    return NameAgreement(min(a, b), (a + b) / 2, 0, 0, not straight, f"{l0} {l1}", f"{r0} {r1}")
+
+
+def _compare_names(left: tuple[str, ...], right: tuple[str, ...]) -> NameAgreement | None:
     if not left or not right:
         return None
     short, long_ = (left, right) if len(left) <= len(right) else (right, left)

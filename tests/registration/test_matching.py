@@ -2,9 +2,12 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.matching import confusion
 from bench.matching_pairs import pairs
+from nirantar.registration import matching
 from nirantar.registration.matching import (
     THRESHOLD,
     Record,
@@ -260,3 +263,18 @@ def test_precision_and_recall_on_a_small_labelled_set():
         if p.same and blocking_keys(p.right, for_search=True) & blocking_keys(p.left)
     ]
     assert len(blocked) >= 0.98 * sum(p.same for p in generated)
+
+
+# Words from a small alphabet, so that pairs of equal similarity (ties) are common.
+_word = st.text(alphabet="aeiksr", min_size=1, max_size=5) | st.sampled_from(
+    ["sunit", "sunet", "sarm", "devi", "ram", "kumar", "k.", "s."]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_word, min_size=2, max_size=2), st.lists(_word, min_size=2, max_size=2))
+def test_two_words_each_agree_as_the_general_comparison_says(left, right):
+    """Names of two words each (most names) take a short way through ``compare_names``:
+    it must give exactly the general answer, ties between word pairs included."""
+    left, right = tuple(left), tuple(right)
+    assert matching.compare_names.__wrapped__(left, right) == matching._compare_names(left, right)
