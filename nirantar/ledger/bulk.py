@@ -38,10 +38,15 @@ def insert_ignore(
         insert_many(table, columns, rows, json_columns)
         return
     positions = [i for i, c in enumerate(columns) if c in json_columns]
-    lists: list[list[Any]] = [list(row) for row in rows]
-    for row in lists:
-        for i in positions:
-            row[i] = _encode(row[i])
+    lists: list[Sequence[Any]] = []
+    if positions:
+        for row in rows:
+            copy = list(row)
+            for i in positions:
+                copy[i] = _encode(copy[i])
+            lists.append(copy)
+    else:  # as they are: a restore sends millions of rows through here
+        lists = rows if isinstance(rows, list) else list(rows)
     if not lists:
         return
     values = ", ".join(_placeholder(c, json_columns) for c in columns)
