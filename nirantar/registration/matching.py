@@ -319,6 +319,8 @@ def _two_words_each(l0: str, l1: str, r0: str, r1: str) -> NameAgreement:
 
 
 def _compare_names(left: tuple[str, ...], right: tuple[str, ...]) -> NameAgreement | None:
+    """``compare_names`` of names of any length: each word paired greedily with its most
+    similar partner, most similar pairs first."""
     if not left or not right:
         return None
     short, long_ = (left, right) if len(left) <= len(right) else (right, left)
