@@ -573,12 +573,12 @@ def _open_segment(
     sealed: bytes,
     private_raw: bytes,
     expected: int,
-    beside: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
-) -> tuple[bytes, Checked, dict[str, list[Any]]]:
+    beside: list[tuple[str, Callable[[dict[str, Any]], Any]]] | None = None,
+) -> tuple[bytes, Checked, dict[int, list[tuple[str, Any]]]]:
     """Check, decrypt and decompress one segment, and check each event line's form and
-    hash (``check_line``); and run the projections' ``beside`` work (by event type, see
-    ``projection.beside_bulk``) on the bodies of well-formed lines. Runs in a process of
-    its own: it needs no Django."""
+    hash (``check_line``); and run the projections' ``beside`` work (see
+    ``projection.beside_bulk``) on well-formed lines. Runs in a process of its own: it
+    needs no Django."""
     if hashlib.sha256(sealed).hexdigest() + ".seg" != name.removeprefix("segments/"):
         raise BackupError(f"{name}: its content does not match its name (altered)")
     private = X25519PrivateKey.from_private_bytes(private_raw)
@@ -589,18 +589,23 @@ def _open_segment(
             f"{name} can't be decrypted with this key ({exc.__class__.__name__})"
         ) from exc
     checked: Checked = []
-    results: dict[str, list[Any]] = {}
+    results: dict[int, list[tuple[str, Any]]] = {}
+    works: dict[str, list[tuple[int, Callable[[dict[str, Any]], Any]]]] = {}
+    for index, (event_type, work) in enumerate(beside or ()):
+        works.setdefault(event_type, []).append((index, work))
     for line in lines.split(b"\n"):
         if line:
             found = check_line(line)
             checked.append(None if found is None else found[1:])
-            if beside and found is not None and (work := beside.get(found[0]["type"])):
+            if found is None or not (todo := works.get(found[0]["type"])):
+                continue
+            for index, work in todo:
                 try:
-                    result = work(found[0]["body"])
+                    result = work(found[0])
                 except Exception:  # noqa: BLE001 - a hint only: the ingest judges the event
                     result = None
                 if result is not None:
-                    results.setdefault(found[0]["type"], []).append(result)
+                    results.setdefault(index, []).append((found[1], result))
     if len(checked) != expected:
         raise BackupError(f"{name} holds {len(checked)} events, its manifest says {expected}")
     return lines, checked, results
@@ -632,8 +637,8 @@ def _read_ahead(
     dest: Destination,
     segments: list[dict[str, Any]],
     private: X25519PrivateKey,
-    beside: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
-) -> Iterator[tuple[list[Event], dict[str, list[Any]]]]:
+    beside: list[tuple[str, Callable[[dict[str, Any]], Any]]] | None = None,
+) -> Iterator[tuple[list[Event], dict[int, list[tuple[str, Any]]]]]:
     """Each segment's events, opened and checked by another process two segments ahead,
     with what the projections' ``beside`` work made of them there.
 
@@ -766,12 +771,12 @@ def _restore_segments(
                 "than the one given; nothing restored"
             )
         rest = [e for e in events if e.origin != AUTHORITY]
+        projection.take_beside(results)  # before the ingest: projections take hints
         for batch in (roster, rest) if roster else (rest,):
             result = ingest_remote(store, batch, source=f"backup:{manifest['node']}")
             report.events += len(result.accepted)
             report.duplicates += result.duplicates
             report.rejected.extend(result.rejected)
-        projection.take_beside(results)
         if progress is not None:
             progress(report.events + report.duplicates, total)
 

@@ -475,13 +475,13 @@ def _pairs_once(after: str) -> Callable[[], None]:
     return finish
 
 
-def _take_filed(found: list[tuple[str, tuple[Any, ...], list[str]]]) -> None:
+def _take_filed(found: list[tuple[str, tuple[str, tuple[Any, ...], list[str]]]]) -> None:
     if _bulk["loading"]:
-        _bulk["filed"].update((uhid, (fields, keys)) for uhid, fields, keys in found)
+        _bulk["filed"].update((uhid, (fields, keys)) for _, (uhid, fields, keys) in found)
 
 
 # A restore works out each registration's keys in the process that opens the backup.
-beside_bulk(registration_events.PATIENT_REGISTERED, scoring.filed_at_registration, _take_filed)
+beside_bulk(registration_events.PATIENT_REGISTERED, scoring.filed_of_event, _take_filed)
 
 
 @handles(events.PAIR_DISMISSED, events.PAIR_REOPENED)

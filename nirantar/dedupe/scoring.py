@@ -67,6 +67,12 @@ def record_fields(record: matching.Record) -> tuple[Any, ...]:
     )
 
 
+def filed_of_event(data: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
+    """``filed_at_registration`` of a registration event's fields, as a line gives them
+    (``projection.beside_bulk``)."""
+    return filed_at_registration(data["body"])
+
+
 def filed_at_registration(body: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
     """A registration's UHID, the record its body gives (``record_fields``) and that
     record's blocking keys, sorted: worked out during a restore in the process that opens

@@ -43,8 +43,10 @@ _upcasters: dict[tuple[str, int], Upcaster] = {}
 _current_versions: dict[str, int] = {}
 # Set up for a bulk load; each returns the function that finishes it afterwards.
 _bulk_hooks: list[Callable[[str], Callable[[], None]]] = []
-# Pure work a bulk load does on events' bodies beside the ingest: (type, work, take).
-_beside: list[tuple[str, Callable[[dict[str, Any]], Any], Callable[[list[Any]], None]]] = []
+# Pure work a bulk load does on events beside the ingest: (type, work, take).
+_beside: list[
+    tuple[str, Callable[[dict[str, Any]], Any], Callable[[list[tuple[str, Any]]], None]]
+] = []
 
 
 class ProjectionFailed(Exception):
@@ -115,30 +117,37 @@ def defer_in_bulk(
 
 
 def beside_bulk(
-    event_type: str, work: Callable[[dict[str, Any]], Any], take: Callable[[list[Any]], None]
+    event_type: str,
+    work: Callable[[dict[str, Any]], Any],
+    take: Callable[[list[tuple[str, Any]]], None],
 ) -> None:
-    """Have a restore run ``work`` on the body of every event of ``event_type`` in the
-    process that opens the backup (beside the one that ingests), and hand what it returns
-    to ``take`` here - work the loading process would otherwise do at the end, alone.
+    """Have a restore run ``work`` on every event of ``event_type`` in the process that
+    opens the backup (beside the one that ingests), and hand what it returns to ``take``
+    here - work the loading process would otherwise do itself.
 
-    ``work`` must be a module-level function that needs no Django and no database (it runs
-    in a process of its own, on a body not yet verified), returning a picklable value or
-    None. ``take`` gets the values batch by batch during the load; they are hints, checked
-    before use: what is projected must come out the same if ``take`` is never called.
+    ``work`` gets the event's fields as its line gives them (``body`` and ``hlc`` as
+    lists and maps); it must be picklable (a module-level function, or a partial of one),
+    need no Django and no database (it runs in a process of its own, on an event not yet
+    verified), and return a picklable value or None. ``take`` gets, batch by batch and
+    before the batch is ingested, (content hash, value) of each: a value is for the event
+    whose content has that hash, and only for it. Values are hints: what is projected
+    must come out the same if ``take`` is never called.
     """
     _beside.append((event_type, work, take))
 
 
-def beside_work() -> dict[str, Callable[[dict[str, Any]], Any]]:
-    """The ``beside_bulk`` work by event type, to send to the process that opens a backup."""
-    return {event_type: work for event_type, work, _ in _beside}
+def beside_work() -> list[tuple[str, Callable[[dict[str, Any]], Any]]]:
+    """The ``beside_bulk`` work, (event type, work) in the order registered, to send to
+    the process that opens a backup."""
+    return [(event_type, work) for event_type, work, _ in _beside]
 
 
-def take_beside(results: dict[str, list[Any]]) -> None:
-    """Hand what ``beside_work`` returned for a batch to its takers."""
-    for event_type, _, take in _beside:
-        if results.get(event_type):
-            take(results[event_type])
+def take_beside(results: dict[int, list[tuple[str, Any]]]) -> None:
+    """Hand what each ``beside_work`` (by its place in that list) made of a batch to its
+    taker."""
+    for index, (_, _, take) in enumerate(_beside):
+        if results.get(index):
+            take(results[index])
 
 
 AFTER = ("now", "later", "auto")

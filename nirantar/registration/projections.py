@@ -12,8 +12,9 @@ up after a day apart receives tens of thousands of them at once.
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,13 +24,14 @@ from nirantar.ledger import bulk, lww, roster, sequences
 from nirantar.ledger.events import Event
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.projection import (
+    beside_bulk,
     defer_in_bulk,
     event_version,
     handles,
     handles_batch,
     register_models,
 )
-from nirantar.registration import events, merging
+from nirantar.registration import events, merging, rows
 from nirantar.registration.models import (
     Department,
     MergedPatient,
@@ -68,21 +70,7 @@ def on_department_defined(event: Event) -> None:
 
 
 def field_values(body: dict[str, Any]) -> dict[str, Any]:
-    values = {k: body[k] for k in PATIENT_FIELDS if k in body}
-    address = body.get("address")
-    if isinstance(address, dict):
-        values.update(
-            address_line=address.get("line", ""),
-            district=address.get("district", ""),
-            state=address.get("state", ""),
-            pin=address.get("pin", ""),
-        )
-    return values
-
-
-def search_text(patient: Any) -> str:
-    parts = (patient.name_en, patient.name_hi, patient.guardian_name)
-    return " | ".join(p.lower() for p in parts if p)[:400]
+    return rows.field_values(body, PATIENT_FIELDS)
 
 
 PATIENT_COLUMNS = [f.attname for f in Patient._meta.concrete_fields if f.attname != "id"]
@@ -90,19 +78,49 @@ _BLANK = Patient()
 # A new patient's row before its events are applied: what Patient() holds, without making
 # a model instance per patient (a restore makes hundreds of thousands).
 PATIENT_DEFAULTS = {c: getattr(_BLANK, c) for c in PATIENT_COLUMNS if c != "field_stamps"}
+LAYOUT = rows.PatientLayout(tuple(PATIENT_FIELDS), tuple(PATIENT_COLUMNS), PATIENT_DEFAULTS)
+
+# During a restore: new patients' rows made beside the ingest (``rows.first_registration``),
+# by the content hash of the registration each was made from.
+_made_beside: dict[str, tuple[int, int, list[Any]]] = {}
 
 
 @handles_batch(events.PATIENT_REGISTERED, events.PATIENT_CORRECTED)
 def on_patient_events(batch: list[Event]) -> Failures:
-    """Registrations and corrections: last-writer-wins per field, every value kept."""
+    """Registrations and corrections: last-writer-wins per field, every value kept.
+
+    A patient new here whose one event in the batch is its registration (nearly every
+    patient of a restore or a catch-up) gets its row whole from ``rows.first_registration``
+    - or as a restore made it beside the ingest, from that very event; the rest go field
+    by field."""
     failures: Failures = []
-    uhids = {str(e.body.get("uhid", "")) for e in batch}
-    patients: dict[str, Any] = {p.uhid: p for p in Patient.objects.filter(uhid__in=_known(uhids))}
+    counts = Counter(str(e.body.get("uhid", "")) for e in batch)
+    patients: dict[str, Any] = {
+        p.uhid: p for p in Patient.objects.filter(uhid__in=_known(set(counts)))
+    }
     new: set[str] = set()
     touched: set[str] = set()
     minted: dict[str, int] = {}
+    fresh: list[list[Any]] = []
     for event in batch:
         body = event.body
+        key = str(body.get("uhid", ""))
+        if event.type == events.PATIENT_REGISTERED and counts[key] == 1 and key not in patients:
+            try:
+                uhid = body["uhid"]
+                if event.stream != events.patient_stream(uhid):
+                    raise ValueError(f"a patient's event must be in stream patient:{uhid}")
+                made = _made_beside.pop(event.hash, None) or rows.first_registration(
+                    LAYOUT, body, lww.stamp_of(event), event.actor
+                )
+                roster.check_minted_by(event, made[0], f"UHID {uhid}")
+            except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
+                failures.append((event, f"{type(exc).__name__}: {exc}"))
+                continue
+            fresh.append(made[2])
+            scope = str(made[0])
+            minted[scope] = max(minted.get(scope, 0), made[1])
+            continue
         try:
             uhid = body["uhid"]
             if event.stream != events.patient_stream(uhid):  # the history reads that stream
@@ -126,10 +144,7 @@ def on_patient_events(batch: list[Event]) -> Failures:
         touched.add(uhid)
         stamps = dict(patient.field_stamps)
         stamp = lww.stamp_of(event)
-        stored = {field: "" if value is None else value for field, value in values.items()}
-        if "date_of_birth" in values:
-            dob = values["date_of_birth"]
-            stored["date_of_birth"] = date.fromisoformat(dob) if dob else dob
+        stored = rows.stored_values(values)
         if not stamps:  # nothing set yet (a registration, mostly): every value stands
             vars(patient).update(stored)
             stamps = dict.fromkeys(stored, stamp)
@@ -148,15 +163,15 @@ def on_patient_events(batch: list[Event]) -> Failures:
             minted[scope] = max(minted.get(scope, 0), seq)
         patient.field_stamps = stamps
     for uhid in touched:
-        patients[uhid].search_text = search_text(patients[uhid])
-    created = [patients[u] for u in new]
+        patient = patients[uhid]
+        patient.search_text = rows.search_text(
+            patient.name_en, patient.name_hi, patient.guardian_name
+        )
+    created = [rows.table_row(LAYOUT, vars(patients[u])) for u in new]
     updated = [patients[u] for u in touched - new]
-    if created:
+    if created or fresh:
         bulk.insert_ignore(
-            Patient._meta.db_table,
-            PATIENT_COLUMNS,
-            (_row(vars(p)) for p in created),
-            json_columns=("field_stamps",),
+            Patient._meta.db_table, PATIENT_COLUMNS, fresh + created, json_columns=("field_stamps",)
         )
     if updated:
         Patient.objects.bulk_update(updated, PATIENT_COLUMNS, batch_size=200)
@@ -165,7 +180,25 @@ def on_patient_events(batch: list[Event]) -> Failures:
     return failures
 
 
-_DOB = PATIENT_COLUMNS.index("date_of_birth")
+def _take_made(made: list[tuple[str, tuple[int, int, list[Any]]]]) -> None:
+    _made_beside.update(made)
+
+
+@defer_in_bulk
+def _made_rows_once(after: str) -> Callable[[], None]:
+    """A restore's rows made beside live until its end (a registration projected another
+    way leaves its row unused)."""
+
+    def finish() -> None:
+        _made_beside.clear()
+        _visits_beside.clear()
+
+    return finish
+
+
+beside_bulk(
+    events.PATIENT_REGISTERED, functools.partial(rows.first_registration_of, LAYOUT), _take_made
+)
 
 
 def _known(uhids: set[str]) -> list[str]:
@@ -183,13 +216,6 @@ def _known(uhids: set[str]) -> list[str]:
             )
             found += [row[0] for row in cursor.fetchall()]
     return found
-
-
-def _row(values: dict[str, Any]) -> list[Any]:
-    row = [values[c] for c in PATIENT_COLUMNS]
-    if isinstance(row[_DOB], date):
-        row[_DOB] = row[_DOB].isoformat()
-    return row
 
 
 VISIT_COLUMNS = (
@@ -212,41 +238,40 @@ VISIT_COLUMNS = (
 def on_visits(batch: list[Event]) -> Failures:
     """Visits are created under the number their node minted; a repeat adds nothing."""
     failures: Failures = []
-    rows: list[tuple[Any, ...]] = []
+    made: list[tuple[Any, ...]] = []
     observed: dict[tuple[str, str], int] = {}
     for event in batch:
         body = event.body
         try:
-            node_number, seq = events.VISIT.parse(body["visit"])
-            roster.check_minted_by(event, node_number, f"visit {body['visit']}")
-            rows.append(
-                (
-                    body["visit"],
-                    body["uhid"],
-                    body["department"],
-                    body["room"]["en"],
-                    body["room"]["hi"],
-                    body["token"],
-                    body["token_no"],
-                    body["counter"],
-                    date.fromisoformat(body["date"]).isoformat(),
-                    event.hlc.wall,
-                    event.actor,
-                    event.origin,
-                )
+            node_number, seq, row = _visits_beside.pop(event.hash, None) or rows.visit(
+                body, event.hlc.wall, event.actor, event.origin
             )
+            roster.check_minted_by(event, node_number, f"visit {body['visit']}")
         except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
             failures.append((event, f"{type(exc).__name__}: {exc}"))
             continue
+        made.append(row)
         for key, value in (
             ((events.VISIT.kind, str(node_number)), seq),
             (("token", f"{body['counter']}:{body['department']}:{body['date']}"), body["token_no"]),
         ):
             observed[key] = max(observed.get(key, 0), value)
-    bulk.insert_ignore(Visit._meta.db_table, VISIT_COLUMNS, rows)
+    bulk.insert_ignore(Visit._meta.db_table, VISIT_COLUMNS, made)
     for (kind, scope), last in observed.items():
         sequences.observe(kind, scope, last)
     return failures
+
+
+# During a restore: visits' rows made beside the ingest (``rows.visit``), by the content
+# hash of the event each was made from.
+_visits_beside: dict[str, tuple[int, int, tuple[Any, ...]]] = {}
+
+
+def _take_visits(made: list[tuple[str, tuple[int, int, tuple[Any, ...]]]]) -> None:
+    _visits_beside.update(made)
+
+
+beside_bulk(events.VISIT_REGISTERED, rows.visit_of, _take_visits)
 
 
 @defer_in_bulk

@@ -1,0 +1,92 @@
+"""A restore makes new patients' and visits' rows beside the ingest, in the process that
+opens the backup, from each event's line (``rows.first_registration_of``, ``rows.visit_of``).
+The tables must come out exactly as the projection makes them itself - and a row made
+beside is used only for the very event it was made from."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nirantar.ledger import projection
+from nirantar.ledger.canonical import canonical_text
+from nirantar.ledger.writer import node
+from nirantar.registration import actions, rows
+from nirantar.registration import events as registration_events
+from nirantar.registration import projections as registration
+from nirantar.registration.models import Patient
+
+PEOPLE = [
+    {
+        "name_en": "Sunita Devi",
+        "name_hi": "सुनीता देवी",
+        "sex": "F",
+        "date_of_birth": "1985-03-14",
+        "guardian_relation": "W/O",
+        "guardian_name": "Ramesh Kumar",
+        "mobile": "9812345678",
+        "address": {"line": "12 Civil Lines", "district": "Sitapur", "state": "Uttar Pradesh"},
+    },
+    {"name_hi": "राम प्रसाद", "sex": "M", "age_years": 67},
+    {"name_en": "Baby of Kavita", "sex": "O", "age_months": 2},
+]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_beside():
+    yield
+    registration._made_beside.clear()
+    registration._visits_beside.clear()
+
+
+def lines() -> list:
+    """Every event, with its fields as a backup's line gives them to the worker process."""
+    found = list(node().store.in_causal_order())
+    return [(e, json.loads(canonical_text(e.to_wire()))) for e in found]
+
+
+def made_beside(found) -> None:
+    for event, data in found:
+        if event.type == registration_events.PATIENT_REGISTERED:
+            made = rows.first_registration_of(registration.LAYOUT, data)
+            registration._take_made([(event.hash, made)])
+        elif event.type == registration_events.VISIT_REGISTERED:
+            registration._take_visits([(event.hash, rows.visit_of(data))])
+
+
+def test_rows_made_beside_give_the_tables_the_projection_gives(clerk):
+    for data in PEOPLE:
+        patient = actions.do_register_patient(clerk.username, dict(data))
+        actions.do_register_visit(clerk.username, patient.uhid, "Medicine")
+    # One corrected: her registration and correction are projected field by field.
+    first = Patient.objects.order_by("uhid").first()
+    actions.do_correct_patient(clerk.username, first.uhid, {"mobile": "9000000001"}, "typo")
+    expected = projection.dump()
+    found = lines()
+    events = [event for event, _ in found]
+
+    projection.clear()
+    made_beside(found)
+    assert not projection.apply_many(events)
+    assert projection.dump() == expected
+    # Every row made beside for a patient projected whole, and every visit's, was taken.
+    assert len(registration._made_beside) == 1  # the corrected one's registration
+    assert not registration._visits_beside
+
+
+def test_a_row_made_beside_is_taken_for_the_event_it_is_filed_under_and_only_it(clerk):
+    uhids = [actions.do_register_patient(clerk.username, dict(d)).uhid for d in PEOPLE[:2]]
+    found = lines()
+    registrations = [(e, d) for e, d in found if e.type == registration_events.PATIENT_REGISTERED]
+    projection.clear()
+    # A row made (say) from another event's content, filed under the second's hash: it is
+    # that event's row then, whatever it says - so the hash must be the content's own.
+    other = rows.first_registration_of(registration.LAYOUT, registrations[0][1])
+    registration._take_made([(registrations[1][0].hash, other)])
+    registration._take_made([("0" * 64, other)])  # no such event: never used
+    assert not projection.apply_many([e for e, _ in registrations])
+    shown = dict(Patient.objects.values_list("uhid", "name_en"))
+    assert shown[uhids[0]] == PEOPLE[0]["name_en"]
+    assert uhids[1] not in shown  # the second's row was the first's: one UHID, inserted once
+    assert list(registration._made_beside) == ["0" * 64]
