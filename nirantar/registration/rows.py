@@ -55,9 +55,9 @@ def search_text(name_en: str, name_hi: str, guardian_name: str) -> str:
 def table_row(layout: PatientLayout, values: dict[str, Any]) -> list[Any]:
     """A patient's values in the order of the table's columns (a date as its ISO text)."""
     row = [values[c] for c in layout.columns]
-    for i, column in enumerate(layout.columns):
-        if column == "date_of_birth" and isinstance(row[i], date):
-            row[i] = row[i].isoformat()
+    i = layout.columns.index("date_of_birth")
+    if isinstance(row[i], date):
+        row[i] = row[i].isoformat()
     return row
 
 
