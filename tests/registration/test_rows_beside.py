@@ -17,16 +17,24 @@ from nirantar.registration import events as registration_events
 from nirantar.registration import projections as registration
 from nirantar.registration.models import Patient
 
+# Every kind of field a registration sets: both scripts, a date or an age, a guardian,
+# an address with a PIN, a category; and the sparse ones (one script, an infant).
 PEOPLE = [
     {
-        "name_en": "Sunita Devi",
-        "name_hi": "सुनीता देवी",
+        "name_en": "Anita Sharma",
+        "name_hi": "अनीता शर्मा",
         "sex": "F",
-        "date_of_birth": "1985-03-14",
-        "guardian_relation": "W/O",
-        "guardian_name": "Ramesh Kumar",
-        "mobile": "9812345678",
-        "address": {"line": "12 Civil Lines", "district": "Sitapur", "state": "Uttar Pradesh"},
+        "date_of_birth": "1979-11-02",
+        "guardian_relation": "D/O",
+        "guardian_name": "Mohan Lal Sharma",
+        "mobile": "9415012345",
+        "category": "bpl",
+        "address": {
+            "line": "Gali 4, Sadar",
+            "district": "Agra",
+            "state": "Uttar Pradesh",
+            "pin": "282001",
+        },
     },
     {"name_hi": "राम प्रसाद", "sex": "M", "age_years": 67},
     {"name_en": "Baby of Kavita", "sex": "O", "age_months": 2},
