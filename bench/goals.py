@@ -212,8 +212,21 @@ def _memory_rows(load: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def restore_rate(r: dict[str, Any]) -> float:
+    """The restore's rate the goal is judged on: with every projection, the duplicate
+    worklist included when the restore left it to the node."""
+    return float(r.get("with_worklist_events_per_second", r["events_per_second"]))
+
+
+def restore_met(r: dict[str, Any]) -> str:
+    """Whether a restore met its goal; one smaller than the goal's size is not judged."""
+    if r["events"] < restore.GOAL_EVENTS:
+        return "judged at 1M events (the run above)"
+    return _met(restore_rate(r) >= restore.TARGET)
+
+
 def _restore_row(r: dict[str, Any]) -> list[str]:
-    whole = r.get("with_worklist_events_per_second", r["events_per_second"])
+    whole = restore_rate(r)
     why = f"{r.get('cpu_us_per_event', '?')} µs of CPU an event"
     if r.get("ingest_seconds"):
         why += (
@@ -228,11 +241,10 @@ def _restore_row(r: dict[str, Any]) -> list[str]:
                 else f"duplicate worklist {r['deferred_seconds']:.1f} s"
             )
         )
-    at_scale = r["events"] >= restore.GOAL_EVENTS
     return [
         f"restore at least {restore.TARGET:,} events/s (issue 8; goal at 1M events)",
         f"**{whole:,.0f} events/s** ({r['events']:,} events, every projection)",
-        _met(whole >= restore.TARGET) if at_scale else "judged at 1M events (the run above)",
+        restore_met(r),
         why,
     ]
 

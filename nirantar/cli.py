@@ -591,9 +591,6 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-WORKLIST_TABLE = "dedupe.DuplicatePair"
-
-
 @main.command()
 @click.option(
     "--check", is_flag=True, help="Rebuild, compare with the live tables, change nothing."
@@ -610,13 +607,15 @@ def rebuild(ctx: click.Context, check: bool) -> None:
     count, differences = setup.rebuild(check=check, progress=progress)
     if check:
         from nirantar.dedupe import backfill
+        from nirantar.dedupe.models import DuplicatePair
 
         # The rebuild works the worklist out in full; the node may not have yet.
         left = backfill.pending()
-        if left is not None and WORKLIST_TABLE in differences:
-            differences.remove(WORKLIST_TABLE)
+        worklist = DuplicatePair._meta.label
+        if left is not None and worklist in differences:
+            differences.remove(worklist)
             click.echo(
-                f"PENDING: {WORKLIST_TABLE}: the duplicate worklist a restore left to this node "
+                f"PENDING: {worklist}: the duplicate worklist a restore left to this node "
                 f"({left['patients']:,} patients) is still being worked out "
                 "(nirantar dedupe backfill); compare it once that is done."
             )

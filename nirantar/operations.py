@@ -41,16 +41,17 @@ def rebuild(
 ) -> tuple[int, list[str]]:
     """Recompute every projection from the log; with ``check``, compare and roll back."""
     local = writer.node()
-    before = projection.dump() if check else None
     differences: list[str] = []
     # Two dumps of every table live to the end: the cyclic collector would walk them again
     # and again (bulk.collector_paused).
-    with bulk.collector_paused(), writer.writing(local):
-        count = projection.rebuild(local.store.in_causal_order(), progress)
-        if before is not None:
-            after = projection.dump()
-            differences = [table for table in before if before[table] != after.get(table)]
-            transaction.set_rollback(True)
+    with bulk.collector_paused():
+        before = projection.dump() if check else None
+        with writer.writing(local):
+            count = projection.rebuild(local.store.in_causal_order(), progress)
+            if before is not None:
+                after = projection.dump()
+                differences = [table for table in before if before[table] != after.get(table)]
+                transaction.set_rollback(True)
     return count, differences
 
 

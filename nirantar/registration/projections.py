@@ -105,27 +105,17 @@ def on_patient_events(batch: list[Event]) -> Failures:
     for event in batch:
         body = event.body
         key = str(body.get("uhid", ""))
-        if event.type == events.PATIENT_REGISTERED and counts[key] == 1 and key not in patients:
-            try:
-                uhid = body["uhid"]
-                if event.stream != events.patient_stream(uhid):
-                    raise ValueError(f"a patient's event must be in stream patient:{uhid}")
-                made = _made_beside.pop(event.hash, None) or rows.first_registration(
-                    LAYOUT, body, lww.stamp_of(event), event.actor
-                )
-                roster.check_minted_by(event, made[0], f"UHID {uhid}")
-            except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
-                failures.append((event, f"{type(exc).__name__}: {exc}"))
-                continue
-            fresh.append(made[2])
-            scope = str(made[0])
-            minted[scope] = max(minted.get(scope, 0), made[1])
-            continue
+        whole = event.type == events.PATIENT_REGISTERED and counts[key] == 1 and key not in patients
         try:
             uhid = body["uhid"]
             if event.stream != events.patient_stream(uhid):  # the history reads that stream
                 raise ValueError(f"a patient's event must be in stream patient:{uhid}")
-            if event.type == events.PATIENT_REGISTERED:
+            if whole:
+                made = _made_beside.pop(event.hash, None) or rows.first_registration(
+                    LAYOUT, body, lww.stamp_of(event), event.actor
+                )
+                roster.check_minted_by(event, made[0], f"UHID {uhid}")
+            elif event.type == events.PATIENT_REGISTERED:
                 node_number, seq = events.UHID.parse(uhid)
                 roster.check_minted_by(event, node_number, f"UHID {uhid}")
                 values, kind = field_values(body), "registered"
@@ -134,6 +124,11 @@ def on_patient_events(batch: list[Event]) -> Failures:
                 values, kind = field_values(body["changes"]), "corrected"
         except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
             failures.append((event, f"{type(exc).__name__}: {exc}"))
+            continue
+        if whole:
+            fresh.append(made[2])
+            scope = str(made[0])
+            minted[scope] = max(minted.get(scope, 0), made[1])
             continue
         patient = patients.get(uhid)
         if patient is None:

@@ -90,13 +90,10 @@ def first_registration(
 
 
 def first_registration_of(layout: PatientLayout, data: dict[str, Any]) -> Any:
-    """``first_registration`` of a registration as its line gives it, or None if its
-    stream is not its patient's (the projection refuses it then): a restore's hint."""
-    body = data["body"]
-    if data["stream"] != events.patient_stream(body["uhid"]):
-        return None
+    """``first_registration`` of a registration as its line gives it: a restore's hint
+    (the projection checks the event's stream before it takes one)."""
     wall, counter = data["hlc"]
-    return first_registration(layout, body, [wall, counter, data["origin"]], data["actor"])
+    return first_registration(layout, data["body"], [wall, counter, data["origin"]], data["actor"])
 
 
 def visit(
