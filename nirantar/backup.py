@@ -703,6 +703,7 @@ def restore(
     ``after``: whether the work the node does not need to serve (the duplicate
     worklist) is done "now", left to the node "later", or as the size says ("auto")."""
     from nirantar.ledger import projection
+    from nirantar.ledger.bulk import unjournaled
     from nirantar.ledger.models import Held, Origin
     from nirantar.ledger.writer import node as local_node
 
@@ -715,7 +716,7 @@ def restore(
             raise BackupError(f"segments/{segment['name']} is missing from {dest}")
     store = local_node().store
     # Onto a fresh node, per-row indexing (the name search) is done once at the end.
-    with projection.bulk_loading(after):
+    with unjournaled(), projection.bulk_loading(after):
         _restore_segments(dest, manifest, private, store, report, progress, authority)
         report.ingest_seconds = time.perf_counter() - started
         if stage is not None:

@@ -57,11 +57,14 @@ def database_from_url(url: str, data_dir: Path | None) -> dict[str, object]:
                 # with several server processes (see ledger/sqlite.py).
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
+                # 16 KiB pages in a new database (an existing one keeps its own): a
+                # restore of 1M events took 54.1 s with them, 57.3 s with 4 KiB (8 KiB
+                # 57.2 s, 32 KiB 55.5 s). The log is checkpointed at 16 MiB, as before.
                 "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; "
                     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA wal_autocheckpoint=4000;"
+                    "PRAGMA wal_autocheckpoint=1000;"
                 ),
             },
         }

@@ -59,6 +59,30 @@ def insert_ignore(
 
 
 @contextmanager
+def unjournaled() -> Iterator[None]:
+    """SQLite with its rollback journal in memory and no syncs, for a restore onto a
+    fresh node; back to the write-ahead log after, also when the restore fails.
+
+    Each page a restore writes then goes to the database file once, not to the
+    write-ahead log first and again at each checkpoint. A transaction that fails still
+    rolls back. A crash part way could leave the file damaged, but a restore's data
+    directory is marked unfinished until it ends, and no node starts from one (it is
+    deleted and restored again). Measured at 1M events: 57.2 s before, 54.6 s after."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:  # can't change in one
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=MEMORY")
+        cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+
+
+@contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a long bulk job (a restore, the
     duplicate worklist's scoring).

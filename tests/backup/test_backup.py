@@ -108,6 +108,10 @@ def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_u
     assert "refused 0" in result.stdout and "held 0" in result.stdout
     # The work left to the end is announced, not done silently after a full bar.
     assert "indexing names and working out the duplicate worklist" in result.stderr
+    # The restore wrote with its journal in memory; the file it
+    # leaves has its write-ahead log back, before any other command opens it.
+    with sqlite3.connect(node.data_dir / "nirantar.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # Every event the hub held at its last backup, bar the record of that backup itself.
     assert events(node) == events(hub) - 1
     assert patients(node) == patients(hub) and len(patients(node)) == 6
