@@ -771,7 +771,7 @@ def _restore_segments(
                 "this backup is of another hospital: its genesis names another authority key "
                 "than the one given; nothing restored"
             )
-        rest = [e for e in events if e.origin != AUTHORITY]
+        rest = [e for e in events if e.origin != AUTHORITY] if roster else events
         projection.take_beside(results)  # before the ingest: projections take hints
         for batch in (roster, rest) if roster else (rest,):
             result = ingest_remote(store, batch, source=f"backup:{manifest['node']}")

@@ -41,6 +41,7 @@ from nirantar.dedupe import projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
+from nirantar.registration import matching
 
 # From this many restored patients, ``--worklist auto`` leaves the pairs for later.
 # Measured here: about 5 s of pairs at 50,000 patients, 40 s at 150,000.
@@ -122,7 +123,9 @@ def _backfill(
 ) -> Backfilled:
     started = time.perf_counter()
     done = Backfilled()
-    records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
+    records = {
+        uhid: matching.Record(*fields) for uhid, fields in registry.every_match_fields().items()
+    }
     filed = _filed()
     done.patients = len(records)
     found = projections.likely_pairs(

@@ -380,16 +380,16 @@ def rescore_all(
     record has those fields, worked out here for every other. Without ``pairs`` only the
     blocking table is filled: the pairs are left to ``backfill``.
     """
-    records = {uhid: record for uhid, (record, _) in registry.every_match_record().items()}
+    every = registry.every_match_fields()
     filed_before = filed_before or {}
     filed: list[tuple[str, list[str]]] = []
     items = []
-    for uhid, record in sorted(records.items()):
+    for uhid, fields in sorted(every.items()):
         before = filed_before.get(uhid)
-        if before is not None and before[0] == scoring.record_fields(record):
+        if before is not None and before[0] == fields:
             filed.append((uhid, before[1]))
         else:
-            items.append((uhid, record))
+            items.append((uhid, matching.Record(*fields)))
     with transaction.atomic():
         if items:
             big = len(items) >= scoring.PARALLEL_FROM
@@ -408,6 +408,8 @@ def rescore_all(
         DuplicatePair.objects.all().delete()
         if not pairs:
             return
+        records = {uhid: matching.Record(*fields) for uhid, fields in every.items()}
+        del every
         found = likely_pairs(records, filed)
         del filed
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})

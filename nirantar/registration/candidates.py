@@ -53,18 +53,31 @@ def match_records(
     return found
 
 
-def every_match_record() -> dict[str, tuple[matching.Record, int]]:
-    """``match_records`` of every registered patient (``changed`` 0), read in one pass:
-    for working out the worklist afresh after a bulk load."""
+def every_match_fields() -> dict[str, tuple[Any, ...]]:
+    """What the matcher reads of every registered patient, read in one pass: each
+    ``matching.Record``'s fields in the order it takes them, by UHID. For working out the
+    blocking table and the worklist afresh after a bulk load, which builds a record only
+    of those it needs."""
     columns = _MATCH_COLUMNS.replace(", field_stamps", "")
-    return dict(
-        _records(
-            sql.rows(
-                f"SELECT {columns} FROM registration_patient WHERE is_registered",  # noqa: S608
-                [],
-            ),
-            changed=False,
-        )
+    rows = sql.rows(
+        f"SELECT {columns} FROM registration_patient WHERE is_registered",  # noqa: S608
+        [],
+    )
+    return {row[0]: _fields(row) for row in rows}
+
+
+def _fields(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A ``matching.Record``'s fields, in its order, of a row of ``_MATCH_COLUMNS``."""
+    return (
+        row[1] or "",
+        row[2] or "",
+        row[3] or "",
+        sql.date_value(row[4]),
+        bool(row[5]),
+        row[6] or "",
+        row[7] or "",
+        row[8] or "",
+        (row[9] or "").strip().lower(),
     )
 
 
@@ -76,18 +89,7 @@ def _records(
         if changed:
             stamps = sql.json_value(row[10]) or {}
             last = max((int(s[0]) for s in stamps.values() if s), default=0)
-        record = matching.Record(
-            name_en=row[1] or "",
-            name_hi=row[2] or "",
-            sex=row[3] or "",
-            birth_date=sql.date_value(row[4]),
-            birth_estimated=bool(row[5]),
-            guardian_relation=row[6] or "",
-            guardian_name=row[7] or "",
-            mobile=row[8] or "",
-            district=(row[9] or "").strip().lower(),
-        )
-        yield row[0], (record, last)
+        yield row[0], (matching.Record(*_fields(row)), last)
 
 
 def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:
