@@ -66,6 +66,18 @@ class Event:
     # The body's canonical text, when already encoded (on arrival).
     body_text: str = field(default="", compare=False, repr=False)
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only for an attribute not set. Only ``body`` ever is not: an event a
+        # restore read without its body (``from_checked``) parses the body's canonical
+        # text the first time something reads it - most are stored and projected from
+        # rows made beside the restore, and never are.
+        text = self.__dict__.get("body_text") if name == "body" else None
+        if not text:
+            raise AttributeError(name)
+        body = orjson.loads(text)
+        self.__dict__["body"] = body
+        return body
+
     def header(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -202,6 +214,7 @@ def from_checked(
 ) -> Event:
     """The event of a line ``check_line`` passed: ``data`` is the line parsed, by it or
     again by orjson (and is taken over); ``body_text`` the body's bytes in the line.
+    ``data`` without a body: the body is parsed from ``body_text`` when first read.
 
     Made without the dataclasses' ``__init__``: a frozen dataclass sets each field
     through ``object.__setattr__``, which was 40 % of parsing an event in a restore.

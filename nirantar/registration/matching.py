@@ -737,6 +737,7 @@ def likely_duplicates(
 # --- blocking ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat: a restore files hundreds of thousands
 def _skeleton(key: str) -> str:
     """A coarser key for blocking: the first letter and the next three consonants, so a
     changed vowel or a typo late in the word keeps the bucket."""

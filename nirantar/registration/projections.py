@@ -94,7 +94,8 @@ def on_patient_events(batch: list[Event]) -> Failures:
     - or as a restore made it beside the ingest, from that very event; the rest go field
     by field."""
     failures: Failures = []
-    counts = Counter(str(e.body.get("uhid", "")) for e in batch)
+    keys = [_uhid_of(e) for e in batch]
+    counts = Counter(keys)
     patients: dict[str, Any] = {
         p.uhid: p for p in Patient.objects.filter(uhid__in=_known(set(counts)))
     }
@@ -102,26 +103,26 @@ def on_patient_events(batch: list[Event]) -> Failures:
     touched: set[str] = set()
     minted: dict[str, int] = {}
     fresh: list[list[Any]] = []
-    for event in batch:
-        body = event.body
-        key = str(body.get("uhid", ""))
+    for event, key in zip(batch, keys, strict=True):
         whole = event.type == events.PATIENT_REGISTERED and counts[key] == 1 and key not in patients
+        made = _made_beside.pop(event.hash, None) if whole else None
         try:
-            uhid = body["uhid"]
+            # A row made beside is of this very event: its body's UHID, the body unread.
+            uhid = key if made is not None else event.body["uhid"]
             if event.stream != events.patient_stream(uhid):  # the history reads that stream
                 raise ValueError(f"a patient's event must be in stream patient:{uhid}")
             if whole:
-                made = _made_beside.pop(event.hash, None) or rows.first_registration(
-                    LAYOUT, body, lww.stamp_of(event), event.actor
+                made = made or rows.first_registration(
+                    LAYOUT, event.body, lww.stamp_of(event), event.actor
                 )
                 roster.check_minted_by(event, made[0], f"UHID {uhid}")
             elif event.type == events.PATIENT_REGISTERED:
                 node_number, seq = events.UHID.parse(uhid)
                 roster.check_minted_by(event, node_number, f"UHID {uhid}")
-                values, kind = field_values(body), "registered"
+                values, kind = field_values(event.body), "registered"
             else:
                 events.UHID.parse(uhid)
-                values, kind = field_values(body["changes"]), "corrected"
+                values, kind = field_values(event.body["changes"]), "corrected"
         except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
             failures.append((event, f"{type(exc).__name__}: {exc}"))
             continue
@@ -179,6 +180,16 @@ def _take_made(made: list[tuple[str, tuple[int, int, list[Any]]]]) -> None:
     _made_beside.update(made)
 
 
+_UHID_AT = PATIENT_COLUMNS.index("uhid")
+
+
+def _uhid_of(event: Event) -> str:
+    """The UHID a patient's event names: from the row made beside it, if one was (without
+    reading its body), else from its body."""
+    made = _made_beside.get(event.hash)
+    return str(made[2][_UHID_AT]) if made is not None else str(event.body.get("uhid", ""))
+
+
 @defer_in_bulk
 def _made_rows_once(after: str) -> Callable[[], None]:
     """A restore's rows made beside live until its end (a registration projected another
@@ -229,6 +240,9 @@ VISIT_COLUMNS = (
 )
 
 
+_VISIT_NO_AT, _TOKEN_NO_AT = VISIT_COLUMNS.index("visit_no"), VISIT_COLUMNS.index("token_no")
+
+
 @handles_batch(events.VISIT_REGISTERED)
 def on_visits(batch: list[Event]) -> Failures:
     """Visits are created under the number their node minted; a repeat adds nothing."""
@@ -236,19 +250,19 @@ def on_visits(batch: list[Event]) -> Failures:
     made: list[tuple[Any, ...]] = []
     observed: dict[tuple[str, str], int] = {}
     for event in batch:
-        body = event.body
         try:
-            node_number, seq, row = _visits_beside.pop(event.hash, None) or rows.visit(
-                body, event.hlc.wall, event.actor, event.origin
+            # A row made beside the restore is of this very event: its body is not read.
+            node_number, seq, row, tokens = _visits_beside.pop(event.hash, None) or rows.visit(
+                event.body, event.hlc.wall, event.actor, event.origin
             )
-            roster.check_minted_by(event, node_number, f"visit {body['visit']}")
+            roster.check_minted_by(event, node_number, f"visit {row[_VISIT_NO_AT]}")
         except (KeyError, TypeError, ValueError, InvalidNumber) as exc:
             failures.append((event, f"{type(exc).__name__}: {exc}"))
             continue
         made.append(row)
         for key, value in (
             ((events.VISIT.kind, str(node_number)), seq),
-            (("token", f"{body['counter']}:{body['department']}:{body['date']}"), body["token_no"]),
+            (("token", tokens), row[_TOKEN_NO_AT]),
         ):
             observed[key] = max(observed.get(key, 0), value)
     bulk.insert_ignore(Visit._meta.db_table, VISIT_COLUMNS, made)
@@ -259,10 +273,10 @@ def on_visits(batch: list[Event]) -> Failures:
 
 # During a restore: visits' rows made beside the ingest (``rows.visit``), by the content
 # hash of the event each was made from.
-_visits_beside: dict[str, tuple[int, int, tuple[Any, ...]]] = {}
+_visits_beside: dict[str, tuple[int, int, tuple[Any, ...], str]] = {}
 
 
-def _take_visits(made: list[tuple[str, tuple[int, int, tuple[Any, ...]]]]) -> None:
+def _take_visits(made: list[tuple[str, tuple[int, int, tuple[Any, ...], str]]]) -> None:
     _visits_beside.update(made)
 
 

@@ -98,9 +98,10 @@ def first_registration_of(layout: PatientLayout, data: dict[str, Any]) -> Any:
 
 def visit(
     body: dict[str, Any], wall: int, actor: str, origin: str
-) -> tuple[int, int, tuple[Any, ...]]:
-    """(minting node's number, seq, row in the visit table's ``VISIT_COLUMNS`` order) of a
-    visit's registration. Raises as the projection's checks do."""
+) -> tuple[int, int, tuple[Any, ...], str]:
+    """(minting node's number, seq, row in the visit table's ``VISIT_COLUMNS`` order, the
+    scope its token was counted in) of a visit's registration. Raises as the
+    projection's checks do."""
     node_number, seq = events.VISIT.parse(body["visit"])
     return (
         node_number,
@@ -119,6 +120,7 @@ def visit(
             actor,
             origin,
         ),
+        f"{body['counter']}:{body['department']}:{body['date']}",
     )
 
 

@@ -169,3 +169,43 @@ def test_an_ordinary_event_takes_the_fast_way():
     line = canonical(signed({"v": 1, "name_hi": "सीता", "address": {"pin": "110029"}}))
     assert events._fast(Event, line) == Event.from_line(line)
     assert events._fast(Event, line.replace(b'"v":1', b'"v":1.0')) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(keys_, values, max_size=5), min_size=1, max_size=4))
+def test_a_restore_reads_each_body_only_when_asked_and_gets_the_same_event(bodies):
+    from nirantar import backup
+
+    lines = []
+    for body in bodies:
+        try:
+            lines.append(canonical(signed(body)))
+        except ValueError:  # not canonical JSON (a float, say): never in a backup
+            continue
+    checked = [events.check_line(line) for line in lines]
+    found = [None if c is None else c[1:] for c in checked]
+    got = backup._segment_events("segments/x.seg", b"\n".join(lines), found)
+    for line, event in zip(lines, got, strict=True):
+        expected = Event.from_line(line)
+        assert "body" not in vars(event)  # not parsed yet
+        assert event == expected  # reads the body: parsed now, once
+        assert vars(event)["body"] == expected.body
+        assert event.to_wire() == expected.to_wire()
+        assert event.compute_hash() == expected.hash
+        assert event.signature_valid(keys.public_text(KEY))
+
+
+def test_an_event_read_without_its_body_pickles_and_copies_whole():
+    import copy
+    import pickle
+
+    from nirantar import backup
+
+    line = canonical(signed({"v": 1, "name_hi": "सीता देवी"}))
+    _, content_hash, start, end = events.check_line(line)
+    for way in (pickle.loads, copy.deepcopy):
+        [event] = backup._segment_events("segments/x.seg", line, [(content_hash, start, end)])
+        again = way(pickle.dumps(event)) if way is pickle.loads else way(event)
+        assert again == Event.from_line(line) and again.body["name_hi"] == "सीता देवी"
+    with pytest.raises(AttributeError):
+        event.no_such_field  # noqa: B018 - only a missing body is made on demand

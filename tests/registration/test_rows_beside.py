@@ -88,13 +88,15 @@ def test_a_row_made_beside_is_taken_for_the_event_it_is_filed_under_and_only_it(
     found = lines()
     registrations = [(e, d) for e, d in found if e.type == registration_events.PATIENT_REGISTERED]
     projection.clear()
-    # A row made (say) from another event's content, filed under the second's hash: it is
-    # that event's row then, whatever it says - so the hash must be the content's own.
-    other = rows.first_registration_of(registration.LAYOUT, registrations[0][1])
-    registration._take_made([(registrations[1][0].hash, other)])
-    registration._take_made([("0" * 64, other)])  # no such event: never used
+    # The second's row, but with a name its event does not hold, filed under the second's
+    # hash: it is that event's row then, whatever it says - so the hash must be the
+    # content's own. Its body is not read for it.
+    number, seq, row = rows.first_registration_of(registration.LAYOUT, registrations[1][1])
+    row = list(row)
+    row[registration.PATIENT_COLUMNS.index("name_en")] = "Made Beside"
+    registration._take_made([(registrations[1][0].hash, (number, seq, row))])
+    registration._take_made([("0" * 64, (number, seq, row))])  # no such event: never used
     assert not projection.apply_many([e for e, _ in registrations])
     shown = dict(Patient.objects.values_list("uhid", "name_en"))
-    assert shown[uhids[0]] == PEOPLE[0]["name_en"]
-    assert uhids[1] not in shown  # the second's row was the first's: one UHID, inserted once
+    assert shown == {uhids[0]: PEOPLE[0]["name_en"], uhids[1]: "Made Beside"}
     assert list(registration._made_beside) == ["0" * 64]
