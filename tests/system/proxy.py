@@ -1,10 +1,12 @@
-"""A fault-injecting TCP proxy between two nodes: cut it to partition them, heal it to rejoin."""
+"""A fault-injecting TCP proxy between two nodes: cut it to partition them, heal it to rejoin,
+slow it to make a long link out of loopback."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -16,6 +18,7 @@ class Proxy:
         self.listener.listen(64)
         self.port = int(self.listener.getsockname()[1])
         self.blocked = False
+        self.latency = 0.0
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -37,6 +40,10 @@ class Proxy:
 
     def heal(self) -> None:
         self.blocked = False
+
+    def slow(self, latency: float) -> None:
+        """Hold every chunk this long before passing it on, both ways (0 for loopback again)."""
+        self.latency = latency
 
     def close(self) -> None:
         self._closed = True
@@ -69,6 +76,8 @@ class Proxy:
                 data = src.recv(65536)
                 if not data or self.blocked:
                     break
+                if self.latency:
+                    time.sleep(self.latency)
                 dst.sendall(data)
         except OSError:
             pass

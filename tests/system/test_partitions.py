@@ -62,8 +62,9 @@ def test_edges_keep_working_apart_and_converge_when_healed(cluster):
 
 
 def test_a_node_killed_mid_sync_resumes_with_nothing_twice_or_skipped(tmp_path):
-    # Small batches and a long backlog: catching up must take long enough to be caught
-    # part-way, even on a loaded machine where the edge's first status reads are slow.
+    # Small batches over a slow link: catching up takes tens of seconds, so the edge is
+    # caught part-way however slowly a loaded machine answers its status reads. (Timing
+    # alone was not enough: twice a busy run saw it either not started or already done.)
     hospital = Cluster(tmp_path, edges=1, env={"NIRANTAR_SYNC_BATCH": "5"}).start()
     try:
         hub, edge = hospital.hub, hospital.edges[0]
@@ -71,13 +72,18 @@ def test_a_node_killed_mid_sync_resumes_with_nothing_twice_or_skipped(tmp_path):
         for i in range(100):  # the edge misses 100 patients and their visits
             register(hub, "Backlog Patient " + "abcdefghij"[i % 10] * (1 + i // 10))
         total = hub.status()["vector"]["hub"]
+        links = (hospital.link(edge, hub), hospital.link(hub, edge))
+        for link in links:
+            link.slow(0.2)
         edge.start(sync_interval=0.5)
         wait_for(
             lambda: 0 < edge.status()["vector"].get("hub", 0) < total,
-            timeout=60,
+            timeout=90,
             what="the edge to be part-way through catching up",
         )
         edge.kill()  # kill -9, mid-sync
+        for link in links:
+            link.slow(0)
         edge.start(sync_interval=0.5)
         statuses = hospital.wait_converged()
         assert statuses[0]["digest"] == statuses[1]["digest"]
