@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from nirantar import config
 from nirantar.dedupe import projections
-from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.dedupe.models import DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
 from nirantar.registration import matching
@@ -93,16 +92,6 @@ class Backfilled:
         return self.likely - self.written
 
 
-def _filed() -> list[tuple[str, list[str]]]:
-    """The blocking table: each patient's keys, sorted, in (Python's) UHID order."""
-    keys: dict[str, list[str]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
-        for uhid, key in cursor.fetchall():
-            keys[uhid].append(key)
-    return [(uhid, sorted(filed)) for uhid, filed in sorted(keys.items())]
-
-
 def backfill(
     progress: Callable[[str, int, int], None] | None = None,
     between: Callable[[], None] | None = None,
@@ -126,7 +115,7 @@ def _backfill(
     records = {
         uhid: matching.Record(*fields) for uhid, fields in registry.every_match_fields().items()
     }
-    filed = _filed()
+    filed = projections.every_filed()
     done.patients = len(records)
     found = projections.likely_pairs(
         records,

@@ -51,9 +51,12 @@ for _type in (events.PAIR_DISMISSED, events.PAIR_REOPENED):
 
 Failures = list[tuple[Event, str]]
 
-# Set while a restore loads the log into empty tables: pairs are found once at the end.
-# "filed": each registration's record fields and keys, worked out beside the load.
-_bulk: dict[str, Any] = {"loading": False, "filed": {}}
+# Set while a restore loads the log into empty tables: each registration is filed under
+# the keys worked out beside the load, and the pairs are found once at the end.
+# "beside": the latest segment's registrations, (UHID, record fields, keys) by content
+# hash. "filed": for each UHID filed during the load, a fingerprint of the record fields
+# its keys were worked out from (None: filed more than once, to be worked out again).
+_bulk: dict[str, Any] = {"loading": False, "beside": {}, "filed": {}}
 
 # A key filed under more than this many patients is crowded: sharing it alone does not
 # make two patients a pair to score. Among 500,000 synthetic patients the year-band
@@ -83,7 +86,8 @@ def qualifies(shared: Iterable[str], size: Callable[[str], int]) -> bool:
 def on_patient_events(batch: list[Event]) -> Failures:
     """File the touched patients under their keys again and score their pairs again."""
     if _bulk["loading"]:
-        return []  # every patient's keys and pairs are worked out once at the end
+        _file_beside(batch)  # the pairs are worked out once at the end
+        return []
     uhids = {str(e.body.get("uhid", "")) for e in batch if isinstance(e.body, dict)}
     uhids.discard("")
     records = registry.match_records(uhids)
@@ -92,6 +96,31 @@ def on_patient_events(batch: list[Event]) -> Failures:
     file_keys(keys)
     rescore(records, keys, before)
     return []  # registration reports a malformed event; here it only has no record
+
+
+def _file_beside(batch: list[Event]) -> None:
+    """During a restore: file each registration under the keys worked out beside it
+    (``scoring.filed_at_registration``), and keep only a fingerprint of the fields they
+    came from. ``rescore_all`` compares it with the record as it stands at the end, and
+    works out again the keys of a patient whose record differs (a correction) or that
+    was filed twice - so a correction here needs nothing, and a registration without
+    keys from beside is filed there."""
+    beside, filed = _bulk["beside"], _bulk["filed"]
+    taken = [
+        made
+        for event in batch
+        if event.type == registration_events.PATIENT_REGISTERED
+        and (made := beside.pop(event.hash, None)) is not None
+    ]
+    if not taken:
+        return
+    bulk.insert_ignore(
+        BlockingKey._meta.db_table,
+        ("key", "uhid"),
+        [(key, uhid) for uhid, _, keys in taken for key in keys],
+    )
+    for uhid, fields, _ in taken:  # once the keys are in
+        filed[uhid] = None if uhid in filed else hash(fields)
 
 
 def file_keys(keys: dict[str, set[str]]) -> None:
@@ -361,12 +390,12 @@ def candidate_pairs(filed: Iterable[tuple[str, list[str]]]) -> list[tuple[str, s
 
 
 def rescore_all(
-    filed_before: dict[str, tuple[tuple[Any, ...], list[str]]] | None = None,
+    filed_during: dict[str, int | None] | None = None,
     *,
     pairs: bool = True,
 ) -> None:
     """Work out the blocking table and the worklist of every patient at once: after a
-    bulk load, which files no keys and scores no pairs as patients arrive.
+    bulk load, which scores no pairs as patients arrive.
 
     Gives the rows that registering the patients one by one would give: each registered
     patient filed under the keys of its record as it stands, and every pair that
@@ -375,43 +404,54 @@ def rescore_all(
     shared out among the machine's cores (``scoring``); the rows are written here, in
     one transaction.
 
-    ``filed_before``: keys worked out beside a restore (``scoring.filed_at_registration``),
-    by UHID with the record fields they were worked out from; used for a patient whose
-    record has those fields, worked out here for every other. Without ``pairs`` only the
-    blocking table is filled: the pairs are left to ``backfill``.
+    ``filed_during``: the patients a restore filed as it loaded (``_file_beside``), each
+    with a fingerprint of the fields its keys came from. Their keys stay where the record
+    still has those fields; everyone else's are worked out here, and the keys of a UHID
+    that is no longer a registered patient are taken out. The patients are read a chunk
+    at a time, so without ``pairs`` (which are left to ``backfill``) the memory this
+    takes does not grow with the registry. Without ``filed_during``, every key is
+    worked out afresh.
     """
-    every = registry.every_match_fields()
-    filed_before = filed_before or {}
-    filed: list[tuple[str, list[str]]] = []
-    items = []
-    for uhid, fields in sorted(every.items()):
-        before = filed_before.get(uhid)
-        if before is not None and before[0] == fields:
-            filed.append((uhid, before[1]))
-        else:
-            items.append((uhid, matching.Record(*fields)))
     with transaction.atomic():
+        if filed_during is None:
+            filed_during = {}
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        items: list[tuple[str, matching.Record]] = []
+        again: list[str] = []  # of those, filed during the load: their rows go first
+        for uhid, fields in registry.match_fields_in_turn():
+            had = uhid in filed_during
+            if filed_during.pop(uhid, None) != hash(fields):  # None is no int's hash
+                items.append((uhid, matching.Record(*fields)))
+                if had:
+                    again.append(uhid)
+        gone = list(filed_during)  # filed during the load, not a registered patient now
+        with connection.cursor() as cursor:
+            for marks, chunk in sql.in_chunks(sorted(again + gone)):
+                cursor.execute(
+                    f"DELETE FROM {BlockingKey._meta.db_table} WHERE uhid IN ({marks})",  # noqa: S608
+                    chunk,
+                )
         if items:
             big = len(items) >= scoring.PARALLEL_FROM
             with scoring.pool() if big else nullcontext() as workers:
                 count = scoring._workers() if workers else 1
                 shares = scoring.shares_of(items, count)
-                filed += scoring.split(scoring.keys_of, shares, workers)
-            filed.sort(key=lambda pair: pair[0])  # in UHID order, as candidate_pairs asks
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
-        bulk.insert_ignore(
-            BlockingKey._meta.db_table,
-            ("key", "uhid"),
-            ((key, uhid) for uhid, keys in filed for key in keys),
-        )
+                worked_out = scoring.split(scoring.keys_of, shares, workers)
+            del items
+            bulk.insert_ignore(
+                BlockingKey._meta.db_table,
+                ("key", "uhid"),
+                [(key, uhid) for uhid, keys in worked_out for key in keys],
+            )
+            del worked_out
         DuplicatePair.objects.all().delete()
         if not pairs:
             return
-        records = {uhid: matching.Record(*fields) for uhid, fields in every.items()}
-        del every
-        found = likely_pairs(records, filed)
-        del filed
+        records = {
+            uhid: matching.Record(*fields) for uhid, fields in registry.every_match_fields().items()
+        }
+        found = likely_pairs(records, every_filed())
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
             scored_row((a, b, score, evidence), changed)
@@ -421,6 +461,17 @@ def rescore_all(
         bulk.insert_ignore(
             DuplicatePair._meta.db_table, PAIR_COLUMNS, rows, json_columns=("evidence",)
         )
+
+
+def every_filed() -> list[tuple[str, list[str]]]:
+    """The blocking table: each patient's keys, sorted, in (Python's) UHID order, as
+    ``candidate_pairs`` takes them."""
+    keys: dict[str, list[str]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        for uhid, key in cursor.fetchall():
+            keys[uhid].append(key)
+    return [(uhid, sorted(filed)) for uhid, filed in sorted(keys.items())]
 
 
 # Pairs scored a round (progress is told after each).
@@ -459,15 +510,16 @@ def likely_pairs(
 
 @defer_in_bulk
 def _pairs_once(after: str) -> Callable[[], None]:
-    """During a restore, file no keys and score no pairs as patients arrive: work them
-    all out once at the end, when every record stands as it will (``rescore_all``)."""
+    """During a restore, file each registration under the keys worked out beside it and
+    score no pairs as patients arrive: work them out once at the end, when every record
+    stands as it will (``rescore_all``)."""
     _bulk["loading"] = True
 
     def finish() -> None:
         from nirantar.dedupe import backfill
 
         _bulk["loading"] = False
-        filed, _bulk["filed"] = _bulk["filed"], {}
+        filed, _bulk["filed"], _bulk["beside"] = _bulk["filed"], {}, {}
         patients = Patient.objects.filter(is_registered=True).count()
         later = after == "later" or (after == "auto" and patients >= backfill.LATER_FROM)
         rescore_all(filed, pairs=not later)
@@ -478,8 +530,10 @@ def _pairs_once(after: str) -> Callable[[], None]:
 
 
 def _take_filed(found: list[tuple[str, tuple[str, tuple[Any, ...], list[str]]]]) -> None:
+    # One segment's at a time: a registration is ingested with the segment it came in
+    # (one held back for a gap is filed at the end instead).
     if _bulk["loading"]:
-        _bulk["filed"].update((uhid, (fields, keys)) for _, (uhid, fields, keys) in found)
+        _bulk["beside"] = dict(found)
 
 
 # A restore works out each registration's keys in the process that opens the backup.

@@ -76,13 +76,14 @@ def filed_of_event(data: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str
 def filed_at_registration(body: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
     """A registration's UHID, the record its body gives (``record_fields``) and that
     record's blocking keys, sorted: worked out during a restore in the process that opens
-    the backup (``projection.beside_bulk``), so the end of the restore need not.
+    the backup (``projection.beside_bulk``), so the restoring process need not.
 
     The record is built as the registration's projection stores the body and
-    ``candidates.match_records`` reads it back. It is a hint: ``rescore_all`` takes the
-    keys only for a patient whose record, read from the table, has these very fields
-    (a correction, a second registration or a body the projection refused all differ),
-    and works out the keys of every other patient itself.
+    ``candidates.match_records`` reads it back. It is a hint: the keys are filed as the
+    registration is projected, and ``rescore_all`` keeps them only for a patient whose
+    record, read from the table at the end, has these very fields (a correction, a
+    second registration or a body the projection refused all differ), and works out
+    the keys of every other patient itself.
     """
     address = body.get("address")
     district = address.get("district") if isinstance(address, dict) else ""

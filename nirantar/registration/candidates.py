@@ -6,7 +6,7 @@ reads are not audited here - whoever shows the records to someone audits that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import F, OuterRef, Subquery
@@ -64,6 +64,26 @@ def every_match_fields() -> dict[str, tuple[Any, ...]]:
         [],
     )
     return {row[0]: _fields(row) for row in rows}
+
+
+def match_fields_in_turn(chunk: int = 50_000) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """``every_match_fields`` a chunk at a time, (UHID, fields) in the database's order of
+    UHIDs: for a pass over every patient that keeps only some, so its memory does not
+    grow with the registry."""
+    columns = _MATCH_COLUMNS.replace(", field_stamps", "")
+    after: str | None = None
+    while True:
+        rows = sql.rows(
+            f"SELECT {columns} FROM registration_patient WHERE is_registered"  # noqa: S608
+            + ("" if after is None else " AND uhid > %s")
+            + f" ORDER BY uhid LIMIT {int(chunk)}",
+            [] if after is None else [after],
+        )
+        for row in rows:
+            yield row[0], _fields(row)
+        if len(rows) < chunk:
+            return
+        after = rows[-1][0]
 
 
 def _fields(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -1,15 +1,19 @@
 """A restore works out each registration's blocking keys from its body, in the process
-that opens the backup (``scoring.filed_at_registration``), and ``rescore_all`` takes them
-only for a patient whose record still has the fields they came from. Both halves are
-checked here: the body gives the very record the table gives back, and a hint that no
-longer fits (a correction came after the registration) changes nothing."""
+that opens the backup (``scoring.filed_at_registration``), and files them as the
+registration is projected; at the end ``rescore_all`` keeps them only for a patient whose
+record still has the fields they came from. Both halves are checked here: the body gives
+the very record the table gives back, and a hint that no longer fits (a correction came
+after the registration, the patient was filed twice, its UHID is nobody's) leaves the
+tables of working everything out."""
 
 import json
 from typing import Any
 
 from nirantar.dedupe import projections, scoring
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.ledger import projection
 from nirantar.ledger.models import Event
+from nirantar.ledger.writer import node
 from nirantar.registration import actions, matching
 from nirantar.registration import candidates as registry
 from nirantar.registration import events as registration_events
@@ -68,25 +72,81 @@ def test_a_registrations_body_gives_the_record_and_keys_the_table_gives(clerk):
         assert keys == sorted(matching.blocking_keys(record))
 
 
-def test_hints_that_no_longer_fit_the_record_change_nothing(clerk):
+def _load(events: list, hints: list[tuple[str, Any]]) -> None:
+    """Project ``events`` as a restore does: in bulk, the registrations' keys worked
+    out beside (``hints``, by content hash) handed over before the ingest."""
+    index = projection.beside_work().index(
+        (registration_events.PATIENT_REGISTERED, scoring.filed_of_event)
+    )
+    projection.clear()
+    with projection.bulk_loading():
+        projection.take_beside({index: hints})
+        assert not projection.apply_many(events)
+        # Filed as they arrive: the registrations' keys are in before the end.
+        assert BlockingKey.objects.exists()
+
+
+def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_changed(clerk):
     uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
     # The second woman's mobile is added after she registered: her registration's keys
     # are stale (they lack the mobile's), and her pair's evidence changes.
     actions.do_correct_patient(clerk.username, uhids[1], {"mobile": "9812345678"}, "added")
-    projections.rescore_all()
-    worked_out = tables()
-    assert ("m:9812345678", uhids[1]) in worked_out[0]
-    assert worked_out[1], "the two Sunitas are a likely pair"
-    hints = {
-        uhid: (fields, keys)
-        for uhid, fields, keys in map(scoring.filed_at_registration, bodies().values())
+    live = tables()
+    assert ("m:9812345678", uhids[1]) in live[0]
+    assert live[1], "the two Sunitas are a likely pair"
+    projections.rescore_all()  # worked out afresh: what registering one by one gave
+    assert tables() == live
+    events = list(node().store.in_causal_order())
+    registrations = {
+        e.body["uhid"]: e for e in events if e.type == registration_events.PATIENT_REGISTERED
     }
+    hints = {u: scoring.filed_of_event({"body": e.body}) for u, e in registrations.items()}
     now = registry.match_records([uhids[1]])[uhids[1]][0]
-    assert hints[uhids[1]][0] != scoring.record_fields(now)
-    # Hints, the stale one among them, give the same tables as working everything out.
-    projections.rescore_all(dict(hints))
-    assert tables() == worked_out
-    # A hint is taken as it stands when its fields fit: that is what saves the work.
-    fitting = {uhids[0]: (hints[uhids[0]][0], ["m:0000000000"])}
-    projections.rescore_all(fitting)
-    assert ("m:0000000000", uhids[0]) in tables()[0]
+    assert hints[uhids[1]][1] != scoring.record_fields(now)
+
+    # Every registration's true hint (the corrected one's stale): the tables of working
+    # everything out.
+    _load(events, [(registrations[u].hash, hint) for u, hint in hints.items()])
+    assert tables() == live
+
+    # A hint is trusted when its fields are the record's: that is what saves the work.
+    # So a planted key stays; any other wrong hint is put right at the end.
+    lies = {u: (registrations[u].hash, hint) for u, hint in hints.items()}
+    first, *_ = hints[uhids[0]]
+    lies[uhids[0]] = (registrations[uhids[0]].hash, (first, hints[uhids[0]][1], ["m:0000000000"]))
+    # A hint naming a UHID no registered patient has: its keys are taken out again.
+    lies[uhids[3]] = (registrations[uhids[3]].hash, ("999-NOBODY", *hints[uhids[3]][1:]))
+    del lies[uhids[4]]  # no hint: the keys are worked out at the end
+    _load(events, list(lies.values()))
+    keys, pairs = tables()
+    assert keys - live[0] == {("m:0000000000", uhids[0])}
+    assert live[0] - keys == {(k, uhids[0]) for k in hints[uhids[0]][2]}
+    assert not any(uhid == "999-NOBODY" for _, uhid in keys)
+    # The first Sunita, filed under the planted key only, shares none with the second.
+    assert pairs == {p for p in live[1] if uhids[0] not in p[:2]} != live[1]
+
+
+def test_a_patient_filed_twice_during_a_restore_is_worked_out_again(clerk):
+    """Each filing of a UHID adds its keys; the end cannot tell which still hold, so it
+    works that patient's keys out afresh (say, a batch applied again one by one)."""
+    uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
+    live = tables()
+    events = list(node().store.in_causal_order())
+    registration = next(
+        e
+        for e in events
+        if e.type == registration_events.PATIENT_REGISTERED and e.body["uhid"] == uhids[2]
+    )
+    true = scoring.filed_of_event({"body": registration.body})
+    planted = (true[0], true[1], ["m:0000000000"])
+    index = projection.beside_work().index(
+        (registration_events.PATIENT_REGISTERED, scoring.filed_of_event)
+    )
+    projection.clear()
+    with projection.bulk_loading():
+        projection.take_beside({index: [(registration.hash, planted)]})
+        assert not projection.apply_many(events)
+        projection.take_beside({index: [(registration.hash, true)]})
+        assert not projection.apply_many([registration])  # applied again: filed twice
+        assert ("m:0000000000", uhids[2]) in tables()[0]
+    assert tables() == live
