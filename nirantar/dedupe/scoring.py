@@ -97,7 +97,7 @@ def filed_at_registration(body: dict[str, Any]) -> tuple[str, tuple[Any, ...], l
         guardian_relation=body.get("guardian_relation") or "",
         guardian_name=body.get("guardian_name") or "",
         mobile=body.get("mobile") or "",
-        district=(district or "").strip().lower(),
+        district=matching.district_of(district),
     )
     return str(body["uhid"]), record_fields(record), sorted(matching.blocking_keys(record))
 

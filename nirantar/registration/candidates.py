@@ -97,7 +97,7 @@ def _fields(row: tuple[Any, ...]) -> tuple[Any, ...]:
         row[6] or "",
         row[7] or "",
         row[8] or "",
-        (row[9] or "").strip().lower(),
+        matching.district_of(row[9]),
     )
 
 

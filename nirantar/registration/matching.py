@@ -453,6 +453,13 @@ def _names_of(name_en: str, name_hi: str) -> tuple[tuple[str, ...], ...]:
     return tuple(keys)
 
 
+def district_of(value: str | None) -> str:
+    """A district as a ``Record`` holds it. Every way a record is made (from a patient,
+    from the table's row, from a registration's body during a restore) goes through
+    here: a restore keeps a registration's keys only where these records agree."""
+    return (value or "").strip().lower()
+
+
 def from_patient(patient: Any) -> Record:
     """The ``Record`` of a registration ``Patient`` (or anything with its fields)."""
     return Record(
@@ -464,7 +471,7 @@ def from_patient(patient: Any) -> Record:
         guardian_relation=patient.guardian_relation or "",
         guardian_name=patient.guardian_name or "",
         mobile=patient.mobile or "",
-        district=(patient.district or "").strip().lower(),
+        district=district_of(patient.district),
     )
 
 
