@@ -1090,9 +1090,12 @@ def _restore_onto(
     genesis: str | None,
     authority: str | None = None,
     after: str = "auto",
+    database: str = "",
 ) -> Any:
     """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
-    or fail saying why. ``after``: when the duplicate worklist is worked out (``--worklist``)."""
+    or fail saying why. ``after``: when the duplicate worklist is worked out (``--worklist``).
+    ``database``: a PostgreSQL database to restore into (it must hold no tables), kept in
+    the new node's ``node.json``; empty for SQLite in the data directory."""
     from nirantar import backup as backups
     from nirantar import config
     from nirantar.ledger import keys
@@ -1101,7 +1104,7 @@ def _restore_onto(
         raise click.UsageError("say where: --data-dir DIR or NIRANTAR_DATA_DIR")
     if data_dir.exists() and any(data_dir.iterdir()):
         fail(f"{data_dir} is not empty: restore onto a fresh node")
-    node_config = config.NodeConfig(node=node_name)
+    node_config = config.NodeConfig(node=node_name, database=database)
     try:
         node_config.validate()
     except config.ConfigError as exc:
@@ -1131,7 +1134,10 @@ def _restore_onto(
     config.save(data_dir, node_config)
     config.create_secret_key(data_dir)
     keys.save_private(data_dir / "node.key", keys.generate())
+    if database:  # what node.json now says, whatever the environment said before
+        os.environ["NIRANTAR_DATABASE_URL"] = database
     setup_django(data_dir)
+    _refuse_a_used_database(data_dir)
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -1169,6 +1175,26 @@ def _restore_onto(
             )
     unfinished.unlink()
     return report
+
+
+def _refuse_a_used_database(data_dir: Path) -> None:
+    """A restore fills an empty database, projecting in bulk: refuse one that can't be
+    opened or already holds tables (another node's, or the damaged copy), before anything
+    is written to it, and leave the data directory empty again."""
+    from django.db import DatabaseError, connection
+
+    try:
+        tables = connection.introspection.table_names()
+    except DatabaseError as exc:
+        _forget_new_node(data_dir, "")
+        fail(f"the database can't be opened ({exc}): nothing restored")
+    if tables:
+        _forget_new_node(data_dir, "")
+        fail(
+            f"the database already holds {len(tables)} tables ({', '.join(sorted(tables)[:3])}"
+            f"{', ...' if len(tables) > 3 else ''}): a restore goes into an empty database. "
+            "Create a new one, or drop this one if it is the damaged copy. Nothing restored."
+        )
 
 
 def report_genesis(report: Any) -> str:
@@ -1244,6 +1270,14 @@ def _restore_options(command: Any) -> Any:
                 "a backup of any other hospital is refused before anything is restored.",
             ),
             click.option(
+                "--database",
+                default="",
+                envvar="NIRANTAR_DATABASE_URL",
+                help="PostgreSQL to restore into, postgresql://user:pass@host:5432/name, an "
+                "empty database (default: NIRANTAR_DATABASE_URL, else SQLite in the data "
+                "directory). The new node's node.json keeps it.",
+            ),
+            click.option(
                 "--worklist",
                 type=click.Choice(["now", "later", "auto"]),
                 default="auto",
@@ -1269,12 +1303,20 @@ def restore_command(
     node_name: str,
     backed_up: str | None,
     genesis: str | None,
+    database: str,
     worklist: str,
 ) -> None:
     """Restore the newest backup onto a fresh node (an empty data directory): check every
     manifest and segment, decrypt, ingest every event through the ingest path, rebuild."""
     report = _restore_onto(
-        _data_dir(ctx), source, key_path, node_name, backed_up, genesis, after=worklist
+        _data_dir(ctx),
+        source,
+        key_path,
+        node_name,
+        backed_up,
+        genesis,
+        after=worklist,
+        database=database,
     )
     _print_restored(report)
     click.echo(
@@ -1306,6 +1348,7 @@ def rebuild_hub(
     node_name: str,
     backed_up: str | None,
     genesis: str | None,
+    database: str,
     worklist: str,
     number: int,
     authority_key: Path,
@@ -1324,7 +1367,15 @@ def rebuild_hub(
     except (ValueError, OSError) as exc:
         raise click.BadParameter(f"{authority_key} is not an authority key: {exc}") from exc
     report = _restore_onto(
-        data_dir, source, key_path, node_name, backed_up, genesis, authority, after=worklist
+        data_dir,
+        source,
+        key_path,
+        node_name,
+        backed_up,
+        genesis,
+        authority,
+        after=worklist,
+        database=database,
     )
     _print_restored(report)
     assert data_dir is not None

@@ -6,9 +6,13 @@ Tests never touch the internet: any connection to a non-loopback address fails.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.test import Client
 
@@ -35,6 +39,22 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 
 
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh, empty database on the session's throwaway PostgreSQL server, for node
+    processes (a hub on PostgreSQL); dropped after the test."""
+    dsn = os.environ.get("NIRANTAR_TEST_PG")
+    if not dsn:
+        pytest.skip("no PostgreSQL server in this session")
+    server = dsn.rsplit("/", 1)[0]
+    name = f"node_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def found_if_needed() -> None:

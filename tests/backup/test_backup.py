@@ -15,6 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.system.node import NodeProcess
@@ -137,6 +138,37 @@ def test_a_restore_onto_a_fresh_node_brings_back_every_event_and_record(backed_u
     assert "number 5" in enrolled.stdout
     node.run("demo-seed", "--patients", "1")
     assert [u for u in patients(node) if u.startswith("005-")]
+
+
+def test_a_restore_into_postgresql_is_kept_there_and_never_into_a_used_database(
+    backed_up, pg_database
+):
+    """A hub runs on PostgreSQL: its replacement is restored into a new database, which
+    the new node's node.json names, so every later command finds it. A database that
+    already holds tables (another node's, the damaged copy) is refused untouched."""
+    node, result = restore(backed_up, backed_up["dest"], "hub-pg", "--database", pg_database)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((node.data_dir / "node.json").read_text())["database"] == pg_database
+    assert not (node.data_dir / "nirantar.sqlite3").exists()
+    verified = node.run("verify")  # no environment to remember: node.json says where
+    assert verified.stdout.startswith("OK:"), verified.stdout
+    rebuilt = node.run("rebuild", "--check")
+    assert rebuilt.stdout.startswith("OK:"), rebuilt.stdout + rebuilt.stderr
+    with psycopg.connect(pg_database) as db:
+        uhids = [r[0] for r in db.execute("SELECT uhid FROM registration_patient ORDER BY uhid")]
+        count = db.execute("SELECT count(*) FROM ledger_event").fetchone()
+    assert uhids == patients(backed_up["hub"]) and count == (events(backed_up["hub"]) - 1,)
+
+    again, refused = restore(backed_up, backed_up["dest"], "hub-pg-2", "--database", pg_database)
+    assert refused.returncode != 0
+    assert "already holds" in refused.stderr and "Nothing restored" in refused.stderr
+    assert not any(again.data_dir.iterdir()), "the refused restore left files behind"
+    with psycopg.connect(pg_database) as db:
+        assert db.execute("SELECT count(*) FROM ledger_event").fetchone() == count
+    missing = pg_database.rsplit("/", 1)[0] + "/no_such_database"
+    _, unreachable = restore(backed_up, backed_up["dest"], "hub-pg-3", "--database", missing)
+    assert unreachable.returncode != 0 and "can't be opened" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
 
 
 def test_a_restore_can_leave_the_duplicate_worklist_to_the_serving_node(backed_up):

@@ -5,14 +5,11 @@ advisory lock on PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import ascii_uppercase
 
-import psycopg
 import pytest
 
 from tests.conftest import RAM
@@ -22,25 +19,10 @@ pytestmark = pytest.mark.system
 
 
 @pytest.fixture
-def hub_database() -> Iterator[str]:
-    """A fresh database on the session's throwaway PostgreSQL server."""
-    dsn = os.environ.get("NIRANTAR_TEST_PG")
-    if not dsn:
-        pytest.skip("no PostgreSQL server in this session")
-    server = dsn.rsplit("/", 1)[0]
-    name = f"hub_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def two_app_servers(tmp_path: Path, hub_database: str) -> Iterator[list[NodeProcess]]:
+def two_app_servers(tmp_path: Path, pg_database: str) -> Iterator[list[NodeProcess]]:
     env = {"NIRANTAR_PRINT_WARMUP": "0"}  # no slips here: don't start Chromium
     first = NodeProcess(tmp_path / "hub", "hub", 101, extra_env=env)
-    first.init("--hub", "--database", hub_database)
+    first.init("--hub", "--database", pg_database)
     second = NodeProcess(tmp_path / "hub", "hub", 101, extra_env=env)
     second.token = first.token
     servers = [first, second]
