@@ -185,6 +185,7 @@ def init(
         keys.save_private(data_dir / "authority.key", keys.generate())
 
     setup_django(data_dir)
+    _refuse_a_used_database(data_dir, "Nothing created.")
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -1177,23 +1178,34 @@ def _restore_onto(
     return report
 
 
-def _refuse_a_used_database(data_dir: Path) -> None:
-    """A restore fills an empty database, projecting in bulk: refuse one that can't be
-    opened or already holds tables (another node's, or the damaged copy), before anything
-    is written to it, and leave the data directory empty again."""
+def _refuse_a_used_database(data_dir: Path, undone: str = "Nothing restored.") -> None:
+    """A new node (made by init, or by a restore, which projects in bulk) starts from an
+    empty database: refuse one that can't be opened, holds a node's events (another
+    node's, or a damaged copy) or tables not Nirantar's, before anything is written to
+    it, and leave the data directory empty again. Nirantar's tables without an event
+    (a join that never reached the hub leaves them) are taken as they are."""
     from django.db import DatabaseError, connection
 
     try:
-        tables = connection.introspection.table_names()
+        tables = set(connection.introspection.table_names())
+        held = 0
+        if "ledger_event" in tables:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM ledger_event")
+                held = int(cursor.fetchone()[0])
     except DatabaseError as exc:
         _forget_new_node(data_dir, "")
-        fail(f"the database can't be opened ({exc}): nothing restored")
-    if tables:
+        fail(f"the database can't be opened ({exc}). {undone}")
+    if held or (tables and "ledger_event" not in tables):
         _forget_new_node(data_dir, "")
+        what = (
+            f"a node's {held:,} events"
+            if held
+            else f"{len(tables)} tables not Nirantar's ({', '.join(sorted(tables)[:3])})"
+        )
         fail(
-            f"the database already holds {len(tables)} tables ({', '.join(sorted(tables)[:3])}"
-            f"{', ...' if len(tables) > 3 else ''}): a restore goes into an empty database. "
-            "Create a new one, or drop this one if it is the damaged copy. Nothing restored."
+            f"the database already holds {what}: a new node starts from an empty database. "
+            f"Create a new one, or drop this one if it is a damaged copy. {undone}"
         )
 
 

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import ascii_uppercase
 
+import psycopg
 import pytest
 
 from tests.conftest import RAM
@@ -67,3 +68,30 @@ def test_two_app_servers_over_one_database_act_as_one_node(two_app_servers):
     for server in (one, other):
         for u in uhids:
             assert server.json("GET", f"/api/v1/patients/{u}")[0] == 200
+
+
+def test_a_new_node_never_starts_in_a_database_that_holds_something_else(tmp_path, pg_database):
+    """Two nodes over one database would be one node with two identities: `init` (and
+    `restore`, tests/backup) refuses a database holding a node's events, or tables not
+    Nirantar's, and leaves its data directory empty."""
+    first = NodeProcess(tmp_path / "hub", "hub", 101)
+    first.run("init", "--hub", "--node", "hub", "--number", "101", "--database", pg_database)
+    with psycopg.connect(pg_database) as db:
+        held = db.execute("SELECT count(*) FROM ledger_event").fetchone()
+    other = NodeProcess(tmp_path / "other", "other", 102)
+    refused = other.run(
+        "init", "--node", "other", "--number", "102", "--database", pg_database, check=False
+    )
+    assert refused.returncode != 0, refused.stdout
+    assert "already holds a node's" in refused.stderr and "Nothing created" in refused.stderr
+    assert not any(other.data_dir.iterdir())
+    with psycopg.connect(pg_database) as db:
+        assert db.execute("SELECT count(*) FROM ledger_event").fetchone() == held
+        db.execute("DROP SCHEMA public CASCADE")
+        db.execute("CREATE SCHEMA public")
+        db.execute("CREATE TABLE wards_of_another_system (id int)")
+    foreign = other.run(
+        "init", "--node", "other", "--number", "102", "--database", pg_database, check=False
+    )
+    assert foreign.returncode != 0 and "not Nirantar's" in foreign.stderr, foreign.stderr
+    assert not any(other.data_dir.iterdir())
