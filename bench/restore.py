@@ -5,7 +5,9 @@ verify the chains and the signatures that vouch for them, ingest, project.
 The source is the sync benchmark's node (patients registered through the real actions, a
 registration and a visit each; cached in bench/out/). Both commands run as their own
 processes, as an IT team would run them; the restored node is then checked with
-`nirantar verify` and its patients counted against the source's.
+`nirantar verify` and its patients counted against the source's. ``--engine postgresql``
+restores into a database on a throwaway PostgreSQL server with its durable defaults (a
+hub's restore), started on this machine for the run.
 """
 
 from __future__ import annotations
@@ -50,88 +52,116 @@ def nirantar(
     )
 
 
-def count(data_dir: Path, sql: str) -> int:
+def count(data_dir: Path, sql: str, database: str = "") -> int:
+    if database:
+        import psycopg
+
+        with psycopg.connect(database) as pg:
+            return int(pg.execute(sql).fetchone()[0])  # type: ignore[index]
     with sqlite3.connect(data_dir / "nirantar.sqlite3") as db:
         return int(db.execute(sql).fetchone()[0])
 
 
-def run(events: int = 100_000) -> dict[str, Any]:
+ENGINES = ("sqlite", "postgresql")
+
+
+def run(events: int = 100_000, engine: str = "sqlite") -> dict[str, Any]:
+    if engine not in ENGINES:
+        raise ValueError(f"engine is one of {ENGINES}")
     with tempfile.TemporaryDirectory(prefix="nirantar-restore-") as tmp:
-        root = Path(tmp)
-        source = root / "source"
-        shutil.copytree(source_node(events), source)
-        nirantar(None, "backup-key", "new", str(root / "bench"))
+        database, server = "", None
+        # A directory of its own: the server runs as `postgres` when this runs as root.
+        base = Path(tempfile.mkdtemp(prefix="nirantar-pg-"))
+        try:
+            if engine == "postgresql":
+                from bench.hub import start_postgres
+
+                database, server = start_postgres(base)
+            result = _run(Path(tmp), events, database)
+        finally:
+            if server is not None:
+                server.stop()
+            shutil.rmtree(base, ignore_errors=True)
+    result["engine"] = engine
+    return result
+
+
+def _run(root: Path, events: int, database: str) -> dict[str, Any]:
+    source = root / "source"
+    shutil.copytree(source_node(events), source)
+    nirantar(None, "backup-key", "new", str(root / "bench"))
+    started = time.perf_counter()
+    made = nirantar(source, "backup", "--to", str(root / "dest"), "--key", str(root / "bench.pub"))
+    backup_seconds = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in (root / "dest").rglob("*") if p.is_file())
+    started = time.perf_counter()
+    restored = nirantar(
+        root / "restored",
+        "restore",
+        "--from",
+        str(root / "dest"),
+        "--key",
+        str(root / "bench.key"),
+        "--node",
+        "restored",
+        *(("--database", database) if database else ()),
+        measure=True,
+    )
+    seconds = time.perf_counter() - started
+    # The restoring process's own peak (its worker processes open segments and score
+    # duplicate pairs beside it); CPU counts theirs too. Load: the machine is shared.
+    peak, user, system = (
+        restored.stderr.strip().splitlines()[-1].split() if TIME else ("", "0", "0")
+    )
+    load = os.getloadavg()
+    report = re.search(r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout)
+    assert report, restored.stdout
+    phases = re.search(
+        r"events in after ([\d.]+) s; name index and [a-z ]+ ([\d.]+) s", restored.stdout
+    )
+    # From LATER_FROM patients the restore leaves the duplicate worklist's pairs to the
+    # node (it serves meanwhile): worked out here at once, timed on its own.
+    later = "left to the node" in restored.stdout
+    worklist_seconds = worklist_cpu = None
+    if later:
         started = time.perf_counter()
-        made = nirantar(
-            source, "backup", "--to", str(root / "dest"), "--key", str(root / "bench.pub")
-        )
-        backup_seconds = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in (root / "dest").rglob("*") if p.is_file())
-        started = time.perf_counter()
-        restored = nirantar(
-            root / "restored",
-            "restore",
-            "--from",
-            str(root / "dest"),
-            "--key",
-            str(root / "bench.key"),
-            "--node",
-            "restored",
-            measure=True,
-        )
-        seconds = time.perf_counter() - started
-        # The restoring process's own peak (its worker processes open segments and score
-        # duplicate pairs beside it); CPU counts theirs too. Load: the machine is shared.
-        peak, user, system = (
-            restored.stderr.strip().splitlines()[-1].split() if TIME else ("", "0", "0")
-        )
-        load = os.getloadavg()
-        report = re.search(
-            r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout
-        )
-        assert report, restored.stdout
-        phases = re.search(
-            r"events in after ([\d.]+) s; name index and [a-z ]+ ([\d.]+) s", restored.stdout
-        )
-        # From LATER_FROM patients the restore leaves the duplicate worklist's pairs to the
-        # node (it serves meanwhile): worked out here at once, timed on its own.
-        later = "left to the node" in restored.stdout
-        worklist_seconds = worklist_cpu = None
-        if later:
-            started = time.perf_counter()
-            filled = nirantar(root / "restored", "dedupe", "backfill", measure=True)
-            worklist_seconds = time.perf_counter() - started
-            worklist_line = filled.stdout.strip().splitlines()[-1]
-            if TIME:
-                _, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
-                worklist_cpu = float(w_user) + float(w_system)
-        verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
-        patients = "SELECT count(*) FROM registration_patient"
-        result = {
-            "events": int(report.group(1).replace(",", "")),
-            "origins": int(report.group(2)),
-            "restore_seconds": float(report.group(3)),
-            "command_seconds": seconds,
-            "ingest_seconds": float(phases.group(1)) if phases else None,
-            "deferred_seconds": float(phases.group(2)) if phases else None,
-            "worklist_later": later,
-            "worklist_seconds": worklist_seconds,
-            "worklist_cpu_seconds": worklist_cpu,
-            "worklist_line": worklist_line if later else None,
-            "backup_seconds": backup_seconds,
-            "backup_mb": round(size / 2**20, 1),
-            "segments": len(list((root / "dest" / "segments").iterdir())),
-            "backup_line": made.stdout.strip(),
-            "source_events": count(source, "SELECT count(*) FROM ledger_event"),
-            "patients_source": count(source, patients),
-            "patients_restored": count(root / "restored", patients),
-            "verified": verified,
-            "peak_rss_mb": round(int(peak) / 1024) if peak.isdigit() else None,
-            "cpu_seconds": float(user) + float(system) if TIME else None,
-            "load_average": [round(x, 2) for x in load],
-            "duplicate_pairs": count(root / "restored", "SELECT count(*) FROM dedupe_pair"),
-            "database_mb": round((root / "restored" / "nirantar.sqlite3").stat().st_size / 2**20),
-        }
+        filled = nirantar(root / "restored", "dedupe", "backfill", measure=True)
+        worklist_seconds = time.perf_counter() - started
+        worklist_line = filled.stdout.strip().splitlines()[-1]
+        if TIME:
+            _, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
+            worklist_cpu = float(w_user) + float(w_system)
+    verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
+    patients = "SELECT count(*) FROM registration_patient"
+    result = {
+        "events": int(report.group(1).replace(",", "")),
+        "origins": int(report.group(2)),
+        "restore_seconds": float(report.group(3)),
+        "command_seconds": seconds,
+        "ingest_seconds": float(phases.group(1)) if phases else None,
+        "deferred_seconds": float(phases.group(2)) if phases else None,
+        "worklist_later": later,
+        "worklist_seconds": worklist_seconds,
+        "worklist_cpu_seconds": worklist_cpu,
+        "worklist_line": worklist_line if later else None,
+        "backup_seconds": backup_seconds,
+        "backup_mb": round(size / 2**20, 1),
+        "segments": len(list((root / "dest" / "segments").iterdir())),
+        "backup_line": made.stdout.strip(),
+        "source_events": count(source, "SELECT count(*) FROM ledger_event"),
+        "patients_source": count(source, patients),
+        "patients_restored": count(root / "restored", patients, database),
+        "verified": verified,
+        "peak_rss_mb": round(int(peak) / 1024) if peak.isdigit() else None,
+        "cpu_seconds": float(user) + float(system) if TIME else None,
+        "load_average": [round(x, 2) for x in load],
+        "duplicate_pairs": count(root / "restored", "SELECT count(*) FROM dedupe_pair", database),
+        "database_mb": round(
+            count(root, "SELECT pg_database_size(current_database())", database) / 2**20
+            if database
+            else (root / "restored" / "nirantar.sqlite3").stat().st_size / 2**20
+        ),
+    }
     result["events_per_second"] = result["events"] / result["restore_seconds"]
     # With the worklist worked out after the restore, if it was left for later: the goal
     # is judged on this one, the whole of the projections.
@@ -146,8 +176,9 @@ def run(events: int = 100_000) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--engine", choices=ENGINES, default="sqlite")
     args = parser.parse_args()
-    print(json.dumps(run(args.events), indent=2))
+    print(json.dumps(run(args.events, args.engine), indent=2))
 
 
 if __name__ == "__main__":

@@ -170,3 +170,40 @@ def test_goals_are_judged_from_what_the_run_measured() -> None:
 def test_a_result_of_another_shape_is_reported_not_fatal() -> None:
     text = goals.section({"restore": {"events": 10}})  # no rate: the builder fails
     assert "not summarised here (KeyError" in text
+
+
+def test_a_restore_into_postgresql_is_reported_beside_the_judged_one() -> None:
+    from bench import run
+
+    def restored(engine: str, seconds: float) -> dict[str, Any]:
+        return {
+            "engine": engine,
+            "events": 1_000_000,
+            "origins": 2,
+            "restore_seconds": seconds,
+            "command_seconds": seconds + 1,
+            "events_per_second": 1_000_000 / seconds,
+            "with_worklist_events_per_second": 1_000_000 / (seconds + 100),
+            "ingest_seconds": seconds - 4,
+            "deferred_seconds": 4.0,
+            "worklist_later": True,
+            "worklist_seconds": 100.0,
+            "worklist_line": "worked out",
+            "backup_line": "manifests/source/00000001.json",
+            "backup_mb": 195.3,
+            "backup_seconds": 40.0,
+            "segments": 51,
+            "verified": True,
+            "patients_restored": 500_000,
+            "patients_source": 500_000,
+        }
+
+    text = run.restore_section(restored("sqlite", 47.2), [restored("postgresql", 46.8)])
+    rows = [line for line in text.splitlines() if line.startswith("| `nirantar restore`")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| `nirantar restore` of a directory backup, SQLite",
+        "| `nirantar restore` of a directory backup, PostgreSQL",
+    ]
+    assert "| 46.8 | 21,368 |" in rows[1]
+    assert "SQLite and PostgreSQL (`python -m bench.restore`)" in text
+    assert "The same restore into PostgreSQL" in text and "serves from 46.8 s" in text
