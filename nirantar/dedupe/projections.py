@@ -20,6 +20,7 @@ bucket cross ``CROWDED`` (``rescore`` takes those pairs off or scores them).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
@@ -104,13 +105,17 @@ def _file_beside(batch: list[Event]) -> None:
     came from. ``rescore_all`` compares it with the record as it stands at the end, and
     works out again the keys of a patient whose record differs (a correction) or that
     was filed twice - so a correction here needs nothing, and a registration without
-    keys from beside is filed there."""
-    beside, filed = _bulk["beside"], _bulk["filed"]
+    keys from beside is filed there.
+
+    The fingerprints are kept only once the keys are committed: an ingest that rolls a
+    batch back and tries it again event by event (``sync.ingest_remote``) must not leave
+    a fingerprint of keys that are not there."""
+    beside = _bulk["beside"]
     taken = [
         made
         for event in batch
         if event.type == registration_events.PATIENT_REGISTERED
-        and (made := beside.pop(event.hash, None)) is not None
+        and (made := beside.get(event.hash)) is not None
     ]
     if not taken:
         return
@@ -119,8 +124,16 @@ def _file_beside(batch: list[Event]) -> None:
         ("key", "uhid"),
         [(key, uhid) for uhid, _, keys in taken for key in keys],
     )
-    for uhid, fields, _ in taken:  # once the keys are in
-        filed[uhid] = None if uhid in filed else hash(fields)
+    filed_now = [(uhid, hash(fields)) for uhid, fields, _ in taken]
+    transaction.on_commit(functools.partial(_remember_filed, filed_now))
+
+
+def _remember_filed(filed_now: list[tuple[str, int]]) -> None:
+    if not _bulk["loading"]:
+        return  # committed after the load ended: its keys are worked out again there
+    filed = _bulk["filed"]
+    for uhid, fingerprint in filed_now:
+        filed[uhid] = None if uhid in filed else fingerprint
 
 
 def file_keys(keys: dict[str, set[str]]) -> None:
@@ -413,21 +426,20 @@ def rescore_all(
     worked out afresh.
     """
     with transaction.atomic():
-        if filed_during is None:
-            filed_during = {}
+        afresh = filed_during is None
+        filed = filed_during or {}
+        if afresh:
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {BlockingKey._meta.db_table}")  # noqa: S608
         items: list[tuple[str, matching.Record]] = []
-        again: list[str] = []  # of those, filed during the load: their rows go first
         for uhid, fields in registry.match_fields_in_turn():
-            had = uhid in filed_during
-            if filed_during.pop(uhid, None) != hash(fields):  # None is no int's hash
+            if filed.pop(uhid, None) != hash(fields):  # None is no int's hash
                 items.append((uhid, matching.Record(*fields)))
-                if had:
-                    again.append(uhid)
-        gone = list(filed_during)  # filed during the load, not a registered patient now
+        gone = list(filed)  # filed during the load, not a registered patient now
+        # The rows of those worked out again go first: whatever they were filed under.
+        stale = [] if afresh else sorted([uhid for uhid, _ in items] + gone)
         with connection.cursor() as cursor:
-            for marks, chunk in sql.in_chunks(sorted(again + gone)):
+            for marks, chunk in sql.in_chunks(stale):
                 cursor.execute(
                     f"DELETE FROM {BlockingKey._meta.db_table} WHERE uhid IN ({marks})",  # noqa: S608
                     chunk,

@@ -9,6 +9,8 @@ tables of working everything out."""
 import json
 from typing import Any
 
+from django.db import DatabaseError, transaction
+
 from nirantar.dedupe import projections, scoring
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import projection
@@ -72,21 +74,29 @@ def test_a_registrations_body_gives_the_record_and_keys_the_table_gives(clerk):
         assert keys == sorted(matching.blocking_keys(record))
 
 
-def _load(events: list, hints: list[tuple[str, Any]]) -> None:
-    """Project ``events`` as a restore does: in bulk, the registrations' keys worked
-    out beside (``hints``, by content hash) handed over before the ingest."""
-    index = projection.beside_work().index(
+def _beside() -> int:
+    return projection.beside_work().index(
         (registration_events.PATIENT_REGISTERED, scoring.filed_of_event)
     )
+
+
+def _load(events: list, hints: list[tuple[str, Any]], committed: Any) -> None:
+    """Project ``events`` as a restore does: in bulk, the registrations' keys worked
+    out beside (``hints``, by content hash) handed over before the ingest, and the
+    ingest committed before the end (``committed``: pytest-django's
+    ``django_capture_on_commit_callbacks``, as the test's transaction never commits)."""
     projection.clear()
     with projection.bulk_loading():
-        projection.take_beside({index: hints})
-        assert not projection.apply_many(events)
+        projection.take_beside({_beside(): hints})
+        with committed(execute=True):
+            assert not projection.apply_many(events)
         # Filed as they arrive: the registrations' keys are in before the end.
         assert BlockingKey.objects.exists()
 
 
-def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_changed(clerk):
+def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_changed(
+    clerk, django_capture_on_commit_callbacks
+):
     uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
     # The second woman's mobile is added after she registered: her registration's keys
     # are stale (they lack the mobile's), and her pair's evidence changes.
@@ -106,7 +116,11 @@ def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_change
 
     # Every registration's true hint (the corrected one's stale): the tables of working
     # everything out.
-    _load(events, [(registrations[u].hash, hint) for u, hint in hints.items()])
+    _load(
+        events,
+        [(registrations[u].hash, hint) for u, hint in hints.items()],
+        django_capture_on_commit_callbacks,
+    )
     assert tables() == live
 
     # A hint is trusted when its fields are the record's: that is what saves the work.
@@ -117,7 +131,7 @@ def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_change
     # A hint naming a UHID no registered patient has: its keys are taken out again.
     lies[uhids[3]] = (registrations[uhids[3]].hash, ("999-NOBODY", *hints[uhids[3]][1:]))
     del lies[uhids[4]]  # no hint: the keys are worked out at the end
-    _load(events, list(lies.values()))
+    _load(events, list(lies.values()), django_capture_on_commit_callbacks)
     keys, pairs = tables()
     assert keys - live[0] == {("m:0000000000", uhids[0])}
     assert live[0] - keys == {(k, uhids[0]) for k in hints[uhids[0]][2]}
@@ -126,27 +140,67 @@ def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_change
     assert pairs == {p for p in live[1] if uhids[0] not in p[:2]} != live[1]
 
 
-def test_a_patient_filed_twice_during_a_restore_is_worked_out_again(clerk):
+def _registration_of(events: list, uhid: str) -> Any:
+    return next(
+        e
+        for e in events
+        if e.type == registration_events.PATIENT_REGISTERED and e.body["uhid"] == uhid
+    )
+
+
+def test_a_patient_filed_twice_during_a_restore_is_worked_out_again(
+    clerk, django_capture_on_commit_callbacks
+):
     """Each filing of a UHID adds its keys; the end cannot tell which still hold, so it
     works that patient's keys out afresh (say, a batch applied again one by one)."""
     uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
     live = tables()
     events = list(node().store.in_causal_order())
-    registration = next(
-        e
-        for e in events
-        if e.type == registration_events.PATIENT_REGISTERED and e.body["uhid"] == uhids[2]
-    )
+    registration = _registration_of(events, uhids[2])
     true = scoring.filed_of_event({"body": registration.body})
     planted = (true[0], true[1], ["m:0000000000"])
-    index = projection.beside_work().index(
-        (registration_events.PATIENT_REGISTERED, scoring.filed_of_event)
-    )
     projection.clear()
     with projection.bulk_loading():
-        projection.take_beside({index: [(registration.hash, planted)]})
-        assert not projection.apply_many(events)
-        projection.take_beside({index: [(registration.hash, true)]})
-        assert not projection.apply_many([registration])  # applied again: filed twice
+        projection.take_beside({_beside(): [(registration.hash, planted)]})
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not projection.apply_many(events)
+        projection.take_beside({_beside(): [(registration.hash, true)]})
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not projection.apply_many([registration])  # applied again: filed twice
         assert ("m:0000000000", uhids[2]) in tables()[0]
+    assert tables() == live
+
+
+def test_keys_a_rolled_back_ingest_filed_are_not_taken_as_filed(
+    clerk, django_capture_on_commit_callbacks
+):
+    """An ingest that fails rolls its batch back and tries the events again one by one
+    (``sync.ingest_remote``): the keys filed the first time are gone, and so must be the
+    restore's note that they were filed - else the end would take the patient as filed
+    and leave it under no key at all."""
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    live = tables()
+    events = list(node().store.in_causal_order())
+    hints = [
+        (e.hash, scoring.filed_of_event({"body": e.body}))
+        for e in events
+        if e.type == registration_events.PATIENT_REGISTERED
+    ]
+    projection.clear()
+    with projection.bulk_loading():
+        projection.take_beside({_beside(): hints})
+        with django_capture_on_commit_callbacks(execute=True):
+            try:
+                with transaction.atomic():
+                    assert not projection.apply_many(events)
+                    assert BlockingKey.objects.exists()
+                    raise DatabaseError("a later event could not be stored")
+            except DatabaseError:
+                pass
+            assert not BlockingKey.objects.exists()
+            # Tried again, now without the keys from beside (those were for the batch).
+            projection.take_beside({_beside(): [("another segment's", hints[0][1])]})
+            assert not projection.apply_many(events)
+        assert not BlockingKey.objects.exists()
     assert tables() == live
