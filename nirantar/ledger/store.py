@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from django.db import connections, transaction
 from django.db.models import Q
 
@@ -44,15 +43,19 @@ EVENT_COLUMNS = (
 )
 
 
-def _records(rows: list[list[Any]]) -> str | None:
-    """Events' rows as the text of a JSON array of objects; None if one will not go into
-    JSON (text that is not valid UTF-8): such a batch goes the slow way, to fail as the
-    database refuses it and be retried event by event."""
-    names = EVENT_COLUMNS.split(", ")
-    try:
-        return orjson.dumps([dict(zip(names, row, strict=True)) for row in rows]).decode()
-    except orjson.JSONEncodeError:
-        return None
+def _copyable(rows: list[list[Any]]) -> bool:
+    """Whether every text an event's row carries (actor, type, stream, body) will go to
+    the database as UTF-8: one with a lone surrogate will not, and such a batch goes the
+    slow way, to fail as the database refuses it and be retried event by event. The
+    other columns are ASCII by their checked form."""
+    for row in rows:
+        for value in row[5:9]:
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -173,16 +176,13 @@ class EventStore(ABC):
             for e in events
         ]
         with connections[self.db].cursor() as cursor:
-            records = _records(rows) if vendor == "postgresql" else None
-            if records is not None:
-                # One statement for the batch, the rows one JSON parameter typed by the
-                # table's row type: executemany sends a statement a row (measured on a
-                # busy 2-core machine: a fifth of a hub's ingest time at 1,000 a batch).
-                cursor.execute(
-                    f"INSERT INTO ledger_event ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} "  # noqa: S608
-                    "FROM json_populate_recordset(NULL::ledger_event, CAST(%s AS json))",
-                    [records],
-                )
+            if vendor == "postgresql" and _copyable(rows):
+                # COPY: the rows stream in one round trip, and the server parses no JSON
+                # and plans no statement (a 1M restore into PostgreSQL: see
+                # docs/benchmarks.md). executemany sends a statement a row.
+                with cursor.copy(f"COPY ledger_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
             else:
                 cursor.executemany(
                     f"INSERT INTO ledger_event ({EVENT_COLUMNS}) "  # noqa: S608
