@@ -1095,8 +1095,9 @@ def _restore_onto(
 ) -> Any:
     """Make a fresh node in ``data_dir`` and restore the newest backup into it (the report),
     or fail saying why. ``after``: when the duplicate worklist is worked out (``--worklist``).
-    ``database``: a PostgreSQL database to restore into (it must hold no tables), kept in
-    the new node's ``node.json``; empty for SQLite in the data directory."""
+    ``database``: a PostgreSQL database to restore into (an empty one:
+    ``_refuse_a_used_database``), kept in the new node's ``node.json``; empty for SQLite
+    in the data directory."""
     from nirantar import backup as backups
     from nirantar import config
     from nirantar.ledger import keys

@@ -19,9 +19,11 @@ import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 COUNTER_LETTER_RE = re.compile(r"^[A-Z]{1,2}$")
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")  # as settings.database_from_url reads
 
 
 # Present in a data directory while a restore fills it; no node starts from one that has it.
@@ -59,6 +61,11 @@ class NodeConfig:
         if not COUNTER_LETTER_RE.match(self.counter_letter):
             raise ConfigError(
                 f"counter letter {self.counter_letter!r} must be one or two capital letters"
+            )
+        if self.database and urlsplit(self.database).scheme not in DATABASE_SCHEMES:
+            raise ConfigError(
+                "database must be a PostgreSQL URL, postgresql://user:pass@host:5432/name "
+                "(or empty: SQLite in the data directory)"
             )
 
 

@@ -95,3 +95,8 @@ def test_a_new_node_never_starts_in_a_database_that_holds_something_else(tmp_pat
     )
     assert foreign.returncode != 0 and "not Nirantar's" in foreign.stderr, foreign.stderr
     assert not any(other.data_dir.iterdir())
+    odd = other.run(
+        "init", "--node", "other", "--number", "102", "--database", "mysql://db/beds", check=False
+    )
+    assert odd.returncode != 0 and "must be a PostgreSQL URL" in odd.stderr, odd.stderr
+    assert "Traceback" not in odd.stderr and not any(other.data_dir.iterdir())
