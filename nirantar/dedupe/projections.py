@@ -422,11 +422,12 @@ def rescore_all(
     still has those fields; everyone else's are worked out here, and the keys of a UHID
     that is no longer a registered patient are taken out. The patients are read a chunk
     at a time, so without ``pairs`` (which are left to ``backfill``) the memory this
-    takes does not grow with the registry. Without ``filed_during``, every key is
-    worked out afresh.
+    takes does not grow with the registry. Without ``filed_during`` (or with nothing in
+    it), every key is worked out afresh.
     """
     with transaction.atomic():
-        afresh = filed_during is None
+        # Nothing noted as filed (no restore, or its commits not yet seen): start afresh.
+        afresh = not filed_during
         filed = filed_during or {}
         if afresh:
             with connection.cursor() as cursor:
