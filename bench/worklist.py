@@ -29,12 +29,9 @@ def measure(limit: int, rescore: bool = True, lost: bool = False) -> dict[str, A
     from nirantar.dedupe import projections, scoring
     from nirantar.dedupe.models import DuplicatePair
     from nirantar.registration import candidates as registry
-    from nirantar.registration import matching
 
     projections.CROWDED = limit or sys.maxsize
-    records = sorted(
-        (uhid, matching.Record(*fields)) for uhid, fields in registry.every_match_fields().items()
-    )
+    records = sorted(registry.every_match_record().items())
     filed = scoring.keys_of(records)
     sizes: dict[str, int] = {}
     for _, keys in filed:

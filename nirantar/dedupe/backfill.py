@@ -40,7 +40,6 @@ from nirantar.dedupe import projections
 from nirantar.dedupe.models import DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
-from nirantar.registration import matching
 
 # From this many restored patients, ``--worklist auto`` leaves the pairs for later.
 # Measured here: about 5 s of pairs at 50,000 patients, 40 s at 150,000.
@@ -112,9 +111,7 @@ def _backfill(
 ) -> Backfilled:
     started = time.perf_counter()
     done = Backfilled()
-    records = {
-        uhid: matching.Record(*fields) for uhid, fields in registry.every_match_fields().items()
-    }
+    records = registry.every_match_record()
     filed = projections.every_filed()
     done.patients = len(records)
     found = projections.likely_pairs(

@@ -437,34 +437,20 @@ def rescore_all(
             if filed.pop(uhid, None) != hash(fields):  # None is no int's hash
                 items.append((uhid, matching.Record(*fields)))
         gone = list(filed)  # filed during the load, not a registered patient now
-        # The rows of those worked out again go first: whatever they were filed under.
-        stale = [] if afresh else sorted([uhid for uhid, _ in items] + gone)
-        with connection.cursor() as cursor:
-            for marks, chunk in sql.in_chunks(stale):
-                cursor.execute(
-                    f"DELETE FROM {BlockingKey._meta.db_table} WHERE uhid IN ({marks})",  # noqa: S608
-                    chunk,
-                )
+        worked_out: list[tuple[str, list[str]]] = []
         if items:
             big = len(items) >= scoring.PARALLEL_FROM
             with scoring.pool() if big else nullcontext() as workers:
                 count = scoring._workers() if workers else 1
                 shares = scoring.shares_of(items, count)
                 worked_out = scoring.split(scoring.keys_of, shares, workers)
-            del items
-            bulk.insert_ignore(
-                BlockingKey._meta.db_table,
-                ("key", "uhid"),
-                [(key, uhid) for uhid, keys in worked_out for key in keys],
-            )
-            del worked_out
+        del items
+        # Those worked out again lose whatever they were filed under; the gone, all.
+        file_keys({**dict.fromkeys(gone, set()), **{u: set(k) for u, k in worked_out}})
         DuplicatePair.objects.all().delete()
         if not pairs:
             return
-        records = {
-            uhid: matching.Record(*fields) for uhid, fields in registry.every_match_fields().items()
-        }
-        found = likely_pairs(records, every_filed())
+        found = likely_pairs(registry.every_match_record(), every_filed())
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
             scored_row((a, b, score, evidence), changed)

@@ -53,23 +53,17 @@ def match_records(
     return found
 
 
-def every_match_fields() -> dict[str, tuple[Any, ...]]:
-    """What the matcher reads of every registered patient, read in one pass: each
-    ``matching.Record``'s fields in the order it takes them, by UHID. For working out the
-    blocking table and the worklist afresh after a bulk load, which builds a record only
-    of those it needs."""
-    columns = _MATCH_COLUMNS.replace(", field_stamps", "")
-    rows = sql.rows(
-        f"SELECT {columns} FROM registration_patient WHERE is_registered",  # noqa: S608
-        [],
-    )
-    return {row[0]: _fields(row) for row in rows}
+def every_match_record() -> dict[str, matching.Record]:
+    """What the matcher reads of every registered patient, by UHID: for working out the
+    worklist afresh (after a restore, or its backfill)."""
+    return {uhid: matching.Record(*fields) for uhid, fields in match_fields_in_turn()}
 
 
 def match_fields_in_turn(chunk: int = 50_000) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """``every_match_fields`` a chunk at a time, (UHID, fields) in the database's order of
-    UHIDs: for a pass over every patient that keeps only some, so its memory does not
-    grow with the registry."""
+    """What the matcher reads of every registered patient, a chunk at a time: (UHID, each
+    ``matching.Record``'s fields in the order it takes them), in the database's order of
+    UHIDs. A pass that keeps only some builds a record only of those, and its memory
+    does not grow with the registry."""
     columns = _MATCH_COLUMNS.replace(", field_stamps", "")
     after: str | None = None
     while True:
