@@ -134,6 +134,11 @@
       var ctrlOnly = form.getAttribute("data-enter-submits") === "ctrl";
       if (event.ctrlKey || (target.tagName === "SELECT" && !ctrlOnly)) {
         event.preventDefault();
+        // A form htmx swapped in is given its handlers when the swap settles (20 ms
+        // later, more on a busy machine): before that, a quick Enter submitted it
+        // natively, a GET with the CSRF token in the address. Process it now (htmx
+        // skips a form it has processed already).
+        if (window.htmx && form.matches("[hx-post], [hx-get]")) { window.htmx.process(form); }
         form.requestSubmit();
       }
     }
