@@ -1452,7 +1452,8 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
     if not quiet:
         click.echo(
             f"duplicate worklist worked out in {done.seconds:.1f} s: {done.patients:,} "
-            f"patients, {done.candidates:,} candidate pairs, {done.written:,} likely pairs "
+            f"patients, {done.candidates:,} candidate pairs ({done.screened:,} scored in "
+            f"full), {done.written:,} likely pairs "
             f"listed ({done.skipped:,} left to the registrations made meanwhile)"
         )
 

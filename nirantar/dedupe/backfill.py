@@ -80,6 +80,7 @@ def leave_for_later(patients: int) -> None:
 class Backfilled:
     patients: int = 0
     candidates: int = 0
+    screened: int = 0  # candidates the screen let through to the exact scoring
     likely: int = 0
     written: int = 0
     seconds: float = 0.0

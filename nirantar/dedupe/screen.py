@@ -1,0 +1,308 @@
+"""A screen of a worklist's millions of candidate pairs at once, before the exact scoring.
+
+After a restore of half a million patients, 7 million candidate pairs share a blocking
+key and about 150,000 are likely. Judging each candidate in Python (``scoring``) took
+minutes: two thirds of it comparing names, word by word. Here every candidate gets an
+*upper bound* of the log-odds ``matching._total`` would give it, from arrays (numpy),
+in a few passes over all of them:
+
+* the plain fields (sex, birth, mobile, district) exactly as ``matching._plain_weight``
+  sums them;
+* the names, patient's and guardian's: the best of every way of writing each name
+  (``Record.names``, with and without weak middle words, as ``matching._best_names``
+  takes them), each from its words' Jaro-Winkler similarities - a matrix of every two
+  words of the registry when there are few enough words (rounded *up*), else worked out
+  pair by pair (``rapidfuzz.process.cpdist``). For names of one or two whole words each
+  the bound is the similarity of the better way to pair the words; a word one name
+  has and the other not costs what it costs there, unless the whole names run together
+  agree as ``_compare_names`` lets them. A name with an initial or of three words or
+  more is not bounded (its weight is taken at the top of the curve);
+* penalties that only subtract (initials, weak words, the relative check) are left out.
+
+A pair whose bound is below the floor cannot be likely and is dropped. Every other pair
+is judged exactly by ``scoring.score_pairs``, so the worklist is the same with or
+without the screen; only the work is less (tests/dedupe/test_screen.py checks the bound
+against ``_total`` on every pair of a mixed population).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from nirantar.registration import matching
+
+# Up to this many distinct words, their similarities are worked out once, all at once,
+# into a matrix of a byte each (100 MB at most); beyond it, pair by pair.
+DENSE_WORDS = 10_000
+_STEPS = 255  # a similarity in the matrix is rounded up to the next 255th
+_MARGIN = 1e-6  # a bound this close to the floor lets the pair through
+FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
+
+_Variants = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # start, count, open, flat
+
+
+class Screen:
+    """The arrays of a list of records (None: a record to let through unscreened); pairs
+    are given as two arrays of indices into that list."""
+
+    def __init__(self, records: Sequence[matching.Record | None]) -> None:
+        n = len(records)
+        self._words: dict[str, int] = {}
+        self._variant_ids: dict[tuple[str, ...], int] = {}
+        self._w0: list[int] = []
+        self._w1: list[int] = []
+        self._length: list[int] = []
+        self._whole: list[str] = []
+        names_of: dict[tuple[str, str], tuple[tuple[int, ...], bool]] = {}
+        guardian_of: dict[str, tuple[tuple[int, ...], bool]] = {}
+        codes: dict[str, dict[str, int]] = {"sex": {}, "mobile": {}, "district": {}, "rel": {}}
+
+        def code(kind: str, value: str) -> int:
+            if not value:
+                return 0
+            table = codes[kind]
+            return table.setdefault(value, len(table) + 1)
+
+        sex = np.zeros(n, np.int32)
+        mobile = np.zeros(n, np.int64)
+        district = np.zeros(n, np.int64)
+        relation = np.zeros(n, np.int32)
+        born = np.zeros(n, bool)
+        estimated = np.zeros(n, bool)
+        ordinal = np.zeros(n, np.int64)
+        year = np.zeros(n, np.int64)
+        month = np.zeros(n, np.int64)
+        day = np.zeros(n, np.int64)
+        self.unscreened = np.zeros(n, bool)
+        name_lists: list[tuple[int, ...]] = []
+        name_open = np.zeros(n, bool)
+        guardian_lists: list[tuple[int, ...]] = []
+        guardian_open = np.zeros(n, bool)
+        for i, record in enumerate(records):
+            if record is None:
+                self.unscreened[i] = True
+                name_lists.append(())
+                guardian_lists.append(())
+                continue
+            sex[i] = code("sex", record.sex)
+            mobile[i] = code("mobile", matching._mobile(record.mobile))
+            district[i] = code("district", record.district.strip().lower())
+            relation[i] = code("rel", record.guardian_relation)
+            if record.birth_date is not None:
+                b = record.birth_date
+                born[i] = True
+                estimated[i] = record.birth_estimated
+                ordinal[i] = b.toordinal()
+                year[i], month[i], day[i] = b.year, b.month, b.day
+            spelt = (record.name_en, record.name_hi)
+            found = names_of.get(spelt)
+            if found is None:
+                found = names_of[spelt] = self._variants(record.names())
+            name_lists.append(found[0])
+            name_open[i] = found[1]
+            guardian = guardian_of.get(record.guardian_name)
+            if guardian is None:
+                tokens = matching.name_tokens(record.guardian_name)
+                guardian = guardian_of[record.guardian_name] = self._variants(
+                    (tokens,) if tokens else ()
+                )
+            guardian_lists.append(guardian[0])
+            guardian_open[i] = guardian[1]
+        self._sex, self._mobile, self._district = sex, mobile, district
+        self._relation = relation
+        self._care_of = codes["rel"].get("C/O", -1)
+        self._born, self._estimated = born, estimated
+        self._ordinal, self._year, self._month, self._day = ordinal, year, month, day
+        self._names = _flatten(name_lists, name_open)
+        self._guardians = _flatten(guardian_lists, guardian_open)
+        self._v_w0 = np.array(self._w0, np.int64)
+        self._v_w1 = np.array(self._w1, np.int64)
+        self._v_length = np.array(self._length, np.int64)
+        self._v_whole = np.array(self._whole, dtype=object)
+        self._vocabulary = np.array(list(self._words), dtype=object)
+        self._matrix = _matrix(list(self._words)) if len(self._words) <= DENSE_WORDS else None
+        del self._words, self._variant_ids, self._w0, self._w1, self._length, self._whole
+
+    def _variants(self, names: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], bool]:
+        """The ids of every way ``_best_names`` may take these names, and whether any is
+        beyond the bound (an initial, or three words or more)."""
+        ids: list[int] = []
+        opened = False
+        for tokens in names:
+            for variant, _ in matching._without_weak(tokens):
+                if len(variant) > 2 or any(t.endswith(".") for t in variant):
+                    opened = True
+                    continue
+                found = self._variant_ids.get(variant)
+                if found is None:
+                    found = self._variant_ids[variant] = len(self._w0)
+                    first = self._words.setdefault(variant[0], len(self._words))
+                    last = self._words.setdefault(variant[-1], len(self._words))
+                    self._w0.append(first)
+                    self._w1.append(last)
+                    self._length.append(len(variant))
+                    self._whole.append("".join(variant))
+                if found not in ids:
+                    ids.append(found)
+        return tuple(ids), opened
+
+    def may_be_likely(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """For each pair (``i[k]``, ``j[k]``): False if it cannot reach the threshold."""
+        i = np.asarray(i, np.int64)
+        j = np.asarray(j, np.int64)
+        through: np.ndarray = (self.bounds(i, j) >= FLOOR - _MARGIN) | self.unscreened[i]
+        through |= self.unscreened[j]
+        return through
+
+    def bounds(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """For each pair: at least the log-odds ``matching._total`` gives it."""
+        bound = matching.PRIOR + self.plain_weights(i, j)
+        bound += self._names_bound(self._names, i, j, matching.NAME_CURVE)
+        guardian = self._names_bound(self._guardians, i, j, matching.GUARDIAN_CURVE)
+        ra, rb = self._relation[i], self._relation[j]
+        other = (ra > 0) & (rb > 0) & (ra != rb) & (ra != self._care_of) & (rb != self._care_of)
+        bound += np.where(other, 0.0, guardian)
+        return bound
+
+    def plain_weights(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """``matching._plain_weight`` of each pair, in its order of sums."""
+        weight = np.zeros(len(i))
+        sa, sb = self._sex[i], self._sex[j]
+        weight += np.where(
+            (sa > 0) & (sb > 0),
+            np.where(sa == sb, matching.W_SEX_SAME, matching.W_SEX_DIFFERS),
+            0.0,
+        )
+        both = self._born[i] & self._born[j]
+        ea, eb = self._estimated[i], self._estimated[j]
+        ya, yb = self._year[i], self._year[j]
+        ma, mb = self._month[i], self._month[j]
+        da, db = self._day[i], self._day[j]
+        oa, ob = self._ordinal[i], self._ordinal[j]
+        typo = (
+            ((ya == yb) & ((ma == mb) | (da == db)))
+            | ((ya == yb) & (ma == db) & (da == mb))
+            | ((ma == mb) & (da == db) & (np.abs(ya - yb) <= 10))
+        )
+        exact = np.where(
+            oa == ob,
+            matching.W_BIRTH_SAME,
+            np.where(typo, matching.W_BIRTH_TYPO, matching.W_BIRTH_DIFFERS),
+        )
+        gap = np.abs(oa - ob) / 365.25
+        tolerance = 2 + np.maximum(matching._this_year() - np.minimum(ya, yb), 0) / 12
+        aged = np.select(
+            [gap <= 1, gap <= tolerance, gap <= tolerance + 3],
+            [matching.W_AGE_CLOSE, matching.W_AGE_FITS, matching.W_AGE_NEAR],
+            matching.W_AGE_DIFFERS,
+        )
+        weight += np.where(both, np.where(ea | eb, aged, exact), 0.0)
+        pa, pb = self._mobile[i], self._mobile[j]
+        weight += np.where(
+            (pa > 0) & (pb > 0),
+            np.where(pa == pb, matching.W_MOBILE_SAME, matching.W_MOBILE_DIFFERS),
+            0.0,
+        )
+        xa, xb = self._district[i], self._district[j]
+        weight += np.where(
+            (xa > 0) & (xb > 0),
+            np.where(xa == xb, matching.W_DISTRICT_SAME, matching.W_DISTRICT_DIFFERS),
+            0.0,
+        )
+        return weight
+
+    def _names_bound(
+        self, variants: _Variants, i: np.ndarray, j: np.ndarray, curve: Any
+    ) -> np.ndarray:
+        """An upper bound of the weight ``_best_names`` gives each pair's names on
+        ``curve`` (0 where one has none: it adds nothing then)."""
+        start, count, opened, flat = variants
+        na, nb = count[i], count[j]
+        bound = np.zeros(len(i))
+        named = (na > 0) & (nb > 0)
+        either_open = opened[i] | opened[j]
+        bound[either_open] = curve[-1][1]  # a name beyond the bound may agree fully
+        work = named & ~either_open
+        if not work.any():
+            return bound
+        wi, wj = i[work], j[work]
+        many = (na[work] * nb[work]).astype(np.int64)
+        first = np.cumsum(many) - many
+        k = np.arange(int(many.sum()), dtype=np.int64) - np.repeat(first, many)
+        across = np.repeat(nb[work], many)
+        va = flat[np.repeat(start[wi], many) + k // across]
+        vb = flat[np.repeat(start[wj], many) + k % across]
+        a0, a1 = self._v_w0[va], self._v_w1[va]
+        b0, b1 = self._v_w0[vb], self._v_w1[vb]
+        s00, s01 = self._similar(a0, b0), self._similar(a0, b1)
+        s10, s11 = self._similar(a1, b0), self._similar(a1, b1)
+        xs = np.array([x for x, _ in curve])
+        ys = np.array([y for _, y in curve])
+        la, lb = self._v_length[va], self._v_length[vb]
+        # Same length: the better of the two ways to pair the words (one way, if one
+        # word each: the pairs are all the same pair then).
+        paired = np.maximum(np.minimum(s00, s11), np.minimum(s01, s10))
+        each = np.interp(paired, xs, ys)
+        uneven = la != lb
+        if uneven.any():
+            # One word against two: the word's better partner, and the word the other
+            # has over; or the two names run together, if they agree that well.
+            best = np.maximum(np.maximum(s00, s01), np.maximum(s10, s11))[uneven]
+            extra = np.interp(best, xs, ys) + matching.W_NAME_EXTRA * np.abs(la - lb)[uneven]
+            whole = process.cpdist(
+                self._v_whole[va[uneven]],
+                self._v_whole[vb[uneven]],
+                scorer=JaroWinkler.normalized_similarity,
+                dtype=np.float64,
+                workers=-1,
+            )
+            together = np.where(whole >= 0.9, np.interp(whole, xs, ys), -np.inf)
+            each[uneven] = np.maximum(extra, together)
+        bound[work] = np.maximum.reduceat(each, first)
+        return bound
+
+    def _similar(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Jaro-Winkler similarity of words ``a`` and ``b`` (ids), at least."""
+        if self._matrix is not None:
+            stepped: np.ndarray = _STEPPED[self._matrix[a, b]]
+            return stepped
+        return process.cpdist(
+            self._vocabulary[a],
+            self._vocabulary[b],
+            scorer=JaroWinkler.normalized_similarity,
+            dtype=np.float64,
+            workers=-1,
+        )
+
+
+_STEPPED = np.arange(_STEPS + 1, dtype=np.float64) / _STEPS
+
+
+def _matrix(words: list[str]) -> np.ndarray:
+    """Every two words' similarity, rounded up to the next 255th (so never below it)."""
+    matrix = np.empty((len(words), len(words)), np.uint8)
+    for row in range(0, len(words), 512):
+        block = process.cdist(
+            words[row : row + 512],
+            words,
+            scorer=JaroWinkler.normalized_similarity,
+            dtype=np.float32,
+            workers=-1,
+        )
+        # A float32 is within 1e-7 of the similarity: the slack keeps the step above it.
+        np.minimum(np.ceil(block * _STEPS + 0.01), _STEPS, out=block)
+        matrix[row : row + 512] = block
+    return matrix
+
+
+def _flatten(lists: list[tuple[int, ...]], opened: np.ndarray) -> _Variants:
+    count = np.fromiter((len(x) for x in lists), np.int64, len(lists))
+    start = np.cumsum(count) - count
+    flat = np.fromiter((v for x in lists for v in x), np.int64, int(count.sum()))
+    return start, count, opened, flat
