@@ -522,9 +522,9 @@ def likely_pairs(
     order), scored on ``records``; sorted. The candidates go through ``screen`` in
     rounds, all of a round at once; those it lets through are judged exactly
     (``scoring.score_pairs``), from ``PARALLEL_FROM`` records shared out among worker
-    processes, each given the records once as it starts. ``progress(done, total)``
-    after each round; ``counted.candidates`` and ``counted.screened`` (the candidates
-    judged exactly) are set."""
+    processes, each sent the records of its share. ``progress(done, total)`` after each
+    round; ``counted.candidates`` and ``counted.screened`` (the candidates judged
+    exactly) are set."""
     uhids, codes = candidate_codes(filed)
     if counted is not None:
         counted.candidates = len(codes)
@@ -535,7 +535,7 @@ def likely_pairs(
     sieve = screen.Screen([records.get(uhid) for uhid in uhids])
     n = len(uhids)
     big = len(records) >= scoring.PARALLEL_FROM
-    with scoring.pool(records) if big else nullcontext() as workers:
+    with scoring.pool() if big else nullcontext() as workers:
         count = scoring._workers() if workers else 1
         for start in range(0, len(codes), SCORING_ROUND):
             left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
@@ -546,9 +546,9 @@ def likely_pairs(
             ]
             if counted is not None:
                 counted.screened += len(round_)
-            # This process takes the first share with the records; the workers hold them.
-            shares: list[tuple[list[tuple[str, str]], dict[str, matching.Record] | None]] = [
-                (share, records if i == 0 or workers is None else None)
+            # This process takes the first share; each other is sent its records.
+            shares: list[tuple[list[tuple[str, str]], dict[str, matching.Record]]] = [
+                (share, records if i == 0 else {u: records[u] for p in share for u in p})
                 for i, share in enumerate(scoring.shares_of(round_, count))
             ]
             found += scoring.split(scoring.score_pairs, shares, workers)

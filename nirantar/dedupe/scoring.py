@@ -117,113 +117,22 @@ def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dic
     return round(match.score, 4), evidence
 
 
-class _Profile:
-    """What the screen reads of a record, worked out once for all its pairs."""
-
-    __slots__ = ("birth", "day", "district", "estimated", "mobile", "names", "sex", "year")
-
-    def __init__(self, record: matching.Record) -> None:
-        self.sex = record.sex
-        self.birth = record.birth_date
-        self.estimated = record.birth_estimated
-        self.day = record.birth_date.toordinal() if record.birth_date else 0
-        self.year = record.birth_date.year if record.birth_date else 0
-        self.mobile = matching._mobile(record.mobile)
-        self.district = record.district.strip().lower()
-        self.names = record.names()
-
-
-def _plain_weight(a: _Profile, b: _Profile) -> float:
-    """``matching._plain_weight`` of two profiled records: the same sums in the same
-    order, without building the birth evidence's text for every pair."""
-    weight = 0.0
-    if a.sex and b.sex:
-        weight += matching.W_SEX_SAME if a.sex == b.sex else matching.W_SEX_DIFFERS
-    if a.birth is not None and b.birth is not None:
-        if not a.estimated and not b.estimated:
-            x, y = a.birth, b.birth
-            if x == y:
-                weight += matching.W_BIRTH_SAME
-            elif (
-                (x.year == y.year and (x.month == y.month or x.day == y.day))
-                or (x.year == y.year and x.month == y.day and x.day == y.month)
-                or (x.month == y.month and x.day == y.day and abs(x.year - y.year) <= 10)
-            ):
-                weight += matching.W_BIRTH_TYPO
-            else:
-                weight += matching.W_BIRTH_DIFFERS
-        else:
-            gap = abs(a.day - b.day) / 365.25
-            older = max(matching._this_year() - min(a.year, b.year), 0)
-            tolerance = 2 + older / 12
-            if gap <= 1:
-                weight += matching.W_AGE_CLOSE
-            elif gap <= tolerance:
-                weight += matching.W_AGE_FITS
-            elif gap <= tolerance + 3:
-                weight += matching.W_AGE_NEAR
-            else:
-                weight += matching.W_AGE_DIFFERS
-    if a.mobile and b.mobile:
-        weight += matching.W_MOBILE_SAME if a.mobile == b.mobile else matching.W_MOBILE_DIFFERS
-    if a.district and b.district:
-        weight += (
-            matching.W_DISTRICT_SAME if a.district == b.district else matching.W_DISTRICT_DIFFERS
-        )
-    return weight
-
-
-_BEST = matching.PRIOR + matching._NAMES_AT_MOST  # the names agreeing as well as they can
-_GUARDIAN_AT_MOST = matching.GUARDIAN_CURVE[-1][1]
-_MARGIN = 1e-6  # a bound this close to the floor goes on to the exact score
-
-
-# The records a worker process was given when it started (``pool(records)``): a big
-# worklist is scored in rounds, and sending each round its records again cost more
-# than scoring it at half a million patients.
-_installed: dict[str, matching.Record] = {}
-
-
-def _start(fields: dict[str, tuple[Any, ...]] | None) -> None:
+def _start() -> None:
     """How a worker process starts: with the cyclic garbage collector off (it lives for
     one bulk scoring, its caches growing all the while: each full collection walked them
-    again, and more than doubled the time a pair's names took), and given its records."""
+    again, and more than doubled the time a pair's names took)."""
     gc.disable()
-    _installed.clear()
-    if fields:
-        # ``record_fields`` lists the fields in the order Record takes them.
-        _installed.update((uhid, matching.Record(*values)) for uhid, values in fields.items())
 
 
 def score_pairs(
-    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record] | None],
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
-    """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence.
-
-    Millions of pairs after a restore of a big registry (every two patients of a
-    five-year band who share a first name), nearly all far below the threshold. Each is
-    screened by bounds of ``matching._total``'s own sums - the plain fields with the
-    names at their best, then the names with the guardian at its best - and only a pair
-    the bounds cannot turn away is judged by ``likely``, so the answer is ``likely``'s.
-    ``records`` None: those the process was started with (``pool(records)``).
-    """
-    pairs, given = work
-    records = _installed if given is None else given
-    profiles: dict[str, _Profile] = {}
+    """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence,
+    judged on ``records`` (those of the pairs at least). The worklist's candidates come
+    here through ``screen``, which has turned away nearly all that cannot be likely."""
+    pairs, records = work
     found = []
-    floor = FLOOR - _MARGIN
     for a, b in pairs:
-        pa = profiles.get(a) or profiles.setdefault(a, _Profile(records[a]))
-        pb = profiles.get(b) or profiles.setdefault(b, _Profile(records[b]))
-        plain = _plain_weight(pa, pb)
-        if _BEST + plain < floor:
-            continue
-        total = matching.PRIOR + plain
-        names = matching._best_names(pa.names, pb.names, matching.NAME_CURVE)
-        if names is not None:
-            total += matching._name_weight(names, matching.NAME_CURVE)
-        if total + _GUARDIAN_AT_MOST < floor:
-            continue
         ra, rb = records[a], records[b]
         if likely(ra, rb):
             found.append((a, b, *evidence_of(ra, rb)))
@@ -235,20 +144,16 @@ def _workers() -> int:
 
 
 @contextmanager
-def pool(
-    records: dict[str, matching.Record] | None = None,
-) -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
     """Processes for the shares beyond the first (this process takes that one), or None
-    on a one-core machine; each given ``records`` once, as it starts (``score_pairs``
-    with records None reads them)."""
+    on a one-core machine."""
     extra = _workers() - 1
     if extra < 1:
         yield None
         return
     context = multiprocessing.get_context("spawn")
-    fields = {uhid: record_fields(r) for uhid, r in records.items()} if records else None
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=extra, mp_context=context, initializer=_start, initargs=(fields,)
+        max_workers=extra, mp_context=context, initializer=_start
     ) as p:
         yield p
 

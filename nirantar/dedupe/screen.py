@@ -15,8 +15,9 @@ in a few passes over all of them:
   pair by pair (``rapidfuzz.process.cpdist``). For names of one or two whole words each
   the bound is the similarity of the better way to pair the words; a word one name
   has and the other not costs what it costs there, unless the whole names run together
-  agree as ``_compare_names`` lets them. A name with an initial or of three words or
-  more is not bounded (its weight is taken at the top of the curve);
+  agree as ``_compare_names`` lets them. Longer names: no word of the shorter can agree
+  better than with its most similar partner. A name with an initial or of more than
+  four words is not bounded (its weight is taken at the top of the curve);
 * penalties that only subtract (initials, weak words, the relative check) are left out.
 
 A pair whose bound is below the floor cannot be likely and is dropped. Every other pair
@@ -27,6 +28,7 @@ against ``_total`` on every pair of a mixed population).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +42,7 @@ from nirantar.registration import matching
 # Up to this many distinct words, their similarities are worked out once, all at once,
 # into a matrix of a byte each (100 MB at most); beyond it, pair by pair.
 DENSE_WORDS = 10_000
+_WORDS_AT_MOST = 4  # a name of more words is not bounded
 _STEPS = 255  # a similarity in the matrix is rounded up to the next 255th
 _MARGIN = 1e-6  # a bound this close to the floor lets the pair through
 FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
@@ -55,8 +58,7 @@ class Screen:
         n = len(records)
         self._words: dict[str, int] = {}
         self._variant_ids: dict[tuple[str, ...], int] = {}
-        self._w0: list[int] = []
-        self._w1: list[int] = []
+        self._word_ids: list[tuple[int, ...]] = []  # each variant's, padded with -1
         self._length: list[int] = []
         self._whole: list[str] = []
         names_of: dict[tuple[str, str], tuple[tuple[int, ...], bool]] = {}
@@ -121,35 +123,33 @@ class Screen:
         self._ordinal, self._year, self._month, self._day = ordinal, year, month, day
         self._names = _flatten(name_lists, name_open)
         self._guardians = _flatten(guardian_lists, guardian_open)
-        self._v_w0 = np.array(self._w0, np.int64)
-        self._v_w1 = np.array(self._w1, np.int64)
+        self._v_words = np.array(self._word_ids, np.int64).reshape(-1, _WORDS_AT_MOST)
         self._v_length = np.array(self._length, np.int64)
         self._v_whole = np.array(self._whole, dtype=object)
         self._vocabulary = np.array(list(self._words), dtype=object)
         self._matrix = _matrix(list(self._words)) if len(self._words) <= DENSE_WORDS else None
-        del self._words, self._variant_ids, self._w0, self._w1, self._length, self._whole
+        del self._words, self._variant_ids, self._word_ids, self._length, self._whole
 
     def _variants(self, names: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], bool]:
-        """The ids of every way ``_best_names`` may take these names, and whether any is
-        beyond the bound (an initial, or three words or more)."""
+        """Every way ``_best_names`` may take these names (``_entry``), and whether any
+        is beyond the bound (an initial, or more than four words)."""
         ids: list[int] = []
         opened = False
         for tokens in names:
-            for variant, _ in matching._without_weak(tokens):
-                if len(variant) > 2 or any(t.endswith(".") for t in variant):
+            for variant, weak in matching._without_weak(tokens):
+                if len(variant) > _WORDS_AT_MOST or any(t.endswith(".") for t in variant):
                     opened = True
                     continue
                 found = self._variant_ids.get(variant)
                 if found is None:
-                    found = self._variant_ids[variant] = len(self._w0)
-                    first = self._words.setdefault(variant[0], len(self._words))
-                    last = self._words.setdefault(variant[-1], len(self._words))
-                    self._w0.append(first)
-                    self._w1.append(last)
+                    found = self._variant_ids[variant] = len(self._length)
+                    words = [self._words.setdefault(w, len(self._words)) for w in variant]
+                    self._word_ids.append((*words, *[-1] * (_WORDS_AT_MOST - len(words))))
                     self._length.append(len(variant))
                     self._whole.append("".join(variant))
-                if found not in ids:
-                    ids.append(found)
+                entry = found << _WEAK_BITS | sum(1 << _weak_bit()[w] for w in weak)
+                if entry not in ids:
+                    ids.append(entry)
         return tuple(ids), opened
 
     def may_be_likely(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -236,25 +236,24 @@ class Screen:
         first = np.cumsum(many) - many
         k = np.arange(int(many.sum()), dtype=np.int64) - np.repeat(first, many)
         across = np.repeat(nb[work], many)
-        va = flat[np.repeat(start[wi], many) + k // across]
-        vb = flat[np.repeat(start[wj], many) + k % across]
-        a0, a1 = self._v_w0[va], self._v_w1[va]
-        b0, b1 = self._v_w0[vb], self._v_w1[vb]
-        s00, s01 = self._similar(a0, b0), self._similar(a0, b1)
-        s10, s11 = self._similar(a1, b0), self._similar(a1, b1)
+        ea = flat[np.repeat(start[wi], many) + k // across]
+        eb = flat[np.repeat(start[wj], many) + k % across]
+        va, vb = ea >> _WEAK_BITS, eb >> _WEAK_BITS
+        la, lb = self._v_length[va], self._v_length[vb]
         xs = np.array([x for x, _ in curve])
         ys = np.array([y for _, y in curve])
-        la, lb = self._v_length[va], self._v_length[vb]
-        # Same length: the better of the two ways to pair the words (one way, if one
-        # word each: the pairs are all the same pair then).
-        paired = np.maximum(np.minimum(s00, s11), np.minimum(s01, s10))
-        each = np.interp(paired, xs, ys)
+        # At least the similarity ``_compare_names`` gives each two ways of writing.
+        similar = np.empty(len(va))
+        short = (la <= 2) & (lb <= 2)
+        if short.any():
+            similar[short] = self._short_similar(va[short], vb[short])
+        if not short.all():
+            similar[~short] = self._long_similar(va[~short], vb[~short])
         uneven = la != lb
+        # A word one name has over the other costs W_NAME_EXTRA ...
+        each = np.interp(similar, xs, ys) + matching.W_NAME_EXTRA * np.abs(la - lb)
         if uneven.any():
-            # One word against two: the word's better partner, and the word the other
-            # has over; or the two names run together, if they agree that well.
-            best = np.maximum(np.maximum(s00, s01), np.maximum(s10, s11))[uneven]
-            extra = np.interp(best, xs, ys) + matching.W_NAME_EXTRA * np.abs(la - lb)[uneven]
+            # ... unless the two names run together agree that well.
             whole = process.cpdist(
                 self._v_whole[va[uneven]],
                 self._v_whole[vb[uneven]],
@@ -263,9 +262,45 @@ class Screen:
                 workers=-1,
             )
             together = np.where(whole >= 0.9, np.interp(whole, xs, ys), -np.inf)
-            each[uneven] = np.maximum(extra, together)
+            each[uneven] = np.maximum(each[uneven], together)
+        # A weak middle word one way of writing left out and the other did not.
+        each += matching.W_NAME_EXTRA * np.bitwise_count((ea ^ eb) & _WEAK_MASK)
         bound[work] = np.maximum.reduceat(each, first)
         return bound
+
+    def _short_similar(self, va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+        """For names of one or two words each: the better of the two ways to pair the
+        words if as many (one way, if one word each: all four are the same pair then);
+        if one word against two, the word's better partner."""
+        a0, b0 = self._v_words[va, 0], self._v_words[vb, 0]
+        a1 = np.where(self._v_length[va] == 2, self._v_words[va, 1], a0)
+        b1 = np.where(self._v_length[vb] == 2, self._v_words[vb, 1], b0)
+        s00, s01 = self._similar(a0, b0), self._similar(a0, b1)
+        s10, s11 = self._similar(a1, b0), self._similar(a1, b1)
+        paired = np.maximum(np.minimum(s00, s11), np.minimum(s01, s10))
+        best = np.maximum(np.maximum(s00, s01), np.maximum(s10, s11))
+        similar: np.ndarray = np.where(self._v_length[va] == self._v_length[vb], paired, best)
+        return similar
+
+    def _long_similar(self, va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+        """For names of up to four words: every word of the shorter name is paired with
+        a word of the other, so none agrees better than with its most similar partner
+        (both names' words, if as many)."""
+        words_a, words_b = self._v_words[va], self._v_words[vb]
+        at_most = _WORDS_AT_MOST
+        grid = np.full((len(va), at_most, at_most), -np.inf)
+        for x in range(at_most):
+            for y in range(at_most):
+                both = (words_a[:, x] >= 0) & (words_b[:, y] >= 0)
+                grid[both, x, y] = self._similar(words_a[both, x], words_b[both, y])
+        # Each of a's words at its best partner; the least of those (a padding, none).
+        of_a = np.where(words_a >= 0, grid.max(axis=2), np.inf).min(axis=1)
+        of_b = np.where(words_b >= 0, grid.max(axis=1), np.inf).min(axis=1)
+        la, lb = self._v_length[va], self._v_length[vb]
+        similar: np.ndarray = np.where(
+            la == lb, np.minimum(of_a, of_b), np.where(la < lb, of_a, of_b)
+        )
+        return similar
 
     def _similar(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Jaro-Winkler similarity of words ``a`` and ``b`` (ids), at least."""
@@ -279,6 +314,20 @@ class Screen:
             dtype=np.float64,
             workers=-1,
         )
+
+
+# An entry of a record's ways of writing its name: the variant's id, shifted, with a bit
+# for each weak middle word ``_without_weak`` left out of it.
+_WEAK_BITS = 16
+_WEAK_MASK = (1 << _WEAK_BITS) - 1
+
+
+@functools.cache
+def _weak_bit() -> dict[str, int]:
+    weak = sorted(matching._weak())
+    if len(weak) > _WEAK_BITS:
+        raise ValueError("more weak words than bits for them")
+    return {word: bit for bit, word in enumerate(weak)}
 
 
 _STEPPED = np.arange(_STEPS + 1, dtype=np.float64) / _STEPS

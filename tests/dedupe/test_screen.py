@@ -34,6 +34,11 @@ NAMES = [
     ("Gurpreet Kaur", "गुरप्रीत कौर"),
     ("Gurpreet Singh", ""),
     ("Anil", "अनिल"),
+    ("Mohan Das Gupta", "मोहन दास गुप्ता"),
+    ("Gupta Mohan Das", ""),
+    ("Mohandas Gupta", ""),
+    ("Syed Mohan Das Gupta", ""),
+    ("Syed Mohan Das Gupta Ali", ""),
     ("", ""),
 ]
 GUARDIANS = ["Mohan Lal", "मोहन लाल", "Mohanlal", "Suresh", "Suresh Kumar", "S. Kumar", ""]
