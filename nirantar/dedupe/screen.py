@@ -131,8 +131,9 @@ class Screen:
         del self._words, self._variant_ids, self._word_ids, self._length, self._whole
 
     def _variants(self, names: tuple[tuple[str, ...], ...]) -> tuple[tuple[int, ...], bool]:
-        """Every way ``_best_names`` may take these names (``_entry``), and whether any
-        is beyond the bound (an initial, or more than four words)."""
+        """Every way ``_best_names`` may take these names (each the variant's id with a
+        bit for each weak word it left out: ``_WEAK_BITS``), and whether any is beyond
+        the bound (an initial, or more than four words)."""
         ids: list[int] = []
         opened = False
         for tokens in names:
