@@ -51,8 +51,9 @@ _Variants = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # start, coun
 
 
 class Screen:
-    """The arrays of a list of records (None: a record to let through unscreened); pairs
-    are given as two arrays of indices into that list."""
+    """The arrays of a list of records; pairs are given as two arrays of indices into
+    that list. None: no record (a patient filed under keys but registered after the
+    records were read; her registration scored her pairs itself), no pair with it."""
 
     def __init__(self, records: Sequence[matching.Record | None]) -> None:
         n = len(records)
@@ -81,14 +82,14 @@ class Screen:
         year = np.zeros(n, np.int64)
         month = np.zeros(n, np.int64)
         day = np.zeros(n, np.int64)
-        self.unscreened = np.zeros(n, bool)
+        self.absent = np.zeros(n, bool)
         name_lists: list[tuple[int, ...]] = []
         name_open = np.zeros(n, bool)
         guardian_lists: list[tuple[int, ...]] = []
         guardian_open = np.zeros(n, bool)
         for i, record in enumerate(records):
             if record is None:
-                self.unscreened[i] = True
+                self.absent[i] = True
                 name_lists.append(())
                 guardian_lists.append(())
                 continue
@@ -157,8 +158,8 @@ class Screen:
         """For each pair (``i[k]``, ``j[k]``): False if it cannot reach the threshold."""
         i = np.asarray(i, np.int64)
         j = np.asarray(j, np.int64)
-        through: np.ndarray = (self.bounds(i, j) >= FLOOR - _MARGIN) | self.unscreened[i]
-        through |= self.unscreened[j]
+        through: np.ndarray = (self.bounds(i, j) >= FLOOR - _MARGIN) & ~self.absent[i]
+        through &= ~self.absent[j]
         return through
 
     def bounds(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -170,3 +170,26 @@ def test_a_marker_that_cannot_be_read_still_means_the_worklist_is_to_be_done(cle
     assert backfill.pending() == {"patients": 0, "since": None}
     backfill.backfill()
     assert backfill.pending() is None and (keys(), pairs()) == expected
+
+
+def test_a_patient_registered_while_the_snapshot_is_read_is_left_to_her_registration(
+    clerk, monkeypatch
+):
+    """The records are read, then the blocking table: a patient registered in between is
+    in the second and not the first. Her registration scored her pairs itself; the
+    backfill leaves them to it, and finishes."""
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    left_for_later()
+    read_keys = projections.every_filed
+
+    def filed_after_an_arrival() -> list[tuple[str, list[str]]]:
+        actions.do_register_patient(clerk.username, {**SUNITA, "name_en": "Sunitha Devi"})
+        return read_keys()
+
+    monkeypatch.setattr(projections, "every_filed", filed_after_an_arrival)
+    done = backfill.backfill()
+    monkeypatch.setattr(projections, "every_filed", read_keys)
+    listed = (keys(), pairs())
+    assert listed == worked_out_at_once()
+    assert done.patients == len(PEOPLE) and backfill.pending() is None

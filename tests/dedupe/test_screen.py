@@ -94,16 +94,18 @@ def test_the_bound_is_never_below_the_log_odds_and_the_plain_fields_are_exact(wo
     assert kept[~likely].mean() < 0.5
 
 
-def test_a_missing_record_is_let_through_and_names_past_the_bound_are_taken_at_the_top():
+def test_a_pair_without_a_record_is_dropped_and_names_past_the_bound_taken_at_the_top():
     one = matching.Record(name_en="R. K. Sharma", sex="M", birth_date=date(1980, 1, 1))
     other = matching.Record(name_en="Zafar Ali", sex="M", birth_date=date(1980, 1, 1))
-    sieve = screen.Screen([one, other, None])
+    sieve = screen.Screen([one, other, None, one])
     bounds = sieve.bounds(np.array([0, 0]), np.array([1, 2]))
     # "R. K. Sharma" has initials: its names may agree fully with anyone's, as far as
     # the screen can tell; the exact scoring decides.
     assert bounds[0] == matching.PRIOR + 4.5 + matching.NAME_CURVE[-1][1]
-    assert sieve.may_be_likely(np.array([0, 1]), np.array([2, 2])).tolist() == [True, True]
     assert matching._total(one, other) < screen.FLOOR
+    # Index 2 has no record (registered after the records were read): no pair with it.
+    kept = sieve.may_be_likely(np.array([0, 0, 2]), np.array([1, 3, 3]))
+    assert kept.tolist() == [True, True, False]
 
 
 def test_names_run_together_are_bounded_as_the_matcher_lets_them_agree():
