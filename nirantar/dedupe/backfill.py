@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from nirantar import config
 from nirantar.dedupe import projections
@@ -84,6 +84,7 @@ class Backfilled:
     screened: int = 0  # candidates the screen let through to the exact scoring
     likely: int = 0
     written: int = 0
+    rechecked: int = 0  # likely pairs whose records and keys were read again to write
     seconds: float = 0.0
 
     @property
@@ -113,6 +114,7 @@ def _backfill(
 ) -> Backfilled:
     started = time.perf_counter()
     done = Backfilled()
+    quiet = _Quiet()  # before the snapshot is read
     records = registry.every_match_record()
     filed = projections.every_filed()
     done.patients = len(records)
@@ -128,7 +130,7 @@ def _backfill(
         between()
     for start in range(0, len(found), WRITE_CHUNK):
         chunk = found[start : start + WRITE_CHUNK]
-        done.written += _write(chunk, records)
+        done.written += _write(chunk, records, quiet, done)
         if progress is not None:
             progress("writing", min(start + WRITE_CHUNK, len(found)), len(found))
     marker().unlink(missing_ok=True)
@@ -139,27 +141,77 @@ def _backfill(
 def _write(
     chunk: list[tuple[str, str, float, list[dict[str, Any]]]],
     snapshot: dict[str, Any],
+    quiet: _Quiet,
+    done: Backfilled,
 ) -> int:
     """Write the pairs of ``chunk`` whose records are as in ``snapshot`` and that still
-    qualify, in one write transaction; how many were written."""
+    qualify, in one write transaction; how many were written. While nothing has been
+    written to the database since the snapshot was read (``quiet``), every one does:
+    only when each record last changed is read then."""
     with transaction.atomic():
         uhids = {u for a, b, _, _ in chunk for u in (a, b)}
-        now = registry.match_records(uhids)
-        keys = projections.filed_keys(uhids)
-        sizes = projections._sizes(k for filed in keys.values() for k in filed)
-        rows = [
-            projections.scored_row((a, b, score, evidence), now)
-            for a, b, score, evidence in chunk
-            if a in now
-            and b in now
-            and now[a][0] == snapshot[a]
-            and now[b][0] == snapshot[b]
-            and projections.qualifies(keys.get(a, set()) & keys.get(b, set()), sizes.__getitem__)
-        ]
+        if quiet.still():
+            changed = registry.last_changed(uhids)
+            rows = [
+                (f"{a}|{b}", a, b, score, evidence, max(changed[a], changed[b]))
+                for a, b, score, evidence in chunk
+            ]
+        else:
+            done.rechecked += len(chunk)
+            now = registry.match_records(uhids)
+            keys = projections.filed_keys(uhids)
+            sizes = projections._sizes(k for filed in keys.values() for k in filed)
+            rows = [
+                projections.scored_row((a, b, score, evidence), now)
+                for a, b, score, evidence in chunk
+                if a in now
+                and b in now
+                and now[a][0] == snapshot[a]
+                and now[b][0] == snapshot[b]
+                and projections.qualifies(
+                    keys.get(a, set()) & keys.get(b, set()), sizes.__getitem__
+                )
+            ]
         bulk.insert_ignore(
             DuplicatePair._meta.db_table,
             projections.PAIR_COLUMNS,
             rows,
             json_columns=("evidence",),
         )
+        quiet.wrote()
     return len(rows)
+
+
+class _Quiet:
+    """Whether the database is as the snapshot read it, but for the backfill's own rows.
+
+    On SQLite: ``PRAGMA data_version`` changes when another connection commits, and the
+    connection's count of rows changed moves with any write of its own - the backfill's
+    rows, noted after each chunk, and anything else. Once either has moved, every later
+    chunk is checked in full (a change, once made, may touch any of them). A write
+    transaction takes the lock at once (``transaction_mode`` IMMEDIATE), so nothing can
+    commit between this check and the chunk's rows. Other engines: always checked.
+    """
+
+    def __init__(self) -> None:
+        self._mark = self._now()
+
+    @staticmethod
+    def _now() -> tuple[int, int] | None:
+        if connection.vendor != "sqlite":
+            return None
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA data_version")
+            version = cursor.fetchone()[0]
+        return version, connection.connection.total_changes
+
+    def still(self) -> bool:
+        if self._mark is not None and self._now() != self._mark:
+            self._mark = None
+        return self._mark is not None
+
+    def wrote(self) -> None:
+        """The chunk's own rows are in (inside its transaction): note them."""
+        if self._mark is not None:
+            self._mark = self._now()
