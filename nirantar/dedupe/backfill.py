@@ -43,7 +43,7 @@ from nirantar.registration import candidates as registry
 
 # From this many restored patients, ``--worklist auto`` leaves the pairs for later.
 # Measured here before the bulk screen (``screen``): about 5 s of pairs at 50,000
-# patients, 40 s at 150,000; with it, the backfill of 500,000 took 32 s.
+# patients, 40 s at 150,000; with it, the backfill of 500,000 took 30 s.
 LATER_FROM = 100_000
 MARKER = config.WORKLIST_PENDING
 WRITE_CHUNK = 2_000  # pairs a write transaction: a counter waits at most that long
