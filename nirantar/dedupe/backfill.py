@@ -116,15 +116,13 @@ def _backfill(
     done = Backfilled()
     quiet = _Quiet()  # before the snapshot is read
     records = registry.every_match_record()
-    filed = projections.every_filed()
     done.patients = len(records)
     found = projections.likely_pairs(
         records,
-        filed,
+        projections.table_candidates(),
         progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
         counted=done,
     )
-    del filed
     done.likely = len(found)
     if between is not None:
         between()

@@ -20,6 +20,7 @@ bucket cross ``CROWDED`` (``rescore`` takes those pairs off or scores them).
 
 from __future__ import annotations
 
+import array
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -383,21 +384,48 @@ def candidate_codes(filed: Iterable[tuple[str, list[str]]]) -> tuple[list[str], 
     uhids = [uhid for uhid, _ in filed]
     if any(a >= b for a, b in zip(uhids, uhids[1:], strict=False)):
         raise ValueError("candidate_pairs needs each patient once, in UHID order")
-    n = len(uhids)
     key_ids: dict[str, int] = {}
     holder = np.fromiter((i for i, (_, keys) in enumerate(filed) for _ in keys), np.int64)
     key = np.fromiter(
         (key_ids.setdefault(k, len(key_ids)) for _, keys in filed for k in keys), np.int64
     )
-    sizes = np.bincount(key, minlength=len(key_ids))
+    return uhids, _codes_of(holder, key, list(key_ids), len(uhids))
+
+
+def table_candidates() -> tuple[list[str], np.ndarray]:
+    """``candidate_codes`` of the blocking table as it stands, read a chunk of rows at a
+    time straight into arrays: no list of each patient's keys is made (390 MB at
+    500,000 patients, and much of it kept by Python's allocator once freed)."""
+    index: dict[str, int] = {}
+    key_ids: dict[str, int] = {}
+    holders = array.array("q")
+    keys = array.array("q")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        while rows := cursor.fetchmany(10_000):
+            for uhid, key in rows:
+                holders.append(index.setdefault(uhid, len(index)))
+                keys.append(key_ids.setdefault(key, len(key_ids)))
+    uhids = sorted(index)  # Python's order of UHIDs, whatever the database's
+    place = np.empty(len(uhids), np.int64)
+    place[np.fromiter((index[u] for u in uhids), np.int64, len(uhids))] = np.arange(len(uhids))
+    del index
+    holder = place[np.frombuffer(holders, np.int64)] if len(holders) else np.zeros(0, np.int64)
+    key = np.frombuffer(keys, np.int64) if len(keys) else np.zeros(0, np.int64)
+    return uhids, _codes_of(holder, key, list(key_ids), len(uhids))
+
+
+def _codes_of(holder: np.ndarray, key: np.ndarray, names: list[str], n: int) -> np.ndarray:
+    """The candidate pairs (``candidate_codes``) of the filed keys ``key[x]`` of the
+    patients ``holder[x]`` (of ``n``; keys numbered, ``names`` their text)."""
+    sizes = np.bincount(key, minlength=len(names))
     limit = CROWDED
     open_ = (sizes[key] > 1) & (sizes[key] <= limit)
-    # In key order, and within a bucket in UHID order (the sort is stable).
-    order = np.argsort(key[open_], kind="stable")
+    # In key order, and within a bucket in UHID order.
+    order = np.lexsort((holder[open_], key[open_]))
     parts = [_pairs_within(key[open_][order], holder[open_][order], n)]
     crowded = sizes > limit
     if crowded.any():
-        names = list(key_ids)
         families = {k: family(names[k]) for k in np.flatnonzero(crowded).tolist()}
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         held = crowded[key]
@@ -418,7 +446,7 @@ def candidate_codes(filed: Iterable[tuple[str, list[str]]]) -> tuple[list[str], 
             parts.append(_pairs_within(group[order], member[order], n))
     codes = np.sort(np.concatenate(parts))
     # Sorted, then each once (np.unique hashes: seven times slower at 10 million here).
-    return uhids, codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
 
 
 def _pairs_within(bucket: np.ndarray, member: np.ndarray, n: int) -> np.ndarray:
@@ -485,7 +513,7 @@ def rescore_all(
         DuplicatePair.objects.all().delete()
         if not pairs:
             return
-        found = likely_pairs(registry.every_match_record(), every_filed())
+        found = likely_pairs(registry.every_match_record(), table_candidates())
         changed = registry.match_records({u for a, b, _, _ in found for u in (a, b)})
         rows = [
             scored_row((a, b, score, evidence), changed)
@@ -497,35 +525,26 @@ def rescore_all(
         )
 
 
-def every_filed() -> list[tuple[str, list[str]]]:
-    """The blocking table: each patient's keys, sorted, in (Python's) UHID order, as
-    ``candidate_pairs`` takes them."""
-    keys: dict[str, list[str]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
-        for uhid, key in cursor.fetchall():
-            keys[uhid].append(key)
-    return [(uhid, sorted(filed)) for uhid, filed in sorted(keys.items())]
-
-
 # Pairs scored a round (progress is told after each).
 SCORING_ROUND = 1_000_000
 
 
 def likely_pairs(
     records: dict[str, matching.Record],
-    filed: list[tuple[str, list[str]]],
+    candidates: tuple[list[str], np.ndarray],
     progress: Callable[[int, int], None] | None = None,
     counted: Any = None,
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
-    """The likely pairs among the candidates of ``filed`` (each patient's keys, in UHID
-    order), scored on ``records``; sorted. The candidates go through ``screen`` in
+    """The likely pairs among ``candidates`` (``candidate_codes``: made of the blocking
+    table, which is then no longer needed - a caller that keeps no reference to it frees
+    it before the scoring), scored on ``records``; sorted. The candidates go through
+    ``screen`` in
     rounds, all of a round at once; those it lets through are judged exactly
     (``scoring.score_pairs``), from ``PARALLEL_FROM`` records shared out among worker
     processes, each sent the records of its share. ``progress(done, total)`` after each
     round; ``counted.candidates`` and ``counted.screened`` (the candidates judged
     exactly) are set."""
-    uhids, codes = candidate_codes(filed)
+    uhids, codes = candidates
     if counted is not None:
         counted.candidates = len(codes)
         counted.screened = 0

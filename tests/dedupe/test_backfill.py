@@ -5,6 +5,7 @@ corrections arrive between the backfill's snapshot and its writes, and when a bu
 becomes crowded meanwhile."""
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -186,15 +187,37 @@ def test_a_patient_registered_while_the_snapshot_is_read_is_left_to_her_registra
     for data in PEOPLE:
         actions.do_register_patient(clerk.username, dict(data))
     left_for_later()
-    read_keys = projections.every_filed
+    read_keys = projections.table_candidates
 
-    def filed_after_an_arrival() -> list[tuple[str, list[str]]]:
+    def keys_after_an_arrival() -> Any:
         actions.do_register_patient(clerk.username, {**SUNITA, "name_en": "Sunitha Devi"})
         return read_keys()
 
-    monkeypatch.setattr(projections, "every_filed", filed_after_an_arrival)
+    monkeypatch.setattr(projections, "table_candidates", keys_after_an_arrival)
     done = backfill.backfill()
-    monkeypatch.setattr(projections, "every_filed", read_keys)
+    monkeypatch.setattr(projections, "table_candidates", read_keys)
     listed = (keys(), pairs())
     assert listed == worked_out_at_once()
     assert done.patients == len(PEOPLE) and backfill.pending() is None
+
+
+@pytest.mark.parametrize("crowded", [128, 2])
+def test_the_candidates_read_from_the_table_are_those_of_its_keys_listed(
+    clerk, monkeypatch, crowded
+):
+    """``table_candidates`` reads the blocking table straight into arrays, in whatever
+    order the database gives the rows: the same pairs as ``candidate_codes`` of the
+    table listed patient by patient, in UHID order."""
+    monkeypatch.setattr(projections, "CROWDED", crowded)
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    listed: dict[str, list[str]] = {}
+    for uhid, key in BlockingKey.objects.values_list("uhid", "key"):
+        listed.setdefault(uhid, []).append(key)
+    filed = [(uhid, sorted(listed[uhid])) for uhid in sorted(listed)]
+    uhids, codes = projections.table_candidates()
+    expected_uhids, expected = projections.candidate_codes(filed)
+    assert uhids == expected_uhids and codes.tolist() == expected.tolist()
+    assert len(codes) >= 3
+    sizes = Counter(key for key, _ in BlockingKey.objects.values_list("key", "uhid"))
+    assert (max(sizes.values()) > crowded) == (crowded == 2)  # both ways of pairing tried

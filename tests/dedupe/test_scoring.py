@@ -71,10 +71,11 @@ def test_scoring_shared_out_among_processes_in_rounds_finds_the_same_pairs(monke
 
     listed = {f"{i:04d}": r for i, r in enumerate(records())}
     filed = scoring.keys_of(sorted(listed.items()))
-    alone = projections.likely_pairs(listed, filed)
+    alone = projections.likely_pairs(listed, projections.candidate_codes(filed))
     monkeypatch.setattr(scoring, "PARALLEL_FROM", 1)
     monkeypatch.setattr(projections, "SCORING_ROUND", 50)
     rounds: list[tuple[int, int]] = []
-    shared = projections.likely_pairs(listed, filed, progress=lambda *r: rounds.append(r))
+    candidates = projections.candidate_codes(filed)
+    shared = projections.likely_pairs(listed, candidates, progress=lambda *r: rounds.append(r))
     assert shared == alone and len(alone) > 20
     assert len(rounds) > 2 and rounds[-1][0] == rounds[-1][1]
