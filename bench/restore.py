@@ -122,15 +122,16 @@ def _run(root: Path, events: int, database: str) -> dict[str, Any]:
     # From LATER_FROM patients the restore leaves the duplicate worklist's pairs to the
     # node (it serves meanwhile): worked out here at once, timed on its own.
     later = "left to the node" in restored.stdout
-    worklist_seconds = worklist_cpu = None
+    worklist_seconds = worklist_cpu = worklist_peak = None
     if later:
         started = time.perf_counter()
         filled = nirantar(root / "restored", "dedupe", "backfill", measure=True)
         worklist_seconds = time.perf_counter() - started
         worklist_line = filled.stdout.strip().splitlines()[-1]
         if TIME:
-            _, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
+            w_peak, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
             worklist_cpu = float(w_user) + float(w_system)
+            worklist_peak = round(int(w_peak) / 1024) if w_peak.isdigit() else None
     verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
     patients = "SELECT count(*) FROM registration_patient"
     result = {
@@ -143,6 +144,7 @@ def _run(root: Path, events: int, database: str) -> dict[str, Any]:
         "worklist_later": later,
         "worklist_seconds": worklist_seconds,
         "worklist_cpu_seconds": worklist_cpu,
+        "worklist_peak_rss_mb": worklist_peak,  # the backfill process's own
         "worklist_line": worklist_line if later else None,
         "backup_seconds": backup_seconds,
         "backup_mb": round(size / 2**20, 1),

@@ -519,9 +519,16 @@ def _restore_elsewhere(result: dict[str, Any]) -> str:
         )
     if result.get("worklist_later"):
         said += f"; the duplicate worklist, left to it, {result['worklist_seconds']:.1f} s more"
+        said += _worklist_peak(result)
     if result.get("cpu_us_per_event"):
         said += f"; {result['cpu_us_per_event']} µs of CPU an event (not the server's)"
     return said + ". "
+
+
+def _worklist_peak(result: dict[str, Any]) -> str:
+    """The backfill's own peak memory, where it was measured."""
+    peak = result.get("worklist_peak_rss_mb")
+    return f", peak RSS {peak:,} MB" if peak else ""
 
 
 def restore_section(result: dict[str, Any], others: list[dict[str, Any]] | None = None) -> str:
@@ -573,7 +580,8 @@ def restore_section(result: dict[str, Any], others: list[dict[str, Any]] | None 
             f"({result['events'] / result['ingest_seconds']:,.0f} events/s); then the name "
             f"index and every patient's blocking keys {result['deferred_seconds']:.1f} s; "
             f"the node serves from there. The duplicate worklist, left to it: "
-            f"{result['worklist_seconds']:.1f} s more ({result['worklist_line']}). "
+            f"{result['worklist_seconds']:.1f} s more{_worklist_peak(result)} "
+            f"({result['worklist_line']}). "
             if result.get("ingest_seconds") and result.get("worklist_later")
             else ""
         )

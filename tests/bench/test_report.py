@@ -189,6 +189,7 @@ def test_a_restore_into_postgresql_is_reported_beside_the_judged_one() -> None:
             "worklist_later": True,
             "worklist_seconds": 100.0,
             "worklist_line": "worked out",
+            "worklist_peak_rss_mb": 1_600 if engine == "sqlite" else 1_700,
             "backup_line": "manifests/source/00000001.json",
             "backup_mb": 195.3,
             "backup_seconds": 40.0,
@@ -207,3 +208,6 @@ def test_a_restore_into_postgresql_is_reported_beside_the_judged_one() -> None:
     assert "| 46.8 | 21,368 |" in rows[1]
     assert "SQLite and PostgreSQL (`python -m bench.restore`)" in text
     assert "The same restore into PostgreSQL" in text and "serves from 46.8 s" in text
+    # The backfill's own memory, for each engine.
+    assert "left to it: 100.0 s more, peak RSS 1,600 MB (worked out)" in text
+    assert "left to it, 100.0 s more, peak RSS 1,700 MB" in text
