@@ -62,6 +62,15 @@ def count(data_dir: Path, sql: str, database: str = "") -> int:
         return int(db.execute(sql).fetchone()[0])
 
 
+def measured(done: subprocess.CompletedProcess[str]) -> tuple[int | None, float | None]:
+    """The peak RSS (MB) and CPU seconds ``time`` measured of a command run with
+    ``measure``: None where there is no ``time`` here."""
+    if not TIME:
+        return None, None
+    peak, user, system = done.stderr.strip().splitlines()[-1].split()
+    return (round(int(peak) / 1024) if peak.isdigit() else None), float(user) + float(system)
+
+
 ENGINES = ("sqlite", "postgresql")
 
 
@@ -110,9 +119,7 @@ def _run(root: Path, events: int, database: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     # The restoring process's own peak (its worker processes open segments and score
     # duplicate pairs beside it); CPU counts theirs too. Load: the machine is shared.
-    peak, user, system = (
-        restored.stderr.strip().splitlines()[-1].split() if TIME else ("", "0", "0")
-    )
+    peak, cpu = measured(restored)
     load = os.getloadavg()
     report = re.search(r"restored ([\d,]+) events of (\d+) origins in ([\d.]+) s", restored.stdout)
     assert report, restored.stdout
@@ -128,13 +135,10 @@ def _run(root: Path, events: int, database: str) -> dict[str, Any]:
         filled = nirantar(root / "restored", "dedupe", "backfill", measure=True)
         worklist_seconds = time.perf_counter() - started
         worklist_line = filled.stdout.strip().splitlines()[-1]
-        if TIME:
-            w_peak, w_user, w_system = filled.stderr.strip().splitlines()[-1].split()
-            worklist_cpu = float(w_user) + float(w_system)
-            worklist_peak = round(int(w_peak) / 1024) if w_peak.isdigit() else None
+        worklist_peak, worklist_cpu = measured(filled)
     verified = nirantar(root / "restored", "verify").stdout.startswith("OK:")
     patients = "SELECT count(*) FROM registration_patient"
-    result = {
+    result: dict[str, Any] = {
         "events": int(report.group(1).replace(",", "")),
         "origins": int(report.group(2)),
         "restore_seconds": float(report.group(3)),
@@ -154,8 +158,8 @@ def _run(root: Path, events: int, database: str) -> dict[str, Any]:
         "patients_source": count(source, patients),
         "patients_restored": count(root / "restored", patients, database),
         "verified": verified,
-        "peak_rss_mb": round(int(peak) / 1024) if peak.isdigit() else None,
-        "cpu_seconds": float(user) + float(system) if TIME else None,
+        "peak_rss_mb": peak,
+        "cpu_seconds": cpu,
         "load_average": [round(x, 2) for x in load],
         "duplicate_pairs": count(root / "restored", "SELECT count(*) FROM dedupe_pair", database),
         "database_mb": round(

@@ -198,8 +198,7 @@ class _Quiet:
     def _now() -> tuple[int, int] | None:
         if connection.vendor != "sqlite":
             return None
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor:  # connects, if need be
             cursor.execute("PRAGMA data_version")
             version = cursor.fetchone()[0]
         return version, connection.connection.total_changes

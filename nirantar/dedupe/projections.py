@@ -475,7 +475,7 @@ def rescore_all(
 
     Gives the rows that registering the patients one by one would give: each registered
     patient filed under the keys of its record as it stands, and every pair that
-    ``qualifies`` on that table (``candidate_pairs``) scored on those records. The keys
+    ``qualifies`` on that table (``candidate_codes``) scored on those records. The keys
     and the scores - pure computation, most of a restore's work on a big registry - are
     shared out among the machine's cores (``scoring``); the rows are written here, in
     one transaction.
@@ -535,11 +535,9 @@ def likely_pairs(
     progress: Callable[[int, int], None] | None = None,
     counted: Any = None,
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
-    """The likely pairs among ``candidates`` (``candidate_codes``: made of the blocking
-    table, which is then no longer needed - a caller that keeps no reference to it frees
-    it before the scoring), scored on ``records``; sorted. The candidates go through
-    ``screen`` in
-    rounds, all of a round at once; those it lets through are judged exactly
+    """The likely pairs among ``candidates`` (``candidate_codes``, ``table_candidates``),
+    scored on ``records``; sorted. The candidates go through ``screen`` in rounds, all
+    of a round at once; those it lets through are judged exactly
     (``scoring.score_pairs``), from ``PARALLEL_FROM`` records shared out among worker
     processes, each sent the records of its share. ``progress(done, total)`` after each
     round; ``counted.candidates`` and ``counted.screened`` (the candidates judged

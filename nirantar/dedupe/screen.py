@@ -29,7 +29,6 @@ against ``_total`` on every pair of a mixed population).
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from nirantar.dedupe.scoring import FLOOR
 from nirantar.registration import matching
 
 # Up to this many distinct words, their similarities are worked out once, all at once,
@@ -45,7 +45,6 @@ DENSE_WORDS = 10_000
 _WORDS_AT_MOST = 4  # a name of more words is not bounded
 _STEPS = 255  # a similarity in the matrix is rounded up to the next 255th
 _MARGIN = 1e-6  # a bound this close to the floor lets the pair through
-FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
 
 _Variants = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # start, count, open, flat
 

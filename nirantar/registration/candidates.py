@@ -35,13 +35,11 @@ def match_records(
     offers the record a patient is now, not one it was.
     """
     found: dict[str, tuple[matching.Record, int]] = {}
-    listed = sorted(set(uhids))
     columns = _MATCH_COLUMNS if changed else _MATCH_COLUMNS.replace(", field_stamps", "")
-    for start in range(0, len(listed), 500):
-        chunk = listed[start : start + 500]
+    for marks, chunk in sql.in_chunks(sorted(set(uhids))):
         rows = sql.rows(
             f"SELECT {columns} FROM registration_patient "  # noqa: S608 - our own names
-            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})"
+            f"WHERE is_registered AND uhid IN ({marks})"
             + (
                 ""
                 if merged_away
@@ -111,12 +109,10 @@ def last_changed(uhids: Iterable[str]) -> dict[str, int]:
     """When each registered patient among ``uhids`` last changed (``match_records``'
     second half), without reading the record."""
     found: dict[str, int] = {}
-    listed = sorted(set(uhids))
-    for start in range(0, len(listed), 500):
-        chunk = listed[start : start + 500]
+    for marks, chunk in sql.in_chunks(sorted(set(uhids))):
         rows = sql.rows(
             "SELECT uhid, field_stamps FROM registration_patient "  # noqa: S608 - our names
-            f"WHERE is_registered AND uhid IN ({', '.join(['%s'] * len(chunk))})",
+            f"WHERE is_registered AND uhid IN ({marks})",
             chunk,
         )
         found.update((uhid, _last_change(stamps)) for uhid, stamps in rows)
