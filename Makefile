@@ -90,7 +90,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check nirantar tests bench scripts
 	$(BIN)/ruff format --check nirantar tests bench scripts
-	NIRANTAR_TEST_NO_PG=1 $(BIN)/mypy nirantar/ledger
+	$(BIN)/mypy nirantar/ledger
 
 bench: install-bench
 	$(BIN)/python -m bench.run

@@ -5,7 +5,9 @@ engine is configured as the ``other`` alias so that contract tests (the event
 store, search) run on both in one session.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from nirantar import config
 from nirantar.ledger import keys
 
 _data_dir = Path(tempfile.mkdtemp(prefix="nirantar-test-"))
+# Its keys and secret are the session's alone: gone with the process that made them.
+atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 os.environ["NIRANTAR_DATA_DIR"] = str(_data_dir)
 config.save(_data_dir, config.NodeConfig(node="test-counter", counter_letter="A"))
 config.create_secret_key(_data_dir)
