@@ -33,13 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from nirantar import config
 from nirantar.dedupe import projections
-from nirantar.dedupe.models import DuplicatePair
+from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
+from nirantar.registration.models import Patient
 
 # From this many restored patients, ``--worklist auto`` leaves the pairs for later.
 # Measured here before the bulk screen (``screen``): about 5 s of pairs at 50,000
@@ -47,6 +48,7 @@ from nirantar.registration import candidates as registry
 LATER_FROM = 100_000
 MARKER = config.WORKLIST_PENDING
 WRITE_CHUNK = 2_000  # pairs a write transaction: a counter waits at most that long
+DEADLOCK_TRIES = 5
 
 
 def marker() -> Path:
@@ -128,7 +130,15 @@ def _backfill(
         between()
     for start in range(0, len(found), WRITE_CHUNK):
         chunk = found[start : start + WRITE_CHUNK]
-        done.written += _write(chunk, records, quiet, done)
+        for attempt in range(1, DEADLOCK_TRIES + 1):
+            try:
+                done.written += _write(chunk, records, quiet, done)
+                break
+            except OperationalError as exc:
+                # PostgreSQL: the chunk's lock on the patients' table and a writer's row
+                # lock each waited for the other, and the chunk was the one undone.
+                if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_TRIES:
+                    raise
         if progress is not None:
             progress("writing", min(start + WRITE_CHUNK, len(found)), len(found))
     marker().unlink(missing_ok=True)
@@ -148,14 +158,14 @@ def _write(
     only when each record last changed is read then."""
     with transaction.atomic():
         uhids = {u for a, b, _, _ in chunk for u in (a, b)}
-        if quiet.still():
+        checked = not quiet.still()
+        if not checked:
             changed = registry.last_changed(uhids)
             rows = [
                 (f"{a}|{b}", a, b, score, evidence, max(changed[a], changed[b]))
                 for a, b, score, evidence in chunk
             ]
         else:
-            done.rechecked += len(chunk)
             now = registry.match_records(uhids)
             keys = projections.filed_keys(uhids)
             sizes = projections._sizes(k for filed in keys.values() for k in filed)
@@ -177,38 +187,78 @@ def _write(
             json_columns=("evidence",),
         )
         quiet.wrote()
+    done.rechecked += len(chunk) if checked else 0
     return len(rows)
 
 
 class _Quiet:
     """Whether the database is as the snapshot read it, but for the backfill's own rows.
+    ``still`` runs first in each chunk's write transaction; ``wrote`` after its rows.
 
     On SQLite: ``PRAGMA data_version`` changes when another connection commits, and the
     connection's count of rows changed moves with any write of its own - the backfill's
-    rows, noted after each chunk, and anything else. Once either has moved, every later
-    chunk is checked in full (a change, once made, may touch any of them). A write
-    transaction takes the lock at once (``transaction_mode`` IMMEDIATE), so nothing can
-    commit between this check and the chunk's rows. Other engines: always checked.
+    rows, noted after each chunk, and anything else. A write transaction takes the lock
+    at once (``transaction_mode`` IMMEDIATE), so nothing can commit between this check
+    and the chunk's rows.
+
+    On PostgreSQL: each chunk first locks the patients' table in SHARE mode, so no record
+    (nor, written with it, key) can change until the chunk commits - a correction waits,
+    and its own rescoring then replaces the chunk's pair. Then: a transaction that ends
+    moves the snapshot's ``xmax`` past its id or takes it off ``xip``, and the
+    connection's own uncommitted writes to the patients' and keys' tables move
+    ``pg_stat_xact_user_tables``. Once anything but the backfill's own chunk has ended,
+    or those counts have moved, every later chunk is checked in full (a change, once
+    made, may touch any of them). Any transaction counts - on a busy hub that is soon.
     """
 
     def __init__(self) -> None:
-        self._mark = self._now()
+        self._mark: tuple[Any, ...] | None = self._now()
 
     @staticmethod
-    def _now() -> tuple[int, int] | None:
-        if connection.vendor != "sqlite":
-            return None
+    def _now() -> tuple[Any, ...]:
         with connection.cursor() as cursor:  # connects, if need be
-            cursor.execute("PRAGMA data_version")
-            version = cursor.fetchone()[0]
-        return version, connection.connection.total_changes
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA data_version")
+                return (cursor.fetchone()[0], connection.connection.total_changes)
+            cursor.execute(_PG_MARK, [Patient._meta.db_table, BlockingKey._meta.db_table])
+            xmax, xip, own, written = cursor.fetchone()
+        return int(xmax), {int(x) for x in xip}, None if own is None else int(own), written
 
     def still(self) -> bool:
-        if self._mark is not None and self._now() != self._mark:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Patient._meta.db_table} IN SHARE MODE")  # noqa: S608
+        if self._mark is not None and not self._same(self._mark, self._now()):
             self._mark = None
         return self._mark is not None
+
+    @staticmethod
+    def _same(mark: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+        if connection.vendor == "sqlite":
+            return mark == now
+        xmax, xip, own, written = mark
+        xmax_now, xip_now = now[0], now[1]
+        if written != now[3] or any(x not in xip_now and x != own for x in xip):
+            return False  # own writes, or one running at the mark has ended
+        # Every id from the mark's xmax to now's was given out since; each one not
+        # running now has ended - and only the mark's own may have.
+        ended = xmax_now - xmax - sum(1 for x in xip_now if x >= xmax)
+        if own is not None and xmax <= own < xmax_now and own not in xip_now:
+            ended -= 1
+        return ended == 0
 
     def wrote(self) -> None:
         """The chunk's own rows are in (inside its transaction): note them."""
         if self._mark is not None:
             self._mark = self._now()
+
+
+# The snapshot, this transaction's id (once it has written) and its own uncommitted
+# writes to the patients' and keys' tables (counts PostgreSQL keeps until it reports them).
+_PG_MARK = """
+SELECT pg_snapshot_xmax(s)::text, ARRAY(SELECT pg_snapshot_xip(s)::text),
+       pg_current_xact_id_if_assigned()::text,
+       (SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
+          FROM pg_stat_xact_user_tables WHERE relid IN (%s::regclass, %s::regclass))
+FROM pg_current_snapshot() s
+"""
