@@ -1454,7 +1454,8 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
             f"duplicate worklist worked out in {done.seconds:.1f} s: {done.patients:,} "
             f"patients, {done.candidates:,} candidate pairs ({done.screened:,} scored in "
             f"full), {done.written:,} likely pairs "
-            f"listed ({done.skipped:,} left to the registrations made meanwhile)"
+            f"listed ({done.skipped:,} left to the registrations made meanwhile; "
+            f"{done.rechecked:,} checked again against the records as they were then)"
         )
 
 
