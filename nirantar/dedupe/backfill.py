@@ -49,6 +49,9 @@ LATER_FROM = 100_000
 MARKER = config.WORKLIST_PENDING
 WRITE_CHUNK = 2_000  # pairs a write transaction: a counter waits at most that long
 DEADLOCK_TRIES = 5
+# PostgreSQL: beyond this many transactions ended since the last chunk, the chunk is
+# checked in full rather than the patients' table searched for their rows.
+ENDED_AT_MOST = 1_000
 
 
 def marker() -> Path:
@@ -228,8 +231,9 @@ class _Quiet:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {Patient._meta.db_table} IN SHARE MODE")  # noqa: S608
-        if self._mark is not None and not self._same(self._mark, self._now()):
-            self._mark = None
+        if self._mark is not None:
+            now = self._now()
+            self._mark = now if self._same(self._mark, now) else None
         return self._mark is not None
 
     @staticmethod
@@ -240,12 +244,23 @@ class _Quiet:
         xmax_now, xip_now = now[0], now[1]
         if written != now[3] or any(x not in xip_now and x != own for x in xip):
             return False  # own writes, or one running at the mark has ended
-        # Every id from the mark's xmax to now's was given out since; each one not
-        # running now has ended - and only the mark's own may have.
-        ended = xmax_now - xmax - sum(1 for x in xip_now if x >= xmax)
-        if own is not None and xmax <= own < xmax_now and own not in xip_now:
-            ended -= 1
-        return ended == 0
+        if xmax_now - xmax > ENDED_AT_MOST:
+            return False
+        # Every id from the mark's xmax to now's was given out since (a transaction's or
+        # a savepoint's); each one not running now has ended - the mark's own aside.
+        ended = [x for x in range(xmax, xmax_now) if x not in xip_now and x != own]
+        if not ended:
+            return True
+        # Others ended (autovacuum's ANALYZE does, after a restore): quiet still if none
+        # of them wrote a patient's row - a new patient, a correction, and a key filed
+        # all write one. The row's xmin is the id's low 32 bits.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {Patient._meta.db_table} "  # noqa: S608
+                "WHERE xmin::text::bigint = ANY(%s))",
+                [[x % 2**32 for x in ended]],
+            )
+            return not cursor.fetchone()[0]
 
     def wrote(self) -> None:
         """The chunk's own rows are in (inside its transaction): note them."""
