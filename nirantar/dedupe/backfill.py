@@ -106,8 +106,8 @@ def backfill(
     """Work out and write the worklist left for later; remove the marker when done.
 
     ``progress(stage, done, total)`` is told how the scoring and the writing go.
-    ``between`` runs after the snapshot is scored and before anything is written (for
-    tests: what the node does meanwhile).
+    ``between`` runs after the snapshot is read and its first pairs judged, before
+    anything is written (for tests: what the node does meanwhile).
     """
     with bulk.collector_paused():  # half a million records live to the end
         return _backfill(progress, between)
@@ -122,28 +122,38 @@ def _backfill(
     quiet = _Quiet()  # before the snapshot is read
     records = registry.every_match_record()
     done.patients = len(records)
-    found = projections.likely_pairs(
+    rounds = projections.likely_rounds(
         records,
         projections.table_candidates(),
         progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
         counted=done,
     )
-    done.likely = len(found)
-    if between is not None:
-        between()
-    for start in range(0, len(found), WRITE_CHUNK):
-        chunk = found[start : start + WRITE_CHUNK]
-        for attempt in range(1, DEADLOCK_TRIES + 1):
-            try:
-                done.written += _write(chunk, records, quiet, done)
-                break
-            except OperationalError as exc:
-                # PostgreSQL: the chunk's lock on the patients' table and a writer's row
-                # lock each waited for the other, and the chunk was the one undone.
-                if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_TRIES:
-                    raise
-        if progress is not None:
-            progress("writing", min(start + WRITE_CHUNK, len(found)), len(found))
+    # Each round's pairs are written as soon as they are judged, while the workers judge
+    # the next: the writes overlap the scoring.
+    handled = 0  # likely pairs written or left
+    for found in rounds:
+        if between is not None:
+            between()
+            between = None
+        done.likely += len(found)
+        found.sort()
+        for start in range(0, len(found), WRITE_CHUNK):
+            chunk = found[start : start + WRITE_CHUNK]
+            for attempt in range(1, DEADLOCK_TRIES + 1):
+                try:
+                    done.written += _write(chunk, records, quiet, done)
+                    break
+                except OperationalError as exc:
+                    # PostgreSQL: the chunk's lock on the patients' table and a writer's
+                    # row lock each waited for the other, and the chunk was the one undone.
+                    if (
+                        getattr(exc.__cause__, "sqlstate", None) != "40P01"
+                        or attempt == DEADLOCK_TRIES
+                    ):
+                        raise
+            handled += len(chunk)
+            if progress is not None:
+                progress("writing", handled, done.likely)
     marker().unlink(missing_ok=True)
     done.seconds = time.perf_counter() - started
     return done

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import array
 import functools
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import nullcontext
 from typing import Any
 
@@ -536,24 +537,38 @@ def likely_pairs(
     counted: Any = None,
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     """The likely pairs among ``candidates`` (``candidate_codes``, ``table_candidates``),
-    scored on ``records``; sorted. The candidates go through ``screen`` in rounds, all
-    of a round at once; those it lets through are judged exactly
-    (``scoring.score_pairs``), from ``PARALLEL_FROM`` records shared out among worker
-    processes, each sent the records of its share. ``progress(done, total)`` after each
-    round; ``counted.candidates`` and ``counted.screened`` (the candidates judged
-    exactly) are set."""
+    scored on ``records``; sorted. See ``likely_rounds``."""
+    return sorted(
+        pair for found in likely_rounds(records, candidates, progress, counted) for pair in found
+    )
+
+
+def likely_rounds(
+    records: dict[str, matching.Record],
+    candidates: tuple[list[str], np.ndarray],
+    progress: Callable[[int, int], None] | None = None,
+    counted: Any = None,
+) -> Iterator[list[tuple[str, str, float, list[dict[str, Any]]]]]:
+    """The likely pairs among ``candidates``, a round's at a time, each as soon as it is
+    judged. The candidates go through ``screen`` in rounds, all of a round at once; those
+    it lets through are judged exactly (``scoring.score_pairs``). From ``PARALLEL_FROM``
+    records that is done by worker processes, each sent a round and its records, while
+    this process screens the next round - and, between rounds, the caller does what it
+    does with those already judged (the backfill writes them). ``progress(done, total)``
+    as each round is judged; ``counted.candidates`` and ``counted.screened`` (the
+    candidates judged exactly) are set."""
     uhids, codes = candidates
     if counted is not None:
         counted.candidates = len(codes)
         counted.screened = 0
-    found: list[tuple[str, str, float, list[dict[str, Any]]]] = []
     if not len(codes):
-        return found
+        return
     sieve = screen.Screen([records.get(uhid) for uhid in uhids])
     n = len(uhids)
     big = len(records) >= scoring.PARALLEL_FROM
-    with scoring.pool() if big else nullcontext() as workers:
-        count = scoring._workers() if workers else 1
+    judging: deque[tuple[int, Future[list[tuple[str, str, float, list[dict[str, Any]]]]]]]
+    judging = deque()
+    with scoring.pool(every_share=True) if big else nullcontext() as workers:
         for start in range(0, len(codes), SCORING_ROUND):
             left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
             through = sieve.may_be_likely(left, right)
@@ -563,15 +578,21 @@ def likely_pairs(
             ]
             if counted is not None:
                 counted.screened += len(round_)
-            # This process takes the first share; each other is sent its records.
-            shares: list[tuple[list[tuple[str, str]], dict[str, matching.Record]]] = [
-                (share, records if i == 0 else {u: records[u] for p in share for u in p})
-                for i, share in enumerate(scoring.shares_of(round_, count))
-            ]
-            found += scoring.split(scoring.score_pairs, shares, workers)
-            if progress is not None:
-                progress(min(start + SCORING_ROUND, len(codes)), len(codes))
-    return found
+            judged = min(start + SCORING_ROUND, len(codes))
+            if workers is None:
+                found = scoring.score_pairs((round_, records))
+                if progress is not None:
+                    progress(judged, len(codes))
+                yield found
+                continue
+            share = {u: records[u] for pair in round_ for u in pair}
+            judging.append((judged, workers.submit(scoring.score_pairs, (round_, share))))
+            while judging and (judging[0][1].done() or judged == len(codes)):
+                upto, future = judging.popleft()
+                found = future.result()
+                if progress is not None:
+                    progress(upto, len(codes))
+                yield found
 
 
 @defer_in_bulk

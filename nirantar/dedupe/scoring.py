@@ -144,10 +144,11 @@ def _workers() -> int:
 
 
 @contextmanager
-def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+def pool(every_share: bool = False) -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
     """Processes for the shares beyond the first (this process takes that one), or None
-    on a one-core machine."""
-    extra = _workers() - 1
+    on a one-core machine; with ``every_share``, one for each core (this process has
+    other work meanwhile)."""
+    extra = _workers() - (0 if every_share else 1)
     if extra < 1:
         yield None
         return

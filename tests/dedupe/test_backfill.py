@@ -364,3 +364,27 @@ def test_other_work_committed_meanwhile_is_told_apart_from_a_patients_on_postgre
     assert len(added) == done.likely >= 2
     assert (keys(), pairs()) == expected
     assert done.rechecked == (0 if connection.vendor == "postgresql" else done.likely)
+
+
+def test_rounds_judged_by_worker_processes_are_written_as_they_come(clerk, monkeypatch):
+    """From ``PARALLEL_FROM`` patients the exact scoring is the workers' and each round's
+    pairs are written while they judge the next: the list is the same, with work done
+    meanwhile, and the progress says so in order."""
+    from nirantar.dedupe import scoring
+
+    uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
+    left_for_later()
+    monkeypatch.setattr(scoring, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(projections, "SCORING_ROUND", 1)  # a candidate a round
+
+    def meanwhile() -> None:
+        actions.do_correct_patient(clerk.username, uhids[4], {"name_en": "Mukesh Verma"}, "x")
+
+    seen: list[tuple[str, int, int]] = []
+    done = backfill.backfill(progress=lambda *step: seen.append(step), between=meanwhile)
+    assert (keys(), pairs()) == worked_out_at_once()
+    assert done.candidates > 2 and done.skipped == 1
+    scored = [d for stage, d, _ in seen if stage == "scoring"]
+    written = [(d, t) for stage, d, t in seen if stage == "writing"]
+    assert scored == sorted(scored) and scored[-1] == done.candidates
+    assert written[-1] == (done.likely, done.likely) and len(written) == done.likely
