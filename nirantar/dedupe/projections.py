@@ -394,26 +394,35 @@ def candidate_codes(filed: Iterable[tuple[str, list[str]]]) -> tuple[list[str], 
 
 
 def table_candidates() -> tuple[list[str], np.ndarray]:
-    """``candidate_codes`` of the blocking table as it stands, read a chunk of rows at a
-    time straight into arrays: no list of each patient's keys is made (390 MB at
-    500,000 patients, and much of it kept by Python's allocator once freed)."""
-    index: dict[str, int] = {}
-    key_ids: dict[str, int] = {}
-    holders = array.array("q")
-    keys = array.array("q")
+    """``candidate_codes`` of the blocking table as it stands, but only of the patients
+    who share a key with someone (no one else has a candidate). The database groups the
+    rows by key and leaves out the keys of one patient - 567,000 of 793,000 at 500,000
+    patients - and hands each other key's UHIDs as one text; numpy numbers the patients
+    in UHID order. No list of each patient's keys is made (390 MB at 500,000 patients)."""
+    together = (
+        "group_concat(uhid, ' ')" if connection.vendor == "sqlite" else "string_agg(uhid, ' ')"
+    )
+    names: list[str] = []
+    sizes = array.array("q")
+    held: list[str] = []
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT uhid, key FROM {BlockingKey._meta.db_table}")  # noqa: S608
+        cursor.execute(
+            f"SELECT key, COUNT(*), {together} FROM {BlockingKey._meta.db_table} "  # noqa: S608
+            "GROUP BY key HAVING COUNT(*) > 1"
+        )
         while rows := cursor.fetchmany(10_000):
-            for uhid, key in rows:
-                holders.append(index.setdefault(uhid, len(index)))
-                keys.append(key_ids.setdefault(key, len(key_ids)))
-    uhids = sorted(index)  # Python's order of UHIDs, whatever the database's
-    place = np.empty(len(uhids), np.int64)
-    place[np.fromiter((index[u] for u in uhids), np.int64, len(uhids))] = np.arange(len(uhids))
-    del index
-    holder = place[np.frombuffer(holders, np.int64)] if len(holders) else np.zeros(0, np.int64)
-    key = np.frombuffer(keys, np.int64) if len(keys) else np.zeros(0, np.int64)
-    return uhids, _codes_of(holder, key, list(key_ids), len(uhids))
+            for name, size, uhids in rows:
+                names.append(name)
+                sizes.append(size)
+                held.append(uhids)
+    if not names:
+        return [], np.zeros(0, np.int64)
+    every = np.array(" ".join(held).split(" "))
+    del held
+    # Sorted as Python sorts str (by code point), each patient once.
+    uhids, holder = np.unique(every, return_inverse=True)
+    key = np.repeat(np.arange(len(names), dtype=np.int64), np.frombuffer(sizes, np.int64))
+    return uhids.tolist(), _codes_of(holder.astype(np.int64), key, names, len(uhids))
 
 
 def _codes_of(holder: np.ndarray, key: np.ndarray, names: list[str], n: int) -> np.ndarray:
