@@ -12,8 +12,10 @@ Why the node may keep serving meanwhile: every registration or correction arrivi
 during the backfill files its patient's keys and scores that patient's pairs itself
 against the whole blocking table, which the restore filled (``projections.rescore``).
 The backfill scores, from a snapshot read without holding the write lock, the pairs
-``rescore_all`` would list; then writes them a chunk at a time, each chunk in a short
-write transaction that first reads the records and keys as they are *now*. A pair is
+``rescore_all`` would list, a round at a time; and writes each round's as soon as it is
+judged, a chunk at a time, each chunk in a short write transaction that first reads the
+records and keys as they are *now* (or, while nothing has been written since the
+snapshot, only when its records last changed: ``_Quiet``). A pair is
 written only if neither record changed since the snapshot (else the live path has
 scored that patient's pairs already, on the record as it is) and it still ``qualifies``
 (a bucket that became crowded since takes it off, as the live path does). Rows are
@@ -219,9 +221,11 @@ class _Quiet:
     and its own rescoring then replaces the chunk's pair. Then: a transaction that ends
     moves the snapshot's ``xmax`` past its id or takes it off ``xip``, and the
     connection's own uncommitted writes to the patients' and keys' tables move
-    ``pg_stat_xact_user_tables``. Once anything but the backfill's own chunk has ended,
-    or those counts have moved, every later chunk is checked in full (a change, once
-    made, may touch any of them). Any transaction counts - on a busy hub that is soon.
+    ``pg_stat_xact_user_tables``. Transactions that ended since the last chunk are
+    looked for in the patients' table (a row whose ``xmin`` is theirs): autovacuum's,
+    after a restore, wrote none. Once one that did has ended, one running at the
+    snapshot has ended, more than ``ENDED_AT_MOST`` have, or those counts have moved,
+    every later chunk is checked in full (a change, once made, may touch any of them).
     """
 
     def __init__(self) -> None:
