@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from django.db import connection
+from django.db import connection, transaction
 
 from nirantar.cli import main
 from nirantar.dedupe import backfill, projections
@@ -394,3 +394,54 @@ def test_rounds_judged_by_worker_processes_are_written_as_they_come(clerk, monke
     written = [(d, t) for stage, d, t in seen if stage == "writing"]
     assert scored == sorted(scored) and scored[-1] == done.candidates
     assert written[-1] == (done.likely, done.likely) and len(written) == done.likely
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_begun_before_the_snapshot_and_committed_after_it_is_seen(clerk, monkeypatch):
+    """A transaction already running when the backfill reads its snapshot, whose
+    correction the snapshot cannot see, commits before the first chunk: PostgreSQL lists
+    it among the snapshot's running transactions (``xip``), and its ending is a change.
+    (On SQLite its write lock would keep the other writer here out: PostgreSQL only.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("a second writer running beside the first is PostgreSQL's case")
+    uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
+    left_for_later()
+    wrote, go = threading.Event(), threading.Event()
+    rescore = projections.rescore
+
+    def rescore_later(*args: Any) -> Any:
+        # In the correction's transaction, its patient's row written: wait.
+        wrote.set()
+        go.wait(30)
+        return rescore(*args)
+
+    def correct_slowly() -> None:
+        try:
+            actions.do_correct_patient(clerk.username, uhids[4], {"name_en": "Mukesh Verma"}, "x")
+        finally:
+            connection.close()
+
+    def a_later_one_ends_first() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_xact_id()")
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(projections, "rescore", rescore_later)
+    slow = threading.Thread(target=correct_slowly)
+    slow.start()
+    assert wrote.wait(30)
+    later = threading.Thread(target=a_later_one_ends_first)
+    later.start()
+    later.join(30)
+
+    def meanwhile() -> None:
+        go.set()
+        slow.join(30)
+
+    done = backfill.backfill(between=meanwhile)
+    monkeypatch.setattr(projections, "rescore", rescore)
+    assert not slow.is_alive()
+    assert done.rechecked == done.likely and done.skipped > 0
+    assert (keys(), pairs()) == worked_out_at_once()
