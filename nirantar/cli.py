@@ -1438,7 +1438,9 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
         if quiet or (done < total and now - shown.get(stage, 0.0) < 5):
             return
         shown[stage] = now
-        click.echo(f"  {stage} pairs: {done:,} of {total:,}", err=True)
+        click.echo(
+            f"  candidate pairs judged, the likely ones listed: {done:,} of {total:,}", err=True
+        )
 
     if not quiet:
         click.echo(f"working out the duplicate worklist of {left['patients']:,} patients ...")

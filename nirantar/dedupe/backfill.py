@@ -107,7 +107,8 @@ def backfill(
 ) -> Backfilled:
     """Work out and write the worklist left for later; remove the marker when done.
 
-    ``progress(stage, done, total)`` is told how the scoring and the writing go.
+    ``progress("pairs", done, total)`` after each round: of ``total`` candidate pairs,
+    ``done`` have been judged and their likely pairs written.
     ``between`` runs after the snapshot is read and its first pairs judged, before
     anything is written (for tests: what the node does meanwhile).
     """
@@ -124,15 +125,15 @@ def _backfill(
     quiet = _Quiet()  # before the snapshot is read
     records = registry.every_match_record()
     done.patients = len(records)
+    judged = [0]  # candidates judged, up to the round last handed over
     rounds = projections.likely_rounds(
         records,
         projections.table_candidates(),
-        progress=(lambda d, t: progress("scoring", d, t)) if progress else None,
+        progress=lambda upto, _: judged.__setitem__(0, upto),
         counted=done,
     )
     # Each round's pairs are written as soon as they are judged, while the workers judge
     # the next: the writes overlap the scoring.
-    handled = 0  # likely pairs written or left
     for found in rounds:
         if between is not None:
             between()
@@ -153,9 +154,8 @@ def _backfill(
                         or attempt == DEADLOCK_TRIES
                     ):
                         raise
-            handled += len(chunk)
-            if progress is not None:
-                progress("writing", handled, done.likely)
+        if progress is not None:
+            progress("pairs", judged[0], done.candidates)
     marker().unlink(missing_ok=True)
     done.seconds = time.perf_counter() - started
     return done
