@@ -1438,6 +1438,9 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
         if quiet or (done < total and now - shown.get(stage, 0.0) < 5):
             return
         shown[stage] = now
+        if stage == "read":
+            click.echo(f"  records read: {total:,} candidate pairs to judge", err=True)
+            return
         click.echo(
             f"  candidate pairs judged, the likely ones listed: {done:,} of {total:,}", err=True
         )

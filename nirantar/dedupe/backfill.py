@@ -107,8 +107,9 @@ def backfill(
 ) -> Backfilled:
     """Work out and write the worklist left for later; remove the marker when done.
 
-    ``progress("pairs", done, total)`` after each round: of ``total`` candidate pairs,
-    ``done`` have been judged and their likely pairs written.
+    ``progress("read", total, total)`` once the records and the ``total`` candidate pairs
+    are read; ``progress("pairs", done, total)`` after each round: ``done`` have been
+    judged and their likely pairs written.
     ``between`` runs after the snapshot is read and its first pairs judged, before
     anything is written (for tests: what the node does meanwhile).
     """
@@ -125,10 +126,13 @@ def _backfill(
     quiet = _Quiet()  # before the snapshot is read
     records = registry.every_match_record()
     done.patients = len(records)
+    candidates = projections.table_candidates()
+    if progress is not None:
+        progress("read", len(candidates[1]), len(candidates[1]))
     judged = [0]  # candidates judged, up to the round last handed over
     rounds = projections.likely_rounds(
         records,
-        projections.table_candidates(),
+        candidates,
         progress=lambda upto, _: judged.__setitem__(0, upto),
         counted=done,
     )
