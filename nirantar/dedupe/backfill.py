@@ -129,16 +129,9 @@ def _backfill(
     candidates = projections.table_candidates()
     if progress is not None:
         progress("read", len(candidates[1]), len(candidates[1]))
-    judged = [0]  # candidates judged, up to the round last handed over
-    rounds = projections.likely_rounds(
-        records,
-        candidates,
-        progress=lambda upto, _: judged.__setitem__(0, upto),
-        counted=done,
-    )
     # Each round's pairs are written as soon as they are judged, while the workers judge
     # the next: the writes overlap the scoring.
-    for found in rounds:
+    for judged, found in projections.likely_rounds(records, candidates, counted=done):
         if between is not None:
             between()
             between = None
@@ -159,7 +152,7 @@ def _backfill(
                     ):
                         raise
         if progress is not None:
-            progress("pairs", judged[0], done.candidates)
+            progress("pairs", judged, done.candidates)
     marker().unlink(missing_ok=True)
     done.seconds = time.perf_counter() - started
     return done

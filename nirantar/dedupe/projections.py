@@ -539,33 +539,39 @@ def rescore_all(
 SCORING_ROUND = 1_000_000
 
 
+Pair = tuple[str, str, float, list[dict[str, Any]]]  # a likely pair: a, b, score, evidence
+
+
 def likely_pairs(
     records: dict[str, matching.Record],
     candidates: tuple[list[str], np.ndarray],
     progress: Callable[[int, int], None] | None = None,
     counted: Any = None,
-) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
+) -> list[Pair]:
     """The likely pairs among ``candidates`` (``candidate_codes``, ``table_candidates``),
-    scored on ``records``; sorted. See ``likely_rounds``."""
-    return sorted(
-        pair for found in likely_rounds(records, candidates, progress, counted) for pair in found
-    )
+    scored on ``records``; sorted. ``progress(done, total)`` as each round is judged. See
+    ``likely_rounds``."""
+    found: list[Pair] = []
+    for judged, pairs in likely_rounds(records, candidates, counted):
+        found += pairs
+        if progress is not None:
+            progress(judged, len(candidates[1]))
+    return sorted(found)
 
 
 def likely_rounds(
     records: dict[str, matching.Record],
     candidates: tuple[list[str], np.ndarray],
-    progress: Callable[[int, int], None] | None = None,
     counted: Any = None,
-) -> Iterator[list[tuple[str, str, float, list[dict[str, Any]]]]]:
-    """The likely pairs among ``candidates``, a round's at a time, each as soon as it is
-    judged. The candidates go through ``screen`` in rounds, all of a round at once; those
-    it lets through are judged exactly (``scoring.score_pairs``). From ``PARALLEL_FROM``
-    records that is done by worker processes, each sent a round and its records, while
-    this process screens the next round - and, between rounds, the caller does what it
-    does with those already judged (the backfill writes them). ``progress(done, total)``
-    as each round is judged; ``counted.candidates`` and ``counted.screened`` (the
-    candidates judged exactly) are set."""
+) -> Iterator[tuple[int, list[Pair]]]:
+    """The likely pairs among ``candidates``, a round's at a time as soon as it is judged,
+    each with how many candidates have been judged so far. The candidates go through
+    ``screen`` in rounds, all of a round at once; those it lets through are judged
+    exactly (``scoring.score_pairs``). From ``PARALLEL_FROM`` records that is done by
+    worker processes, each sent a round and its records, while this process screens the
+    next round - and, between rounds, the caller does what it does with those already
+    judged (the backfill writes them). ``counted.candidates`` and ``counted.screened``
+    (the candidates judged exactly) are set."""
     uhids, codes = candidates
     if counted is not None:
         counted.candidates = len(codes)
@@ -575,8 +581,7 @@ def likely_rounds(
     sieve = screen.Screen([records.get(uhid) for uhid in uhids])
     n = len(uhids)
     big = len(records) >= scoring.PARALLEL_FROM
-    judging: deque[tuple[int, Future[list[tuple[str, str, float, list[dict[str, Any]]]]]]]
-    judging = deque()
+    judging: deque[tuple[int, Future[list[Pair]]]] = deque()
     with scoring.pool(every_share=True) if big else nullcontext() as workers:
         for start in range(0, len(codes), SCORING_ROUND):
             left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
@@ -589,19 +594,13 @@ def likely_rounds(
                 counted.screened += len(round_)
             judged = min(start + SCORING_ROUND, len(codes))
             if workers is None:
-                found = scoring.score_pairs((round_, records))
-                if progress is not None:
-                    progress(judged, len(codes))
-                yield found
+                yield judged, scoring.score_pairs((round_, records))
                 continue
             share = {u: records[u] for pair in round_ for u in pair}
             judging.append((judged, workers.submit(scoring.score_pairs, (round_, share))))
             while judging and (judging[0][1].done() or judged == len(codes)):
                 upto, future = judging.popleft()
-                found = future.result()
-                if progress is not None:
-                    progress(upto, len(codes))
-                yield found
+                yield upto, future.result()
 
 
 @defer_in_bulk
