@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from nirantar import sql
 from nirantar.ledger import projection
 from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.writer import node
 from nirantar.registration import actions, rows
 from nirantar.registration import events as registration_events
 from nirantar.registration import projections as registration
-from nirantar.registration.models import Patient
+from nirantar.registration.models import Patient, Visit
 
 # Every kind of field a registration sets: both scripts, a date or an age, a guardian,
 # an address with a PIN, a category; and the sparse ones (one script, an infant).
@@ -100,3 +103,52 @@ def test_a_row_made_beside_is_taken_for_the_event_it_is_filed_under_and_only_it(
     shown = dict(Patient.objects.values_list("uhid", "name_en"))
     assert shown == {uhids[0]: PEOPLE[0]["name_en"], uhids[1]: "Made Beside"}
     assert list(registration._made_beside) == ["0" * 64]
+
+
+def test_many_rows_sent_by_copy_give_the_tables_sent_by_json(clerk, monkeypatch):
+    """Many wide rows (a restore's, a catch-up's) go to PostgreSQL by COPY into a table of
+    the transaction's own, then one INSERT (``sql._copy_in``); fewer as one JSON parameter.
+    Both ways must write the same rows: text COPY escapes (a backslash, ``\\N``, a tab),
+    a quote, both scripts, a date and none, a JSON column - and skip a row that is already there."""
+    tricky = {
+        **PEOPLE[0],
+        "name_en": "Anu D'Souza",
+        "address": {**PEOPLE[0]["address"], "line": 'C:\\ward\\4, \\N, "Sadar"\tGate 2'},
+    }
+    for data in [*PEOPLE, tricky]:
+        patient = actions.do_register_patient(clerk.username, dict(data))
+        actions.do_register_visit(clerk.username, patient.uhid, "Medicine")
+    expected = projection.dump()
+    events = [event for event, _ in lines()]
+
+    for threshold in (10**9, 2):  # every batch by JSON; then every batch of two rows or more
+        monkeypatch.setattr(sql, "COPY_FROM_ROWS", threshold)
+        projection.clear()
+        with CaptureQueriesContext(connection) as queries:
+            assert not projection.apply_many(events)
+        copied = [q["sql"] for q in queries if "CREATE TEMPORARY TABLE" in q["sql"]]
+        if threshold == 2 and connection.vendor == "postgresql":
+            # The patients' rows (21 columns, one JSON) and the visits' (12) went by COPY.
+            assert any("registration_patient" in q for q in copied), copied
+            assert any("registration_visit" in q for q in copied), copied
+        else:
+            assert not copied
+        assert projection.dump() == expected
+    # Sent again, by COPY: every row is there already, and none is written twice.
+    assert not projection.apply_many(events)
+    assert projection.dump() == expected
+
+
+def test_a_row_copied_that_breaks_a_unique_key_is_refused_unless_skipping(clerk, monkeypatch):
+    monkeypatch.setattr(sql, "COPY_FROM_ROWS", 2)
+    columns = ["visit_no", "uhid", "department", "room_en", "room_hi", "token", "token_no"]
+    columns += ["counter", "local_date", "at_ms", "registered_by", "node"]
+    row = ["V-1", "101-0000001-3", "MED", "Room 1", "कक्ष 1", "M-1", 1, "1", "2026-11-28"]
+    row += [1, "asha", "hub"]
+    other = ["V-2", *row[1:]]
+    sql.insert_many("registration_visit", columns, [row, other])
+    sql.insert_many("registration_visit", columns, [row, other])  # skipped, both
+    assert sorted(Visit.objects.values_list("visit_no", flat=True)) == ["V-1", "V-2"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert_many("registration_visit", columns, [other, ["V-3", *row[1:]]], ignore=False)
+    assert sorted(Visit.objects.values_list("visit_no", flat=True)) == ["V-1", "V-2"]
