@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -102,7 +103,9 @@ def _records(
 
 def _last_change(stamps: Any) -> int:
     """The HLC wall (ms) of a patient's newest field value, of its ``field_stamps``."""
-    return max((int(s[0]) for s in (sql.json_value(stamps) or {}).values() if s), default=0)
+    if isinstance(stamps, str | bytes):  # SQLite's text: orjson reads it three times as fast
+        stamps = orjson.loads(stamps)
+    return max((int(s[0]) for s in (stamps or {}).values() if s), default=0)
 
 
 def last_changed(uhids: Iterable[str]) -> dict[str, int]:
