@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import collections
 import concurrent.futures
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -50,6 +49,7 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from nirantar.ledger import keys
 from nirantar.ledger.canonical import canonical_text
 from nirantar.ledger.events import AUTHORITY, Event, check_line, from_checked
+from nirantar.workers import start as start_worker
 
 if TYPE_CHECKING:
     from nirantar.ledger.store import EventStore
@@ -658,7 +658,7 @@ def _read_ahead(
     # The process lives for one restore, its caches of name keys growing (the blocking keys
     # worked out beside): without the cyclic collector, as the restoring process.
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=gc.disable
+        max_workers=1, mp_context=context, initializer=start_worker
     ) as pool:
         pending: collections.deque[tuple[str, concurrent.futures.Future[Any]]] = collections.deque()
         upcoming = iter(segments)

@@ -11,7 +11,6 @@ them: every function here is a pure function of its arguments.
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import math
 import multiprocessing
 import os
@@ -21,6 +20,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from nirantar.registration import matching
+from nirantar.workers import start as start_worker
 
 # The log-odds ``matching.score`` must reach for a pair to be likely.
 FLOOR = math.log(matching.THRESHOLD / (1 - matching.THRESHOLD))
@@ -117,13 +117,6 @@ def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dic
     return round(match.score, 4), evidence
 
 
-def _start() -> None:
-    """How a worker process starts: with the cyclic garbage collector off (it lives for
-    one bulk scoring, its caches growing all the while: each full collection walked them
-    again, and more than doubled the time a pair's names took)."""
-    gc.disable()
-
-
 def score_pairs(
     work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
@@ -154,7 +147,7 @@ def pool(every_share: bool = False) -> Iterator[concurrent.futures.ProcessPoolEx
         return
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=extra, mp_context=context, initializer=_start
+        max_workers=extra, mp_context=context, initializer=start_worker
     ) as p:
         yield p
 
