@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import orjson
-from django.db import connection, connections, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 
 
 def one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
@@ -196,18 +196,24 @@ def insert_many(
 ) -> None:
     """INSERT many rows (each in the order of ``columns``) in a statement or a few, each
     row skipped if it would break a unique constraint, if ``ignore``. On PostgreSQL the
-    rows go as one JSON parameter, typed by the table's own row type - or, many wide rows
-    (a restore's, a catch-up's), by COPY (``_copy_in``); on SQLite (no round trips to
-    save) as ``VALUES (..), (..)`` within its limit on parameters."""
+    rows go as one JSON parameter, typed by the table's own row type - or, many rows (a
+    restore's, a catch-up's), by COPY (``_copy_in``); on SQLite (no round trips to save)
+    as ``VALUES (..), (..)`` within its limit on parameters."""
     columns, json_columns = list(columns), tuple(json_columns)
     lists = [list(row) for row in rows]
     if not lists:
         return
     names = ", ".join(_name(c) for c in columns)
     conflict = " ON CONFLICT DO NOTHING" if ignore else ""
-    if connection.vendor == "postgresql" and _copied(lists, columns, json_columns):
-        _copy_in(table, columns, names, lists, json_columns, conflict)
-        return
+    if connection.vendor == "postgresql" and len(lists) >= COPY_FROM_ROWS:
+        from psycopg import IntegrityError as Refused
+
+        try:
+            with transaction.atomic():  # a savepoint: a row there already undoes the COPY
+                _copy_in(table, columns, names, lists, json_columns)
+            return
+        except (IntegrityError, Refused):
+            pass  # a row there already, or twice: the JSON way skips it (or says why not)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             for start in range(0, len(lists), PG_ROWS_PER_STATEMENT):
@@ -230,21 +236,12 @@ def insert_many(
             )
 
 
-# From this many rows, of a table this wide or with a JSON column, PostgreSQL is sent the
-# rows by COPY (``_copy_in``). Measured here, patients' rows (21 columns, one jsonb): a
-# batch of 20 took 0.95 ms by JSON and 1.9 by COPY, of 100 4.8 and 4.4, of 300 17.5 and
-# 12.8, of 1,000 51 and 36; a restore's 500,000 took 25 s in the server by JSON and 17 by
-# COPY, and the restore of 1,000,012 events into PostgreSQL 80-86 s before, 69-70 after.
-# Two columns (the blocking keys, 2 million rows): 12.5 s by JSON, 13.8 s by COPY - those
-# stay on JSON.
+# From this many rows PostgreSQL is sent the rows by COPY (``_copy_in``). Measured here,
+# patients' rows (21 columns, one jsonb), JSON against COPY through a temporary table: a
+# batch of 20 took 0.95 ms and 1.9, of 100 4.8 and 4.4, of 300 17.5 and 12.8, of 1,000 51
+# and 36. At a restore's scale, in the server: 500,000 patients 25 s by JSON, 14-16 s by
+# COPY; 2 million blocking keys (2 columns) 12.5 s and 8.5 s.
 COPY_FROM_ROWS = 200
-COPY_FROM_COLUMNS = 8
-
-
-def _copied(lists: list[list[Any]], columns: list[str], json_columns: tuple[str, ...]) -> bool:
-    return len(lists) >= COPY_FROM_ROWS and (
-        bool(set(json_columns) & set(columns)) or len(columns) >= COPY_FROM_COLUMNS
-    )
 
 
 def _copy_in(
@@ -253,32 +250,24 @@ def _copy_in(
     names: str,
     lists: list[list[Any]],
     json_columns: tuple[str, ...],
-    conflict: str,
 ) -> None:
-    """``insert_many`` of many rows on PostgreSQL: COPY into a table of this transaction's
-    own, then one INSERT from it, skipping rows that break a unique constraint as the
-    JSON way does (COPY itself can't skip a row). The server reads COPY's text a value at
-    a time; ``json_populate_recordset`` spends most of its time turning a nested JSON
-    value (a jsonb column's) into jsonb. JSON columns' values are sent as JSON text."""
+    """``insert_many``'s rows by COPY, JSON columns' values as JSON text. COPY can't skip a
+    row that breaks a unique constraint: it fails whole (``UniqueViolation``), and the
+    caller, in a savepoint, goes the JSON way instead. A restore's and a catch-up's rows are
+    new nearly always; ``json_populate_recordset`` spends most of its time turning each
+    nested JSON value (a jsonb column's) into jsonb, where the server reads COPY's text a
+    value at a time."""
     positions = [i for i, c in enumerate(columns) if c in json_columns]
-    staged = f"_copy_{table}"[:63]
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # Dropped at commit, if not before: without constraints or defaults, typed as the
-        # table's columns.
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "  # noqa: S608 - our names
-            f"SELECT {names} FROM {table} WITH NO DATA"
-        )
-        with cursor.copy(f"COPY {staged} ({names}) FROM STDIN") as copy:  # noqa: S608
-            for row in lists:
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,  # noqa: S608 - our names
+    ):
+        for row in lists:
+            if positions:
+                row = list(row)  # the JSON way, if it comes to that, takes the values as they are
                 for i in positions:
                     row[i] = orjson.dumps(row[i], default=str).decode()
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged}"  # noqa: S608
-            + conflict
-        )
-        cursor.execute(f"DROP TABLE {staged}")
+            copy.write_row(row)
 
 
 def update_many(
