@@ -1194,25 +1194,9 @@ def _refuse_a_used_database(data_dir: Path, undone: str = "Nothing restored.") -
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM ledger_event")
                 held = int(cursor.fetchone()[0])
-        temporary = True
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT has_database_privilege(current_database(), 'TEMPORARY'), "
-                    "current_database(), current_user"
-                )
-                temporary, database, role = cursor.fetchone()
     except DatabaseError as exc:
         _forget_new_node(data_dir, "")
         fail(f"the database can't be opened ({exc}). {undone}")
-    if not temporary:
-        # Many rows at once (a restore's, a catch-up's) go in through a temporary table.
-        _forget_new_node(data_dir, "")
-        fail(
-            f"the database role {role} may not create temporary tables in {database}, "
-            "which a node needs to take in many rows at once (a restore, a catch-up): "
-            f'GRANT TEMPORARY ON DATABASE "{database}" TO "{role}". {undone}'
-        )
     if held or (tables and "ledger_event" not in tables):
         _forget_new_node(data_dir, "")
         what = (

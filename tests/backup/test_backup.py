@@ -171,41 +171,6 @@ def test_a_restore_into_postgresql_is_kept_there_and_never_into_a_used_database(
     assert "Traceback" not in unreachable.stderr
 
 
-def test_a_database_where_the_role_may_not_make_temporary_tables_is_refused_first(
-    backed_up, pg_database
-):
-    """Many rows at once (a restore's, a catch-up's) go into PostgreSQL through a temporary
-    table. A hardened server may have taken that right away from every role: the restore
-    (and init) says so, and what to grant, before it writes anything - not minutes into
-    the restore."""
-    server, database = pg_database.rsplit("/", 1)
-    role = f"clerk_{database[-8:]}"
-    with psycopg.connect(pg_database, autocommit=True) as db:
-        db.execute(f'CREATE ROLE "{role}" LOGIN')
-        db.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
-        db.execute(f'GRANT CONNECT, CREATE ON DATABASE "{database}" TO "{role}"')
-        db.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
-    try:
-        url = server.replace("//postgres@", f"//{role}@") + f"/{database}"
-        node, refused = restore(backed_up, backed_up["dest"], "hub-pg-temp", "--database", url)
-        assert refused.returncode != 0
-        assert "may not create temporary tables" in refused.stderr, refused.stderr
-        assert f'GRANT TEMPORARY ON DATABASE "{database}" TO "{role}"' in refused.stderr
-        assert "Nothing restored" in refused.stderr and "Traceback" not in refused.stderr
-        assert not any(node.data_dir.iterdir()), "the refused restore left files behind"
-        with psycopg.connect(pg_database) as db:
-            assert db.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-            ).fetchone() == (0,)
-            db.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO "{role}"')
-        node, result = restore(backed_up, backed_up["dest"], "hub-pg-temp-2", "--database", url)
-        assert result.returncode == 0, result.stdout + result.stderr
-    finally:
-        with psycopg.connect(pg_database, autocommit=True) as db:
-            db.execute(f'DROP OWNED BY "{role}"')  # its tables, and its grants (the database's)
-            db.execute(f'DROP ROLE "{role}"')
-
-
 def test_a_restore_can_leave_the_duplicate_worklist_to_the_serving_node(backed_up):
     """At hundreds of thousands of patients the worklist's pairs take minutes and the
     counters need none of them: `--worklist later` files the keys, and the node works the
