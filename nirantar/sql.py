@@ -193,19 +193,21 @@ def insert_many(
     json_columns: Iterable[str] = (),
     *,
     ignore: bool = True,
+    copy: bool = True,
 ) -> None:
     """INSERT many rows (each in the order of ``columns``) in a statement or a few, each
     row skipped if it would break a unique constraint, if ``ignore``. On PostgreSQL the
     rows go as one JSON parameter, typed by the table's own row type - or, many rows (a
-    restore's, a catch-up's), by COPY (``_copy_in``); on SQLite (no round trips to save)
-    as ``VALUES (..), (..)`` within its limit on parameters."""
+    restore's, a catch-up's), by COPY (``_copy_in``) in a savepoint, unless not ``copy``;
+    on SQLite (no round trips to save) as ``VALUES (..), (..)`` within its limit on
+    parameters."""
     columns, json_columns = list(columns), tuple(json_columns)
     lists = [list(row) for row in rows]
     if not lists:
         return
     names = ", ".join(_name(c) for c in columns)
     conflict = " ON CONFLICT DO NOTHING" if ignore else ""
-    if connection.vendor == "postgresql" and len(lists) >= COPY_FROM_ROWS:
+    if copy and connection.vendor == "postgresql" and len(lists) >= COPY_FROM_ROWS:
         from psycopg import IntegrityError as Refused
 
         try:

@@ -197,6 +197,10 @@ def _write(
             projections.PAIR_COLUMNS,
             rows,
             json_columns=("evidence",),
+            # Not by COPY, whose savepoint is a subtransaction: its id, ended by the next
+            # chunk, would cost ``_Quiet`` a search of the patients' table each chunk
+            # (PostgreSQL at 500,000 patients: 37 s, against 27.5 s without).
+            copy=False,
         )
         quiet.wrote()
     done.rechecked += len(chunk) if checked else 0

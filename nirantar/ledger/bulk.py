@@ -26,16 +26,18 @@ def insert_ignore(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
     json_columns: Sequence[str] = (),
+    *,
+    copy: bool = True,
 ) -> None:
     """INSERT each row, skipping any that would break a unique constraint (idempotence).
 
-    On PostgreSQL the rows go as one statement (``sql.insert_many``): ``executemany``
-    sends a statement a row, each a round trip. SQLite steps one prepared statement
-    in-process, which costs no round trips."""
+    On PostgreSQL the rows go as one statement, or by COPY (``sql.insert_many``, and its
+    ``copy``): ``executemany`` sends a statement a row, each a round trip. SQLite steps
+    one prepared statement in-process, which costs no round trips."""
     if connection.vendor == "postgresql":
         from nirantar.sql import insert_many
 
-        insert_many(table, columns, rows, json_columns)
+        insert_many(table, columns, rows, json_columns, copy=copy)
         return
     positions = [i for i, c in enumerate(columns) if c in json_columns]
     lists: list[Sequence[Any]] = []

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from nirantar import sql
 from nirantar.cli import main
 from nirantar.dedupe import backfill, projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
@@ -302,13 +304,18 @@ def test_the_backfills_own_commits_leave_it_quiet(clerk, monkeypatch):
     """A chunk a transaction, each committed: the backfill's own commits are not taken
     for someone else's, so nothing is read again."""
     monkeypatch.setattr(backfill, "WRITE_CHUNK", 1)
+    monkeypatch.setattr(sql, "COPY_FROM_ROWS", 1)  # a chunk of one would go by COPY
     for data in PEOPLE:
         actions.do_register_patient(clerk.username, dict(data))
     expected = worked_out_at_once()
     left_for_later()
-    done = backfill.backfill()
+    with CaptureQueriesContext(connection) as queries:
+        done = backfill.backfill()
     assert done.written == len(expected[1]) >= 2 and done.rechecked == 0
     assert (keys(), pairs()) == expected
+    # Nor did it search the patients' table for who wrote them (PostgreSQL): no
+    # transaction but its own ended between its chunks - no subtransaction either.
+    assert not [q for q in queries if "xmin" in q["sql"]]
 
 
 def test_a_chunk_undone_by_a_deadlock_is_written_again(clerk, monkeypatch):
