@@ -43,10 +43,10 @@ def insert_ignore(
     lists: list[Sequence[Any]] = []
     if positions:
         for row in rows:
-            copy = list(row)
+            encoded = list(row)
             for i in positions:
-                copy[i] = _encode(copy[i])
-            lists.append(copy)
+                encoded[i] = _encode(encoded[i])
+            lists.append(encoded)
     else:  # as they are: a restore sends millions of rows through here
         lists = rows if isinstance(rows, list) else list(rows)
     if not lists:
