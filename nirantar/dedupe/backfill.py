@@ -159,7 +159,7 @@ def _backfill(
 
 
 def _write(
-    chunk: list[tuple[str, str, float, list[dict[str, Any]]]],
+    chunk: list[projections.Pair],
     snapshot: dict[str, Any],
     quiet: _Quiet,
     done: Backfilled,
