@@ -31,15 +31,17 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import re
 import tempfile
+import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from cryptography.hazmat.primitives import serialization
@@ -54,6 +56,7 @@ from nirantar.workers import start as start_worker
 if TYPE_CHECKING:
     from nirantar.ledger.store import EventStore
 
+T = TypeVar("T")
 FORMAT = "nirantar-backup 1"
 SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 INFO = b"nirantar backup segment v1"
@@ -640,7 +643,7 @@ def _read_ahead(
     segments: list[dict[str, Any]],
     private: X25519PrivateKey,
     beside: list[tuple[str, Callable[[dict[str, Any]], Any]]] | None = None,
-) -> Iterator[tuple[list[Event], dict[int, list[tuple[str, Any]]]]]:
+) -> Generator[tuple[list[Event], dict[int, list[tuple[str, Any]]]], None, None]:
     """Each segment's events, opened and checked by another process two segments ahead,
     with what the projections' ``beside`` work made of them there.
 
@@ -688,6 +691,54 @@ def _read_ahead(
         finally:
             for _, future in pending:
                 future.cancel()
+
+
+def _ahead_in_a_thread(items: Generator[T, None, None]) -> Iterator[T]:
+    """``items``, each made in a thread of its own while the caller works on the one
+    before (one ahead, no more: a restore's segment holds tens of megabytes).
+
+    A restore's next segment is made ready (its events parsed from the lines the other
+    process checked, what that process made of them unpickled) while the restoring
+    thread waits for the database to store the segment before: SQLite's inserts and
+    PostgreSQL's round trips let go of Python's lock, and this work takes it. An
+    exception in ``items`` is raised here, in turn. Leaving early stops the thread,
+    which closes ``items`` (the other process with it)."""
+    made: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    wanted = threading.Semaphore(1)  # released as the caller takes each one
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            while True:
+                while not wanted.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                item = next(items, made)  # ``made``: none left
+                if item is made:
+                    made.put((False, None))
+                    return
+                made.put((True, item))
+        except BaseException as exc:  # noqa: BLE001 - raised to the caller, in turn
+            made.put((False, exc))
+        finally:
+            items.close()
+
+    thread = threading.Thread(target=make, name="restore-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = made.get()
+            if not ok:
+                if item is None:
+                    return
+                raise item
+            wanted.release()
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def restore(
@@ -759,7 +810,9 @@ def _restore_segments(
 
     total = manifest["events"]
     beside = projection.beside_work()
-    for events, results in _read_ahead(dest, manifest["segments"], private, beside):
+    for events, results in _ahead_in_a_thread(
+        _read_ahead(dest, manifest["segments"], private, beside)
+    ):
         # The authority's chain (genesis, enrolments) first and on its own: a batch is vouched
         # for by one signature per origin only once that origin's key is known.
         roster = [e for e in events if e.origin == AUTHORITY]
