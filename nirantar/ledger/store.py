@@ -180,8 +180,12 @@ class EventStore(ABC):
                 # COPY: the rows stream in one round trip, and the server parses no JSON
                 # and plans no statement (a 1M restore into PostgreSQL: see
                 # docs/benchmarks.md). executemany sends a statement a row.
+                # The time received goes as text, formatted once for every row: a datetime
+                # is formatted again for each (a second of client CPU in a 1M restore).
+                received = now.isoformat()
                 with cursor.copy(f"COPY ledger_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
                     for row in rows:
+                        row[-1] = received
                         copy.write_row(row)
             else:
                 cursor.executemany(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connections
 
-from nirantar.ledger import keys
+from nirantar.ledger import keys, models
 from nirantar.ledger.ingest import Ingestor, Outcome
 from nirantar.ledger.models import Alarm, Held, Quarantine
 from nirantar.ledger.store import EventStore, store_for
@@ -69,6 +70,21 @@ class StoreContract:
         assert self.ingest(store, first, second) == [Outcome.ACCEPTED] * 2
         assert store.get("ward-7", 2) == second
         assert store.vector() == {"authority": 2, "ward-7": 2}
+
+    def test_a_batch_keeps_the_time_each_event_was_received(self, store):
+        """A batch goes into the table at once (``EventStore.insert_many``; by COPY on
+        PostgreSQL, the time as text formatted once for every row)."""
+        _, chain = self.founded(store)
+        before = datetime.now(UTC)
+        with store.atomic():
+            for origin in ("authority", "ward-7"):
+                store.lock(origin)
+            report = Ingestor(store).ingest_many([chain.next() for _ in range(3)])
+        after = datetime.now(UTC)
+        assert len(report.accepted) == 3
+        received = models.Event.objects.using(store.db).filter(origin="ward-7")
+        times = list(received.values_list("received_at", flat=True))
+        assert len(times) == 3 and all(before <= t <= after for t in times), times
 
     def test_the_same_event_twice_is_a_no_op(self, store):
         _, chain = self.founded(store)
