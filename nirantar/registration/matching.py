@@ -216,24 +216,46 @@ def name_tokens(name: str) -> tuple[str, ...]:
     """
     out: list[str] = []
     filler: list[str] = []
-    dropped = _dropped()
     for raw in _TOKEN_RE.findall(name or ""):
-        letter = None if raw.rstrip(".") in _mohammad() else _initial(raw)  # मो. is Mohd.
-        if letter is not None:
-            out.append(letter + ".")
-            continue
-        bare = raw.rstrip(".")
-        key = fold(bare)
-        if not key:
-            continue
-        if bare in dropped or key in dropped:
-            if bare in _mohammad() or key in _mohammad():
-                filler.append("mohmad")
-            elif bare not in _titles() and key not in _titles():
-                filler.append(key)
-            continue
-        out.append(key)
+        found = _tokens.get(raw)
+        if found is None:
+            if len(_tokens) >= _TOKENS_AT_MOST:
+                _tokens.clear()
+            found = _tokens[raw] = _token(raw)
+        kind, key = found
+        if kind is _WORD:
+            out.append(key)
+        elif kind is _FILLER:
+            filler.append(key)
     return tuple(out or filler)
+
+
+# What one word of a name is (``_token``), remembered: a registry's hundreds of
+# thousands of names are made of a few tens of thousands of words.
+_WORD, _FILLER, _NOTHING = "word", "filler", "nothing"
+_tokens: dict[str, tuple[str, str]] = {}
+_TOKENS_AT_MOST = 200_000
+
+
+def _token(raw: str) -> tuple[str, str]:
+    """One word of a name as ``name_tokens`` takes it: a word of the name (its key, or
+    an initial's letter and a dot), filler (kept only if the name has nothing else), or
+    nothing (a title, or no letters)."""
+    letter = None if raw.rstrip(".") in _mohammad() else _initial(raw)  # मो. is Mohd.
+    if letter is not None:
+        return _WORD, letter + "."
+    bare = raw.rstrip(".")
+    key = fold(bare)
+    if not key:
+        return _NOTHING, ""
+    dropped = _dropped()
+    if bare in dropped or key in dropped:
+        if bare in _mohammad() or key in _mohammad():
+            return _FILLER, "mohmad"
+        if bare not in _titles() and key not in _titles():
+            return _FILLER, key
+        return _NOTHING, ""
+    return _WORD, key
 
 
 def phonetic_key(name: str) -> str:
