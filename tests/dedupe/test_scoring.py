@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from datetime import date
@@ -79,3 +80,27 @@ def test_scoring_shared_out_among_processes_in_rounds_finds_the_same_pairs(monke
     shared = projections.likely_pairs(listed, candidates, progress=lambda *r: rounds.append(r))
     assert shared == alone and len(alone) > 20
     assert len(rounds) > 2 and rounds[-1][0] == rounds[-1][1]
+
+
+def test_a_score_within_rounding_of_the_threshold_is_judged_as_likely_judges_it(monkeypatch):
+    """The bulk scorer reads the score off ``compare``, which adds the weights in another
+    order than ``matching.score``: on the threshold, ``likely``'s judgement stands."""
+    listed = {f"{i:04d}": r for i, r in enumerate(records())}
+    pairs = list(itertools.combinations(sorted(listed), 2))
+    plausible = [(a, b) for a, b in pairs if matching.could_match(listed[a], listed[b])]
+    yes = next(p for p in plausible if scoring.likely(listed[p[0]], listed[p[1]]))
+    no = next(p for p in plausible if not scoring.likely(listed[p[0]], listed[p[1]]))
+    real = matching.compare
+    # Each pair's sum comes out a hair on the other side of the threshold than score's.
+    nudged = {yes: -1e-12, no: 1e-12}
+
+    def compare(a, b):
+        match = real(a, b)
+        for (x, y), by in nudged.items():
+            if (a, b) == (listed[x], listed[y]):
+                return dataclasses.replace(match, score=matching.THRESHOLD + by)
+        return match
+
+    monkeypatch.setattr(matching, "compare", compare)
+    found = [(a, b) for a, b, _, _ in scoring.score_pairs(([yes, no], listed))]
+    assert found == [yes]
