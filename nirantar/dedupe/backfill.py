@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
 from nirantar import config
-from nirantar.dedupe import projections
+from nirantar.dedupe import projections, scoring
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import bulk
 from nirantar.registration import candidates as registry
@@ -124,14 +125,44 @@ def _backfill(
     started = time.perf_counter()
     done = Backfilled()
     quiet = _Quiet()  # before the snapshot is read
-    records = registry.every_match_record()
-    done.patients = len(records)
-    candidates = projections.table_candidates()
-    if progress is not None:
-        progress("read", len(candidates[1]), len(candidates[1]))
-    # Each round's pairs are written as soon as they are judged, while the workers judge
-    # the next: the writes overlap the scoring.
-    for judged, found in projections.likely_rounds(records, candidates, counted=done):
+    big = Patient.objects.filter(is_registered=True).count() >= scoring.PARALLEL_FROM
+    with scoring.pool(every_share=True) if big else nullcontext() as workers:
+        records = registry.every_match_record()
+        done.patients = len(records)
+        groups = projections.table_groups()
+        # The pairs are made of the keys in a worker while this process builds the screen.
+        made = (
+            workers.submit(scoring.candidates_of_groups, *groups, projections.CROWDED)
+            if workers is not None
+            else None
+        )
+        sieve = projections.screen_of(records)
+        candidates = (
+            made.result()
+            if made is not None
+            else scoring.candidates_of_groups(*groups, projections.CROWDED)
+        )
+        del groups, made
+        if progress is not None:
+            progress("read", len(candidates[1]), len(candidates[1]))
+        rounds = projections.rounds_of(records, sieve, candidates, workers, counted=done)
+        _write_rounds(rounds, records, quiet, done, progress, between)
+    marker().unlink(missing_ok=True)
+    done.seconds = time.perf_counter() - started
+    return done
+
+
+def _write_rounds(
+    rounds: Iterator[tuple[int, list[projections.Pair]]],
+    records: dict[str, Any],
+    quiet: _Quiet,
+    done: Backfilled,
+    progress: Callable[[str, int, int], None] | None,
+    between: Callable[[], None] | None,
+) -> None:
+    """Write each round's likely pairs as soon as they are judged, while the workers
+    judge the next: the writes overlap the scoring."""
+    for judged, found in rounds:
         if between is not None:
             between()
             between = None
@@ -153,9 +184,6 @@ def _backfill(
                         raise
         if progress is not None:
             progress("pairs", judged, done.candidates)
-    marker().unlink(missing_ok=True)
-    done.seconds = time.perf_counter() - started
-    return done
 
 
 def _write(

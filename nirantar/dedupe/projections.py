@@ -24,7 +24,7 @@ import array
 import functools
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from typing import Any
 
@@ -70,11 +70,7 @@ _bulk: dict[str, Any] = {"loading": False, "beside": {}, "filed": {}}
 CROWDED = 128
 
 
-def family(key: str) -> str:
-    """The piece of evidence a key stands for. A record is filed under its first name's
-    five-year band and the nearer neighbouring one (``matching.blocking_keys``): two
-    records born a year apart share both, which is one agreement, not two."""
-    return key.rsplit(":", 1)[0] if key.startswith("y:") else key
+family = scoring.family
 
 
 def qualifies(shared: Iterable[str], size: Callable[[str], int]) -> bool:
@@ -390,15 +386,23 @@ def candidate_codes(filed: Iterable[tuple[str, list[str]]]) -> tuple[list[str], 
     key = np.fromiter(
         (key_ids.setdefault(k, len(key_ids)) for _, keys in filed for k in keys), np.int64
     )
-    return uhids, _codes_of(holder, key, list(key_ids), len(uhids))
+    return uhids, scoring.codes_of(holder, key, list(key_ids), len(uhids), CROWDED)
 
 
 def table_candidates() -> tuple[list[str], np.ndarray]:
     """``candidate_codes`` of the blocking table as it stands, but only of the patients
-    who share a key with someone (no one else has a candidate). The database groups the
-    rows by key and leaves out the keys of one patient - 567,000 of 793,000 at 500,000
-    patients - and hands each other key's UHIDs as one text; numpy numbers the patients
-    in UHID order. No list of each patient's keys is made (390 MB at 500,000 patients)."""
+    who share a key with someone (no one else has a candidate): ``table_groups``, then
+    ``scoring.candidates_of_groups``."""
+    return scoring.candidates_of_groups(*table_groups(), CROWDED)
+
+
+def table_groups() -> tuple[list[str], array.array[int], str]:
+    """The blocking table grouped by key, leaving out the keys of one patient - 567,000
+    of 793,000 at 500,000 patients: each other key, how many patients it holds, and
+    their UHIDs - every key's, one after another - as one text. The database groups the
+    rows; ``scoring.candidates_of_groups`` makes the pairs of them (in another process,
+    for a backfill: the text is cheap to send). No list of each patient's keys is made
+    (390 MB at 500,000 patients)."""
     together = (
         "group_concat(uhid, ' ')" if connection.vendor == "sqlite" else "string_agg(uhid, ' ')"
     )
@@ -415,64 +419,7 @@ def table_candidates() -> tuple[list[str], np.ndarray]:
                 names.append(name)
                 sizes.append(size)
                 held.append(uhids)
-    if not names:
-        return [], np.zeros(0, np.int64)
-    every = np.array(" ".join(held).split(" "))
-    del held
-    # Sorted as Python sorts str (by code point), each patient once.
-    uhids, holder = np.unique(every, return_inverse=True)
-    key = np.repeat(np.arange(len(names), dtype=np.int64), np.frombuffer(sizes, np.int64))
-    return uhids.tolist(), _codes_of(holder.astype(np.int64), key, names, len(uhids))
-
-
-def _codes_of(holder: np.ndarray, key: np.ndarray, names: list[str], n: int) -> np.ndarray:
-    """The candidate pairs (``candidate_codes``) of the filed keys ``key[x]`` of the
-    patients ``holder[x]`` (of ``n``; keys numbered, ``names`` their text)."""
-    sizes = np.bincount(key, minlength=len(names))
-    limit = CROWDED
-    open_ = (sizes[key] > 1) & (sizes[key] <= limit)
-    # In key order, and within a bucket in UHID order.
-    order = np.lexsort((holder[open_], key[open_]))
-    parts = [_pairs_within(key[open_][order], holder[open_][order], n)]
-    crowded = sizes > limit
-    if crowded.any():
-        families = {k: family(names[k]) for k in np.flatnonzero(crowded).tolist()}
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        held = crowded[key]
-        by_patient: dict[int, list[int]] = defaultdict(list)
-        for i, k in zip(holder[held].tolist(), key[held].tolist(), strict=True):
-            by_patient[i].append(k)
-        for i, ks in by_patient.items():
-            ks.sort(key=names.__getitem__)
-            for x, one in enumerate(ks):
-                for other in ks[x + 1 :]:
-                    if families[one] != families[other]:
-                        groups[(one, other)].append(i)
-        listed = [(g, i) for g, members in enumerate(groups.values()) for i in members]
-        if listed:
-            group = np.array([g for g, _ in listed], np.int64)
-            member = np.array([i for _, i in listed], np.int64)
-            order = np.lexsort((member, group))
-            parts.append(_pairs_within(group[order], member[order], n))
-    codes = np.sort(np.concatenate(parts))
-    # Sorted, then each once (np.unique hashes: seven times slower at 10 million here).
-    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
-
-
-def _pairs_within(bucket: np.ndarray, member: np.ndarray, n: int) -> np.ndarray:
-    """``i * n + j`` for every two members ``i < j`` of each bucket (``bucket`` sorted,
-    and ``member`` sorted within it)."""
-    if len(bucket) == 0:
-        return np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    ends = np.r_[starts[1:], len(bucket)]
-    end_of = np.repeat(ends, ends - starts)  # each entry's bucket end
-    after = end_of - np.arange(len(bucket)) - 1  # members after it in its bucket
-    left = np.repeat(np.arange(len(bucket)), after)
-    first = np.cumsum(after) - after
-    right = left + 1 + (np.arange(len(left)) - np.repeat(first, after))
-    codes: np.ndarray = member[left] * n + member[right]
-    return codes
+    return names, sizes, " ".join(held)
 
 
 def rescore_all(
@@ -565,42 +512,65 @@ def likely_rounds(
     counted: Any = None,
 ) -> Iterator[tuple[int, list[Pair]]]:
     """The likely pairs among ``candidates``, a round's at a time as soon as it is judged,
+    each with how many candidates have been judged so far (``rounds_of``); from
+    ``PARALLEL_FROM`` records, judged by worker processes started for them."""
+    big = len(records) >= scoring.PARALLEL_FROM
+    with scoring.pool(every_share=True) if big else nullcontext() as workers:
+        yield from rounds_of(records, screen_of(records), candidates, workers, counted)
+
+
+def screen_of(records: dict[str, matching.Record]) -> screen.Screen:
+    """The ``screen`` of ``records``, in their order, and one place more for a UHID that
+    has no record (``rounds_of``)."""
+    return screen.Screen([*records.values(), None])
+
+
+def rounds_of(
+    records: dict[str, matching.Record],
+    sieve: screen.Screen,
+    candidates: tuple[list[str], np.ndarray],
+    workers: ProcessPoolExecutor | None,
+    counted: Any = None,
+) -> Iterator[tuple[int, list[Pair]]]:
+    """The likely pairs among ``candidates``, a round's at a time as soon as it is judged,
     each with how many candidates have been judged so far. The candidates go through
-    ``screen`` in rounds, all of a round at once; those it lets through are judged
-    exactly (``scoring.score_pairs``). From ``PARALLEL_FROM`` records that is done by
-    worker processes, each sent a round and its records, while this process screens the
-    next round - and, between rounds, the caller does what it does with those already
-    judged (the backfill writes them). ``counted.candidates`` and ``counted.screened``
-    (the candidates judged exactly) are set."""
+    the screen of the records (``screen_of``) in rounds, all of a round at once; those
+    it lets through are judged exactly (``scoring.score_pairs``). With ``workers``, that
+    is done by worker processes, each sent a round and its records, while this process
+    screens the next round - and, between rounds, the caller does what it does with
+    those already judged (the backfill writes them). ``counted.candidates`` and
+    ``counted.screened`` (the candidates judged exactly) are set."""
     uhids, codes = candidates
     if counted is not None:
         counted.candidates = len(codes)
         counted.screened = 0
     if not len(codes):
         return
-    sieve = screen.Screen([records.get(uhid) for uhid in uhids])
+    position = {uhid: i for i, uhid in enumerate(records)}
+    # Each candidate's place in the screen; past the records for one filed under keys but
+    # registered after the records were read (her registration scored her pairs itself).
+    at = np.fromiter((position.get(u, len(position)) for u in uhids), np.int64, len(uhids))
+    del position
     n = len(uhids)
-    big = len(records) >= scoring.PARALLEL_FROM
     judging: deque[tuple[int, Future[list[Pair]]]] = deque()
-    with scoring.pool(every_share=True) if big else nullcontext() as workers:
-        for start in range(0, len(codes), SCORING_ROUND):
-            left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
-            through = sieve.may_be_likely(left, right)
-            round_ = [
-                (uhids[a], uhids[b])
-                for a, b in zip(left[through].tolist(), right[through].tolist(), strict=True)
-            ]
-            if counted is not None:
-                counted.screened += len(round_)
-            judged = min(start + SCORING_ROUND, len(codes))
-            if workers is None:
-                yield judged, scoring.score_pairs((round_, records))
-                continue
-            share = {u: records[u] for pair in round_ for u in pair}
-            judging.append((judged, workers.submit(scoring.score_pairs, (round_, share))))
-            while judging and (judging[0][1].done() or judged == len(codes)):
-                upto, future = judging.popleft()
-                yield upto, future.result()
+    for start in range(0, len(codes), SCORING_ROUND):
+        left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
+        through = sieve.may_be_likely(at[left], at[right])
+        round_ = [
+            (uhids[a], uhids[b])
+            for a, b in zip(left[through].tolist(), right[through].tolist(), strict=True)
+        ]
+        if counted is not None:
+            counted.screened += len(round_)
+        judged = min(start + SCORING_ROUND, len(codes))
+        if workers is None:
+            yield judged, scoring.score_pairs((round_, records))
+            continue
+        share = {u: records[u] for pair in round_ for u in pair}
+        judging.append((judged, workers.submit(scoring.score_pairs, (round_, share))))
+        while judging and (judging[0][1].done() or judged == len(codes)):
+            upto, future = judging.popleft()
+            yield upto, future.result()
 
 
 @defer_in_bulk

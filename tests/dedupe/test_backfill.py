@@ -192,15 +192,15 @@ def test_a_patient_registered_while_the_snapshot_is_read_is_left_to_her_registra
     for data in PEOPLE:
         actions.do_register_patient(clerk.username, dict(data))
     left_for_later()
-    read_keys = projections.table_candidates
+    read_keys = projections.table_groups
 
     def keys_after_an_arrival() -> Any:
         actions.do_register_patient(clerk.username, {**SUNITA, "name_en": "Sunitha Devi"})
         return read_keys()
 
-    monkeypatch.setattr(projections, "table_candidates", keys_after_an_arrival)
+    monkeypatch.setattr(projections, "table_groups", keys_after_an_arrival)
     done = backfill.backfill()
-    monkeypatch.setattr(projections, "table_candidates", read_keys)
+    monkeypatch.setattr(projections, "table_groups", read_keys)
     listed = (keys(), pairs())
     assert listed == worked_out_at_once()
     assert done.patients == len(PEOPLE) and backfill.pending() is None
