@@ -196,6 +196,20 @@ def test_a_restore_can_leave_the_duplicate_worklist_to_the_serving_node(backed_u
     assert rebuilt.stdout.startswith("OK:"), rebuilt.stdout + rebuilt.stderr
 
 
+def test_the_worklist_left_by_a_restore_is_worked_out_by_the_command_as_a_program(backed_up):
+    """`nirantar dedupe backfill` run by the IT team: it says what it listed, exits 0 -
+    ending at once, without taking its records apart (``cli.run``) - and the worklist
+    it wrote is the one every projection rebuilt from the log gives."""
+    node, result = restore(backed_up, backed_up["dest"], "by-hand", "--worklist", "later")
+    assert result.returncode == 0, result.stdout + result.stderr
+    filled = node.run("dedupe", "backfill")
+    assert filled.returncode == 0, filled.stdout + filled.stderr
+    assert "duplicate worklist worked out in" in filled.stdout
+    assert not (node.data_dir / "worklist-pending").exists()
+    rebuilt = node.run("rebuild", "--check")
+    assert rebuilt.stdout.startswith("OK:"), rebuilt.stdout + rebuilt.stderr
+
+
 def test_the_backup_can_not_be_read_without_its_private_key(backed_up):
     segment = next(Path(backed_up["dest"], "segments").iterdir())
     data = segment.read_bytes()
