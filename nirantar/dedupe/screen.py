@@ -67,7 +67,7 @@ class Screen:
         # Field by field over every record (a pass each), not record by record: 500,000
         # records a second or two sooner.
         sex, _ = _codes([row.sex for row in rows], np.int32)
-        mobile, _ = _codes([_mobile(row.mobile) for row in rows])
+        mobile, _ = _codes([matching._mobile(row.mobile) for row in rows])
         district, _ = _codes([row.district.strip().lower() for row in rows])
         relation, relations = _codes([row.guardian_relation for row in rows], np.int32)
         births = [row.birth_date for row in rows]
@@ -351,14 +351,6 @@ def _codes(values: list[str], dtype: Any = np.int64) -> tuple[np.ndarray, dict[s
     numbers = {"": 0}
     coded = np.fromiter((numbers.setdefault(v, len(numbers)) for v in values), dtype, len(values))
     return coded, numbers
-
-
-def _mobile(number: str) -> str:
-    """``matching._mobile``: a number of digits alone is kept as it is, without the
-    regular expression (nearly every one)."""
-    if number.isdecimal():
-        return number[-10:] if len(number) >= 10 else ""
-    return matching._mobile(number)
 
 
 def _flatten(lists: list[tuple[int, ...]], opened: np.ndarray) -> _Variants:

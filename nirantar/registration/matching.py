@@ -605,9 +605,15 @@ def _birth_evidence(a: Record, b: Record) -> Evidence:
     return Evidence("birth", "differs", detail, W_AGE_DIFFERS)
 
 
-@lru_cache(maxsize=100_000)
 def _mobile(number: str) -> str:
-    digits = re.sub(r"\D", "", number or "")
+    """A mobile number's last ten digits ("" if it has fewer). One of digits alone -
+    nearly every one - is kept as it is, without the regular expression: 500,000
+    numbers in 0.06 s, against 0.42 s through it behind a cache they missed (each
+    patient's number is her own); no slower than that cache for numbers seen again."""
+    number = number or ""
+    if number.isdecimal():
+        return number[-10:] if len(number) >= 10 else ""
+    digits = re.sub(r"\D", "", number)
     return digits[-10:] if len(digits) >= 10 else ""
 
 
