@@ -56,54 +56,56 @@ def keys_of(items: Sequence[tuple[str, matching.Record]]) -> list[tuple[str, lis
     return [(uhid, sorted(matching.blocking_keys(record))) for uhid, record in items]
 
 
-def record_fields(record: matching.Record) -> tuple[Any, ...]:
-    """A record's fields as a plain tuple: cheap to send between processes and compare."""
-    return (
-        record.name_en,
-        record.name_hi,
-        record.sex,
-        record.birth_date,
-        record.birth_estimated,
-        record.guardian_relation,
-        record.guardian_name,
-        record.mobile,
-        record.district,
-    )
-
-
-def filed_of_event(data: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
+def filed_of_event(data: dict[str, Any]) -> tuple[str, list[str]]:
     """``filed_at_registration`` of a registration event's fields, as a line gives them
     (``projection.beside_bulk``)."""
     return filed_at_registration(data["body"])
 
 
-def filed_at_registration(body: dict[str, Any]) -> tuple[str, tuple[Any, ...], list[str]]:
-    """A registration's UHID, the record its body gives (``record_fields``) and that
-    record's blocking keys, sorted: worked out during a restore in the process that opens
-    the backup (``projection.beside_bulk``), so the restoring process need not.
+def filed_at_registration(body: dict[str, Any]) -> tuple[str, list[str]]:
+    """A registration's UHID and the blocking keys of the record its body gives
+    (``record_of_registration``), sorted: worked out during a restore in the process that
+    opens the backup (``projection.beside_bulk``), so the restoring process need not.
 
-    The record is built as the registration's projection stores the body and
-    ``candidates.match_records`` reads it back. It is a hint: the keys are filed as the
-    registration is projected, and ``rescore_all`` keeps them only for a patient whose
-    record, read from the table at the end, has these very fields (a correction, a
-    second registration or a body the projection refused all differ), and works out
-    the keys of every other patient itself.
-    """
+    It is a hint: the keys are filed as the registration is projected, and
+    ``rescore_all`` keeps them only for a patient whose one patient event in the
+    restore was this registration, filed once, and who is a registered patient at the
+    end; it works out the keys of every other patient itself."""
+    return str(body["uhid"]), sorted(matching.blocking_keys(record_of_registration(body)))
+
+
+_TEXTS = ("name_en", "name_hi", "sex", "guardian_relation", "guardian_name", "mobile")
+
+
+def record_of_registration(body: dict[str, Any]) -> matching.Record:
+    """The record of a patient whose one event is this registration: built as the
+    registration's projection stores the body and ``candidates.match_records`` reads it
+    back. A body of any other form (a name that is not text, an empty date of birth)
+    raises TypeError or ValueError: the projection might store it otherwise, so the
+    patient's keys are worked out from the table instead."""
     address = body.get("address")
     district = address.get("district") if isinstance(address, dict) else ""
     born = body.get("date_of_birth")
-    record = matching.Record(
+    estimated = body.get("dob_estimated")
+    if (
+        type(body["uhid"]) is not str
+        or any(not (body.get(field) is None or type(body[field]) is str) for field in _TEXTS)
+        or not (district is None or type(district) is str)
+        or not (born is None or (type(born) is str and born))
+        or not (estimated is None or type(estimated) is bool)
+    ):
+        raise TypeError("a registration's body of another form than the counter's")
+    return matching.Record(
         name_en=body.get("name_en") or "",
         name_hi=body.get("name_hi") or "",
         sex=body.get("sex") or "",
         birth_date=date.fromisoformat(born) if born else None,
-        birth_estimated=bool(body.get("dob_estimated")),
+        birth_estimated=bool(estimated),
         guardian_relation=body.get("guardian_relation") or "",
         guardian_name=body.get("guardian_name") or "",
         mobile=body.get("mobile") or "",
         district=matching.district_of(district),
     )
-    return str(body["uhid"]), record_fields(record), sorted(matching.blocking_keys(record))
 
 
 def evidence_of(a: matching.Record, b: matching.Record) -> tuple[float, list[dict[str, Any]]]:

@@ -63,7 +63,17 @@ def match_fields_in_turn(chunk: int = 50_000) -> Iterator[tuple[str, tuple[Any, 
     ``matching.Record``'s fields in the order it takes them), in the database's order of
     UHIDs. A pass that keeps only some builds a record only of those, and its memory
     does not grow with the registry."""
-    columns = _MATCH_COLUMNS.replace(", field_stamps", "")
+    for row in _registered_in_turn(_MATCH_COLUMNS.replace(", field_stamps", ""), chunk):
+        yield row[0], _fields(row)
+
+
+def registered_in_turn(chunk: int = 50_000) -> Iterator[str]:
+    """The UHID of every registered patient, a chunk at a time, in the database's order."""
+    for row in _registered_in_turn("uhid", chunk):
+        yield row[0]
+
+
+def _registered_in_turn(columns: str, chunk: int) -> Iterator[tuple[Any, ...]]:
     after: str | None = None
     while True:
         rows = sql.rows(
@@ -72,8 +82,7 @@ def match_fields_in_turn(chunk: int = 50_000) -> Iterator[tuple[str, tuple[Any, 
             + f" ORDER BY uhid LIMIT {int(chunk)}",
             [] if after is None else [after],
         )
-        for row in rows:
-            yield row[0], _fields(row)
+        yield from rows
         if len(rows) < chunk:
             return
         after = rows[-1][0]

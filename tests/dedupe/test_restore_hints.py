@@ -1,7 +1,7 @@
 """A restore works out each registration's blocking keys from its body, in the process
 that opens the backup (``scoring.filed_at_registration``), and files them as the
 registration is projected; at the end ``rescore_all`` keeps them only for a patient whose
-record still has the fields they came from. Both halves are checked here: the body gives
+one patient event was that registration. Both halves are checked here: the body gives
 the very record the table gives back, and a hint that no longer fits (a correction came
 after the registration, the patient was filed twice, its UHID is nobody's) leaves the
 tables of working everything out."""
@@ -9,6 +9,7 @@ tables of working everything out."""
 import json
 from typing import Any
 
+import pytest
 from django.db import DatabaseError, transaction
 
 from nirantar.dedupe import projections, scoring
@@ -67,11 +68,34 @@ def test_a_registrations_body_gives_the_record_and_keys_the_table_gives(clerk):
     stored = registry.match_records(bodies())
     assert len(stored) == len(PEOPLE)
     for uhid, body in bodies().items():
-        found_uhid, fields, keys = scoring.filed_at_registration(body)
+        found_uhid, keys = scoring.filed_at_registration(body)
         record = stored[uhid][0]
         assert found_uhid == uhid
-        assert fields == scoring.record_fields(record)
+        assert scoring.record_of_registration(body) == record
         assert keys == sorted(matching.blocking_keys(record))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"name_en": 7},
+        {"name_hi": ["राम"]},
+        {"mobile": 9812345678},
+        {"date_of_birth": ""},
+        {"date_of_birth": 1985},
+        {"dob_estimated": "yes"},
+        {"address": {"district": 12}},
+        {"uhid": 1011},
+    ],
+)
+def test_a_body_of_another_form_gives_no_keys_beside(odd):
+    """The projection stores such a value as it comes, and the table may give it back
+    otherwise (SQLite keeps 7 as the text "7"): no keys are worked out from the body, so
+    the patient's are worked out from the table at the end."""
+    body = {**SUNITA, "uhid": "101-0000001-3", **odd}
+    with pytest.raises((TypeError, ValueError)):
+        scoring.filed_at_registration(body)
+    assert scoring.filed_at_registration({**SUNITA, "uhid": "101-0000001-3"})[1]
 
 
 def _beside() -> int:
@@ -112,7 +136,7 @@ def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_change
     }
     hints = {u: scoring.filed_of_event({"body": e.body}) for u, e in registrations.items()}
     now = registry.match_records([uhids[1]])[uhids[1]][0]
-    assert hints[uhids[1]][1] != scoring.record_fields(now)
+    assert scoring.record_of_registration(registrations[uhids[1]].body) != now
 
     # Every registration's true hint (the corrected one's stale): the tables of working
     # everything out.
@@ -123,18 +147,18 @@ def test_a_restore_files_keys_as_registrations_arrive_and_puts_right_what_change
     )
     assert tables() == live
 
-    # A hint is trusted when its fields are the record's: that is what saves the work.
-    # So a planted key stays; any other wrong hint is put right at the end.
+    # A hint is trusted when the registration is the patient's one patient event: that
+    # is what saves the work. So a planted key stays; any other wrong hint is put right
+    # at the end.
     lies = {u: (registrations[u].hash, hint) for u, hint in hints.items()}
-    first, *_ = hints[uhids[0]]
-    lies[uhids[0]] = (registrations[uhids[0]].hash, (first, hints[uhids[0]][1], ["m:0000000000"]))
+    lies[uhids[0]] = (registrations[uhids[0]].hash, (hints[uhids[0]][0], ["m:0000000000"]))
     # A hint naming a UHID no registered patient has: its keys are taken out again.
     lies[uhids[3]] = (registrations[uhids[3]].hash, ("999-NOBODY", *hints[uhids[3]][1:]))
     del lies[uhids[4]]  # no hint: the keys are worked out at the end
     _load(events, list(lies.values()), django_capture_on_commit_callbacks)
     keys, pairs = tables()
     assert keys - live[0] == {("m:0000000000", uhids[0])}
-    assert live[0] - keys == {(k, uhids[0]) for k in hints[uhids[0]][2]}
+    assert live[0] - keys == {(k, uhids[0]) for k in hints[uhids[0]][1]}
     assert not any(uhid == "999-NOBODY" for _, uhid in keys)
     # The first Sunita, filed under the planted key only, shares none with the second.
     assert pairs == {p for p in live[1] if uhids[0] not in p[:2]} != live[1]
@@ -148,23 +172,28 @@ def _registration_of(events: list, uhid: str) -> Any:
     )
 
 
+@pytest.mark.parametrize("hinted", [True, False], ids=["with keys", "without keys"])
 def test_a_patient_filed_twice_during_a_restore_is_worked_out_again(
-    clerk, django_capture_on_commit_callbacks
+    clerk, django_capture_on_commit_callbacks, hinted
 ):
     """Each filing of a UHID adds its keys; the end cannot tell which still hold, so it
-    works that patient's keys out afresh (say, a batch applied again one by one)."""
+    works that patient's keys out afresh (say, a batch applied again one by one). So
+    it does when the second registration came without keys from beside: the record may
+    be that one's."""
     uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
     live = tables()
     events = list(node().store.in_causal_order())
     registration = _registration_of(events, uhids[2])
     true = scoring.filed_of_event({"body": registration.body})
-    planted = (true[0], true[1], ["m:0000000000"])
+    planted = (true[0], ["m:0000000000"])
     projection.clear()
     with projection.bulk_loading():
         projection.take_beside({_beside(): [(registration.hash, planted)]})
         with django_capture_on_commit_callbacks(execute=True):
             assert not projection.apply_many(events)
-        projection.take_beside({_beside(): [(registration.hash, true)]})
+        # Without keys: those from beside are another segment's.
+        again = registration.hash if hinted else "another segment's"
+        projection.take_beside({_beside(): [(again, true)]})
         with django_capture_on_commit_callbacks(execute=True):
             assert not projection.apply_many([registration])  # applied again: filed twice
         assert ("m:0000000000", uhids[2]) in tables()[0]
