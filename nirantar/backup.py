@@ -29,6 +29,7 @@ import collections
 import concurrent.futures
 import hashlib
 import json
+import marshal
 import multiprocessing
 import os
 import queue
@@ -577,11 +578,11 @@ def _open_segment(
     private_raw: bytes,
     expected: int,
     beside: list[tuple[str, Callable[[dict[str, Any]], Any]]] | None = None,
-) -> tuple[bytes, Checked, dict[int, list[tuple[str, Any]]]]:
+) -> tuple[bytes, Any]:
     """Check, decrypt and decompress one segment, and check each event line's form and
     hash (``check_line``); and run the projections' ``beside`` work (see
     ``projection.beside_bulk``) on well-formed lines. Runs in a process of its own: it
-    needs no Django."""
+    needs no Django. Returns the lines, and what was found of them (``_packed``)."""
     if hashlib.sha256(sealed).hexdigest() + ".seg" != name.removeprefix("segments/"):
         raise BackupError(f"{name}: its content does not match its name (altered)")
     private = X25519PrivateKey.from_private_bytes(private_raw)
@@ -611,7 +612,24 @@ def _open_segment(
                     results.setdefault(index, []).append((found[1], result))
     if len(checked) != expected:
         raise BackupError(f"{name} holds {len(checked)} events, its manifest says {expected}")
-    return lines, checked, results
+    return lines, _packed((checked, results))
+
+
+def _packed(found: tuple[Checked, dict[int, list[tuple[str, Any]]]]) -> Any:
+    """What ``_open_segment`` found, as it is sent back to the restoring process: by
+    ``marshal`` where it can be (plain values: the rows made beside), which packs and
+    unpacks them faster than pickle (a segment of 20,000 events: 0.059 s against 0.098 s,
+    and 0.032 s against 0.040 s); as it is otherwise, for pickle to send."""
+    try:
+        return marshal.dumps(found, 4)
+    except ValueError:  # a value marshal does not know (a date, an instance): pickle it
+        return found
+
+
+def _unpacked(packed: Any) -> Any:
+    if isinstance(packed, bytes):
+        return marshal.loads(packed)  # noqa: S302 - made by our own process, as pickle's are
+    return packed
 
 
 def _segment_events(name: str, lines: bytes, checked: Checked) -> list[Event]:
@@ -686,7 +704,8 @@ def _read_ahead(
                 if not pending:
                     return
                 name, future = pending.popleft()
-                lines, checked, results = future.result()
+                lines, packed = future.result()
+                checked, results = _unpacked(packed)
                 yield _segment_events(name, lines, checked), results
         finally:
             for _, future in pending:

@@ -74,3 +74,20 @@ def test_a_restore_that_stops_early_closes_what_makes_its_segments_and_leaves_no
                 raise RuntimeError("the database refused a batch")
     assert closed.is_set() and closed_in != [threading.get_ident()]
     assert not threads_ahead()
+
+
+def test_what_a_segment_gave_comes_back_whole_by_marshal_or_else_by_pickle():
+    """The process that opens a segment sends plain values (the rows made beside) packed
+    by ``marshal``; a projection's hint of another kind (a date here) goes as it is,
+    for pickle to send - either way the restoring process gets back what was found."""
+    from datetime import date
+
+    from nirantar.backup import _packed, _unpacked
+
+    checked = [("ab" * 32, 10, 42), None]
+    plain = (checked, {0: [("ab" * 32, (101, 7, ["101-0000007-2", True, {"x": [1, 2]}]))]})
+    dated = (checked, {0: [("ab" * 32, date(1985, 3, 14))]})
+    assert isinstance(_packed(plain), bytes)
+    assert _unpacked(_packed(plain)) == plain
+    assert _packed(dated) is dated
+    assert _unpacked(_packed(dated)) == dated
