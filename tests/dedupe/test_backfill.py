@@ -18,6 +18,7 @@ from nirantar import sql
 from nirantar.cli import main
 from nirantar.dedupe import backfill, projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
+from nirantar.ledger import hlc
 from nirantar.registration import actions
 from tests.conftest import make_user
 
@@ -80,10 +81,15 @@ def worked_out_at_once() -> tuple[set[tuple[str, str]], dict[str, tuple[Any, ...
     return keys(), pairs()
 
 
-def test_the_backfill_lists_what_working_everything_out_at_once_lists(clerk):
-    for data in PEOPLE:
-        actions.do_register_patient(clerk.username, dict(data))
+def test_the_backfill_lists_what_working_everything_out_at_once_lists(clerk, monkeypatch):
+    uhids = [actions.do_register_patient(clerk.username, dict(data)).uhid for data in PEOPLE]
+    # A minute later, the second Sunita's mobile: her pairs were found when she last
+    # changed, her newest stamp, not her first.
+    wall_ms = hlc.wall_ms
+    monkeypatch.setattr(hlc, "wall_ms", lambda: wall_ms() + 60_000)
+    actions.do_correct_patient(clerk.username, uhids[1], {"mobile": "9812345678"}, "added")
     expected = worked_out_at_once()
+    assert any(uhids[1] in row[:2] for row in expected[1].values())
     assert len(expected[1]) >= 2, "the test needs likely pairs"
     left_for_later()
     done = backfill.backfill()
