@@ -404,27 +404,36 @@ def table_candidates() -> tuple[list[str], np.ndarray]:
 def table_groups() -> tuple[list[str], array.array[int], str]:
     """The blocking table grouped by key, leaving out the keys of one patient - 567,000
     of 793,000 at 500,000 patients: each other key, how many patients it holds, and
-    their UHIDs - every key's, one after another - as one text. The database groups the
-    rows; ``scoring.candidates_of_groups`` makes the pairs of them (in another process,
-    for a backfill: the text is cheap to send). No list of each patient's keys is made
-    (390 MB at 500,000 patients)."""
-    together = (
-        "group_concat(uhid, ' ')" if connection.vendor == "sqlite" else "string_agg(uhid, ' ')"
-    )
-    names: list[str] = []
-    sizes = array.array("q")
-    held: list[str] = []
-    with connection.cursor() as cursor:
+    their UHIDs - every key's, one after another - as one text (``groups_text``). The
+    database groups the rows; ``scoring.candidates_of_groups`` makes the pairs of them.
+    No list of each patient's keys is made (390 MB at 500,000 patients)."""
+    connection.ensure_connection()
+    return scoring.groups_of_text(groups_text(connection.connection, connection.vendor))
+
+
+def groups_text(raw: Any, vendor: str) -> str:
+    """``table_groups`` as the database writes it, in one text read on ``raw`` (a DB-API
+    connection): a record (``\x1e``) a key, of the key, its size and its UHIDs (``\x1f``
+    between). One statement, one row: a backfill has it read in a thread while it builds
+    the screen, and the text is cheap to send to the worker that makes the pairs
+    (``scoring.candidates_of_text``). The caller makes sure nothing else uses ``raw``
+    meanwhile."""
+    if vendor == "sqlite":
+        uhids = "group_concat(uhid, ' ')"
+        keys = "group_concat(key || char(31) || size || char(31) || uhids, char(30))"
+    else:
+        uhids = "string_agg(uhid, ' ')"
+        keys = "string_agg(key || chr(31) || size || chr(31) || uhids, chr(30))"
+    cursor = raw.cursor()
+    try:
         cursor.execute(
-            f"SELECT key, COUNT(*), {together} FROM {BlockingKey._meta.db_table} "  # noqa: S608
-            "GROUP BY key HAVING COUNT(*) > 1"
+            f"SELECT {keys} FROM (SELECT key, COUNT(*) AS size, {uhids} AS uhids "  # noqa: S608
+            f"FROM {BlockingKey._meta.db_table} GROUP BY key HAVING COUNT(*) > 1) AS grouped"
         )
-        while rows := cursor.fetchmany(10_000):
-            for name, size, uhids in rows:
-                names.append(name)
-                sizes.append(size)
-                held.append(uhids)
-    return names, sizes, " ".join(held)
+        text: str = cursor.fetchone()[0] or ""
+    finally:
+        cursor.close()
+    return text
 
 
 def rescore_all(

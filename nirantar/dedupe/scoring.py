@@ -163,6 +163,24 @@ def family(key: str) -> str:
     return key.rsplit(":", 1)[0] if key.startswith("y:") else key
 
 
+def candidates_of_text(text: str, limit: int) -> tuple[list[str], np.ndarray]:
+    """``candidates_of_groups`` of the groups as ``projections.groups_text`` gives them."""
+    return candidates_of_groups(*groups_of_text(text), limit)
+
+
+def groups_of_text(text: str) -> tuple[list[str], array.array[int], str]:
+    """The keys, their sizes and every key's UHIDs (one text) of ``groups_text``'s."""
+    names: list[str] = []
+    sizes = array.array("q")
+    held: list[str] = []
+    for line in text.split("\x1e") if text else ():
+        name, size, uhids = line.split("\x1f")
+        names.append(name)
+        sizes.append(int(size))
+        held.append(uhids)
+    return names, sizes, " ".join(held)
+
+
 def candidates_of_groups(
     names: list[str], sizes: array.array[int], held: str, limit: int
 ) -> tuple[list[str], np.ndarray]:

@@ -20,6 +20,7 @@ from nirantar.dedupe import backfill, projections
 from nirantar.dedupe.models import BlockingKey, DuplicatePair
 from nirantar.ledger import hlc
 from nirantar.registration import actions
+from nirantar.registration import candidates as registry
 from tests.conftest import make_user
 
 SUNITA = {
@@ -198,15 +199,16 @@ def test_a_patient_registered_while_the_snapshot_is_read_is_left_to_her_registra
     for data in PEOPLE:
         actions.do_register_patient(clerk.username, dict(data))
     left_for_later()
-    read_keys = projections.table_groups
+    read_records = registry.every_match_record
 
-    def keys_after_an_arrival() -> Any:
+    def then_an_arrival() -> Any:
+        records = read_records()
         actions.do_register_patient(clerk.username, {**SUNITA, "name_en": "Sunitha Devi"})
-        return read_keys()
+        return records
 
-    monkeypatch.setattr(projections, "table_groups", keys_after_an_arrival)
+    monkeypatch.setattr(registry, "every_match_record", then_an_arrival)
     done = backfill.backfill()
-    monkeypatch.setattr(projections, "table_groups", read_keys)
+    monkeypatch.setattr(registry, "every_match_record", read_records)
     listed = (keys(), pairs())
     assert listed == worked_out_at_once()
     assert done.patients == len(PEOPLE) and backfill.pending() is None
