@@ -590,7 +590,10 @@ def rounds_of(
             yield judged, scoring.score_pairs((round_, records))
             continue
         share = {u: records[u] for pair in round_ for u in pair}
-        judging.append((judged, workers.submit(scoring.score_pairs, (round_, share))))
+        # With their names as the screen worked them out: the worker need not again.
+        spelt = sieve.spellings
+        names = {(r.name_en, r.name_hi): spelt[r.name_en, r.name_hi] for r in share.values()}
+        judging.append((judged, workers.submit(scoring.score_pairs, (round_, share, names))))
         while judging and (judging[0][1].done() or judged == len(codes)):
             upto, future = judging.popleft()
             yield upto, future.result()

@@ -132,15 +132,23 @@ _ROUNDING = 1e-9
 
 
 def score_pairs(
-    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]]
+    | tuple[
+        Sequence[tuple[str, str]],
+        dict[str, matching.Record],
+        dict[tuple[str, str], tuple[tuple[str, ...], ...]],
+    ],
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence,
     judged on ``records`` (those of the pairs at least): exactly those ``likely`` takes.
     The worklist's candidates come here through ``screen``, which has turned away
     nearly all that cannot be likely; so each is compared once, in full, where
     ``likely`` would first try to rule it out, then score it, then its evidence be
-    built (half the time, measured on the pairs of a restore)."""
-    pairs, records = work
+    built (half the time, measured on the pairs of a restore). ``work`` may bring the
+    records' names as they were worked out elsewhere (``matching.remember_names``)."""
+    pairs, records = work[0], work[1]
+    if len(work) > 2:
+        matching.remember_names(work[2])
     found = []
     for a, b in pairs:
         ra, rb = records[a], records[b]

@@ -56,6 +56,9 @@ class Screen:
 
     def __init__(self, records: Sequence[matching.Record | None]) -> None:
         n = len(records)
+        # Each spelling's ``Record.names``, as worked out here: for the processes that
+        # score the pairs through (``matching.remember_names``).
+        self.spellings: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
         self._words: dict[str, int] = {}
         self._variant_ids: dict[tuple[str, ...], int] = {}
         self._word_ids: list[tuple[int, ...]] = []  # each variant's, padded with -1
@@ -90,7 +93,7 @@ class Screen:
             spelt = (row.name_en, row.name_hi)
             found = names_of.get(spelt)
             if found is None:
-                names = row.names()
+                names = self.spellings[spelt] = row.names()
                 found = variants_of.get(names)
                 if found is None:
                     found = variants_of[names] = self._variants(names)
