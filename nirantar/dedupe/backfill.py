@@ -127,7 +127,10 @@ def _backfill(
     done = Backfilled()
     quiet = _Quiet()  # before the snapshot is read
     big = Patient.objects.filter(is_registered=True).count() >= scoring.PARALLEL_FROM
-    with scoring.pool(every_share=True) if big else nullcontext() as workers:
+    # A worker to make the candidate pairs in, started first: it starts while the
+    # records are read. It and the thread below are gone before the rounds' workers are
+    # forked (``projections.rounds_of``).
+    with scoring.pool() if big else nullcontext() as workers:
         records = registry.every_match_record()
         done.patients = len(records)
         # Then, in a thread on this process's connection (its own until the thread is
@@ -148,13 +151,13 @@ def _backfill(
                 else scoring.candidates_of_text(made, projections.CROWDED)
             )
             read = stamps.result()
-        # Keyed by the records' own UHIDs: the statement's copies go (100 MB otherwise).
-        last = {uhid: read[uhid] for uhid in records if uhid in read}
-        del grouped, made, stamps, read
-        if progress is not None:
-            progress("read", len(candidates[1]), len(candidates[1]))
-        rounds = projections.rounds_of(records, sieve, candidates, workers, counted=done)
-        _write_rounds(rounds, records, last, quiet, done, progress, between)
+    # Keyed by the records' own UHIDs: the statement's copies go (100 MB otherwise).
+    last = {uhid: read[uhid] for uhid in records if uhid in read}
+    del grouped, made, stamps, read
+    if progress is not None:
+        progress("read", len(candidates[1]), len(candidates[1]))
+    rounds = projections.rounds_of(records, sieve, candidates, big, counted=done)
+    _write_rounds(rounds, records, last, quiet, done, progress, between)
     marker().unlink(missing_ok=True)
     done.seconds = time.perf_counter() - started
     return done
@@ -222,9 +225,11 @@ def _write(
         uhids = {u for a, b, _, _ in chunk for u in (a, b)}
         checked = not quiet.still()
         if not checked:
-            changed = {u: last[u] for u in uhids if u in last}
-            if len(changed) < len(uhids):  # none, while quiet: read as before
-                changed.update(registry.last_changed(uhids - changed.keys()))
+            changed = last
+            if not uhids <= last.keys():  # none, while quiet: read as before
+                missing = uhids - last.keys()
+                changed = {u: last[u] for u in uhids - missing}
+                changed.update(registry.last_changed(missing))
             rows = [
                 (f"{a}|{b}", a, b, score, evidence, max(changed[a], changed[b]))
                 for a, b, score, evidence in chunk

@@ -24,7 +24,7 @@ import array
 import functools
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import nullcontext
 from typing import Any
 
@@ -538,8 +538,7 @@ def likely_rounds(
     each with how many candidates have been judged so far (``rounds_of``); from
     ``PARALLEL_FROM`` records, judged by worker processes started for them."""
     big = len(records) >= scoring.PARALLEL_FROM
-    with scoring.pool(every_share=True) if big else nullcontext() as workers:
-        yield from rounds_of(records, screen_of(records), candidates, workers, counted)
+    yield from rounds_of(records, screen_of(records), candidates, big, counted)
 
 
 def screen_of(records: dict[str, matching.Record]) -> screen.Screen:
@@ -552,17 +551,19 @@ def rounds_of(
     records: dict[str, matching.Record],
     sieve: screen.Screen,
     candidates: tuple[list[str], np.ndarray],
-    workers: ProcessPoolExecutor | None,
+    parallel: bool,
     counted: Any = None,
 ) -> Iterator[tuple[int, list[Pair]]]:
     """The likely pairs among ``candidates``, a round's at a time as soon as it is judged,
     each with how many candidates have been judged so far. The candidates go through
     the screen of the records (``screen_of``) in rounds, all of a round at once; those
-    it lets through are judged exactly (``scoring.score_pairs``). With ``workers``, that
-    is done by worker processes, each sent a round and its records, while this process
-    screens the next round - and, between rounds, the caller does what it does with
-    those already judged (the backfill writes them). ``counted.candidates`` and
-    ``counted.screened`` (the candidates judged exactly) are set."""
+    it lets through are judged exactly (``scoring.score_pairs``). If ``parallel``, both
+    are done by worker processes forked from this one once all of it is here, a round
+    each at a time - they start with the records, the screen and the candidates, so a
+    round is sent as its number - while this process does, between rounds, what the
+    caller does with those already judged (the backfill writes them).
+    ``counted.candidates`` and ``counted.screened`` (the candidates judged exactly) are
+    set."""
     uhids, codes = candidates
     if counted is not None:
         counted.candidates = len(codes)
@@ -574,29 +575,55 @@ def rounds_of(
     # registered after the records were read (her registration scored her pairs itself).
     at = np.fromiter((position.get(u, len(position)) for u in uhids), np.int64, len(uhids))
     del position
-    n = len(uhids)
-    judging: deque[tuple[int, Future[list[Pair]]]] = deque()
-    for start in range(0, len(codes), SCORING_ROUND):
-        left, right = np.divmod(codes[start : start + SCORING_ROUND], n)
-        through = sieve.may_be_likely(at[left], at[right])
-        round_ = [
-            (uhids[a], uhids[b])
-            for a, b in zip(left[through].tolist(), right[through].tolist(), strict=True)
-        ]
-        if counted is not None:
-            counted.screened += len(round_)
-        judged = min(start + SCORING_ROUND, len(codes))
-        if workers is None:
-            yield judged, scoring.score_pairs((round_, records))
-            continue
-        share = {u: records[u] for pair in round_ for u in pair}
-        # With their names as the screen worked them out: the worker need not again.
-        spelt = sieve.spellings
-        names = {(r.name_en, r.name_hi): spelt[r.name_en, r.name_hi] for r in share.values()}
-        judging.append((judged, workers.submit(scoring.score_pairs, (round_, share, names))))
-        while judging and (judging[0][1].done() or judged == len(codes)):
-            upto, future = judging.popleft()
-            yield upto, future.result()
+    starts = range(0, len(codes), SCORING_ROUND)
+    _judging.update(records=records, sieve=sieve, uhids=uhids, codes=codes, at=at)
+    try:
+        with scoring.forked() if parallel else nullcontext() as workers:
+            if workers is None:
+                for start in starts:
+                    yield _taken(start, _judged_round(start), counted)
+                return
+            # Each worker one round ahead at most: the judged wait here to be written.
+            ahead = 2 * scoring._workers()
+            judging: deque[tuple[int, Future[tuple[int, list[Pair]]]]] = deque()
+            for start in starts:
+                judging.append((start, workers.submit(_judged_round, start)))
+                while judging and (len(judging) > ahead or judging[0][1].done()):
+                    begun, future = judging.popleft()
+                    yield _taken(begun, future.result(), counted)
+            while judging:
+                begun, future = judging.popleft()
+                yield _taken(begun, future.result(), counted)
+    finally:
+        _judging.clear()
+
+
+# What ``rounds_of`` judges, for its worker processes: set before they are forked.
+_judging: dict[str, Any] = {}
+
+
+def _judged_round(start: int) -> tuple[int, list[Pair]]:
+    """The round of candidates from ``start``: how many the screen let through, and the
+    likely pairs among them. In a worker process forked by ``rounds_of`` (or in it)."""
+    records, sieve, uhids, codes = (_judging[k] for k in ("records", "sieve", "uhids", "codes"))
+    if not _judging.get("named"):  # the names as the screen worked them out, once
+        matching.remember_names(sieve.spellings)
+        _judging["named"] = True
+    at = _judging["at"]
+    left, right = np.divmod(codes[start : start + SCORING_ROUND], len(uhids))
+    through = sieve.may_be_likely(at[left], at[right])
+    round_ = [
+        (uhids[a], uhids[b])
+        for a, b in zip(left[through].tolist(), right[through].tolist(), strict=True)
+    ]
+    return len(round_), scoring.score_pairs((round_, records))
+
+
+def _taken(start: int, judged: tuple[int, list[Pair]], counted: Any) -> tuple[int, list[Pair]]:
+    screened, found = judged
+    if counted is not None:
+        counted.screened += screened
+    return min(start + SCORING_ROUND, len(_judging["codes"])), found
 
 
 @defer_in_bulk

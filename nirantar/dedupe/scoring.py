@@ -132,23 +132,15 @@ _ROUNDING = 1e-9
 
 
 def score_pairs(
-    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]]
-    | tuple[
-        Sequence[tuple[str, str]],
-        dict[str, matching.Record],
-        dict[tuple[str, str], tuple[tuple[str, ...], ...]],
-    ],
+    work: tuple[Sequence[tuple[str, str]], dict[str, matching.Record]],
 ) -> list[tuple[str, str, float, list[dict[str, Any]]]]:
     """The likely pairs among ``pairs`` (each ``a`` < ``b``), with score and evidence,
     judged on ``records`` (those of the pairs at least): exactly those ``likely`` takes.
     The worklist's candidates come here through ``screen``, which has turned away
     nearly all that cannot be likely; so each is compared once, in full, where
     ``likely`` would first try to rule it out, then score it, then its evidence be
-    built (half the time, measured on the pairs of a restore). ``work`` may bring the
-    records' names as they were worked out elsewhere (``matching.remember_names``)."""
-    pairs, records = work[0], work[1]
-    if len(work) > 2:
-        matching.remember_names(work[2])
+    built (half the time, measured on the pairs of a restore)."""
+    pairs, records = work
     found = []
     for a, b in pairs:
         ra, rb = records[a], records[b]
@@ -260,6 +252,23 @@ def _pairs_within(bucket: np.ndarray, member: np.ndarray, n: int) -> np.ndarray:
 
 def _workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1)))
+
+
+@contextmanager
+def forked() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+    """A process for each core, forked from this one when the first work is sent: each
+    starts with all this one holds (the records, a screen, the candidates, the matcher's
+    caches), none of it sent. None on a one-core machine. For a process with no other
+    thread running then (a forked process has only the thread that forked it)."""
+    count = _workers()
+    if count < 2:
+        yield None
+        return
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=start_worker
+    ) as p:
+        yield p
 
 
 @contextmanager
