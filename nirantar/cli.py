@@ -1448,7 +1448,7 @@ def dedupe_backfill(ctx: click.Context, quiet: bool) -> None:
     if not quiet:
         click.echo(f"working out the duplicate worklist of {left['patients']:,} patients ...")
     try:
-        done = backfill.backfill(progress=progress)
+        done = backfill.backfill(progress=progress, keep=_done["program"])
     except Exception as exc:  # noqa: BLE001 - raised as an alarm for IT, then reported
         from nirantar.ledger.ingest import raise_alarm
 
@@ -1508,9 +1508,10 @@ def drill_ransomware(root: Path, host: str, port: int, patients: int) -> None:
     sys.exit(0 if report.lost == 0 and report.refused == 0 else 1)
 
 
-# Set by a command whose process holds a big working set to its end (the backfill: half a
-# million records, and the matcher's caches), once its work is done and said.
-_done = {"leave_at_once": False}
+# "leave_at_once": set by a command whose process holds a big working set to its end (the
+# backfill: half a million records, and the matcher's caches), once its work is done and
+# said. "program": set by ``run``, so that such a command may keep that working set.
+_done = {"leave_at_once": False, "program": False}
 
 
 def run() -> None:
@@ -1522,6 +1523,7 @@ def run() -> None:
     output is flushed, its logs and database connections closed, then it leaves. Anything
     else - a failure, any other command - exits as usual. Not used when a command runs
     inside another program (the tests' CliRunner): that program goes on."""
+    _done["program"] = True  # run as a program, not inside another (which goes on)
     try:
         main()
     except SystemExit as ended:

@@ -106,6 +106,8 @@ class Backfilled:
 def backfill(
     progress: Callable[[str, int, int], None] | None = None,
     between: Callable[[], None] | None = None,
+    *,
+    keep: bool = False,
 ) -> Backfilled:
     """Work out and write the worklist left for later; remove the marker when done.
 
@@ -113,15 +115,19 @@ def backfill(
     are read; ``progress("pairs", done, total)`` after each round: ``done`` have been
     judged and their likely pairs written.
     ``between`` runs after the snapshot is read and its first pairs judged, before
-    anything is written (for tests: what the node does meanwhile).
+    anything is written (for tests: what the node does meanwhile). ``keep``: the
+    process ends as soon as this returns (``cli.run``), so the cyclic garbage collector
+    is left paused, and the records, the screen and the candidates are kept, not freed
+    an object at a time first (0.9 s at 500,000 patients, with the collection).
     """
-    with bulk.collector_paused():  # half a million records live to the end
-        return _backfill(progress, between)
+    with bulk.collector_paused(resume=not keep):  # half a million records live to the end
+        return _backfill(progress, between, keep)
 
 
 def _backfill(
     progress: Callable[[str, int, int], None] | None,
     between: Callable[[], None] | None,
+    keep: bool,
 ) -> Backfilled:
     started = time.perf_counter()
     done = Backfilled()
@@ -159,8 +165,14 @@ def _backfill(
     rounds = projections.rounds_of(records, sieve, candidates, big, counted=done)
     _write_rounds(rounds, records, last, quiet, done, progress, between)
     marker().unlink(missing_ok=True)
+    if keep:
+        _kept.append((records, sieve, candidates, last))
     done.seconds = time.perf_counter() - started
     return done
+
+
+# What ``backfill(keep=True)`` keeps until its process ends.
+_kept: list[Any] = []
 
 
 def _grouped(

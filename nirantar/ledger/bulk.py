@@ -85,7 +85,7 @@ def unjournaled() -> Iterator[None]:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(resume: bool = True) -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a long bulk job (a restore, the
     duplicate worklist's scoring).
 
@@ -93,11 +93,15 @@ def collector_paused() -> Iterator[None]:
     match records. Each full collection walks all of them again, and finds almost
     nothing to free. Reference counting still frees every object not caught in a cycle;
     the collector is back on when the job ends. Measured on a restore of 100,000
-    events: 16.5 s with the collector, 12.2 s without it, 10 MB more at the peak."""
+    events: 16.5 s with the collector, 12.2 s without it, 10 MB more at the peak.
+
+    Without ``resume`` it stays paused: for a process that ends with the job. The
+    collection that comes first once it is back walks every object the job made and
+    keeps (the backfill of 500,000 patients: 0.9 s)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
+        if was_enabled and resume:
             gc.enable()
