@@ -3,7 +3,7 @@
 A restore of a big registry files every patient's blocking keys but can leave the pairs
 for later (``nirantar restore --worklist later``; by default from ``LATER_FROM``
 patients): scoring them grows faster than the registry - 18 s at half a million
-patients on the test machine, on top of the restore's 44 s - and the counters, wards and
+patients on the test machine, on top of the restore's 40 s - and the counters, wards and
 laboratory need none of it to work again. The node then works the worklist out beside its
 service (``nirantar serve`` starts ``nirantar dedupe backfill`` while the marker file is
 there), or the IT team runs that command at once.
