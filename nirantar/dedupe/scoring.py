@@ -261,28 +261,28 @@ def forked() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
     caches), none of it sent. None on a one-core machine. For a process with no other
     thread running then (a forked process has only the thread that forked it)."""
     count = _workers()
-    if count < 2:
-        yield None
-        return
-    context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=start_worker
-    ) as p:
+    with _processes(count if count > 1 else 0, "fork") as p:
         yield p
 
 
 @contextmanager
-def pool(every_share: bool = False) -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+def pool() -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
     """Processes for the shares beyond the first (this process takes that one), or None
-    on a one-core machine; with ``every_share``, one for each core (this process has
-    other work meanwhile)."""
-    extra = _workers() - (0 if every_share else 1)
-    if extra < 1:
+    on a one-core machine. Started afresh (they need no more than they are sent)."""
+    with _processes(_workers() - 1, "spawn") as p:
+        yield p
+
+
+@contextmanager
+def _processes(
+    count: int, start_method: str
+) -> Iterator[concurrent.futures.ProcessPoolExecutor | None]:
+    if count < 1:
         yield None
         return
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(start_method)
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=extra, mp_context=context, initializer=start_worker
+        max_workers=count, mp_context=context, initializer=start_worker
     ) as p:
         yield p
 
