@@ -349,7 +349,7 @@ def _weak_bit() -> dict[str, int]:
 _STEPPED = np.arange(_STEPS + 1, dtype=np.float64) / _STEPS
 
 # The most a pair's names, and its guardians', can add to its bound.
-_TOP_NAME = max(weight for _, weight in matching.NAME_CURVE)
+_TOP_NAME = max(0.0, *(weight for _, weight in matching.NAME_CURVE))
 _TOP_GUARDIAN = max(0.0, *(weight for _, weight in matching.GUARDIAN_CURVE))
 
 

@@ -135,12 +135,13 @@ def last_changed(uhids: Iterable[str]) -> dict[str, int]:
 
 
 def every_last_change(raw: Any, vendor: str) -> dict[str, int]:
-    """``last_changed`` of every registered patient, worked out by the database in one
-    statement on ``raw``, a DB-API connection, with its one row of text split here.
+    """``last_changed`` of every registered patient, worked out by the database on
+    ``raw``, a DB-API connection: a statement, and a row of text, for every 10,000 rows
+    of the table, each text split here.
 
     For a thread beside work that holds Python's lock (the backfill's screen): the
-    database reads every patient's stamps while the statement runs, and the thread needs
-    the lock again only for that one row (SQLite's ``json_each`` finds each newest stamp,
+    database reads the patients' stamps while each statement runs, and the thread needs
+    the lock again only for its one row (SQLite's ``json_each`` finds each newest stamp,
     where ``last_changed`` parses each patient's stamps in Python). The caller makes sure
     nothing else uses ``raw`` meanwhile."""
     if vendor == "sqlite":

@@ -487,10 +487,11 @@ _NAMES_AT_MOST = 200_000
 
 
 def remember_names(known: dict[tuple[str, str], tuple[tuple[str, ...], ...]]) -> None:
-    """Take ``Record.names`` of these spellings as another process worked them out (the
-    same function of the same text): the duplicate worklist's screen hands them to the
-    processes that score its pairs, each of which would otherwise work out the names of
-    every record it is sent again (3.2 s of theirs at 500,000 patients)."""
+    """Take ``Record.names`` of these spellings as they were worked out before (the same
+    function of the same text): the processes that judge the duplicate worklist's pairs
+    take those its screen worked out, where each would otherwise work out the names of
+    every record it scores again (3.2 s of two such processes' CPU at 500,000 patients,
+    when each worked them out itself)."""
     if len(_names) + len(known) > _NAMES_AT_MOST:
         _names.clear()
     _names.update(known)
