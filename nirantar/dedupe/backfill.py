@@ -237,13 +237,8 @@ def _write(
         uhids = {u for a, b, _, _ in chunk for u in (a, b)}
         checked = not quiet.still()
         if not checked:
-            changed = last
-            if not uhids <= last.keys():  # none, while quiet: read as before
-                missing = uhids - last.keys()
-                changed = {u: last[u] for u in uhids - missing}
-                changed.update(registry.last_changed(missing))
             rows = [
-                (f"{a}|{b}", a, b, score, evidence, max(changed[a], changed[b]))
+                (f"{a}|{b}", a, b, score, evidence, max(last[a], last[b]))
                 for a, b, score, evidence in chunk
             ]
         else:

@@ -576,12 +576,22 @@ def rounds_of(
     at = np.fromiter((position.get(u, len(position)) for u in uhids), np.int64, len(uhids))
     del position
     starts = range(0, len(codes), SCORING_ROUND)
+
+    def taken(start: int, judged: tuple[int, list[Pair]]) -> tuple[int, list[Pair]]:
+        screened, found = judged
+        if counted is not None:
+            counted.screened += screened
+        return min(start + SCORING_ROUND, len(codes)), found
+
+    # The names as the screen worked them out, for the rounds (the workers have them from
+    # this process: its own memory of names keeps fewer).
+    matching.remember_names(sieve.spellings)
     _judging.update(records=records, sieve=sieve, uhids=uhids, codes=codes, at=at)
     try:
         with scoring.forked() if parallel else nullcontext() as workers:
             if workers is None:
                 for start in starts:
-                    yield _taken(start, _judged_round(start), counted)
+                    yield taken(start, _judged_round(start))
                 return
             # Each worker one round ahead at most: the judged wait here to be written.
             ahead = 2 * scoring._workers()
@@ -590,10 +600,10 @@ def rounds_of(
                 judging.append((start, workers.submit(_judged_round, start)))
                 while judging and (len(judging) > ahead or judging[0][1].done()):
                     begun, future = judging.popleft()
-                    yield _taken(begun, future.result(), counted)
+                    yield taken(begun, future.result())
             while judging:
                 begun, future = judging.popleft()
-                yield _taken(begun, future.result(), counted)
+                yield taken(begun, future.result())
     finally:
         _judging.clear()
 
@@ -605,11 +615,9 @@ _judging: dict[str, Any] = {}
 def _judged_round(start: int) -> tuple[int, list[Pair]]:
     """The round of candidates from ``start``: how many the screen let through, and the
     likely pairs among them. In a worker process forked by ``rounds_of`` (or in it)."""
-    records, sieve, uhids, codes = (_judging[k] for k in ("records", "sieve", "uhids", "codes"))
-    if not _judging.get("named"):  # the names as the screen worked them out, once
-        matching.remember_names(sieve.spellings)
-        _judging["named"] = True
-    at = _judging["at"]
+    records, sieve, uhids, codes, at = (
+        _judging[k] for k in ("records", "sieve", "uhids", "codes", "at")
+    )
     left, right = np.divmod(codes[start : start + SCORING_ROUND], len(uhids))
     through = sieve.may_be_likely(at[left], at[right])
     round_ = [
@@ -617,13 +625,6 @@ def _judged_round(start: int) -> tuple[int, list[Pair]]:
         for a, b in zip(left[through].tolist(), right[through].tolist(), strict=True)
     ]
     return len(round_), scoring.score_pairs((round_, records))
-
-
-def _taken(start: int, judged: tuple[int, list[Pair]], counted: Any) -> tuple[int, list[Pair]]:
-    screened, found = judged
-    if counted is not None:
-        counted.screened += screened
-    return min(start + SCORING_ROUND, len(_judging["codes"])), found
 
 
 @defer_in_bulk

@@ -120,29 +120,15 @@ def _last_change(stamps: Any) -> int:
     return max((int(s[0]) for s in (stamps or {}).values() if s), default=0)
 
 
-def last_changed(uhids: Iterable[str]) -> dict[str, int]:
-    """When each registered patient among ``uhids`` last changed (``match_records``'
-    second half), without reading the record."""
-    found: dict[str, int] = {}
-    for marks, chunk in sql.in_chunks(sorted(set(uhids))):
-        rows = sql.rows(
-            "SELECT uhid, field_stamps FROM registration_patient "  # noqa: S608 - our names
-            f"WHERE is_registered AND uhid IN ({marks})",
-            chunk,
-        )
-        found.update((uhid, _last_change(stamps)) for uhid, stamps in rows)
-    return found
-
-
 def every_last_change(raw: Any, vendor: str) -> dict[str, int]:
-    """``last_changed`` of every registered patient, worked out by the database on
-    ``raw``, a DB-API connection: a statement, and a row of text, for every 10,000 rows
-    of the table, each text split here.
+    """When every registered patient last changed (``match_records``' second half, by
+    UHID), worked out by the database on ``raw``, a DB-API connection: a statement, and a
+    row of text, for every 10,000 rows of the table, each text split here.
 
     For a thread beside work that holds Python's lock (the backfill's screen): the
     database reads the patients' stamps while each statement runs, and the thread needs
     the lock again only for its one row (SQLite's ``json_each`` finds each newest stamp,
-    where ``last_changed`` parses each patient's stamps in Python). The caller makes sure
+    where ``_last_change`` parses a patient's stamps in Python). The caller makes sure
     nothing else uses ``raw`` meanwhile."""
     if vendor == "sqlite":
         newest = "(SELECT max(json_extract(value, '$[0]')) FROM json_each(field_stamps))"
