@@ -138,7 +138,7 @@ def on_patient_events(batch: list[Event]) -> Failures:
             )
             new.add(uhid)
         touched.add(uhid)
-        stamps = dict(patient.field_stamps)
+        stamps = rows.expanded_stamps(patient.field_stamps, LAYOUT.fields)
         stamp = lww.stamp_of(event)
         stored = rows.stored_values(values)
         if not stamps:  # nothing set yet (a registration, mostly): every value stands
@@ -148,16 +148,16 @@ def on_patient_events(batch: list[Event]) -> Failures:
             for field, value in stored.items():
                 lww.assign(patient, stamps, field, value, stamp)
         if kind == "registered":
-            first = stamps.get("_registered")
+            first = stamps.get(rows.REGISTERED)
             if first is None or tuple(stamp) < tuple(first):  # the earliest registration counts
-                stamps["_registered"] = stamp
+                stamps[rows.REGISTERED] = stamp
                 patient.is_registered = True
                 patient.registered_at_ms = event.hlc.wall
                 patient.registered_by = event.actor
                 patient.registered_node = event.origin
             scope = str(node_number)
             minted[scope] = max(minted.get(scope, 0), seq)
-        patient.field_stamps = stamps
+        patient.field_stamps = rows.compact_stamps(stamps, LAYOUT.fields)
     for uhid in touched:
         patient = patients[uhid]
         patient.search_text = rows.search_text(

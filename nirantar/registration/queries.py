@@ -22,7 +22,7 @@ from nirantar.accounts.addresses import client_address
 from nirantar.errors import ActionError, NotFound, ValidationFailed
 from nirantar.ledger.numbering import InvalidNumber
 from nirantar.ledger.writer import node
-from nirantar.registration import events, rules, search
+from nirantar.registration import events, rows, rules, search
 from nirantar.registration.actions import parse_uhid
 from nirantar.registration.models import (
     Department,
@@ -438,7 +438,7 @@ def history(patient: Patient) -> list[Change]:
                     event.actor,
                     kind,
                     reason,
-                    patient.field_stamps.get(field) == stamp,
+                    rows.stamp_of_field(patient.field_stamps, field) == stamp,
                 )
             )
     return sorted(changes, key=lambda c: (c.field, c.hlc_wall, c.origin))

@@ -24,6 +24,50 @@ class PatientLayout:
     defaults: dict[str, Any]
 
 
+# A patient's ``field_stamps``: for each field, the stamp ([wall, counter, origin]) of the
+# event that set its value, and under "_registered" the registration that counts. When
+# every field has been set, "*" stands for the registration's stamp and only the fields
+# set since (a correction) are listed: nearly every patient is registered once and never
+# corrected, and 16 copies of one stamp were three quarters of the patient table (630 of
+# 860 bytes a row at 500,000 patients).
+EVERY = "*"
+REGISTERED = "_registered"
+
+
+def compact_stamps(stamps: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``stamps`` (one per field, none under "*") as the table keeps them: with "*" for
+    the registration's stamp if every field has one, else as they are. A function of the
+    stamps alone, so a patient projected whole and one projected field by field are kept
+    alike."""
+    base = stamps.get(REGISTERED)
+    if base is None or not all(f in stamps for f in fields):
+        return stamps
+    kept = tuple(base)
+    compact = {EVERY: base}
+    for field, stamp in stamps.items():
+        if field != REGISTERED and tuple(stamp) != kept:
+            compact[field] = stamp
+    return compact
+
+
+def expanded_stamps(stamps: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A patient's stamps as the table keeps them, one per field again (a new dict)."""
+    base = stamps.get(EVERY)
+    if base is None:
+        return dict(stamps)
+    expanded = dict.fromkeys(fields, base)
+    expanded[REGISTERED] = base
+    expanded.update(stamps)
+    del expanded[EVERY]
+    return expanded
+
+
+def stamp_of_field(stamps: dict[str, Any], field: str) -> Any:
+    """The stamp of the event that set ``field``, in stamps as the table keeps them."""
+    found = stamps.get(field)
+    return stamps.get(EVERY) if found is None else found
+
+
 def field_values(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The patient fields a registration's (or a correction's) body sets."""
     values = {k: body[k] for k in fields if k in body}
@@ -73,8 +117,11 @@ def first_registration(
     uhid = body["uhid"]
     node_number, seq = events.UHID.parse(uhid)
     stored = stored_values(field_values(body, layout.fields))
-    stamps = dict.fromkeys(stored, stamp)
-    stamps["_registered"] = stamp
+    if len(stored) == len(layout.fields):  # every field (``field_values`` sets no other)
+        stamps = {EVERY: stamp}
+    else:
+        stamps = dict.fromkeys(stored, stamp)
+        stamps[REGISTERED] = stamp
     values = {**layout.defaults, "uhid": uhid, **stored}
     values.update(
         field_stamps=stamps,

@@ -62,3 +62,29 @@ def test_an_empty_correction_is_still_an_audited_read(api_as, records, registere
     assert (
         AuditEntry.objects.filter(patient=registered["uhid"], actor=records.username).count() == 1
     )
+
+
+def test_a_registration_keeps_one_stamp_and_a_correction_adds_its_fields_alone(
+    api_as, records, registered
+):
+    from nirantar.ledger.writer import node
+    from nirantar.registration.models import Patient
+
+    uhid = registered["uhid"]
+
+    def stamps() -> list[list]:
+        return [
+            [e.hlc.wall, e.hlc.counter, e.origin] for e in node().store.stream(f"patient:{uhid}")
+        ]
+
+    # Every field set by the one registration: its stamp once, for them all.
+    (registration,) = stamps()
+    assert Patient.objects.get(uhid=uhid).field_stamps == {"*": registration}
+    api_as(records).patch(f"/api/v1/patients/{uhid}", {"mobile": "9000000001"})
+    _, correction = stamps()
+    assert Patient.objects.get(uhid=uhid).field_stamps == {"*": registration, "mobile": correction}
+    history = api_as(records).get(f"/api/v1/patients/{uhid}/history").json()["changes"]
+    current = {(c["field"], c["kind"]): c["current"] for c in history}
+    assert current[("mobile", "registered")] is False
+    assert current[("mobile", "corrected")] is True
+    assert current[("name_en", "registered")] is True
