@@ -62,6 +62,35 @@ def verhoeff_valid(digits: str) -> bool:
     return c == 0
 
 
+def _product(digits: str, first: int) -> int:
+    """The digits' part of the check (positions from ``first``, counted from the right):
+    the check is a product in the dihedral group whose table is ``_D``, so the parts of a
+    number multiply to its whole."""
+    c = 0
+    for position, digit in enumerate(map(int, reversed(digits)), start=first):
+        c = _D[c][_P[position % 8][digit]]
+    return c
+
+
+@functools.cache
+def _parts() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Each part of a written number as a table: the sequence's last four digits
+    (positions 1-4), its first three (5-7), the node number (8-10)."""
+    return (
+        {f"{i:04d}": _product(f"{i:04d}", 1) for i in range(10_000)},
+        {f"{i:03d}": _product(f"{i:03d}", 5) for i in range(1_000)},
+        {f"{i:03d}": _product(f"{i:03d}", 8) for i in range(1_000)},
+    )
+
+
+def _written_valid(node: str, seq: str, check: str) -> bool:
+    """``verhoeff_valid`` of node number (3 digits), sequence (7) and check digit as
+    ``format`` writes them: four lookups, not a step per digit (a restore checks a
+    million numbers)."""
+    low, high, nodes = _parts()
+    return _D[_D[_D[_P[0][ord(check) - 48]][low[seq[3:]]]][high[seq[:3]]]][nodes[node]] == 0
+
+
 def _verhoeff_valid(digits: str) -> bool:
     c = 0
     # _P's rows in turn from the right (position i uses row i % 8), for any length.
@@ -131,7 +160,11 @@ class NumberFormat:
     def _parse(self, text: str) -> tuple[int, int]:
         written = self._written.fullmatch(text or "")
         if written is not None:  # as format() writes it, as events carry it
-            cleaned = written[1] + written[2] + written[3]
+            node, seq, check = written.groups()
+            number, sequence = int(node), int(seq)
+            if number and sequence and _written_valid(node, seq, check):
+                return number, sequence
+            cleaned = node + seq + check  # to say why, as any other
         else:
             cleaned = _SPACES.sub("", text or "").upper().translate(_DEVANAGARI_DIGITS)
         if self.prefix and cleaned.startswith(self.prefix):

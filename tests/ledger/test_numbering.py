@@ -38,6 +38,29 @@ def test_every_swap_of_neighbouring_digits_is_caught(digits, position):
         assert not verhoeff_valid("".join(swapped))
 
 
+def taken(written: str) -> bool:
+    try:
+        UHID.parse(written)
+    except InvalidNumber:
+        return False
+    return True
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10), st.integers(-1, 9))
+def test_a_number_written_as_format_writes_it_is_checked_as_its_digits_are(digits, position):
+    # Written with dashes, a number is checked by a table a part (not a digit at a time):
+    # it must take exactly the numbers the digit by digit check takes.
+    number = list(digits + verhoeff_check_digit(digits))
+    if position >= 0:  # a digit mistyped
+        number[position] = str((int(number[position]) + 1 + position) % 10)
+    number = "".join(number)
+    written = f"{number[:3]}-{number[3:10]}-{number[10]}"
+    assert taken(written) == (
+        verhoeff_valid(number) and int(number[:3]) > 0 and int(number[3:10]) > 0
+    )
+    assert taken(written) == taken(number)
+
+
 def test_a_uhid_is_grouped_for_reading_aloud():
     uhid = UHID.format(107, 123)
     assert uhid[:12] == "107-0000123-"
