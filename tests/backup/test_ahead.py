@@ -78,16 +78,28 @@ def test_a_restore_that_stops_early_closes_what_makes_its_segments_and_leaves_no
 
 def test_what_a_segment_gave_comes_back_whole_by_marshal_or_else_by_pickle():
     """The process that opens a segment sends plain values (the rows made beside) packed
-    by ``marshal``; a projection's hint of another kind (a date here) goes as it is,
-    for pickle to send - either way the restoring process gets back what was found."""
+    by ``marshal``, with the lines, in a block of shared memory; a projection's hint of
+    another kind (a date here) goes as it is, for pickle to send - either way the
+    restoring process gets back what was found, and no block is left behind."""
+    import pickle
     from datetime import date
+    from multiprocessing import shared_memory
 
-    from nirantar.backup import _packed, _unpacked
+    from nirantar.backup import _handed_back, _let_go, _packed, _taken_back
 
+    lines = b"\n".join(b'{"a":%d}' % i for i in range(2_000))
     checked = [("ab" * 32, 10, 42), None]
     plain = (checked, {0: [("ab" * 32, (101, 7, ["101-0000007-2", True, {"x": [1, 2]}]))]})
     dated = (checked, {0: [("ab" * 32, date(1985, 3, 14))]})
-    assert isinstance(_packed(plain), bytes)
-    assert _unpacked(_packed(plain)) == plain
+    sent = _handed_back(lines, _packed(plain))
+    assert len(pickle.dumps(sent)) < 200  # the name of the block, not what is in it
+    assert _taken_back(sent) == (lines, plain)
+    with pytest.raises(FileNotFoundError):
+        shared_memory.SharedMemory(name=sent[1])
     assert _packed(dated) is dated
-    assert _unpacked(_packed(dated)) == dated
+    assert _taken_back(_handed_back(lines, _packed(dated))) == (lines, dated)
+    # One sent back but never taken (a restore stopped part way) is freed all the same.
+    left = _handed_back(lines, _packed(plain))
+    _let_go(left)
+    with pytest.raises(FileNotFoundError):
+        shared_memory.SharedMemory(name=left[1])
