@@ -234,7 +234,6 @@ def _write(
     with when each record last changed as ``last`` read it (after the snapshot, so the
     same while quiet)."""
     with transaction.atomic():
-        uhids = {u for a, b, _, _ in chunk for u in (a, b)}
         checked = not quiet.still()
         if not checked:
             rows = [
@@ -242,6 +241,7 @@ def _write(
                 for a, b, score, evidence in chunk
             ]
         else:
+            uhids = {u for a, b, _, _ in chunk for u in (a, b)}
             now = registry.match_records(uhids)
             keys = projections.filed_keys(uhids)
             sizes = projections._sizes(k for filed in keys.values() for k in filed)
