@@ -541,10 +541,13 @@ def likely_rounds(
     yield from rounds_of(records, screen_of(records), candidates, big, counted)
 
 
-def screen_of(records: dict[str, matching.Record]) -> screen.Screen:
+def screen_of(
+    records: dict[str, matching.Record],
+    names: dict[tuple[str, str], tuple[tuple[str, ...], ...]] | None = None,
+) -> screen.Screen:
     """The ``screen`` of ``records``, in their order, and one place more for a UHID that
-    has no record (``rounds_of``)."""
-    return screen.Screen([*records.values(), None])
+    has no record (``rounds_of``); ``names``: the spellings' names, if worked out."""
+    return screen.Screen([*records.values(), None], names)
 
 
 def rounds_of(

@@ -54,8 +54,15 @@ class Screen:
     that list. None: no record (a patient filed under keys but registered after the
     records were read; her registration scored her pairs itself), no pair with it."""
 
-    def __init__(self, records: Sequence[matching.Record | None]) -> None:
+    def __init__(
+        self,
+        records: Sequence[matching.Record | None],
+        names: dict[tuple[str, str], tuple[tuple[str, ...], ...]] | None = None,
+    ) -> None:
+        """``names``: ``Record.names`` of spellings, as worked out before (the backfill's,
+        half of them in another process)."""
         n = len(records)
+        known = names or {}
         # Each spelling's ``Record.names``, as worked out here: for the processes that
         # score the pairs through (``matching.remember_names``).
         self.spellings: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
@@ -93,7 +100,7 @@ class Screen:
             spelt = (row.name_en, row.name_hi)
             found = names_of.get(spelt)
             if found is None:
-                names = self.spellings[spelt] = row.names()
+                names = self.spellings[spelt] = known.get(spelt) or row.names()
                 found = variants_of.get(names)
                 if found is None:
                     found = variants_of[names] = self._variants(names)

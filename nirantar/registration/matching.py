@@ -469,15 +469,26 @@ def _names_of(name_en: str, name_hi: str) -> tuple[tuple[str, ...], ...]:
     spelt = (name_en, name_hi)
     found = _names.get(spelt)
     if found is None:
-        keys: list[tuple[str, ...]] = []
-        for name in spelt:
-            tokens = name_tokens(name)
-            if tokens and tokens not in keys:
-                keys.append(tokens)
         if len(_names) >= _NAMES_AT_MOST:
             _names.clear()
-        found = _names[spelt] = tuple(keys)
+        found = _names[spelt] = _worked_out(spelt)
     return found
+
+
+def _worked_out(spelt: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
+    keys: list[tuple[str, ...]] = []
+    for name in spelt:
+        tokens = name_tokens(name)
+        if tokens and tokens not in keys:
+            keys.append(tokens)
+    return tuple(keys)
+
+
+def names_of_spellings(spellings: list[tuple[str, str]]) -> list[tuple[tuple[str, ...], ...]]:
+    """``Record.names`` of each spelling (name_en, name_hi), in order, none remembered:
+    the duplicate worklist's backfill works out half of its spellings' names in the
+    worker that later makes its candidate pairs, while it works out the other half."""
+    return [_worked_out(spelt) for spelt in spellings]
 
 
 # Each spelling's names (``Record.names``), remembered - or handed over by a process

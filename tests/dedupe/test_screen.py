@@ -96,6 +96,26 @@ def test_the_bound_is_never_below_the_log_odds_and_the_plain_fields_are_exact(wo
     assert kept[~likely].mean() < 0.5
 
 
+def test_names_worked_out_before_make_the_screen_they_would_have_made():
+    # The backfill works out its spellings' names in two processes, a half each, and
+    # gives them to the screen.
+    listed = population(260, seed=5)
+    spellings = list(dict.fromkeys((r.name_en, r.name_hi) for r in listed))
+    half = len(spellings) // 2
+    worked = matching.names_of_spellings(spellings[:half]) + matching.names_of_spellings(
+        spellings[half:]
+    )
+    assert worked == [matching.Record(name_en=en, name_hi=hi).names() for en, hi in spellings]
+    plain = screen.Screen(listed)
+    given = screen.Screen(listed, dict(zip(spellings, worked, strict=True)))
+    i, j = (np.array(x) for x in zip(*itertools.combinations(range(len(listed)), 2), strict=True))
+    assert given.spellings == plain.spellings
+    assert given.bounds(i, j).tolist() == plain.bounds(i, j).tolist()
+    # They are taken as given, not worked out again.
+    nameless = screen.Screen(listed, dict.fromkeys(spellings, (("zzz",),)))
+    assert nameless.bounds(i, j).tolist() != plain.bounds(i, j).tolist()
+
+
 def test_a_pair_without_a_record_is_dropped_and_names_past_the_bound_taken_at_the_top():
     one = matching.Record(name_en="R. K. Sharma", sex="M", birth_date=date(1980, 1, 1))
     other = matching.Record(name_en="Zafar Ali", sex="M", birth_date=date(1980, 1, 1))
