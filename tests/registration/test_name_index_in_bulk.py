@@ -12,6 +12,7 @@ from django.db import connection
 
 from nirantar.ledger import projection
 from nirantar.registration import actions, queries
+from nirantar.registration import projections as registration
 
 
 def name_index() -> str:
@@ -44,6 +45,10 @@ def test_the_name_index_is_built_once_at_the_end_of_a_load(clerk, fails):
         if fails:
             raise RuntimeError("a segment could not be read")
     assert name_index() == kept
+    if connection.vendor == "sqlite":  # rebuilt with its terms gathered in memory up to:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT v FROM registration_patient_fts_config WHERE k = 'hashsize'")
+            assert cursor.fetchall() == [(registration.FTS_HASHSIZE,)]
     for typed in ("kusum", "कुसुम"):
         kind, found = queries.find_patients(typed)
         assert kind == "name" and [p.name_en for p in found] == ["Kusum Lata"], typed
