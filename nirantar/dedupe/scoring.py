@@ -139,13 +139,14 @@ def score_pairs(
     The worklist's candidates come here through ``screen``, which has turned away
     nearly all that cannot be likely; so each is compared once, in full, where
     ``likely`` would first try to rule it out, then score it, then its evidence be
-    built (half the time, measured on the pairs of a restore)."""
+    built (half the time, measured on the pairs of a restore). Nor is ``could_match``'s
+    bound tried first: at 500,000 patients it could turn away at most the 1,334 of the
+    152,789 screened that were not likely, and cost each worker 0.46 s (the backfill
+    13.2-13.5 s without it, against 13.5-13.8 s)."""
     pairs, records = work
     found = []
     for a, b in pairs:
         ra, rb = records[a], records[b]
-        if not matching.could_match(ra, rb):
-            continue
         match = matching.compare(ra, rb)
         if abs(match.score - matching.THRESHOLD) < _ROUNDING:
             if matching.score(ra, rb) < matching.THRESHOLD:
