@@ -138,14 +138,14 @@ def _backfill(
     # records are read. It and the thread below are gone before the rounds' workers are
     # forked (``projections.rounds_of``).
     with scoring.pool() if big else nullcontext() as workers:
+        # The names of every spelling are worked out by the worker, first, while this
+        # process reads the records (it worked them out itself for the screen: 2.2 s of
+        # its 5 s at 500,000 patients, the worker's core idle meanwhile).
+        named = (
+            workers.submit(matching.names_of_text, registry.spellings_text()) if workers else None
+        )
         records = registry.every_match_record()
         done.patients = len(records)
-        # The names of half the records' spellings are worked out by the worker, first,
-        # while this process works out the other half's for the screen (it did them all:
-        # 2.2 s of its 5 s at 500,000 patients, the worker's core half idle meanwhile).
-        spellings = list(dict.fromkeys((r.name_en, r.name_hi) for r in records.values()))
-        theirs = spellings[len(spellings) // 2 :] if workers is not None else []
-        named = workers.submit(matching.names_of_spellings, theirs) if workers else None
         # Then, in a thread on this process's connection (its own until the thread is
         # done): the blocking table grouped by key, sent to a worker to make the pairs
         # of; and when each patient last changed. The database does both without
@@ -156,12 +156,8 @@ def _backfill(
         with concurrent.futures.ThreadPoolExecutor(1) as reading:
             grouped = reading.submit(_grouped, raw, vendor, workers)
             stamps = reading.submit(registry.every_last_change, raw, vendor)
-            mine = spellings[: len(spellings) - len(theirs)]
-            names = dict(zip(mine, matching.names_of_spellings(mine), strict=True))
-            if named is not None:
-                names.update(zip(theirs, named.result(), strict=True))
-            sieve = projections.screen_of(records, names)
-            del spellings, theirs, mine, named, names
+            sieve = projections.screen_of(records, named.result() if named else None)
+            del named
             made = grouped.result()
             candidates = (
                 made.result()

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
+from django.db import connection
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -65,6 +66,19 @@ def match_fields_in_turn(chunk: int = 50_000) -> Iterator[tuple[str, tuple[Any, 
     does not grow with the registry."""
     for row in _registered_in_turn(_MATCH_COLUMNS.replace(", field_stamps", ""), chunk):
         yield row[0], _fields(row)
+
+
+def spellings_text() -> str:
+    """Every registered patient's name as spelt, in one text the database writes: each
+    ``name_en``, ``\x1f``, ``name_hi``, a ``\x1e`` between patients. A backfill sends it
+    to a worker to work out the names of (``matching.names_of_text``) while it reads
+    the records."""
+    if connection.vendor == "postgresql":
+        spelt = "string_agg(name_en || chr(31) || name_hi, chr(30))"
+    else:
+        spelt = "group_concat(name_en || char(31) || name_hi, char(30))"
+    rows = sql.rows(f"SELECT {spelt} FROM registration_patient WHERE is_registered", [])  # noqa: S608
+    return str(rows[0][0] or "") if rows else ""
 
 
 def registered_in_turn(chunk: int = 50_000) -> Iterator[str]:

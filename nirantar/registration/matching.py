@@ -484,11 +484,17 @@ def _worked_out(spelt: tuple[str, str]) -> tuple[tuple[str, ...], ...]:
     return tuple(keys)
 
 
-def names_of_spellings(spellings: list[tuple[str, str]]) -> list[tuple[tuple[str, ...], ...]]:
-    """``Record.names`` of each spelling (name_en, name_hi), in order, none remembered:
-    the duplicate worklist's backfill works out half of its spellings' names in the
-    worker that later makes its candidate pairs, while it works out the other half."""
-    return [_worked_out(spelt) for spelt in spellings]
+def names_of_text(text: str) -> dict[tuple[str, str], tuple[tuple[str, ...], ...]]:
+    """``Record.names`` of each spelling in ``text`` (``candidates.spellings_text``: each
+    name_en, ``\x1f``, name_hi, a ``\x1e`` between), none remembered: the duplicate
+    worklist's backfill has them worked out in a worker while it reads the records.
+    Each is a function of its spelling: one the text split wrongly (a name holding a
+    separator) is a spelling no record has, never another's names."""
+    spellings: dict[tuple[str, str], None] = {}
+    for spelt in text.split("\x1e") if text else ():
+        name_en, _, name_hi = spelt.partition("\x1f")
+        spellings[name_en, name_hi] = None
+    return {spelt: _worked_out(spelt) for spelt in spellings}
 
 
 # Each spelling's names (``Record.names``), remembered - or handed over by a process

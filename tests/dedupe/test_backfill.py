@@ -401,8 +401,19 @@ def test_rounds_judged_by_worker_processes_are_written_as_they_come(clerk, monke
     def meanwhile() -> None:
         actions.do_correct_patient(clerk.username, uhids[4], {"name_en": "Mukesh Verma"}, "x")
 
+    # The screen is given every registered patient's names, worked out by the worker.
+    records = registry.every_match_record()  # as the backfill's snapshot reads them
+    given: list[Any] = []
+    screen_of = projections.screen_of
+
+    def screen_given(records: Any, names: Any = None) -> Any:
+        given.append(names)
+        return screen_of(records, names)
+
+    monkeypatch.setattr(projections, "screen_of", screen_given)
     seen: list[tuple[str, int, int]] = []
     done = backfill.backfill(progress=lambda *step: seen.append(step), between=meanwhile)
+    assert given == [{(r.name_en, r.name_hi): r.names() for r in records.values()}]
     assert (keys(), pairs()) == worked_out_at_once()
     assert done.candidates > 2 and done.skipped == 1
     judged = [d for stage, d, _ in seen if stage == "pairs"]

@@ -97,23 +97,26 @@ def test_the_bound_is_never_below_the_log_odds_and_the_plain_fields_are_exact(wo
 
 
 def test_names_worked_out_before_make_the_screen_they_would_have_made():
-    # The backfill works out its spellings' names in two processes, a half each, and
-    # gives them to the screen.
+    # The backfill has every spelling's names worked out in a worker, from the text the
+    # database writes of them (``candidates.spellings_text``), and gives them to the screen.
     listed = population(260, seed=5)
-    spellings = list(dict.fromkeys((r.name_en, r.name_hi) for r in listed))
-    half = len(spellings) // 2
-    worked = matching.names_of_spellings(spellings[:half]) + matching.names_of_spellings(
-        spellings[half:]
-    )
-    assert worked == [matching.Record(name_en=en, name_hi=hi).names() for en, hi in spellings]
+    text = "\x1e".join(f"{r.name_en}\x1f{r.name_hi}" for r in listed)
+    worked = matching.names_of_text(text)
+    assert worked == {(r.name_en, r.name_hi): r.names() for r in listed}
     plain = screen.Screen(listed)
-    given = screen.Screen(listed, dict(zip(spellings, worked, strict=True)))
+    given = screen.Screen(listed, worked)
     i, j = (np.array(x) for x in zip(*itertools.combinations(range(len(listed)), 2), strict=True))
     assert given.spellings == plain.spellings
     assert given.bounds(i, j).tolist() == plain.bounds(i, j).tolist()
     # They are taken as given, not worked out again.
-    nameless = screen.Screen(listed, dict.fromkeys(spellings, (("zzz",),)))
+    nameless = screen.Screen(listed, dict.fromkeys(worked, (("zzz",),)))
     assert nameless.bounds(i, j).tolist() != plain.bounds(i, j).tolist()
+    # A name holding a separator is split wrongly: a spelling no record has, never
+    # another's names - the screen works out that record's itself.
+    odd = matching.Record(name_en="Ram\x1fLal", name_hi="राम")
+    wrongly = matching.names_of_text(f"{odd.name_en}\x1f{odd.name_hi}")
+    assert (odd.name_en, odd.name_hi) not in wrongly
+    assert screen.Screen([odd], wrongly).spellings == screen.Screen([odd]).spellings
 
 
 def test_a_pair_without_a_record_is_dropped_and_names_past_the_bound_taken_at_the_top():
