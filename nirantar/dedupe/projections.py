@@ -412,28 +412,44 @@ def table_groups() -> tuple[list[str], array.array[int], str]:
 
 
 def groups_text(raw: Any, vendor: str) -> str:
-    """``table_groups`` as the database writes it, in one text read on ``raw`` (a DB-API
+    """``table_groups`` as the database writes it, as one text read on ``raw`` (a DB-API
     connection): a record (``\x1e``) a key, of the key, its size and its UHIDs (``\x1f``
-    between). One statement, one row: a backfill has it read in a thread while it builds
-    the screen, and the text is cheap to send to the worker that makes the pairs
-    (``scoring.candidates_of_text``). The caller makes sure nothing else uses ``raw``
-    meanwhile."""
+    between). A backfill has it read in a thread while it builds the screen, and the text
+    is cheap to send to the worker that makes the pairs (``scoring.candidates_of_text``).
+    A statement, and a row, for every ``GROUPS_AT_ONCE`` keys, in their order: one text
+    of every key (23 MB at 500,000 patients) would pass the databases' limit of a text
+    (1 GB on either) at some twenty million. The caller makes sure nothing else uses
+    ``raw`` meanwhile."""
     if vendor == "sqlite":
         uhids = "group_concat(uhid, ' ')"
         keys = "group_concat(key || char(31) || size || char(31) || uhids, char(30))"
+        mark = "?"
     else:
         uhids = "string_agg(uhid, ' ')"
         keys = "string_agg(key || chr(31) || size || chr(31) || uhids, chr(30))"
+        mark = "%s"
+    texts: list[str] = []
+    after = ""
     cursor = raw.cursor()
     try:
-        cursor.execute(
-            f"SELECT {keys} FROM (SELECT key, COUNT(*) AS size, {uhids} AS uhids "  # noqa: S608
-            f"FROM {BlockingKey._meta.db_table} GROUP BY key HAVING COUNT(*) > 1) AS grouped"
-        )
-        text: str = cursor.fetchone()[0] or ""
+        while True:
+            cursor.execute(
+                f"SELECT max(key), count(*), {keys} FROM (SELECT key, COUNT(*) AS size, "  # noqa: S608
+                f"{uhids} AS uhids FROM {BlockingKey._meta.db_table} WHERE key > {mark} "
+                f"GROUP BY key HAVING COUNT(*) > 1 ORDER BY key LIMIT {GROUPS_AT_ONCE}) AS grouped",
+                [after],
+            )
+            last, count, text = cursor.fetchone()
+            if text:
+                texts.append(text)
+            if count < GROUPS_AT_ONCE:
+                return "\x1e".join(texts)
+            after = last
     finally:
         cursor.close()
-    return text
+
+
+GROUPS_AT_ONCE = 500_000  # keys a statement (500,000 patients share 226,000 keys: one)
 
 
 def rescore_all(

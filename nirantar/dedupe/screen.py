@@ -60,7 +60,7 @@ class Screen:
         names: dict[tuple[str, str], tuple[tuple[str, ...], ...]] | None = None,
     ) -> None:
         """``names``: ``Record.names`` of spellings, as worked out before (the backfill's,
-        half of them in another process)."""
+        by its worker while it read the records)."""
         n = len(records)
         known = names or {}
         # Each spelling's ``Record.names``, as worked out here: for the processes that

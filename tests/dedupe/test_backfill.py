@@ -242,6 +242,24 @@ def test_the_candidates_read_from_the_table_are_those_of_its_keys_listed(
     assert (max(sizes.values()) > crowded) == (crowded == 2)  # both ways of pairing tried
 
 
+def test_the_texts_the_database_writes_are_read_a_part_at_a_time_whole(clerk, monkeypatch):
+    """The blocking table's groups and the patients' spellings are each read as one text
+    a statement - a statement for a part of the table (the databases' limit of a text is
+    1 GB): read a key and a patient at a time, they are the same."""
+    for data in PEOPLE:
+        actions.do_register_patient(clerk.username, dict(data))
+    connection.ensure_connection()
+    whole = projections.groups_text(connection.connection, connection.vendor)
+    spelt = registry.spellings_text()
+    monkeypatch.setattr(projections, "GROUPS_AT_ONCE", 1)
+    monkeypatch.setattr(registry, "SPELLINGS_AT_ONCE", 1)
+    parts = projections.groups_text(connection.connection, connection.vendor)
+    assert sorted(parts.split("\x1e")) == sorted(whole.split("\x1e")) and whole.count("\x1e") >= 2
+    spellings = sorted(registry.spellings_text().split("\x1e"))
+    assert spellings == sorted(spelt.split("\x1e"))
+    assert spellings == sorted(f"{p['name_en']}\x1f{p.get('name_hi', '')}" for p in PEOPLE)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_correction_committed_from_another_connection_waits_for_the_chunk(clerk, monkeypatch):
     """Committed work, each side on its own connection (the node serves while the
