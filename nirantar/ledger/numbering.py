@@ -10,7 +10,6 @@ numbers live in ``sequences.py``.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -41,35 +40,24 @@ _P = [
 _INV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
 
 
-def verhoeff_check_digit(digits: str) -> str:
-    c = 0
-    for i, ch in enumerate(reversed(digits)):
-        c = _D[c][_P[(i + 1) % 8][int(ch)]]
-    return str(_INV[c])
-
-
-# One step of the check for each position mod 8: the next c from c * 10 + digit.
-_STEP = [tuple(_D[c][_P[p][d]] for c in range(10) for d in range(10)) for p in range(8)]
-
-
-def verhoeff_valid(digits: str) -> bool:
-    if not (digits.isascii() and digits.isdigit()):
-        return _verhoeff_valid(digits)
-    # Every number a node mints: a table step per digit (a restore checks a million).
-    c = 0
-    for position, code in enumerate(reversed(digits.encode())):
-        c = _STEP[position & 7][c * 10 + code - 48]
-    return c == 0
-
-
 def _product(digits: str, first: int) -> int:
     """The digits' part of the check (positions from ``first``, counted from the right):
     the check is a product in the dihedral group whose table is ``_D``, so the parts of a
-    number multiply to its whole."""
+    number multiply to its whole (``_written_valid``)."""
     c = 0
     for position, digit in enumerate(map(int, reversed(digits)), start=first):
         c = _D[c][_P[position % 8][digit]]
     return c
+
+
+def verhoeff_check_digit(digits: str) -> str:
+    return str(_INV[_product(digits, 1)])
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """A number as typed (a number as ``format`` writes it, as every event carries it, is
+    checked by ``_written_valid``)."""
+    return _product(digits, 0) == 0
 
 
 @functools.cache
@@ -89,14 +77,6 @@ def _written_valid(node: str, seq: str, check: str) -> bool:
     million numbers)."""
     low, high, nodes = _parts()
     return _D[_D[_D[_P[0][ord(check) - 48]][low[seq[3:]]]][high[seq[:3]]]][nodes[node]] == 0
-
-
-def _verhoeff_valid(digits: str) -> bool:
-    c = 0
-    # _P's rows in turn from the right (position i uses row i % 8), for any length.
-    for row, digit in zip(itertools.cycle(_P), map(int, reversed(digits)), strict=False):
-        c = _D[c][row[digit]]
-    return c == 0
 
 
 MAX_SEQUENCE = 9_999_999
