@@ -79,20 +79,11 @@ def spellings_text() -> str:
         spelt = "string_agg(name_en || chr(31) || name_hi, chr(30))"
     else:
         spelt = "group_concat(name_en || char(31) || name_hi, char(30))"
-    ((top,),) = sql.rows("SELECT coalesce(max(id), 0) FROM registration_patient", [])
-    texts: list[str] = []
-    for start in range(0, int(top), SPELLINGS_AT_ONCE):
-        ((text,),) = sql.rows(
-            f"SELECT {spelt} FROM registration_patient "  # noqa: S608 - our own names
-            "WHERE is_registered AND id > %s AND id <= %s",
-            [start, start + SPELLINGS_AT_ONCE],
-        )
-        if text:
-            texts.append(str(text))
-    return "\x1e".join(texts)
+    connection.ensure_connection()
+    return "\x1e".join(_texts_by_id(connection.connection, spelt, SPELLINGS_AT_ONCE))
 
 
-SPELLINGS_AT_ONCE = 1_000_000  # rows: about 40 MB of text
+SPELLINGS_AT_ONCE = 1_000_000  # rows: about 28 million characters of text
 
 
 def registered_in_turn(chunk: int = 50_000) -> Iterator[str]:
@@ -165,22 +156,32 @@ def every_last_change(raw: Any, vendor: str) -> dict[str, int]:
         newest = "(SELECT max((value->>0)::bigint) FROM jsonb_each(field_stamps))"
         together = "string_agg(uhid || ' ' || coalesce({}, 0), ' ')"
     found: dict[str, int] = {}
+    # A row of text for every 10,000 rows: no million words split at once.
+    for text in _texts_by_id(raw, together.format(newest), 10_000):
+        words = text.split()
+        found.update((words[k], int(words[k + 1])) for k in range(0, len(words), 2))
+    return found
+
+
+def _texts_by_id(raw: Any, joined: str, step: int) -> Iterator[str]:
+    """``joined`` (an aggregate of the rows into one text) of the registered patients, a
+    statement for every ``step`` rows of the table, by their ids, in the table's order:
+    no text past the databases' limit (1 GB), and no sort. Read on ``raw``, a DB-API
+    connection, which nothing else uses meanwhile."""
     cursor = raw.cursor()
     try:
         cursor.execute("SELECT coalesce(max(id), 0) FROM registration_patient")
         (top,) = cursor.fetchone()
-        # A row of text for every 10,000 rows of the table (by their ids, in the table's
-        # order): no million words split at once, nor any sort.
-        for start in range(0, top, 10_000):
+        for start in range(0, int(top), step):
             cursor.execute(
-                f"SELECT {together.format(newest)} FROM registration_patient "  # noqa: S608
-                f"WHERE is_registered AND id > {start} AND id <= {start + 10_000}"
+                f"SELECT {joined} FROM registration_patient "  # noqa: S608 - our own text
+                f"WHERE is_registered AND id > {start} AND id <= {start + step}"
             )
-            words = (cursor.fetchone()[0] or "").split()
-            found.update((words[k], int(words[k + 1])) for k in range(0, len(words), 2))
+            text = cursor.fetchone()[0]
+            if text:
+                yield str(text)
     finally:
         cursor.close()
-    return found
 
 
 def patients_by_uhid(uhids: Iterable[str]) -> dict[str, Patient]:
